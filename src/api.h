@@ -1,0 +1,56 @@
+/*
+ * api: the HTTP face of metakeep, independent of the transport.
+ *
+ * The worker (FastCGI, or CGI) fills a struct http_req from the request's
+ * parameters and body, calls api_handle, and writes the struct http_resp it
+ * gets back.  Tests and fuzzers call api_handle directly with a real store.
+ * api routes (method, path), checks the token's scopes, calls svc, and maps
+ * mk_code to status and Auth0-style error bodies: the only place that does.
+ */
+#ifndef MK_API_H
+#define MK_API_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "store.h"
+
+struct api_conf {
+	size_t body_limit;               /* bytes; default 1 MiB */
+	size_t max_user_bytes;           /* serialized user; default 1 MiB */
+	int max_depth;                   /* metadata nesting; default 32 */
+	const char *const *connections;  /* NULL-terminated; NULL = default only */
+};
+
+/* Fill c with the defaults. */
+void api_conf_defaults(struct api_conf *c);
+
+struct http_req {
+	const char *method;        /* REQUEST_METHOD */
+	const char *uri;           /* REQUEST_URI as sent: path and query, still encoded */
+	const char *content_type;  /* CONTENT_TYPE or NULL */
+	const char *authorization; /* HTTP_AUTHORIZATION or NULL */
+	const char *if_match;      /* HTTP_IF_MATCH or NULL */
+	const char *body;          /* NULL when there is none */
+	size_t body_len;
+	int body_too_big;          /* the worker refused to read a body over the limit */
+};
+
+struct http_resp {
+	int status;
+	struct mk_buf headers;     /* extra header lines, each ending "\r\n" */
+	struct mk_buf body;
+};
+
+/* Reset a response for reuse (keeps the buffers' memory). */
+void http_resp_reset(struct http_resp *rs);
+void http_resp_free(struct http_resp *rs);
+
+/*
+ * Answer one request.  Never fails: every failure becomes an error response
+ * (500 for internal ones, logged).  rs must have been reset.
+ */
+void api_handle(struct store *s, const struct api_conf *c, const struct http_req *rq,
+    struct http_resp *rs);
+
+#endif

@@ -1,0 +1,86 @@
+/*
+ * auth: bearer tokens and scopes (spec section 8).
+ *
+ * A token is "mk_" followed by 43 url-safe random characters (256 bits).
+ * Only its SHA-256 (hex) is stored, as the key of ST_TOKENS; the record is
+ *   {"id":"<first 16 hex of the hash>","scopes":["read:users",...],
+ *    "sub":"auth0|...","exp":<ms since epoch>,"created_at":"<iso>"}
+ * (sub and exp only when set).  Lookup is by hash, so comparing a presented
+ * token never runs a byte-by-byte compare against a stored secret.
+ */
+#ifndef MK_AUTH_H
+#define MK_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "store.h"
+
+enum auth_scope {
+	SC_READ_USERS = 1u << 0,
+	SC_CREATE_USERS = 1u << 1,
+	SC_UPDATE_USERS = 1u << 2,
+	SC_DELETE_USERS = 1u << 3,
+	SC_UPDATE_USERS_APP_METADATA = 1u << 4,
+	SC_READ_CURRENT_USER = 1u << 5,
+	SC_UPDATE_CURRENT_USER_METADATA = 1u << 6,
+	SC_READ_CLIENTS = 1u << 7,
+	SC_READ_CLIENT_KEYS = 1u << 8,
+	SC_CREATE_CLIENTS = 1u << 9,
+	SC_UPDATE_CLIENTS = 1u << 10,
+	SC_UPDATE_CLIENT_KEYS = 1u << 11,
+	SC_DELETE_CLIENTS = 1u << 12,
+};
+#define SC_ALL ((1u << 13) - 1)
+
+#define AUTH_TOKEN_LEN 46   /* "mk_" + 43 */
+#define AUTH_ID_LEN 16
+#define AUTH_SUB_MAX 512
+
+struct auth_token {
+	uint32_t scopes;
+	char id[AUTH_ID_LEN + 1];
+	char sub[AUTH_SUB_MAX];  /* "" when the token is not bound to a user */
+	int64_t exp_ms;          /* 0 = never */
+};
+
+/* The Auth0 name of one scope bit ("read:users"), or NULL. */
+const char *auth_scope_name(uint32_t bit);
+
+/*
+ * Parse a space- or comma-separated list of scope names into bits.
+ * Returns MK_OK, or MK_ERR_INVALID naming the first unknown scope.
+ */
+enum mk_code auth_scopes_parse(const char *list, uint32_t *out, struct mk_err *err);
+
+/*
+ * Write the scope names of mask, separated by sep, into out (NUL-terminated,
+ * truncated to outlen).
+ */
+void auth_scopes_format(uint32_t mask, const char *sep, char *out, size_t outlen);
+
+/*
+ * Check an Authorization header value (may be NULL) inside a read
+ * transaction.  MK_ERR_UNAUTH with "Missing authentication" when there is no
+ * "Bearer " credential, "Invalid token" when it is unknown, revoked or
+ * expired at now_ms.  On success *out describes the token.
+ */
+enum mk_code auth_check(struct store_txn *t, const char *authorization, int64_t now_ms,
+    struct auth_token *out, struct mk_err *err);
+
+/*
+ * Issue a token: random secret, store its hash and record.  sub may be NULL,
+ * exp_ms 0 for none.  On success token_out (AUTH_TOKEN_LEN + 1 bytes) holds
+ * the token, shown to the operator once, and id_out (AUTH_ID_LEN + 1) its id.
+ */
+enum mk_code auth_token_create(struct store *s, uint32_t scopes, const char *sub,
+    int64_t exp_ms, char *token_out, char *id_out, struct mk_err *err);
+
+/* Revoke the token whose id is id (or starts with id, when unique). MK_ERR_NOTFOUND. */
+enum mk_code auth_token_revoke(struct store *s, const char *id, struct mk_err *err);
+
+/* Visit every token record (JSON text as stored). */
+enum mk_code auth_token_list(struct store *s, store_visit_fn fn, void *ctx);
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * model: the user and client objects of the spec (sections 3 and 5): what a
+ * create body may hold, how a PATCH body changes a stored object, and the
+ * attributes the store indexes.  Pure functions over json-c values: the
+ * caller supplies time, random ids and configuration in struct model_ctx.
+ *
+ * Stored form = response form: a stored user is exactly the JSON object the
+ * API returns (password hashes are kept apart by svc), so a read can send the
+ * stored bytes as they are.  A stored client includes client_secret; the api
+ * layer leaves it out for tokens without read:client_keys.
+ */
+#ifndef MK_MODEL_H
+#define MK_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+#include "err.h"
+
+struct model_ctx {
+	int64_t now_ms;              /* time of this write */
+	const char *new_id;          /* create: random id: 24 hex chars for a user
+	                                (without "auth0|"), 32 alnum for a client */
+	const char *new_secret;      /* client create: 64 url-safe chars */
+	const char *const *connections; /* NULL-terminated; NULL = default only */
+	int max_depth;               /* metadata nesting limit (default 32) */
+};
+
+#define MODEL_DEFAULT_CONNECTION "Username-Password-Authentication"
+
+/* Properties a PATCH/POST body touches, for scope checks in the api layer. */
+#define MODEL_PROP_USER_MD 0x1u  /* user_metadata */
+#define MODEL_PROP_APP_MD  0x2u  /* app_metadata */
+#define MODEL_PROP_OTHER   0x4u  /* anything else */
+#define MODEL_PROP_SECRET  0x8u  /* client_secret (clients only) */
+
+/* Flags for the properties present in an object body (0 for a non-object). */
+unsigned model_body_props(struct json_object *body);
+
+/*
+ * Build a new user from a POST body (borrowed).  The body must be an object;
+ * password must already have been taken out of it by the caller.
+ * Rules: connection required and configured ("Connection does not exist."),
+ * email required and valid (stored lower-case), user_id given -> "auth0|" +
+ * value, else "auth0|" + ctx->new_id; defaults name = email, nickname =
+ * local part, email_verified = false; phone_number E.164; metadata validated
+ * by meta; unknown or read-only properties refused; identities, created_at
+ * and updated_at set.  Success: *out is a new owned object.  Errors:
+ * MK_ERR_INVALID (message per spec), MK_ERR_NOMEM.
+ */
+enum mk_code model_user_new(struct json_object *body, const struct model_ctx *ctx,
+    struct json_object **out, struct mk_err *err);
+
+/*
+ * Apply a PATCH body (borrowed, password already taken out) to a stored user
+ * (borrowed, not modified).  Empty body: 400.  Root attributes are replaced,
+ * null unsets the nullable ones; user_metadata and app_metadata are merged by
+ * meta_merge and validated by meta_validate; updated_at = ctx->now_ms.
+ * Success: *out is a new owned object.  Errors: MK_ERR_INVALID, MK_ERR_NOMEM.
+ */
+enum mk_code model_user_patch(struct json_object *stored, struct json_object *body,
+    const struct model_ctx *ctx, struct json_object **out, struct mk_err *err);
+
+/*
+ * Build a new client from a POST body: name required, client_id =
+ * ctx->new_id, client_secret = ctx->new_secret, is_first_party default true,
+ * created_at/updated_at set, every attribute validated (spec 5).
+ */
+enum mk_code model_client_new(struct json_object *body, const struct model_ctx *ctx,
+    struct json_object **out, struct mk_err *err);
+
+/* Apply a PATCH body to a stored client; client_metadata merges like user metadata. */
+enum mk_code model_client_patch(struct json_object *stored, struct json_object *body,
+    const struct model_ctx *ctx, struct json_object **out, struct mk_err *err);
+
+/*
+ * The attributes the store indexes, borrowed from a user object (pointers
+ * into it; valid while it lives).  email may be NULL.
+ */
+struct model_user_keys {
+	const char *user_id;
+	const char *email;
+	const char *connection;
+	const char *created_at;
+	const char *updated_at;
+};
+void model_user_keys(struct json_object *user, struct model_user_keys *k);
+
+#endif

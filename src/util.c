@@ -1,0 +1,74 @@
+/* util: randomness, hashing, time (see util.h). */
+#include "util.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <string.h>
+#include <time.h>
+
+int
+mk_random_chars(char *out, size_t n, const char *alphabet)
+{
+	unsigned char rnd[64];
+	size_t alen = strlen(alphabet), i = 0, j = sizeof(rnd);
+	/* Largest multiple of alen that fits in a byte: reject above it. */
+	unsigned limit = 256 - 256 % (unsigned)alen;
+
+	while (i < n) {
+		if (j == sizeof(rnd)) {
+			if (RAND_bytes(rnd, (int)sizeof(rnd)) != 1)
+				return -1;
+			j = 0;
+		}
+		if (rnd[j] < limit)
+			out[i++] = alphabet[rnd[j] % alen];
+		j++;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+void
+mk_sha256_hex(const void *p, size_t n, char out[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	size_t i;
+
+	EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL);
+	for (i = 0; i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+int64_t
+mk_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+mk_iso8601(int64_t ms, char out[MK_ISO_LEN + 1])
+{
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
+	strftime(out, 21, "%Y-%m-%dT%H:%M:%S", &tm);
+	/* strftime wrote 19 chars; add the milliseconds and the zone. */
+	snprintf(out + 19, 6, ".%03dZ", (int)(ms % 1000));
+}
+
+int
+mk_ct_equal(const void *a, const void *b, size_t n)
+{
+	return CRYPTO_memcmp(a, b, n) == 0;
+}

@@ -1,0 +1,38 @@
+/*
+ * util: small helpers over libc and OpenSSL's libcrypto: random ids and
+ * secrets, SHA-256, and time stamps in the API's format.
+ */
+#ifndef MK_UTIL_H
+#define MK_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Fill out[0..n-1] with characters drawn uniformly from alphabet (no modulo
+ * bias), from the OS CSPRNG via RAND_bytes, and NUL-terminate out[n].
+ * out must hold n + 1 bytes.  Returns 0, or -1 when no randomness is to be had.
+ */
+int mk_random_chars(char *out, size_t n, const char *alphabet);
+
+#define MK_ALPHA_HEX "0123456789abcdef"
+#define MK_ALPHA_ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+#define MK_ALPHA_URLSAFE MK_ALPHA_ALNUM "-_"
+
+/* SHA-256 of p[0..n-1] as 64 lower-case hex digits plus NUL in out[65]. */
+void mk_sha256_hex(const void *p, size_t n, char out[65]);
+
+/* Milliseconds since the epoch, from CLOCK_REALTIME. */
+int64_t mk_now_ms(void);
+
+/* "2026-11-26T18:31:48.123Z" (24 chars plus NUL) for a time in ms. */
+#define MK_ISO_LEN 24
+void mk_iso8601(int64_t ms, char out[MK_ISO_LEN + 1]);
+
+/*
+ * Constant-time comparison of two equal-length byte strings.
+ * Returns 1 when equal, 0 otherwise.
+ */
+int mk_ct_equal(const void *a, const void *b, size_t n);
+
+#endif
