@@ -80,7 +80,21 @@ enum mk_code auth_token_create(struct store *s, uint32_t scopes, const char *sub
 /* Revoke the token whose id is id (or starts with id, when unique). MK_ERR_NOTFOUND. */
 enum mk_code auth_token_revoke(struct store *s, const char *id, struct mk_err *err);
 
-/* Visit every token record (JSON text as stored). */
+/*
+ * Visit every token record (JSON text as stored) in a read transaction.
+ * fn gets the key (the token's hash) and the record, both borrowed until fn
+ * returns.  Returns MK_OK, or the store's error.
+ */
 enum mk_code auth_token_list(struct store *s, store_visit_fn fn, void *ctx);
+
+/*
+ * Parse a stored token record, as passed to an auth_token_list visitor, into
+ * *out; created (MK_ISO_LEN + 1 bytes, may be NULL) gets created_at ("" when
+ * absent).  Unknown scope names are ignored.  Returns MK_OK, or
+ * MK_ERR_INVALID when the record is malformed.  Nothing is written on error.
+ * (Additive: used by metakeepctl's "token list".)
+ */
+enum mk_code auth_record_parse(struct mk_slice rec, struct auth_token *out, char *created,
+    struct mk_err *err);
 
 #endif

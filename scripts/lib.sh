@@ -1,0 +1,178 @@
+# lib.sh: shell functions shared by scripts/run, scripts/test and the
+# integration tests (tests/integration/lib.sh): bootstrap and build, and
+# bring up metakeepd behind lighttpd.  Sourced, not run.  Every function
+# either succeeds or prints why on stderr and returns non-zero; none exits.
+#
+# Processes are only ever stopped by the pid we recorded when starting them.
+
+# The repository root, from this file's own location.
+MK_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# mk_bootstrap: generate ./configure when it is missing (a fresh clone).
+# Later changes to configure.ac or Makefile.am are picked up by the rebuild
+# rules automake puts into every generated Makefile.
+mk_bootstrap()
+{
+	[ -x "$MK_TOP/configure" ] && return 0
+	echo "== autoreconf -fi" >&2
+	(cd "$MK_TOP" && autoreconf -fi) || return 1
+}
+
+# mk_build DIR [CONFIGURE_ARGS...]: configure (out of tree, in DIR under the
+# repository root) when DIR has no Makefile or was configured with other
+# arguments, then make.  Extra make arguments come from $MK_MAKE_TARGETS.
+mk_build()
+{
+	local dir=$MK_TOP/$1 want
+	shift
+	want="$*"
+	mkdir -p "$dir" || return 1
+	if [ ! -f "$dir/Makefile" ] || [ "$(cat "$dir/.mk-configure-args" 2>/dev/null)" != "$want" ]; then
+		echo "== configure $want (in ${dir#"$MK_TOP"/})" >&2
+		(cd "$dir" && "$MK_TOP/configure" -q "$@") || return 1
+		printf '%s' "$want" > "$dir/.mk-configure-args"
+	fi
+	echo "== make (in ${dir#"$MK_TOP"/})" >&2
+	# shellcheck disable=SC2086
+	make -C "$dir" -s -j"$(nproc)" ${MK_MAKE_TARGETS:-} || return 1
+}
+
+# mk_free_port: print a TCP port on 127.0.0.1 that nothing listens on now.
+# Someone may take it before we bind; callers retry on a failed bind.
+mk_free_port()
+{
+	local p i
+	for i in $(seq 1 50); do
+		p=$((20000 + RANDOM % 40000))
+		# A refused connection means the port is free.
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	echo "mk_free_port: no free port found" >&2
+	return 1
+}
+
+# mk_render_lighttpd OUT PORT SOCKET RUNDIR LOGDIR: write a lighttpd config
+# from etc/lighttpd.conf, listening on 127.0.0.1:PORT, with its pid file and
+# upload dir in RUNDIR, an empty document root RUNDIR/www, and its error log
+# in LOGDIR.
+mk_render_lighttpd()
+{
+	local out=$1 port=$2 sock=$3 run=$4 log=$5
+	mkdir -p "$run/www" "$log" || return 1
+	sed -e "s|@BIND@|127.0.0.1|g" \
+	    -e "s|@PORT@|$port|g" \
+	    -e "s|@SOCKET@|$sock|g" \
+	    -e "s|@DOCROOT@|$run/www|g" \
+	    -e "s|@RUNDIR@|$run|g" \
+	    -e "s|@LOGDIR@|$log|g" \
+	    "$MK_TOP/etc/lighttpd.conf" > "$out" || return 1
+	if grep -q '@[A-Z]*@' "$out"; then
+		echo "mk_render_lighttpd: unfilled placeholder in $out" >&2
+		return 1
+	fi
+}
+
+# mk_alive PID: the process exists and has not exited.  A child of this
+# shell that exited stays a zombie until waited for, and kill -0 succeeds on
+# a zombie, hence the look at its state.
+mk_alive()
+{
+	kill -0 "$1" 2>/dev/null || return 1
+	[ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" != Z ]
+}
+
+# mk_wait_socket PATH PID SECONDS: wait until PATH is a socket, while the
+# process PID lives.
+mk_wait_socket()
+{
+	local path=$1 pid=$2 n=$(($3 * 10))
+	while [ "$n" -gt 0 ]; do
+		[ -S "$path" ] && return 0
+		if ! mk_alive "$pid"; then
+			echo "mk_wait_socket: process $pid exited before $path appeared" >&2
+			return 1
+		fi
+		sleep 0.1
+		n=$((n - 1))
+	done
+	echo "mk_wait_socket: $path did not appear" >&2
+	return 1
+}
+
+# mk_wait_port PORT PID SECONDS: wait until 127.0.0.1:PORT accepts
+# connections, while the process PID lives.
+mk_wait_port()
+{
+	local port=$1 pid=$2 n=$(($3 * 10))
+	while [ "$n" -gt 0 ]; do
+		if ! mk_alive "$pid"; then
+			echo "mk_wait_port: process $pid exited" >&2
+			return 1
+		fi
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	echo "mk_wait_port: nothing listens on $port" >&2
+	return 1
+}
+
+# mk_stop_pid PID [SECONDS]: SIGTERM, wait up to SECONDS (default 10) for it
+# to go, then SIGKILL.  Only for processes this shell started.
+mk_stop_pid()
+{
+	local pid=$1 n=$((${2:-10} * 10))
+	[ -n "$pid" ] || return 0
+	if mk_alive "$pid"; then
+		kill -TERM "$pid" 2>/dev/null
+		while [ "$n" -gt 0 ] && mk_alive "$pid"; do
+			sleep 0.1
+			n=$((n - 1))
+		done
+		if mk_alive "$pid"; then
+			echo "mk_stop_pid: $pid did not stop on SIGTERM, killing" >&2
+			kill -KILL "$pid" 2>/dev/null
+		fi
+	fi
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+# mk_start_lighttpd CONF_OUT SOCKET RUNDIR LOGDIR [PORT]: render a config and
+# start lighttpd -D in the background on PORT, or on a free port (retried
+# when the bind loses a race).  Sets MK_LIGHTTPD_PID and MK_PORT.
+mk_start_lighttpd()
+{
+	local conf=$1 sock=$2 run=$3 log=$4 want=${5:-} port try
+	for try in 1 2 3 4 5; do
+		if [ -n "$want" ]; then
+			port=$want
+			if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+				echo "mk_start_lighttpd: 127.0.0.1:$port is already in use (set PORT)" >&2
+				return 1
+			fi
+		else
+			port=$(mk_free_port) || return 1
+		fi
+		mk_render_lighttpd "$conf" "$port" "$sock" "$run" "$log" || return 1
+		lighttpd -tt -f "$conf" >/dev/null || {
+			echo "mk_start_lighttpd: lighttpd rejects $conf" >&2
+			return 1
+		}
+		lighttpd -D -f "$conf" </dev/null >>"$log/lighttpd-stderr.log" 2>&1 &
+		MK_LIGHTTPD_PID=$!
+		if mk_wait_port "$port" "$MK_LIGHTTPD_PID" 10 2>/dev/null; then
+			MK_PORT=$port
+			return 0
+		fi
+		mk_stop_pid "$MK_LIGHTTPD_PID" 2
+		MK_LIGHTTPD_PID=
+		[ -n "$want" ] && break
+	done
+	echo "mk_start_lighttpd: lighttpd did not come up; see $log/lighttpd-error.log" >&2
+	tail -n 5 "$log/lighttpd-error.log" "$log/lighttpd-stderr.log" >&2 2>/dev/null
+	return 1
+}

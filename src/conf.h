@@ -1,0 +1,61 @@
+/*
+ * conf: the settings of metakeepd and metakeepctl, from defaults, an
+ * optional INI-style configuration file (parsed with inih) and the command
+ * line, in that order of precedence (later wins).
+ *
+ * File format (etc/metakeepd.conf.example documents every key):
+ *   [metakeepd]
+ *   database = /var/lib/metakeep
+ *   socket = /run/metakeep/metakeepd.sock     ; or: listen = 127.0.0.1:9000
+ *   workers = 4
+ *   body_limit = 1048576
+ *   map_size = 1073741824
+ *   max_requests = 10000
+ *   max_depth = 32
+ *   max_user_bytes = 1048576
+ *   relaxed_sync = false
+ *   connections = Username-Password-Authentication, other-db
+ *   user = metakeep          ; drop to this user when started as root
+ */
+#ifndef MK_CONF_H
+#define MK_CONF_H
+
+#include "api.h"
+#include "err.h"
+#include "store.h"
+
+#define CONF_MAX_CONNECTIONS 32
+
+struct mk_conf {
+	struct store_opts store;   /* store.dir points into db_dir */
+	struct api_conf api;       /* api.connections points into connections */
+	char db_dir[4096];
+	char socket_path[4096];    /* "" when not set */
+	char listen_addr[256];     /* "host:port", "" when not set */
+	char user[64];             /* "" when not set */
+	char pid_file[4096];       /* "" when not set */
+	int workers;               /* default 4 */
+	unsigned long max_requests;/* recycle a worker after this many; 0 = never */
+	int foreground;
+	int debug;
+	char conn_storage[CONF_MAX_CONNECTIONS][256];
+	const char *connections[CONF_MAX_CONNECTIONS + 1];
+};
+
+/* Defaults: database "/var/lib/metakeep", 4 workers, api and store defaults. */
+void conf_defaults(struct mk_conf *c);
+
+/*
+ * Read an INI file's [metakeepd] section into c.  Unknown keys and bad
+ * values are errors (MK_ERR_INVALID, err->msg names file, line and key);
+ * a missing file is MK_ERR_NOTFOUND.
+ */
+enum mk_code conf_load_file(struct mk_conf *c, const char *path, struct mk_err *err);
+
+/*
+ * Set one key as the file would ("workers", "4"); used for command-line
+ * options too, so both share one validation.  MK_ERR_INVALID on a bad value.
+ */
+enum mk_code conf_set(struct mk_conf *c, const char *key, const char *value, struct mk_err *err);
+
+#endif

@@ -1,0 +1,403 @@
+/*
+ * svc: write operations as single store transactions (see svc.h).
+ *
+ * Each verb fills a small context, then store_write runs the matching *_tx
+ * function inside one LMDB write transaction.  Everything that may be slow
+ * and needs no store (password hashing, random ids) happens before, so the
+ * write lock is held only for read-merge-validate-write.
+ */
+#include "svc.h"
+
+#include <crypt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jx.h"
+#include "log.h"
+#include "model.h"
+#include "util.h"
+
+#define PASSWORD_MAX 1024
+
+/* A stored record is trusted, but still parsed with a bound. */
+#define STORED_MAX_DEPTH 512
+
+struct svc_op {
+	const struct api_conf *conf;
+	const char *id;                /* patch/delete: the target */
+	struct json_object *body;      /* create/patch: borrowed */
+	const char *pwhash;            /* create/patch: hash to store, or NULL */
+	struct model_ctx mctx;
+	struct mk_buf *out;            /* the record as written */
+};
+
+static void
+op_init(struct svc_op *op, const struct api_conf *c, const char *id,
+    struct json_object *body, struct mk_buf *out)
+{
+	memset(op, 0, sizeof(*op));
+	op->conf = c;
+	op->id = id;
+	op->body = body;
+	op->out = out;
+	op->mctx.connections = c ? c->connections : NULL;
+	op->mctx.max_depth = c ? c->max_depth : 32;
+}
+
+/*
+ * Take "password" out of body and hash it.  *hash is NULL when the body has
+ * none; otherwise an owned string.  The cleartext never leaves this function.
+ */
+static enum mk_code
+take_password(struct json_object *body, char **hash, struct mk_err *err)
+{
+	struct json_object *pw;
+	struct crypt_data *cd = NULL;
+	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+	const char *s, *h;
+	size_t len;
+	enum mk_code rc;
+
+	*hash = NULL;
+	if (!json_object_is_type(body, json_type_object) ||
+	    !json_object_object_get_ex(body, "password", &pw))
+		return MK_OK;
+	if (!json_object_is_type(pw, json_type_string))
+		return mk_fail(err, MK_ERR_INVALID, "Payload validation error: 'Expected type "
+		    "string but found type %s' on property password.",
+		    json_type_to_name(json_object_get_type(pw)));
+	s = json_object_get_string(pw);
+	len = (size_t)json_object_get_string_len(pw);
+	if (len == 0 || len > PASSWORD_MAX || strlen(s) != len)
+		return mk_fail(err, MK_ERR_INVALID, "Payload validation error: 'String is not "
+		    "a valid password (1..%d bytes, no NUL)' on property password.", PASSWORD_MAX);
+	if (crypt_gensalt_rn(NULL, 0, NULL, 0, setting, sizeof(setting)) == NULL) {
+		log_warn("crypt_gensalt_rn");
+		return mk_fail(err, MK_ERR_INTERNAL, "password hashing failed");
+	}
+	if ((cd = calloc(1, sizeof(*cd))) == NULL)
+		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
+	h = crypt_rn(s, setting, cd, (int)sizeof(*cd));
+	if (h == NULL || h[0] == '*') {
+		log_warn("crypt_rn");
+		rc = mk_fail(err, MK_ERR_INTERNAL, "password hashing failed");
+		goto out;
+	}
+	if ((*hash = strdup(h)) == NULL) {
+		rc = mk_fail(err, MK_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	json_object_object_del(body, "password");
+	rc = MK_OK;
+out:
+	explicit_bzero(cd, sizeof(*cd));
+	free(cd);
+	return rc;
+}
+
+static struct mk_slice
+slice_str(const char *s)
+{
+	struct mk_slice sl = { s, strlen(s) };
+	return sl;
+}
+
+static void
+user_store_keys(struct json_object *user, struct store_user_keys *sk)
+{
+	struct model_user_keys mk;
+
+	model_user_keys(user, &mk);
+	sk->user_id = mk.user_id;
+	sk->email = mk.email;
+	sk->connection = mk.connection;
+	sk->created_at = mk.created_at;
+	sk->updated_at = mk.updated_at;
+}
+
+/*
+ * Serialize a new record, enforce the size limit, write it to op->out.
+ * Returns the text through *text (borrowed from obj).
+ */
+static enum mk_code
+record_text(struct svc_op *op, struct json_object *obj, struct mk_slice *text,
+    struct mk_err *err)
+{
+	size_t max = op->conf ? op->conf->max_user_bytes : 0;
+
+	text->p = jx_text(obj, &text->n);
+	if (text->p == NULL)
+		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
+	if (max > 0 && text->n > max)
+		return mk_fail(err, MK_ERR_INVALID, "Payload validation error: 'The object "
+		    "would be %zu bytes, over the limit of %zu bytes'.", text->n, max);
+	buf_reset(op->out);
+	if (buf_add(op->out, text->p, text->n) == -1)
+		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
+	return MK_OK;
+}
+
+static enum mk_code
+parse_stored(struct mk_slice rec, struct json_object **out, struct mk_err *err)
+{
+	if (jx_parse(rec.p, rec.n, STORED_MAX_DEPTH, out, NULL) != MK_OK || *out == NULL) {
+		log_warnx("a stored record does not parse");
+		return mk_fail(err, MK_ERR_INTERNAL, "stored record unreadable");
+	}
+	return MK_OK;
+}
+
+static enum mk_code
+user_create_tx(struct store_txn *t, void *vop, struct mk_err *err)
+{
+	struct svc_op *op = vop;
+	struct json_object *user = NULL;
+	struct store_user_keys keys;
+	struct mk_slice text;
+	enum mk_code rc;
+	int taken = 0;
+
+	if ((rc = model_user_new(op->body, &op->mctx, &user, err)) != MK_OK)
+		return rc;
+	user_store_keys(user, &keys);
+	if ((rc = record_text(op, user, &text, err)) != MK_OK)
+		goto out;
+	if (keys.email != NULL &&
+	    (rc = store_user_email_taken(t, keys.email, keys.connection, NULL, &taken)) != MK_OK)
+		goto out;
+	if (taken) {
+		rc = mk_fail(err, MK_ERR_EXISTS, "The user already exists.");
+		goto out;
+	}
+	if ((rc = store_user_put(t, NULL, &keys, text)) != MK_OK) {
+		if (rc == MK_ERR_EXISTS)
+			mk_fail(err, rc, "The user already exists.");
+		goto out;
+	}
+	if (op->pwhash != NULL)
+		rc = store_put(t, ST_PWHASH, slice_str(keys.user_id), slice_str(op->pwhash));
+out:
+	json_object_put(user);
+	return rc;
+}
+
+static enum mk_code
+user_patch_tx(struct store_txn *t, void *vop, struct mk_err *err)
+{
+	struct svc_op *op = vop;
+	struct json_object *old = NULL, *user = NULL;
+	struct store_user_keys okeys, nkeys;
+	struct mk_slice rec, text;
+	enum mk_code rc;
+	int taken = 0;
+
+	rc = store_get(t, ST_USERS, slice_str(op->id), &rec);
+	if (rc == MK_ERR_NOTFOUND)
+		return mk_fail(err, rc, "The user does not exist.");
+	if (rc != MK_OK)
+		return rc;
+	if ((rc = parse_stored(rec, &old, err)) != MK_OK)
+		return rc;
+	if ((rc = model_user_patch(old, op->body, &op->mctx, &user, err)) != MK_OK)
+		goto out;
+	user_store_keys(old, &okeys);
+	user_store_keys(user, &nkeys);
+	if ((rc = record_text(op, user, &text, err)) != MK_OK)
+		goto out;
+	if (nkeys.email != NULL && (okeys.email == NULL ||
+	    strcmp(okeys.email, nkeys.email) != 0 ||
+	    strcmp(okeys.connection, nkeys.connection) != 0)) {
+		rc = store_user_email_taken(t, nkeys.email, nkeys.connection, nkeys.user_id, &taken);
+		if (rc != MK_OK)
+			goto out;
+		if (taken) {
+			rc = mk_fail(err, MK_ERR_EXISTS, "The user already exists.");
+			goto out;
+		}
+	}
+	if ((rc = store_user_put(t, &okeys, &nkeys, text)) != MK_OK)
+		goto out;
+	if (op->pwhash != NULL)
+		rc = store_put(t, ST_PWHASH, slice_str(nkeys.user_id), slice_str(op->pwhash));
+out:
+	json_object_put(old);
+	json_object_put(user);
+	return rc;
+}
+
+static enum mk_code
+user_delete_tx(struct store_txn *t, void *vop, struct mk_err *err)
+{
+	struct svc_op *op = vop;
+	struct json_object *old = NULL;
+	struct store_user_keys keys;
+	struct mk_slice rec;
+	enum mk_code rc;
+
+	rc = store_get(t, ST_USERS, slice_str(op->id), &rec);
+	if (rc == MK_ERR_NOTFOUND)
+		return MK_OK;     /* Auth0 answers 204 for a user already gone */
+	if (rc != MK_OK)
+		return rc;
+	if ((rc = parse_stored(rec, &old, err)) != MK_OK)
+		return rc;
+	user_store_keys(old, &keys);
+	rc = store_user_del(t, &keys);
+	json_object_put(old);
+	return rc;
+}
+
+enum mk_code
+svc_user_create(struct store *s, const struct api_conf *c, struct json_object *body,
+    struct mk_buf *out, struct mk_err *err)
+{
+	struct svc_op op;
+	char id[25], *hash = NULL;
+	enum mk_code rc;
+
+	op_init(&op, c, NULL, body, out);
+	if ((rc = take_password(body, &hash, err)) != MK_OK)
+		return rc;
+	if (mk_random_chars(id, 24, MK_ALPHA_HEX) == -1) {
+		rc = mk_fail(err, MK_ERR_INTERNAL, "no randomness");
+		goto out;
+	}
+	op.pwhash = hash;
+	op.mctx.new_id = id;
+	op.mctx.now_ms = mk_now_ms();
+	rc = store_write(s, user_create_tx, &op, err);
+out:
+	if (hash != NULL)
+		explicit_bzero(hash, strlen(hash));
+	free(hash);
+	return rc;
+}
+
+enum mk_code
+svc_user_patch(struct store *s, const struct api_conf *c, const char *id,
+    struct json_object *body, struct mk_buf *out, struct mk_err *err)
+{
+	struct svc_op op;
+	char *hash = NULL;
+	enum mk_code rc;
+
+	op_init(&op, c, id, body, out);
+	if ((rc = take_password(body, &hash, err)) != MK_OK)
+		return rc;
+	op.pwhash = hash;
+	op.mctx.now_ms = mk_now_ms();
+	rc = store_write(s, user_patch_tx, &op, err);
+	if (hash != NULL)
+		explicit_bzero(hash, strlen(hash));
+	free(hash);
+	return rc;
+}
+
+enum mk_code
+svc_user_delete(struct store *s, const char *id, struct mk_err *err)
+{
+	struct svc_op op;
+
+	op_init(&op, NULL, id, NULL, NULL);
+	return store_write(s, user_delete_tx, &op, err);
+}
+
+static enum mk_code
+client_create_tx(struct store_txn *t, void *vop, struct mk_err *err)
+{
+	struct svc_op *op = vop;
+	struct json_object *client = NULL;
+	struct mk_slice text;
+	enum mk_code rc;
+
+	if ((rc = model_client_new(op->body, &op->mctx, &client, err)) != MK_OK)
+		return rc;
+	if ((rc = record_text(op, client, &text, err)) == MK_OK)
+		rc = store_client_put(t, jx_get_str(client, "client_id"),
+		    jx_get_str(client, "created_at"), text);
+	json_object_put(client);
+	return rc;
+}
+
+static enum mk_code
+client_patch_tx(struct store_txn *t, void *vop, struct mk_err *err)
+{
+	struct svc_op *op = vop;
+	struct json_object *old = NULL, *client = NULL;
+	struct mk_slice rec, text;
+	enum mk_code rc;
+
+	rc = store_get(t, ST_CLIENTS, slice_str(op->id), &rec);
+	if (rc == MK_ERR_NOTFOUND)
+		return mk_fail(err, rc, "The client does not exist.");
+	if (rc != MK_OK)
+		return rc;
+	if ((rc = parse_stored(rec, &old, err)) != MK_OK)
+		return rc;
+	if ((rc = model_client_patch(old, op->body, &op->mctx, &client, err)) != MK_OK)
+		goto out;
+	if ((rc = record_text(op, client, &text, err)) == MK_OK)
+		rc = store_client_put(t, jx_get_str(client, "client_id"),
+		    jx_get_str(client, "created_at"), text);
+out:
+	json_object_put(old);
+	json_object_put(client);
+	return rc;
+}
+
+static enum mk_code
+client_delete_tx(struct store_txn *t, void *vop, struct mk_err *err)
+{
+	struct svc_op *op = vop;
+	struct json_object *old = NULL;
+	struct mk_slice rec;
+	enum mk_code rc;
+
+	rc = store_get(t, ST_CLIENTS, slice_str(op->id), &rec);
+	if (rc == MK_ERR_NOTFOUND)
+		return MK_OK;
+	if (rc != MK_OK)
+		return rc;
+	if ((rc = parse_stored(rec, &old, err)) != MK_OK)
+		return rc;
+	rc = store_client_del(t, op->id, jx_get_str(old, "created_at"));
+	json_object_put(old);
+	return rc;
+}
+
+enum mk_code
+svc_client_create(struct store *s, const struct api_conf *c, struct json_object *body,
+    struct mk_buf *out, struct mk_err *err)
+{
+	struct svc_op op;
+	char id[33], secret[65];
+
+	op_init(&op, c, NULL, body, out);
+	if (mk_random_chars(id, 32, MK_ALPHA_ALNUM) == -1 ||
+	    mk_random_chars(secret, 64, MK_ALPHA_URLSAFE) == -1)
+		return mk_fail(err, MK_ERR_INTERNAL, "no randomness");
+	op.mctx.new_id = id;
+	op.mctx.new_secret = secret;
+	op.mctx.now_ms = mk_now_ms();
+	return store_write(s, client_create_tx, &op, err);
+}
+
+enum mk_code
+svc_client_patch(struct store *s, const struct api_conf *c, const char *id,
+    struct json_object *body, struct mk_buf *out, struct mk_err *err)
+{
+	struct svc_op op;
+
+	op_init(&op, c, id, body, out);
+	op.mctx.now_ms = mk_now_ms();
+	return store_write(s, client_patch_tx, &op, err);
+}
+
+enum mk_code
+svc_client_delete(struct store *s, const char *id, struct mk_err *err)
+{
+	struct svc_op op;
+
+	op_init(&op, NULL, id, NULL, NULL);
+	return store_write(s, client_delete_tx, &op, err);
+}
