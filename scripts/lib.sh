@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh: shell functions shared by scripts/run, scripts/test and the
 # integration tests (tests/integration/lib.sh): bootstrap and build, and
 # bring up metakeepd behind lighttpd.  Sourced, not run.  Every function
@@ -37,12 +38,24 @@ mk_build()
 	make -C "$dir" -s -j"$(nproc)" ${MK_MAKE_TARGETS:-} || return 1
 }
 
+# mk_user_args: set the array MK_USER_ARGS to the options metakeepd needs to
+# run as the current user.  metakeepd refuses to keep root's rights, so as
+# root it gets --user $MK_USER (default nobody); it then chowns its database
+# directory and socket to that user itself.
+mk_user_args()
+{
+	MK_USER_ARGS=()
+	if [ "$(id -u)" -eq 0 ]; then
+		MK_USER_ARGS=(--user "${MK_USER:-nobody}")
+	fi
+}
+
 # mk_free_port: print a TCP port on 127.0.0.1 that nothing listens on now.
 # Someone may take it before we bind; callers retry on a failed bind.
 mk_free_port()
 {
-	local p i
-	for i in $(seq 1 50); do
+	local p
+	for _ in $(seq 1 50); do
 		p=$((20000 + RANDOM % 40000))
 		# A refused connection means the port is free.
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
@@ -146,8 +159,8 @@ mk_stop_pid()
 # when the bind loses a race).  Sets MK_LIGHTTPD_PID and MK_PORT.
 mk_start_lighttpd()
 {
-	local conf=$1 sock=$2 run=$3 log=$4 want=${5:-} port try
-	for try in 1 2 3 4 5; do
+	local conf=$1 sock=$2 run=$3 log=$4 want=${5:-} port
+	for _ in 1 2 3 4 5; do
 		if [ -n "$want" ]; then
 			port=$want
 			if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then

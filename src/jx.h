@@ -19,6 +19,13 @@
 #include "err.h"
 
 /*
+ * The largest max_depth jx_parse honours (larger values are lowered to it):
+ * json-c frees and serializes trees recursively, so nesting must stay far
+ * below what the C stack can take.
+ */
+#define JX_DEPTH_LIMIT 1000
+
+/*
  * Parse one JSON value from buf[0..len-1] (not NUL-terminated) under strict
  * RFC 8259 rules plus the service's own:
  *  - valid UTF-8 only, and no lone surrogate escapes;
@@ -32,7 +39,8 @@
  * On success *out is a new owned value (possibly a JSON null: *out == NULL
  * then is a valid result, see jx_parse's return).  On failure *out is not
  * written and err holds MK_ERR_INVALID with a message that starts
- * "Payload validation error: " and says what is wrong.
+ * "Payload validation error: " and says what is wrong (MK_ERR_NOMEM when
+ * memory runs out).  Returns err's code, or MK_OK.
  */
 enum mk_code jx_parse(const char *buf, size_t len, int max_depth,
     struct json_object **out, struct mk_err *err);
@@ -48,6 +56,12 @@ const char *jx_text(struct json_object *obj, size_t *len);
  * Depth of a value as jx_parse counts it (scalar 0, {} 1, {"a":{}} 2).
  */
 int jx_depth(struct json_object *obj);
+
+/*
+ * 1 when s[0..n-1] is well-formed UTF-8 (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF; NUL bytes are allowed), else 0.
+ */
+int jx_utf8_valid(const char *s, size_t n);
 
 /* Borrowed string member, or NULL when absent or not a string. */
 const char *jx_get_str(struct json_object *obj, const char *key);

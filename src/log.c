@@ -22,6 +22,9 @@ log_init(const char *ident, int foreground, int debug)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
+static void log_vemit(int, const char *, va_list, const char *)
+	__attribute__((format(printf, 2, 0)));
+
 static void
 log_vemit(int pri, const char *fmt, va_list ap, const char *suffix)
 {

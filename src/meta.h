@@ -34,7 +34,8 @@ const char *meta_attr(enum meta_kind kind);
  * NULL when the patch is {} (the attribute is to be removed).  stored and
  * patch are not modified; the result shares no structure with either.
  * Errors: MK_ERR_INVALID when patch is not an object (a string, array,
- * number or null); MK_ERR_NOMEM.  Validation is separate: meta_validate.
+ * number or null); MK_ERR_NOMEM; MK_ERR_INTERNAL when stored is not an
+ * object (a damaged record).  Validation is separate: meta_validate.
  */
 enum mk_code meta_merge(enum meta_kind kind, struct json_object *stored,
     struct json_object *patch, struct json_object **out, struct mk_err *err);
@@ -44,7 +45,8 @@ enum mk_code meta_merge(enum meta_kind kind, struct json_object *stored,
  *  - it is an object;
  *  - META_USER / META_APP: keys at every depth are 1..255 bytes, no '.' and
  *    no '$'; nesting at most max_depth levels (the metadata object itself is
- *    level 1); META_APP: no reserved root key (spec list);
+ *    level 1; max_depth < 1 means META_DEFAULT_MAX_DEPTH); META_APP: no
+ *    reserved root key (spec list);
  *  - META_CLIENT: at most 10 keys, keys 1..255 chars of the allowed set,
  *    values strings of at most 255 chars.
  * Returns MK_OK or MK_ERR_INVALID with the message.

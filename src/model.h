@@ -57,6 +57,9 @@ enum mk_code model_user_new(struct json_object *body, const struct model_ctx *ct
  * (borrowed, not modified).  Empty body: 400.  Root attributes are replaced,
  * null unsets the nullable ones; user_metadata and app_metadata are merged by
  * meta_merge and validated by meta_validate; updated_at = ctx->now_ms.
+ * A changed email (compared lower-cased) sets email_verified false unless the
+ * body sets it; connection, when given, must be the user's own
+ * (identities[0]); user_id and the other read-only attributes are refused.
  * Success: *out is a new owned object.  Errors: MK_ERR_INVALID, MK_ERR_NOMEM.
  */
 enum mk_code model_user_patch(struct json_object *stored, struct json_object *body,
@@ -76,7 +79,8 @@ enum mk_code model_client_patch(struct json_object *stored, struct json_object *
 
 /*
  * The attributes the store indexes, borrowed from a user object (pointers
- * into it; valid while it lives).  email may be NULL.
+ * into it; valid while it lives).  email may be NULL; the others are "" (a
+ * static string) when the object lacks them, never NULL.
  */
 struct model_user_keys {
 	const char *user_id;

@@ -15,11 +15,22 @@
  *   clients_created created_at '\0' client_id -> ""
  *   tokens         sha256 hex of the token -> token JSON
  *
- * Concurrency: open one handle per process, after fork().  All writes go
+ *   meta           "schema" -> "1"; a store with a newer schema is refused
+ *
+ * Index keys are the value, a NUL, then the id, so entries sort by value and
+ * ties by id.  A user without an email is indexed under the empty email, so
+ * a listing by email holds every user (those first, ascending).
+ *
+ * Concurrency: open one handle per process, after fork(), and use it from
+ * one thread at a time (it is not locked).  All writes go
  * through store_write, which runs the caller's function inside one write
  * transaction: read, change and index updates commit together or not at all.
  * Reads use a read transaction; slices they return point into the map and
  * stay valid until that transaction ends.
+ *
+ * Keys: LMDB keys are at most 511 bytes.  A put whose key (or index key:
+ * value + 1 + id) is longer, or whose id is empty, returns MK_ERR_INVALID
+ * and changes nothing; a get/delete of such a key is MK_ERR_NOTFOUND.
  */
 #ifndef MK_STORE_H
 #define MK_STORE_H
@@ -34,7 +45,8 @@ struct store;
 struct store_txn;
 
 struct store_opts {
-	const char *dir;      /* environment directory; created if missing */
+	const char *dir;      /* environment directory; created if missing
+	                         (0700, plus group/other access the mode grants) */
 	size_t map_size;      /* bytes; 0 = default (1 GiB) */
 	int relaxed_sync;     /* 1: MDB_NOSYNC|MDB_NOMETASYNC-style relaxed commits */
 	mode_t mode;          /* file mode of data.mdb/lock.mdb; 0 = 0600 */
@@ -48,17 +60,40 @@ struct store_opts {
  * naming the path and LMDB's reason.
  */
 enum mk_code store_open(const struct store_opts *o, struct store **out, struct mk_err *err);
+/*
+ * Close the environment.  A handle inherited over fork() is only freed: its
+ * LMDB state belongs to the parent.  s may be NULL.
+ */
 void store_close(struct store *s);
 
-/* Begin a read transaction; *out is ended with store_txn_end. */
+/*
+ * Clear the reader slots of dead processes (store_open does it once); a
+ * worker may call it after a sibling was killed.  *cleared (may be NULL)
+ * gets the number cleared.  Errors: MK_ERR_INTERNAL.
+ */
+enum mk_code store_reader_check(struct store *s, int *cleared);
+
+/*
+ * Begin a read transaction; *out is owned by the caller until store_txn_end.
+ * Each store keeps one read transaction and recycles it (mdb_txn_reset and
+ * mdb_txn_renew), so the common case of one read at a time costs no setup.
+ * A read begun while that one is out gets a transaction of its own (slower,
+ * still correct).  Errors: MK_ERR_INTERNAL (logged), MK_ERR_NOMEM.
+ * Not for a handle opened in another process (MK_ERR_INTERNAL).
+ */
 enum mk_code store_read_begin(struct store *s, struct store_txn **out);
+/* End a read transaction; never call it on the t given to a store_write fn. */
 void store_txn_end(struct store_txn *t);
 
 /*
  * Run fn(t, ctx, err) in one write transaction and commit it when fn returns
  * MK_OK; abort it otherwise and return fn's code.  Handles MDB_MAP_RESIZED
  * (picks up the new size and retries).  Returns MK_ERR_FULL when the map is
- * full, MK_ERR_INTERNAL on other LMDB failures.  fn must not call store_write.
+ * full, MK_ERR_INTERNAL on other LMDB failures.  fn must not call store_write
+ * (refused with MK_ERR_INTERNAL).  A change helper that hit MDB_MAP_FULL
+ * returns MK_ERR_FULL, and store_write aborts and returns MK_ERR_FULL even if
+ * fn passed up another code or MK_OK.  err->msg is set on failure when fn or
+ * the store set one.  Read-only handles: MK_ERR_INTERNAL.
  */
 typedef enum mk_code (*store_write_fn)(struct store_txn *t, void *ctx, struct mk_err *err);
 enum mk_code store_write(struct store *s, store_write_fn fn, void *ctx, struct mk_err *err);
@@ -77,7 +112,11 @@ enum store_table {
 enum mk_code store_get(struct store_txn *t, enum store_table table,
     struct mk_slice key, struct mk_slice *rec);
 
-/* Plain put/delete for ST_TOKENS and ST_PWHASH (tables without indexes). */
+/*
+ * Plain put/delete for ST_TOKENS and ST_PWHASH (tables without indexes);
+ * other tables, or a read transaction: MK_ERR_INTERNAL.  Put errors:
+ * MK_ERR_FULL, MK_ERR_INVALID (key size), MK_ERR_INTERNAL.
+ */
 enum mk_code store_put(struct store_txn *t, enum store_table table,
     struct mk_slice key, struct mk_slice rec);
 /* Delete; MK_ERR_NOTFOUND when absent. */
@@ -95,21 +134,26 @@ struct store_user_keys {
 /*
  * Write a user and keep every index in step.  old: the keys of the stored
  * version (NULL on create); new: the keys of rec.  On create, MK_ERR_EXISTS
- * when the user_id is taken.
+ * when the user_id is taken.  old->user_id must equal new->user_id.
+ * user_id, connection, created_at and updated_at must not be NULL
+ * (MK_ERR_INVALID).
  */
 enum mk_code store_user_put(struct store_txn *t, const struct store_user_keys *old,
     const struct store_user_keys *new, struct mk_slice rec);
-/* Delete a user, its index entries and its password hash. */
+/* Delete a user, its index entries and its password hash (absent is fine).
+ * MK_ERR_NOTFOUND when there is no such user. */
 enum mk_code store_user_del(struct store_txn *t, const struct store_user_keys *old);
 
 /*
  * Is email taken in connection by a user other than except_id (may be NULL)?
- * Returns MK_OK and sets *taken to 0 or 1.
+ * Returns MK_OK and sets *taken to 0 or 1.  Works in read and write
+ * transactions; the empty email is never taken.
  */
 enum mk_code store_user_email_taken(struct store_txn *t, const char *email,
     const char *connection, const char *except_id, int *taken);
 
-/* Write / delete a client and its order index entry. */
+/* Write / delete a client and its order index entry (created_at must not
+ * change between puts of one client).  Delete: MK_ERR_NOTFOUND when absent. */
 enum mk_code store_client_put(struct store_txn *t, const char *client_id,
     const char *created_at, struct mk_slice rec);
 enum mk_code store_client_del(struct store_txn *t, const char *client_id,
@@ -130,7 +174,8 @@ enum store_order {
 
 /*
  * Users in the given order (ties by user_id; desc reverses the whole order),
- * skipping the first skip, visiting at most limit (0 = no limit).
+ * skipping the first skip, visiting at most limit (0 = no limit).  fn gets
+ * key = user_id and the user record.  skip walks the index: O(skip).
  */
 enum mk_code store_users_scan(struct store_txn *t, enum store_order order, int desc,
     size_t skip, size_t limit, store_visit_fn fn, void *ctx);

@@ -58,13 +58,15 @@ mk_now_ms(void)
 void
 mk_iso8601(int64_t ms, char out[MK_ISO_LEN + 1])
 {
-	time_t secs = (time_t)(ms / 1000);
+	/* Floor division, so times before 1970 still print a valid millisecond. */
+	int64_t msec = ((ms % 1000) + 1000) % 1000;
+	time_t secs = (time_t)((ms - msec) / 1000);
 	struct tm tm;
 
 	gmtime_r(&secs, &tm);
 	strftime(out, 21, "%Y-%m-%dT%H:%M:%S", &tm);
 	/* strftime wrote 19 chars; add the milliseconds and the zone. */
-	snprintf(out + 19, 6, ".%03dZ", (int)(ms % 1000));
+	snprintf(out + 19, 6, ".%03uZ", (unsigned)msec);
 }
 
 int

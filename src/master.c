@@ -1,0 +1,320 @@
+/*
+ * master: worker slots, signals, respawn with backoff, graceful stop and
+ * rolling restart (see master.h).
+ *
+ * All state changes happen in the loop of master_run, never in a signal
+ * handler: handlers set a flag, and the loop looks at the flags between
+ * waits.  Signals are blocked everywhere except inside pselect, which
+ * swaps the mask atomically with the wait, so a SIGCHLD that comes after
+ * the check still ends the wait.  Time is CLOCK_MONOTONIC milliseconds.
+ */
+#include "master.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define MASTER_STOP_MS 10000      /* graceful stop, then SIGKILL */
+#define MASTER_FAST_MS 1000       /* a worker dying sooner than this crashed early */
+#define MASTER_BACKOFF_MIN 100
+#define MASTER_BACKOFF_MAX 5000
+
+struct slot {
+	pid_t pid;          /* -1 when empty */
+	unsigned gen;       /* rolling-restart generation it was started in */
+	int retiring;       /* sent SIGTERM by a rolling restart */
+	int64_t started;    /* when the current worker was forked */
+	int64_t due;        /* when empty: when to fork again */
+	int64_t backoff;    /* current respawn delay after early crashes */
+	int64_t kill_at;    /* when retiring: SIGKILL if still alive then */
+};
+
+static const int master_sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+#define MASTER_NSIGS (sizeof(master_sigs) / sizeof(master_sigs[0]))
+
+static volatile sig_atomic_t got_chld, got_term, got_hup;
+
+static void
+master_on_signal(int sig)
+{
+	switch (sig) {
+	case SIGCHLD:
+		got_chld = 1;
+		break;
+	case SIGHUP:
+		got_hup = 1;
+		break;
+	default:
+		got_term = 1;
+		break;
+	}
+}
+
+static int64_t
+master_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+master_restore(const struct sigaction *saved)
+{
+	size_t i;
+
+	for (i = 0; i < MASTER_NSIGS; i++)
+		(void)sigaction(master_sigs[i], &saved[i], NULL);
+}
+
+static void
+master_spawn(struct slot *s, int idx, unsigned gen, const struct sigaction *saved,
+    master_worker_fn fn, void *arg, int *live)
+{
+	int64_t now = master_now();
+	pid_t pid;
+
+	if ((pid = fork()) == -1) {
+		log_warn("fork");
+		s->due = now + MASTER_FAST_MS;
+		return;
+	}
+	if (pid == 0) {
+		/* Signals stay blocked: fn installs its handlers, then unblocks. */
+		master_restore(saved);
+		exit(fn(arg));
+	}
+	log_debug("worker %ld started in slot %d", (long)pid, idx);
+	s->pid = pid;
+	s->gen = gen;
+	s->retiring = 0;
+	s->started = now;
+	(*live)++;
+}
+
+static void
+master_signal_all(struct slot *slots, int n, int sig)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (slots[i].pid != -1)
+			(void)kill(slots[i].pid, sig);
+}
+
+/* Reap every exited worker and schedule its slot; returns 1 on a fatal exit. */
+static int
+master_reap(struct slot *slots, int n, int stopping, int *live)
+{
+	int64_t now = master_now();
+	struct slot *s;
+	pid_t pid;
+	int st, i, fatal = 0;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		for (s = NULL, i = 0; i < n; i++)
+			if (slots[i].pid == pid) {
+				s = &slots[i];
+				break;
+			}
+		if (s == NULL)
+			continue;
+		s->pid = -1;
+		(*live)--;
+		if (WIFEXITED(st) && WEXITSTATUS(st) == MASTER_EXIT_CONFIG) {
+			log_warnx("worker %ld: fatal configuration error, stopping",
+			    (long)pid);
+			fatal = 1;
+			continue;
+		}
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+			/* Recycled, or retired by a rolling restart: replace now. */
+			log_debug("worker %ld exited", (long)pid);
+			s->due = now;
+			continue;
+		}
+		if (stopping) {
+			log_debug("worker %ld ended with status %d", (long)pid, st);
+			continue;
+		}
+		if (WIFSIGNALED(st))
+			log_warnx("worker %ld killed by signal %d", (long)pid,
+			    WTERMSIG(st));
+		else
+			log_warnx("worker %ld exited with status %d", (long)pid,
+			    WEXITSTATUS(st));
+		if (now - s->started < MASTER_FAST_MS)
+			s->backoff = s->backoff == 0 ? MASTER_BACKOFF_MIN :
+			    s->backoff * 2 > MASTER_BACKOFF_MAX ? MASTER_BACKOFF_MAX :
+			    s->backoff * 2;
+		else
+			s->backoff = 0;
+		if (s->backoff > 0)
+			log_info("slot %d: respawning in %lld ms", i,
+			    (long long)s->backoff);
+		s->due = now + s->backoff;
+	}
+	return fatal;
+}
+
+/* The earliest of a and b, where 0 means "none". */
+static int64_t
+master_earliest(int64_t a, int64_t b)
+{
+	if (a == 0)
+		return b;
+	if (b == 0)
+		return a;
+	return a < b ? a : b;
+}
+
+int
+master_run(int n, master_worker_fn fn, void *arg)
+{
+	struct sigaction sa, saved[MASTER_NSIGS];
+	struct slot *slots = NULL;
+	struct timespec ts;
+	sigset_t block, oldmask, waitmask;
+	int64_t now, wake, deadline = 0;
+	unsigned gen = 0;
+	int i, live = 0, stopping = 0, killed = 0, fatal = 0, rc = 1;
+	int masked = 0, installed = 0;
+	size_t k;
+
+	if ((slots = calloc((size_t)n, sizeof(*slots))) == NULL) {
+		log_warn("calloc");
+		return 1;
+	}
+	sigemptyset(&block);
+	for (k = 0; k < MASTER_NSIGS; k++)
+		sigaddset(&block, master_sigs[k]);
+	if (sigprocmask(SIG_BLOCK, &block, &oldmask) == -1) {
+		log_warn("sigprocmask");
+		goto out;
+	}
+	masked = 1;
+	waitmask = oldmask;
+	for (k = 0; k < MASTER_NSIGS; k++)
+		sigdelset(&waitmask, master_sigs[k]);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = master_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_NOCLDSTOP;
+	for (k = 0; k < MASTER_NSIGS; k++)
+		if (sigaction(master_sigs[k], &sa, &saved[k]) == -1) {
+			log_warn("sigaction");
+			while (k-- > 0)
+				(void)sigaction(master_sigs[k], &saved[k], NULL);
+			goto out;
+		}
+	installed = 1;
+	got_chld = got_term = got_hup = 0;
+
+	now = master_now();
+	for (i = 0; i < n; i++) {
+		slots[i].pid = -1;
+		slots[i].due = now;
+	}
+	log_info("starting %d workers", n);
+
+	for (;;) {
+		if (got_chld) {
+			got_chld = 0;
+			if (master_reap(slots, n, stopping, &live))
+				fatal = 1;
+		}
+		if ((got_term || fatal) && !stopping) {
+			log_info("stopping %d workers", live);
+			stopping = 1;
+			deadline = master_now() + MASTER_STOP_MS;
+			master_signal_all(slots, n, SIGTERM);
+		}
+		got_term = 0;
+		if (got_hup) {
+			got_hup = 0;
+			if (!stopping) {
+				gen++;
+				log_info("rolling restart of %d workers", live);
+			}
+		}
+
+		now = master_now();
+		wake = 0;
+		if (stopping) {
+			if (live == 0)
+				break;
+			if (!killed && now >= deadline) {
+				log_warnx("%d workers still running after %d s, killing them",
+				    live, MASTER_STOP_MS / 1000);
+				master_signal_all(slots, n, SIGKILL);
+				killed = 1;
+			}
+			if (!killed)
+				wake = deadline;
+		} else {
+			int retiring = 0;
+
+			for (i = 0; i < n; i++) {
+				struct slot *s = &slots[i];
+
+				if (s->pid == -1 && s->due <= now)
+					master_spawn(s, i, gen, saved, fn, arg, &live);
+				if (s->pid == -1)
+					wake = master_earliest(wake, s->due);
+				else if (s->retiring) {
+					retiring = 1;
+					if (s->kill_at <= now) {
+						log_warnx("worker %ld ignores SIGTERM, killing it",
+						    (long)s->pid);
+						(void)kill(s->pid, SIGKILL);
+						s->kill_at = now + MASTER_STOP_MS;
+					}
+					wake = master_earliest(wake, s->kill_at);
+				}
+			}
+			/* One worker of an older generation at a time. */
+			for (i = 0; !retiring && i < n; i++) {
+				struct slot *s = &slots[i];
+
+				if (s->pid != -1 && s->gen != gen) {
+					log_debug("retiring worker %ld", (long)s->pid);
+					(void)kill(s->pid, SIGTERM);
+					s->retiring = 1;
+					s->kill_at = now + MASTER_STOP_MS;
+					wake = master_earliest(wake, s->kill_at);
+					retiring = 1;
+				}
+			}
+		}
+
+		if (wake != 0) {
+			int64_t ms = wake - master_now();
+
+			if (ms < 0)
+				ms = 0;
+			ts.tv_sec = ms / 1000;
+			ts.tv_nsec = (long)(ms % 1000) * 1000000;
+		}
+		if (pselect(0, NULL, NULL, NULL, wake != 0 ? &ts : NULL, &waitmask) == -1 &&
+		    errno != EINTR)
+			log_warn("pselect");
+	}
+	log_info("all workers stopped");
+	rc = fatal ? MASTER_EXIT_CONFIG : 0;
+out:
+	if (installed)
+		master_restore(saved);
+	if (masked)
+		(void)sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	free(slots);
+	return rc;
+}

@@ -1,0 +1,44 @@
+/*
+ * master: keeps N worker processes alive.  It knows processes and signals
+ * only; what a worker does is a function it is handed.
+ *
+ *   SIGCHLD          reap; respawn the slot.  A worker that exits 0 (it
+ *                    was recycled or told to stop) is replaced at once; one
+ *                    that crashes within 1 s of its start is replaced after
+ *                    a delay that doubles from 100 ms up to 5 s, and the
+ *                    delay resets once a worker of that slot lives 1 s.
+ *   exit status 78   (EX_CONFIG) from a worker: fatal configuration; the
+ *                    master stops the others and returns 78.
+ *   SIGTERM, SIGINT  graceful stop: SIGTERM to every worker (each finishes
+ *                    its request in flight), wait up to 10 s, then SIGKILL.
+ *   SIGHUP           rolling restart: the workers alive at that moment are
+ *                    replaced one at a time (stop one, start its successor,
+ *                    go on with the next), so N-1 keep serving throughout.
+ *                    The configuration is not read again.
+ *
+ * The loop: signals stay blocked except inside pselect (a sigsuspend with
+ * a timeout), and the handlers only set flags, so no signal is lost
+ * between a check and the wait.
+ */
+#ifndef MK_MASTER_H
+#define MK_MASTER_H
+
+/* Exit status from a worker meaning "my configuration cannot work". */
+#define MASTER_EXIT_CONFIG 78
+
+/* Runs in each forked worker; its return value is the worker's exit status. */
+typedef int (*master_worker_fn)(void *arg);
+
+/*
+ * Fork nworkers workers running fn(arg) and supervise them until a stop
+ * signal, then return once all have exited.  Returns 0 after a requested
+ * stop, MASTER_EXIT_CONFIG when a worker reported a fatal configuration,
+ * 1 when the master itself failed (sigaction).  In a worker, fn starts
+ * with the dispositions the master changed put back, but with SIGCHLD,
+ * SIGTERM, SIGINT and SIGHUP still blocked, so it can install its own
+ * handlers before it unblocks them; the child exits with fn's value and
+ * never returns into the master's caller.
+ */
+int master_run(int nworkers, master_worker_fn fn, void *arg);
+
+#endif

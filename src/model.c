@@ -1,0 +1,1038 @@
+/*
+ * model: the user and client objects (spec sections 3 and 5).  Each object
+ * kind is described once by a table of its attributes, in the order they
+ * appear in the stored (= response) object; create and PATCH both check a
+ * body against that table, collect the new values into one slot per
+ * attribute, and emit the slots in table order, so an object's key order is
+ * the same whatever built it.
+ *
+ * Messages copy the wording of the JSON-schema validator Auth0 uses
+ * (z-schema): "Payload validation error: '<what>' on property <name>.", with
+ * z-schema's type names ("integer" for a whole number, "number" otherwise).
+ *
+ * Limits (Auth0's published schema where it has one, else decided):
+ *   given_name, family_name 1..150 chars; name, nickname 1..300; username
+ *   1..128; email at most 254 bytes, one '@', non-empty local part and
+ *   domain, no white space or control characters; phone_number
+ *   ^\+[0-9]{1,15}$; picture and logo_uri: scheme "://" rest, at most 2048
+ *   chars, no white space; user_id on create 1..255 chars, no control
+ *   characters; client name 1..255 without '<' or '>'; description at most
+ *   140; client_secret 1..255; URL arrays at most 1000 strings of at most
+ *   2048 chars.  No root string may hold U+0000 (index keys and search are C
+ *   strings).  Lengths count code points, as z-schema does.
+ */
+#include "model.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+#include "jx.h"
+#include "meta.h"
+#include "util.h"
+
+#define PV "Payload validation error: "
+
+/* How far an echoed value or key may run in a message (bytes). */
+#define ECHO_MAX 200
+#define URL_MAX 2048
+#define ARRAY_MAX 1000
+
+enum vtype {
+	VT_STR,
+	VT_BOOL,
+	VT_MD,      /* metadata object, checked by meta */
+	VT_STRARR,  /* array of strings */
+	VT_INTERNAL /* set by model only (ids, times, identities) */
+};
+
+enum vfmt {
+	FMT_NONE,
+	FMT_EMAIL,
+	FMT_PHONE,
+	FMT_URI,
+	FMT_NOANGLE,   /* client name: ^[^<>]+$ */
+	FMT_APPTYPE,
+	FMT_AUTHMETHOD,
+	FMT_NOCTL,     /* no control characters */
+};
+
+#define F_CREATE   0x01u /* allowed in a create body */
+#define F_PATCH    0x02u /* allowed in a PATCH body */
+#define F_NULLABLE 0x04u /* PATCH null removes it */
+#define F_OUT      0x08u /* part of the stored object */
+
+struct field {
+	const char *name;
+	enum vtype type;
+	unsigned flags;
+	size_t min, max;  /* string length in code points; array items */
+	enum vfmt fmt;
+	enum meta_kind mk;
+};
+
+/*
+ * The user, in Auth0's response order (alphabetical, metadata last).  The
+ * input-only properties follow.  Indexes below must match.
+ */
+static const struct field user_fields[] = {
+	{ "blocked", VT_BOOL, F_CREATE | F_PATCH | F_OUT, 0, 0, FMT_NONE, META_USER },
+	{ "created_at", VT_INTERNAL, F_OUT, 0, 0, FMT_NONE, META_USER },
+	{ "email", VT_STR, F_CREATE | F_PATCH | F_OUT, 0, 0, FMT_EMAIL, META_USER },
+	{ "email_verified", VT_BOOL, F_CREATE | F_PATCH | F_OUT, 0, 0, FMT_NONE, META_USER },
+	{ "family_name", VT_STR, F_CREATE | F_PATCH | F_NULLABLE | F_OUT, 1, 150, FMT_NONE, META_USER },
+	{ "given_name", VT_STR, F_CREATE | F_PATCH | F_NULLABLE | F_OUT, 1, 150, FMT_NONE, META_USER },
+	{ "identities", VT_INTERNAL, F_OUT, 0, 0, FMT_NONE, META_USER },
+	{ "name", VT_STR, F_CREATE | F_PATCH | F_NULLABLE | F_OUT, 1, 300, FMT_NONE, META_USER },
+	{ "nickname", VT_STR, F_CREATE | F_PATCH | F_NULLABLE | F_OUT, 1, 300, FMT_NONE, META_USER },
+	{ "phone_number", VT_STR, F_CREATE | F_PATCH | F_NULLABLE | F_OUT, 0, 0, FMT_PHONE, META_USER },
+	{ "phone_verified", VT_BOOL, F_CREATE | F_PATCH | F_OUT, 0, 0, FMT_NONE, META_USER },
+	{ "picture", VT_STR, F_CREATE | F_PATCH | F_NULLABLE | F_OUT, 0, 0, FMT_URI, META_USER },
+	{ "updated_at", VT_INTERNAL, F_OUT, 0, 0, FMT_NONE, META_USER },
+	{ "user_id", VT_STR, F_CREATE | F_OUT, 1, 255, FMT_NOCTL, META_USER },
+	{ "username", VT_STR, F_CREATE | F_PATCH | F_NULLABLE | F_OUT, 1, 128, FMT_NONE, META_USER },
+	{ "user_metadata", VT_MD, F_CREATE | F_PATCH | F_OUT, 0, 0, FMT_NONE, META_USER },
+	{ "app_metadata", VT_MD, F_CREATE | F_PATCH | F_OUT, 0, 0, FMT_NONE, META_APP },
+	/* accepted, not stored */
+	{ "connection", VT_STR, F_CREATE | F_PATCH, 1, 255, FMT_NONE, META_USER },
+	{ "verify_email", VT_BOOL, F_CREATE | F_PATCH, 0, 0, FMT_NONE, META_USER },
+	{ "verify_phone_number", VT_BOOL, F_PATCH, 0, 0, FMT_NONE, META_USER },
+};
+
+enum {
+	U_BLOCKED, U_CREATED_AT, U_EMAIL, U_EMAIL_VERIFIED, U_FAMILY_NAME,
+	U_GIVEN_NAME, U_IDENTITIES, U_NAME, U_NICKNAME, U_PHONE_NUMBER,
+	U_PHONE_VERIFIED, U_PICTURE, U_UPDATED_AT, U_USER_ID, U_USERNAME,
+	U_USER_MD, U_APP_MD, U_CONNECTION, U_VERIFY_EMAIL, U_VERIFY_PHONE,
+	U__N
+};
+
+static const struct field client_fields[] = {
+	{ "name", VT_STR, F_CREATE | F_PATCH | F_OUT, 1, 255, FMT_NOANGLE, META_CLIENT },
+	{ "description", VT_STR, F_CREATE | F_PATCH | F_NULLABLE | F_OUT, 0, 140, FMT_NONE, META_CLIENT },
+	{ "client_id", VT_INTERNAL, F_OUT, 0, 0, FMT_NONE, META_CLIENT },
+	{ "client_secret", VT_STR, F_PATCH | F_OUT, 1, 255, FMT_NOCTL, META_CLIENT },
+	{ "app_type", VT_STR, F_CREATE | F_PATCH | F_OUT, 0, 0, FMT_APPTYPE, META_CLIENT },
+	{ "logo_uri", VT_STR, F_CREATE | F_PATCH | F_NULLABLE | F_OUT, 0, 0, FMT_URI, META_CLIENT },
+	{ "is_first_party", VT_BOOL, F_CREATE | F_PATCH | F_OUT, 0, 0, FMT_NONE, META_CLIENT },
+	{ "callbacks", VT_STRARR, F_CREATE | F_PATCH | F_OUT, 0, ARRAY_MAX, FMT_NONE, META_CLIENT },
+	{ "allowed_origins", VT_STRARR, F_CREATE | F_PATCH | F_OUT, 0, ARRAY_MAX, FMT_NONE, META_CLIENT },
+	{ "web_origins", VT_STRARR, F_CREATE | F_PATCH | F_OUT, 0, ARRAY_MAX, FMT_NONE, META_CLIENT },
+	{ "allowed_logout_urls", VT_STRARR, F_CREATE | F_PATCH | F_OUT, 0, ARRAY_MAX, FMT_NONE, META_CLIENT },
+	{ "grant_types", VT_STRARR, F_CREATE | F_PATCH | F_OUT, 0, ARRAY_MAX, FMT_NONE, META_CLIENT },
+	{ "token_endpoint_auth_method", VT_STR, F_CREATE | F_PATCH | F_OUT, 0, 0, FMT_AUTHMETHOD, META_CLIENT },
+	{ "client_metadata", VT_MD, F_CREATE | F_PATCH | F_OUT, 0, 0, FMT_NONE, META_CLIENT },
+	{ "created_at", VT_INTERNAL, F_OUT, 0, 0, FMT_NONE, META_CLIENT },
+	{ "updated_at", VT_INTERNAL, F_OUT, 0, 0, FMT_NONE, META_CLIENT },
+};
+
+enum {
+	C_NAME, C_DESCRIPTION, C_CLIENT_ID, C_CLIENT_SECRET, C_APP_TYPE,
+	C_LOGO_URI, C_IS_FIRST_PARTY, C_CALLBACKS, C_ALLOWED_ORIGINS,
+	C_WEB_ORIGINS, C_ALLOWED_LOGOUT_URLS, C_GRANT_TYPES, C_AUTH_METHOD,
+	C_CLIENT_MD, C_CREATED_AT, C_UPDATED_AT,
+	C__N
+};
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const app_types[] = {
+	"native", "spa", "regular_web", "non_interactive", NULL
+};
+static const char *const auth_methods[] = {
+	"none", "client_secret_post", "client_secret_basic", NULL
+};
+
+/*
+ * Copy at most max bytes of s into out (max + 1 bytes), cut back to a
+ * UTF-8 boundary so a message never ends in half a character.
+ */
+static void
+clip(const char *s, size_t slen, char *out, size_t max)
+{
+	size_t n = slen;
+
+	if (n > max) {
+		n = max;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+	}
+	memcpy(out, s, n);
+	out[n] = '\0';
+	/* An embedded NUL simply ends the echo early: fine for a message. */
+}
+
+/* Record "Payload validation error: '<inner>' on property <prop>." */
+static enum mk_code
+prop_fail(struct mk_err *err, const char *prop, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static enum mk_code
+prop_fail(struct mk_err *err, const char *prop, const char *fmt, ...)
+{
+	char inner[MK_ERR_MSG];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(inner, sizeof(inner), fmt, ap);
+	va_end(ap);
+	return mk_fail(err, MK_ERR_INVALID, PV "'%s' on property %s.", inner, prop);
+}
+
+/* z-schema's name for the type of a value. */
+static const char *
+type_name(struct json_object *v)
+{
+	double d;
+
+	switch (json_object_get_type(v)) {
+	case json_type_null:
+		return "null";
+	case json_type_boolean:
+		return "boolean";
+	case json_type_int:
+		return "integer";
+	case json_type_double:
+		d = json_object_get_double(v);
+		/* JavaScript has one number type: 2.0 is an integer there. */
+		if (d != d || d - d != 0)
+			return "number";
+		/* Beyond 2^63 every double is whole, and the cast would overflow. */
+		if (d >= 9.2e18 || d <= -9.2e18 || (double)(long long)d == d)
+			return "integer";
+		return "number";
+	case json_type_string:
+		return "string";
+	case json_type_array:
+		return "array";
+	case json_type_object:
+		return "object";
+	}
+	return "unknown";
+}
+
+static enum mk_code
+type_fail(struct mk_err *err, const char *prop, const char *want, struct json_object *v)
+{
+	return prop_fail(err, prop, "Expected type %s but found type %s", want, type_name(v));
+}
+
+/* Code points in a valid UTF-8 string. */
+static size_t
+u8len(const char *s, size_t n)
+{
+	size_t i, c = 0;
+
+	for (i = 0; i < n; i++)
+		if (((unsigned char)s[i] & 0xC0) != 0x80)
+			c++;
+	return c;
+}
+
+static int
+is_ctl(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f;
+}
+
+static int
+valid_email(const char *s, size_t n)
+{
+	const char *at = NULL;
+	size_t i;
+
+	if (n == 0 || n > 254)
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (is_ctl(c) || c == ' ')
+			return 0;
+		if (c == '@') {
+			if (at != NULL)
+				return 0;
+			at = s + i;
+		}
+	}
+	return at != NULL && at != s && at != s + n - 1;
+}
+
+static int
+valid_phone(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n < 2 || n > 16 || s[0] != '+')
+		return 0;
+	for (i = 1; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+/* scheme "://" something, no white space or control characters. */
+static int
+valid_uri(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	if (n > URL_MAX * 4 || u8len(s, n) > URL_MAX)
+		return 0;
+	if (n == 0 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+		return 0;
+	while (i < n && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+	    (s[i] >= '0' && s[i] <= '9') || s[i] == '+' || s[i] == '-' || s[i] == '.'))
+		i++;
+	if (n - i < 4 || strncmp(s + i, "://", 3) != 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (is_ctl((unsigned char)s[i]) || s[i] == ' ')
+			return 0;
+	return 1;
+}
+
+static int
+in_list(const char *s, const char *const *list)
+{
+	for (; *list != NULL; list++)
+		if (strcmp(s, *list) == 0)
+			return 1;
+	return 0;
+}
+
+/* A string value: type, no NUL, length, format. */
+static enum mk_code
+check_str(const struct field *f, const char *prop, struct json_object *v,
+    struct mk_err *err)
+{
+	const char *s;
+	char echo[ECHO_MAX + 1];
+	size_t n, len, i;
+
+	if (!json_object_is_type(v, json_type_string))
+		return type_fail(err, prop, "string", v);
+	s = json_object_get_string(v);
+	n = (size_t)json_object_get_string_len(v);
+	if (strlen(s) != n)
+		return prop_fail(err, prop, "String contains a NUL character");
+	/* jx_parse already ensures this; a body built elsewhere might not. */
+	if (!jx_utf8_valid(s, n))
+		return prop_fail(err, prop, "String is not valid UTF-8");
+	clip(s, n, echo, ECHO_MAX);
+	if (f->max > 0) {
+		len = u8len(s, n);
+		if (len < f->min)
+			return prop_fail(err, prop, "String is too short (%zu chars), minimum %zu",
+			    len, f->min);
+		if (len > f->max)
+			return prop_fail(err, prop, "String is too long (%zu chars), maximum %zu",
+			    len, f->max);
+	}
+	switch (f->fmt) {
+	case FMT_NONE:
+		break;
+	case FMT_EMAIL:
+		if (!valid_email(s, n))
+			return prop_fail(err, prop,
+			    "Object didn't pass validation for format email: %s", echo);
+		break;
+	case FMT_PHONE:
+		if (!valid_phone(s, n))
+			return prop_fail(err, prop,
+			    "String does not match pattern ^\\+[0-9]{1,15}$: %s", echo);
+		break;
+	case FMT_URI:
+		if (!valid_uri(s, n))
+			return prop_fail(err, prop,
+			    "Object didn't pass validation for format strict-uri: %s", echo);
+		break;
+	case FMT_NOANGLE:
+		if (strpbrk(s, "<>") != NULL)
+			return prop_fail(err, prop,
+			    "String does not match pattern ^[^<>]+$: %s", echo);
+		break;
+	case FMT_APPTYPE:
+		if (!in_list(s, app_types))
+			return prop_fail(err, prop, "No enum match for: %s", echo);
+		break;
+	case FMT_AUTHMETHOD:
+		if (!in_list(s, auth_methods))
+			return prop_fail(err, prop, "No enum match for: %s", echo);
+		break;
+	case FMT_NOCTL:
+		for (i = 0; i < n; i++)
+			if (is_ctl((unsigned char)s[i]))
+				return prop_fail(err, prop,
+				    "String contains a control character");
+		break;
+	}
+	return MK_OK;
+}
+
+static enum mk_code
+check_strarr(const struct field *f, struct json_object *v, struct mk_err *err)
+{
+	struct field item = { f->name, VT_STR, 0, 0, URL_MAX, FMT_NONE, f->mk };
+	char prop[64];
+	size_t i, n;
+	enum mk_code rc;
+
+	if (!json_object_is_type(v, json_type_array))
+		return type_fail(err, f->name, "array", v);
+	n = json_object_array_length(v);
+	if (n > f->max)
+		return prop_fail(err, f->name, "Array is too long (%zu), maximum %zu", n, f->max);
+	for (i = 0; i < n; i++) {
+		snprintf(prop, sizeof(prop), "%s[%zu]", f->name, i);
+		if ((rc = check_str(&item, prop, json_object_array_get_idx(v, i), err)) != MK_OK)
+			return rc;
+	}
+	return MK_OK;
+}
+
+/*
+ * Check one body value against its field.  patch: a PATCH body (null may
+ * unset; metadata is checked after the merge, by the caller).
+ */
+static enum mk_code
+check_value(const struct field *f, struct json_object *v, int patch, int max_depth,
+    struct mk_err *err)
+{
+	if (v == NULL && patch && (f->flags & F_NULLABLE))
+		return MK_OK;
+	switch (f->type) {
+	case VT_STR:
+		return check_str(f, f->name, v, err);
+	case VT_BOOL:
+		if (!json_object_is_type(v, json_type_boolean))
+			return type_fail(err, f->name, "boolean", v);
+		return MK_OK;
+	case VT_STRARR:
+		return check_strarr(f, v, err);
+	case VT_MD:
+		if (patch)
+			return MK_OK; /* meta_merge judges the patch value */
+		if (!json_object_is_type(v, json_type_object))
+			return type_fail(err, f->name, "object", v);
+		return meta_validate(f->mk, v, max_depth, err);
+	case VT_INTERNAL:
+		break;
+	}
+	return mk_fail(err, MK_ERR_INTERNAL, "model: field %s has no check", f->name);
+}
+
+static int
+field_index(const struct field *tab, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(tab[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * The body is an object whose every key is a field allowed by mask; list the
+ * others, in body order, in Auth0's message.  patch: {} is refused too.
+ */
+static enum mk_code
+check_keys(const struct field *tab, size_t n, struct json_object *body, unsigned mask,
+    int patch, struct mk_err *err)
+{
+	struct mk_buf b = MK_BUF_INIT;
+	char echo[ECHO_MAX + 1];
+	enum mk_code rc = MK_OK;
+	int i, bad = 0;
+
+	if (!json_object_is_type(body, json_type_object))
+		return mk_fail(err, MK_ERR_INVALID, PV "'Expected type object but found type %s'.",
+		    type_name(body));
+	if (patch && json_object_object_length(body) == 0)
+		return mk_fail(err, MK_ERR_INVALID,
+		    PV "'Too few properties defined (0), minimum 1'.");
+	json_object_object_foreach(body, key, val) {
+		(void)val;
+		i = field_index(tab, n, key);
+		if (i >= 0 && (tab[i].flags & mask))
+			continue;
+		if (b.n > 300) {
+			/* Enough names to act on; keep the message bounded. */
+			buf_adds(&b, ",...");
+			bad++;
+			break;
+		}
+		clip(key, strlen(key), echo, 100);
+		if (bad++ > 0)
+			buf_addc(&b, ',');
+		buf_adds(&b, echo);
+	}
+	if (b.failed)
+		rc = mk_fail(err, MK_ERR_NOMEM, "out of memory");
+	else if (bad > 0)
+		rc = mk_fail(err, MK_ERR_INVALID, PV "'Additional properties not allowed: %s'.", b.p);
+	buf_free(&b);
+	return rc;
+}
+
+/* Check every present value of the body, in table order. */
+static enum mk_code
+check_values(const struct field *tab, size_t n, struct json_object *body, int patch,
+    int max_depth, struct mk_err *err)
+{
+	struct json_object *v;
+	enum mk_code rc;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!json_object_object_get_ex(body, tab[i].name, &v))
+			continue;
+		if ((rc = check_value(&tab[i], v, patch, max_depth, err)) != MK_OK)
+			return rc;
+	}
+	return MK_OK;
+}
+
+static void
+slots_free(struct json_object **slot, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		json_object_put(slot[i]);
+		slot[i] = NULL;
+	}
+}
+
+/* Deep copy that accepts a JSON null (a NULL pointer). */
+static enum mk_code
+copy(struct json_object *src, struct json_object **dst, struct mk_err *err)
+{
+	struct json_object *c = NULL;
+
+	if (src == NULL) {
+		*dst = NULL;
+		return MK_OK;
+	}
+	if (json_object_deep_copy(src, &c, NULL) != 0)
+		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
+	*dst = c;
+	return MK_OK;
+}
+
+/* Put a new owned value in a slot (replacing the old one); NULL src = unset. */
+static enum mk_code
+slot_copy(struct json_object **slot, struct json_object *src, struct mk_err *err)
+{
+	struct json_object *c = NULL;
+	enum mk_code rc;
+
+	if ((rc = copy(src, &c, err)) != MK_OK)
+		return rc;
+	json_object_put(*slot);
+	*slot = c;
+	return MK_OK;
+}
+
+static enum mk_code
+slot_str(struct json_object **slot, const char *s, struct mk_err *err)
+{
+	struct json_object *v;
+
+	if ((v = json_object_new_string(s)) == NULL)
+		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
+	json_object_put(*slot);
+	*slot = v;
+	return MK_OK;
+}
+
+static enum mk_code
+slot_bool(struct json_object **slot, int b, struct mk_err *err)
+{
+	struct json_object *v;
+
+	if ((v = json_object_new_boolean(b)) == NULL)
+		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
+	json_object_put(*slot);
+	*slot = v;
+	return MK_OK;
+}
+
+static enum mk_code
+slot_time(struct json_object **slot, int64_t ms, struct mk_err *err)
+{
+	char iso[MK_ISO_LEN + 1];
+
+	mk_iso8601(ms, iso);
+	return slot_str(slot, iso, err);
+}
+
+/* The email, lower-cased (ASCII only: the domain is case-insensitive, and
+ * Auth0 folds the whole address). */
+static enum mk_code
+slot_email(struct json_object **slot, struct json_object *v, struct mk_err *err)
+{
+	const char *s = json_object_get_string(v);
+	size_t i, n = (size_t)json_object_get_string_len(v);
+	char low[255];
+	struct json_object *e;
+
+	if (n >= sizeof(low))
+		return mk_fail(err, MK_ERR_INTERNAL, "model: unchecked email");
+	for (i = 0; i < n; i++)
+		low[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] - 'A' + 'a') : s[i];
+	if ((e = json_object_new_string_len(low, (int)n)) == NULL)
+		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
+	json_object_put(*slot);
+	*slot = e;
+	return MK_OK;
+}
+
+/*
+ * The stored object: the slots with F_OUT in table order, then extra (the
+ * stored keys model does not know, kept as they were).  Slots are consumed.
+ */
+static enum mk_code
+emit(const struct field *tab, size_t n, struct json_object **slot,
+    struct json_object *extra, struct json_object **out, struct mk_err *err)
+{
+	struct json_object *o = NULL, *c = NULL;
+	enum mk_code rc = MK_OK;
+	size_t i;
+
+	if ((o = json_object_new_object()) == NULL)
+		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		if (!(tab[i].flags & F_OUT) || slot[i] == NULL)
+			continue;
+		if (json_object_object_add(o, tab[i].name, slot[i]) != 0) {
+			rc = mk_fail(err, MK_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		slot[i] = NULL;
+	}
+	if (extra != NULL) {
+		json_object_object_foreach(extra, key, val) {
+			if (field_index(tab, n, key) >= 0)
+				continue;
+			if ((rc = copy(val, &c, err)) != MK_OK)
+				goto out;
+			if (json_object_object_add(o, key, c) != 0) {
+				json_object_put(c);
+				rc = mk_fail(err, MK_ERR_NOMEM, "out of memory");
+				goto out;
+			}
+		}
+	}
+	*out = o;
+	o = NULL;
+out:
+	json_object_put(o);
+	return rc;
+}
+
+/* Copy the stored values of every F_OUT field into the slots. */
+static enum mk_code
+load_stored(const struct field *tab, size_t n, struct json_object *stored,
+    struct json_object **slot, struct mk_err *err)
+{
+	struct json_object *v;
+	enum mk_code rc;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!(tab[i].flags & F_OUT) || !json_object_object_get_ex(stored, tab[i].name, &v))
+			continue;
+		/* A stored null would be dropped anyway: absent = unset. */
+		if ((rc = slot_copy(&slot[i], v, err)) != MK_OK)
+			return rc;
+	}
+	return MK_OK;
+}
+
+/*
+ * Apply the plain (non-metadata, non-internal, stored) values of a body to
+ * the slots: a value replaces, a null unsets.
+ */
+static enum mk_code
+apply_plain(const struct field *tab, size_t n, struct json_object *body,
+    struct json_object **slot, struct mk_err *err)
+{
+	struct json_object *v;
+	enum mk_code rc;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!(tab[i].flags & F_OUT) || tab[i].type == VT_MD ||
+		    tab[i].type == VT_INTERNAL)
+			continue;
+		if (!json_object_object_get_ex(body, tab[i].name, &v))
+			continue;
+		if (tab[i].fmt == FMT_EMAIL && v != NULL)
+			rc = slot_email(&slot[i], v, err);
+		else
+			rc = slot_copy(&slot[i], v, err);
+		if (rc != MK_OK)
+			return rc;
+	}
+	return MK_OK;
+}
+
+/* PATCH merge of one metadata attribute into its slot. */
+static enum mk_code
+merge_md(const struct field *f, struct json_object *body, struct json_object **slot,
+    int max_depth, struct mk_err *err)
+{
+	struct json_object *p, *merged = NULL;
+	enum mk_code rc;
+
+	if (!json_object_object_get_ex(body, f->name, &p))
+		return MK_OK;
+	if ((rc = meta_merge(f->mk, *slot, p, &merged, err)) != MK_OK)
+		return rc;
+	if (merged != NULL && (rc = meta_validate(f->mk, merged, max_depth, err)) != MK_OK) {
+		json_object_put(merged);
+		return rc;
+	}
+	json_object_put(*slot);
+	*slot = merged;
+	return MK_OK;
+}
+
+static int
+depth_of(const struct model_ctx *ctx)
+{
+	return ctx->max_depth > 0 ? ctx->max_depth : META_DEFAULT_MAX_DEPTH;
+}
+
+static int
+connection_known(const struct model_ctx *ctx, const char *name)
+{
+	const char *const *c;
+
+	if (ctx->connections == NULL)
+		return strcmp(name, MODEL_DEFAULT_CONNECTION) == 0;
+	for (c = ctx->connections; *c != NULL; c++)
+		if (strcmp(name, *c) == 0)
+			return 1;
+	return 0;
+}
+
+/* The connection of a stored user: identities[0].connection, or NULL. */
+static const char *
+user_connection(struct json_object *user)
+{
+	struct json_object *ids;
+
+	if (!json_object_object_get_ex(user, "identities", &ids) ||
+	    !json_object_is_type(ids, json_type_array) ||
+	    json_object_array_length(ids) == 0)
+		return NULL;
+	return jx_get_str(json_object_array_get_idx(ids, 0), "connection");
+}
+
+static enum mk_code
+make_identities(const char *connection, const char *id, struct json_object **out,
+    struct mk_err *err)
+{
+	struct json_object *arr = NULL, *ident = NULL, *v;
+	enum mk_code rc = MK_ERR_NOMEM;
+
+	if ((arr = json_object_new_array()) == NULL ||
+	    (ident = json_object_new_object()) == NULL)
+		goto out;
+	if ((v = json_object_new_string(connection)) == NULL)
+		goto out;
+	if (json_object_object_add(ident, "connection", v) != 0) {
+		json_object_put(v);
+		goto out;
+	}
+	if ((v = json_object_new_string(id)) == NULL)
+		goto out;
+	if (json_object_object_add(ident, "user_id", v) != 0) {
+		json_object_put(v);
+		goto out;
+	}
+	if ((v = json_object_new_string("auth0")) == NULL)
+		goto out;
+	if (json_object_object_add(ident, "provider", v) != 0) {
+		json_object_put(v);
+		goto out;
+	}
+	if ((v = json_object_new_boolean(0)) == NULL)
+		goto out;
+	if (json_object_object_add(ident, "isSocial", v) != 0) {
+		json_object_put(v);
+		goto out;
+	}
+	if (json_object_array_add(arr, ident) != 0)
+		goto out;
+	ident = NULL;
+	*out = arr;
+	arr = NULL;
+	rc = MK_OK;
+out:
+	json_object_put(ident);
+	json_object_put(arr);
+	if (rc != MK_OK)
+		mk_fail(err, rc, "out of memory");
+	return rc;
+}
+
+unsigned
+model_body_props(struct json_object *body)
+{
+	unsigned f = 0;
+
+	if (!json_object_is_type(body, json_type_object))
+		return 0;
+	json_object_object_foreach(body, key, val) {
+		(void)val;
+		if (strcmp(key, "user_metadata") == 0)
+			f |= MODEL_PROP_USER_MD;
+		else if (strcmp(key, "app_metadata") == 0)
+			f |= MODEL_PROP_APP_MD;
+		else if (strcmp(key, "client_secret") == 0)
+			f |= MODEL_PROP_SECRET;
+		else
+			f |= MODEL_PROP_OTHER;
+	}
+	return f;
+}
+
+enum mk_code
+model_user_new(struct json_object *body, const struct model_ctx *ctx,
+    struct json_object **out, struct mk_err *err)
+{
+	struct json_object *slot[U__N] = { NULL };
+	struct json_object *v;
+	const char *conn, *email, *id, *at;
+	struct mk_buf uid = MK_BUF_INIT;
+	enum mk_code rc;
+	int depth = depth_of(ctx);
+
+	if ((rc = check_keys(user_fields, U__N, body, F_CREATE, 0, err)) != MK_OK)
+		goto out;
+	if (!json_object_object_get_ex(body, "connection", &v)) {
+		rc = mk_fail(err, MK_ERR_INVALID, PV "'Missing required property: connection'.");
+		goto out;
+	}
+	if ((rc = check_values(user_fields, U__N, body, 0, depth, err)) != MK_OK)
+		goto out;
+	conn = json_object_get_string(v);
+	if (!connection_known(ctx, conn)) {
+		rc = mk_fail(err, MK_ERR_INVALID, "Connection does not exist.");
+		goto out;
+	}
+	if (!json_object_object_get_ex(body, "email", &v)) {
+		rc = mk_fail(err, MK_ERR_INVALID, PV "'Missing required property: email'.");
+		goto out;
+	}
+
+	if ((rc = apply_plain(user_fields, U__N, body, slot, err)) != MK_OK)
+		goto out;
+	/* Metadata is stored as given (POST does not merge); {} stays {}. */
+	if (json_object_object_get_ex(body, "user_metadata", &v) &&
+	    (rc = slot_copy(&slot[U_USER_MD], v, err)) != MK_OK)
+		goto out;
+	if (json_object_object_get_ex(body, "app_metadata", &v) &&
+	    (rc = slot_copy(&slot[U_APP_MD], v, err)) != MK_OK)
+		goto out;
+
+	/* user_id: the given one (already checked) or the random one. */
+	if (slot[U_USER_ID] != NULL)
+		id = json_object_get_string(slot[U_USER_ID]);
+	else if ((id = ctx->new_id) == NULL) {
+		rc = mk_fail(err, MK_ERR_INTERNAL, "model: no new id");
+		goto out;
+	}
+	buf_adds(&uid, "auth0|");
+	buf_adds(&uid, id);
+	if (uid.failed) {
+		rc = mk_fail(err, MK_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = make_identities(conn, id, &v, err)) != MK_OK)
+		goto out;
+	json_object_put(slot[U_IDENTITIES]);
+	slot[U_IDENTITIES] = v;
+	if ((rc = slot_str(&slot[U_USER_ID], uid.p, err)) != MK_OK)
+		goto out;
+
+	/* Defaults as Auth0: name = email, nickname = local part. */
+	email = json_object_get_string(slot[U_EMAIL]);
+	if (slot[U_NAME] == NULL && (rc = slot_str(&slot[U_NAME], email, err)) != MK_OK)
+		goto out;
+	if (slot[U_NICKNAME] == NULL) {
+		at = strchr(email, '@');
+		if ((v = json_object_new_string_len(email, (int)(at - email))) == NULL) {
+			rc = mk_fail(err, MK_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		slot[U_NICKNAME] = v;
+	}
+	if (slot[U_EMAIL_VERIFIED] == NULL &&
+	    (rc = slot_bool(&slot[U_EMAIL_VERIFIED], 0, err)) != MK_OK)
+		goto out;
+	if ((rc = slot_time(&slot[U_CREATED_AT], ctx->now_ms, err)) != MK_OK ||
+	    (rc = slot_time(&slot[U_UPDATED_AT], ctx->now_ms, err)) != MK_OK)
+		goto out;
+	rc = emit(user_fields, U__N, slot, NULL, out, err);
+out:
+	buf_free(&uid);
+	slots_free(slot, U__N);
+	return rc;
+}
+
+enum mk_code
+model_user_patch(struct json_object *stored, struct json_object *body,
+    const struct model_ctx *ctx, struct json_object **out, struct mk_err *err)
+{
+	struct json_object *slot[U__N] = { NULL };
+	struct json_object *v, *oldmail = NULL;
+	const char *conn, *own;
+	char echo[ECHO_MAX + 1];
+	enum mk_code rc;
+	int depth = depth_of(ctx);
+
+	if ((rc = check_keys(user_fields, U__N, body, F_PATCH, 1, err)) != MK_OK)
+		goto out;
+	if ((rc = check_values(user_fields, U__N, body, 1, depth, err)) != MK_OK)
+		goto out;
+	/* connection picks the identity to change: it must be the user's own. */
+	if (json_object_object_get_ex(body, "connection", &v)) {
+		conn = json_object_get_string(v);
+		own = user_connection(stored);
+		if (!connection_known(ctx, conn)) {
+			rc = mk_fail(err, MK_ERR_INVALID, "Connection does not exist.");
+			goto out;
+		}
+		if (own == NULL || strcmp(own, conn) != 0) {
+			clip(conn, strlen(conn), echo, ECHO_MAX);
+			rc = mk_fail(err, MK_ERR_INVALID,
+			    "The user does not have an identity in connection %s.", echo);
+			goto out;
+		}
+	}
+	if (!json_object_is_type(stored, json_type_object)) {
+		rc = mk_fail(err, MK_ERR_INTERNAL, "model: stored user is not an object");
+		goto out;
+	}
+
+	if ((rc = load_stored(user_fields, U__N, stored, slot, err)) != MK_OK)
+		goto out;
+	if (slot[U_EMAIL] != NULL && (oldmail = json_object_get(slot[U_EMAIL])) == NULL) {
+		rc = mk_fail(err, MK_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = apply_plain(user_fields, U__N, body, slot, err)) != MK_OK)
+		goto out;
+	/*
+	 * A new address is not verified yet (Auth0 does the same), unless the
+	 * body says so itself.
+	 */
+	if (!json_object_object_get_ex(body, "email_verified", NULL) && slot[U_EMAIL] != NULL &&
+	    (oldmail == NULL ||
+	    strcmp(json_object_get_string(oldmail), json_object_get_string(slot[U_EMAIL])) != 0) &&
+	    (rc = slot_bool(&slot[U_EMAIL_VERIFIED], 0, err)) != MK_OK)
+		goto out;
+	if ((rc = merge_md(&user_fields[U_USER_MD], body, &slot[U_USER_MD], depth, err)) != MK_OK ||
+	    (rc = merge_md(&user_fields[U_APP_MD], body, &slot[U_APP_MD], depth, err)) != MK_OK)
+		goto out;
+	if ((rc = slot_time(&slot[U_UPDATED_AT], ctx->now_ms, err)) != MK_OK)
+		goto out;
+	rc = emit(user_fields, U__N, slot, stored, out, err);
+out:
+	json_object_put(oldmail);
+	slots_free(slot, U__N);
+	return rc;
+}
+
+enum mk_code
+model_client_new(struct json_object *body, const struct model_ctx *ctx,
+    struct json_object **out, struct mk_err *err)
+{
+	struct json_object *slot[C__N] = { NULL };
+	struct json_object *v;
+	enum mk_code rc;
+	int depth = depth_of(ctx);
+
+	if ((rc = check_keys(client_fields, C__N, body, F_CREATE, 0, err)) != MK_OK)
+		goto out;
+	if (!json_object_object_get_ex(body, "name", NULL)) {
+		rc = mk_fail(err, MK_ERR_INVALID, PV "'Missing required property: name'.");
+		goto out;
+	}
+	if ((rc = check_values(client_fields, C__N, body, 0, depth, err)) != MK_OK)
+		goto out;
+	if (ctx->new_id == NULL || ctx->new_secret == NULL) {
+		rc = mk_fail(err, MK_ERR_INTERNAL, "model: no new client id or secret");
+		goto out;
+	}
+	if ((rc = apply_plain(client_fields, C__N, body, slot, err)) != MK_OK)
+		goto out;
+	if (json_object_object_get_ex(body, "client_metadata", &v) &&
+	    (rc = slot_copy(&slot[C_CLIENT_MD], v, err)) != MK_OK)
+		goto out;
+	if ((rc = slot_str(&slot[C_CLIENT_ID], ctx->new_id, err)) != MK_OK ||
+	    (rc = slot_str(&slot[C_CLIENT_SECRET], ctx->new_secret, err)) != MK_OK)
+		goto out;
+	if (slot[C_IS_FIRST_PARTY] == NULL &&
+	    (rc = slot_bool(&slot[C_IS_FIRST_PARTY], 1, err)) != MK_OK)
+		goto out;
+	if ((rc = slot_time(&slot[C_CREATED_AT], ctx->now_ms, err)) != MK_OK ||
+	    (rc = slot_time(&slot[C_UPDATED_AT], ctx->now_ms, err)) != MK_OK)
+		goto out;
+	rc = emit(client_fields, C__N, slot, NULL, out, err);
+out:
+	slots_free(slot, C__N);
+	return rc;
+}
+
+enum mk_code
+model_client_patch(struct json_object *stored, struct json_object *body,
+    const struct model_ctx *ctx, struct json_object **out, struct mk_err *err)
+{
+	struct json_object *slot[C__N] = { NULL };
+	enum mk_code rc;
+	int depth = depth_of(ctx);
+
+	if ((rc = check_keys(client_fields, C__N, body, F_PATCH, 1, err)) != MK_OK)
+		goto out;
+	if ((rc = check_values(client_fields, C__N, body, 1, depth, err)) != MK_OK)
+		goto out;
+	if (!json_object_is_type(stored, json_type_object)) {
+		rc = mk_fail(err, MK_ERR_INTERNAL, "model: stored client is not an object");
+		goto out;
+	}
+	if ((rc = load_stored(client_fields, C__N, stored, slot, err)) != MK_OK)
+		goto out;
+	if ((rc = apply_plain(client_fields, C__N, body, slot, err)) != MK_OK)
+		goto out;
+	if ((rc = merge_md(&client_fields[C_CLIENT_MD], body, &slot[C_CLIENT_MD], depth,
+	    err)) != MK_OK)
+		goto out;
+	if ((rc = slot_time(&slot[C_UPDATED_AT], ctx->now_ms, err)) != MK_OK)
+		goto out;
+	rc = emit(client_fields, C__N, slot, stored, out, err);
+out:
+	slots_free(slot, C__N);
+	return rc;
+}
+
+void
+model_user_keys(struct json_object *user, struct model_user_keys *k)
+{
+	const char *s;
+
+	k->email = jx_get_str(user, "email");
+	s = jx_get_str(user, "user_id");
+	k->user_id = s != NULL ? s : "";
+	s = user_connection(user);
+	k->connection = s != NULL ? s : "";
+	s = jx_get_str(user, "created_at");
+	k->created_at = s != NULL ? s : "";
+	s = jx_get_str(user, "updated_at");
+	k->updated_at = s != NULL ? s : "";
+}

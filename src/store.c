@@ -1,0 +1,1194 @@
+/*
+ * store: records and indexes in one LMDB environment (see store.h).
+ *
+ * Every table is a named database with plain byte-order keys.  Index keys
+ * are "value '\0' id": byte order sorts by the value, then by the id, which
+ * is the tie-break order the API promises, and the id is found again after
+ * the first NUL (emails, timestamps and ids never hold a NUL).
+ *
+ * A "meta" table holds "schema" -> "1" so that an older build refuses an
+ * environment written by a newer one instead of misreading it.
+ *
+ * Transactions.  The environment is opened with MDB_NOTLS: read
+ * transactions are then not tied to a thread's slot, so one per store can
+ * be kept and recycled with mdb_txn_reset/mdb_txn_renew (no slot search per
+ * request), and a process may hold a read and a write transaction at once.
+ * Writes happen only inside store_write, which owns the write transaction
+ * and decides commit or abort; helpers remember LMDB failures in the
+ * transaction so a swallowed MDB_MAP_FULL still aborts and reports
+ * MK_ERR_FULL.
+ *
+ * MDB_MAP_RESIZED (another process grew the map beyond ours) is handled by
+ * adopting the new size, which remaps the file.  That is only safe when no
+ * transaction of this process is live (slices would point into the old
+ * map), so with one open the begin fails instead.
+ */
+#include "store.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <lmdb.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define STORE_SCHEMA      1
+#define STORE_MAP_DEFAULT ((size_t)1 << 30)
+#define STORE_MAXDBS      16
+#define STORE_MAXREADERS  256
+#define STORE_RETRIES     3
+#define STORE_KEYMAX      511   /* LMDB's default MDB_MAXKEYSIZE */
+
+enum {
+	DB_META,
+	DB_USERS,
+	DB_USERS_EMAIL,
+	DB_USERS_CREATED,
+	DB_USERS_UPDATED,
+	DB_PWHASH,
+	DB_CLIENTS,
+	DB_CLIENTS_CREATED,
+	DB_TOKENS,
+	DB__COUNT
+};
+
+static const char *const db_names[DB__COUNT] = {
+	"meta", "users", "users_email", "users_created", "users_updated",
+	"pwhash", "clients", "clients_created", "tokens",
+};
+
+struct store_txn {
+	struct store *s;
+	MDB_txn *txn;
+	int write;       /* a store_write transaction */
+	int cached;      /* the store's recycled read transaction */
+	int failed;      /* first LMDB failure inside store_write's fn, or 0 */
+};
+
+struct store {
+	MDB_env *env;
+	MDB_dbi dbi[DB__COUNT];
+	char *dir;
+	pid_t pid;            /* the process that opened it */
+	int read_only;
+	size_t keymax;
+	MDB_txn *rtxn;        /* recycled read transaction, reset when idle */
+	struct store_txn rt;  /* its handle */
+	int rt_busy;
+	int reads;            /* live read transactions (cached + extra) */
+	int in_write;
+};
+
+static int
+mkdir_p(const char *dir, mode_t mode)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	size_t len, i;
+
+	len = strlen(dir);
+	if (len == 0 || len >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(path, dir, len + 1);
+	for (i = 1; i <= len; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		path[i] = '\0';
+		if (mkdir(path, mode) == -1 && errno != EEXIST)
+			return -1;
+		if (i < len)
+			path[i] = '/';
+	}
+	if (stat(dir, &st) == -1)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Directories are 0700, opened up only as far as the file mode asks: a
+ * group that may read the files must be able to enter the directory.
+ */
+static mode_t
+dir_mode(mode_t file)
+{
+	mode_t m = 0700;
+
+	if (file & 0060)
+		m |= 0010 | (file & 0060);
+	if (file & 0006)
+		m |= 0001 | (file & 0006);
+	return m;
+}
+
+/*
+ * Begin a transaction, adopting a map grown by another process.  The remap
+ * moves the map, so it is refused while this process has a live transaction.
+ */
+static int
+txn_begin(struct store *s, unsigned int flags, MDB_txn **out)
+{
+	int rc, tries;
+
+	for (tries = 0; ; tries++) {
+		rc = mdb_txn_begin(s->env, NULL, flags, out);
+		if (rc != MDB_MAP_RESIZED || tries >= STORE_RETRIES)
+			break;
+		if (s->reads > 0 || s->in_write) {
+			log_warnx("store %s: map grown by another process while "
+			    "a transaction is open here; not remapping", s->dir);
+			break;
+		}
+		if ((rc = mdb_env_set_mapsize(s->env, 0)) != 0) {
+			log_warnx("store %s: adopting new map size: %s", s->dir,
+			    mdb_strerror(rc));
+			return rc;
+		}
+		log_info("store %s: map grown by another process, remapped", s->dir);
+	}
+	return rc;
+}
+
+/*
+ * Remember an LMDB failure in a write transaction and turn it into a code.
+ * MDB_MAP_FULL and MDB_TXN_FULL poison the transaction: LMDB refuses any
+ * further change, and store_write must report MK_ERR_FULL whatever fn says.
+ */
+static enum mk_code
+txn_fail(struct store_txn *t, int rc, const char *what)
+{
+	if (t->failed == 0)
+		t->failed = rc;
+	if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL)
+		return MK_ERR_FULL;
+	log_warnx("store %s: %s: %s", t->s->dir, what, mdb_strerror(rc));
+	return MK_ERR_INTERNAL;
+}
+
+static int
+check_write(struct store_txn *t, const char *what)
+{
+	if (t == NULL || !t->write) {
+		log_warnx("store: %s outside a write transaction", what);
+		return -1;
+	}
+	return 0;
+}
+
+/* "a '\0' b" into buf; -1 when either part is empty or the key too long. */
+static int
+key2(struct store *s, char *buf, size_t cap, const char *a, const char *b, MDB_val *k)
+{
+	size_t na, nb;
+
+	na = strlen(a);
+	nb = strlen(b);
+	if (nb == 0 || na + 1 + nb > cap || na + 1 + nb > s->keymax)
+		return -1;
+	memcpy(buf, a, na);
+	buf[na] = '\0';
+	memcpy(buf + na + 1, b, nb);
+	k->mv_data = buf;
+	k->mv_size = na + 1 + nb;
+	return 0;
+}
+
+/* The id after the first NUL of an index key; -1 when there is none. */
+static int
+key_id(const MDB_val *k, MDB_val *id)
+{
+	const char *p, *nul;
+
+	p = k->mv_data;
+	nul = memchr(p, '\0', k->mv_size);
+	if (nul == NULL || (size_t)(nul - p) + 1 >= k->mv_size)
+		return -1;
+	id->mv_data = (void *)(uintptr_t)(nul + 1);
+	id->mv_size = k->mv_size - (size_t)(nul - p) - 1;
+	return 0;
+}
+
+static int
+table_dbi(struct store *s, enum store_table table, MDB_dbi *dbi)
+{
+	switch (table) {
+	case ST_USERS:
+		*dbi = s->dbi[DB_USERS];
+		return 0;
+	case ST_CLIENTS:
+		*dbi = s->dbi[DB_CLIENTS];
+		return 0;
+	case ST_TOKENS:
+		*dbi = s->dbi[DB_TOKENS];
+		return 0;
+	case ST_PWHASH:
+		*dbi = s->dbi[DB_PWHASH];
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * Open the tables and check the schema, in one transaction: a write one
+ * that creates what is missing, or for read-only a read one whose commit
+ * keeps the handles.
+ */
+static enum mk_code
+store_setup(struct store *s, struct mk_err *err)
+{
+	MDB_txn *txn = NULL;
+	MDB_val k, v;
+	char want[16], have[32];
+	unsigned int flags;
+	long ver;
+	char *end;
+	int rc, i;
+	enum mk_code code = MK_ERR_INTERNAL;
+
+	flags = s->read_only ? 0 : MDB_CREATE;
+	if ((rc = txn_begin(s, s->read_only ? MDB_RDONLY : 0, &txn)) != 0) {
+		mk_fail(err, MK_ERR_INTERNAL, "store %s: begin: %s", s->dir,
+		    mdb_strerror(rc));
+		goto out;
+	}
+	for (i = 0; i < DB__COUNT; i++) {
+		rc = mdb_dbi_open(txn, db_names[i], flags, &s->dbi[i]);
+		if (rc == MDB_NOTFOUND) {
+			mk_fail(err, MK_ERR_INTERNAL, "store %s: table %s missing: "
+			    "not a metakeep store, or never opened read-write",
+			    s->dir, db_names[i]);
+			goto out;
+		}
+		if (rc != 0) {
+			mk_fail(err, MK_ERR_INTERNAL, "store %s: table %s: %s",
+			    s->dir, db_names[i], mdb_strerror(rc));
+			goto out;
+		}
+	}
+
+	snprintf(want, sizeof(want), "%d", STORE_SCHEMA);
+	k.mv_data = (void *)(uintptr_t)"schema";
+	k.mv_size = strlen("schema");
+	rc = mdb_get(txn, s->dbi[DB_META], &k, &v);
+	if (rc == MDB_NOTFOUND && !s->read_only) {
+		v.mv_data = want;
+		v.mv_size = strlen(want);
+		rc = mdb_put(txn, s->dbi[DB_META], &k, &v, 0);
+		if (rc != 0) {
+			code = mk_fail(err, rc == MDB_MAP_FULL ? MK_ERR_FULL :
+			    MK_ERR_INTERNAL, "store %s: writing schema: %s", s->dir,
+			    mdb_strerror(rc));
+			goto out;
+		}
+	} else if (rc == MDB_NOTFOUND) {
+		mk_fail(err, MK_ERR_INTERNAL, "store %s: no schema version: "
+		    "not a metakeep store", s->dir);
+		goto out;
+	} else if (rc != 0) {
+		mk_fail(err, MK_ERR_INTERNAL, "store %s: reading schema: %s",
+		    s->dir, mdb_strerror(rc));
+		goto out;
+	} else {
+		if (v.mv_size == 0 || v.mv_size >= sizeof(have)) {
+			mk_fail(err, MK_ERR_INTERNAL, "store %s: unreadable schema "
+			    "version", s->dir);
+			goto out;
+		}
+		memcpy(have, v.mv_data, v.mv_size);
+		have[v.mv_size] = '\0';
+		errno = 0;
+		ver = strtol(have, &end, 10);
+		if (errno != 0 || *end != '\0' || ver < 1) {
+			mk_fail(err, MK_ERR_INTERNAL, "store %s: unreadable schema "
+			    "version \"%s\"", s->dir, have);
+			goto out;
+		}
+		if (ver > STORE_SCHEMA) {
+			mk_fail(err, MK_ERR_INTERNAL, "store %s: schema version %ld "
+			    "is newer than this build supports (%d); upgrade metakeep",
+			    s->dir, ver, STORE_SCHEMA);
+			goto out;
+		}
+	}
+
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc != 0) {
+		code = mk_fail(err, rc == MDB_MAP_FULL ? MK_ERR_FULL :
+		    MK_ERR_INTERNAL, "store %s: creating tables: %s", s->dir,
+		    mdb_strerror(rc));
+		goto out;
+	}
+	code = MK_OK;
+out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	return code;
+}
+
+enum mk_code
+store_open(const struct store_opts *o, struct store **out, struct mk_err *err)
+{
+	struct store *s = NULL;
+	unsigned int flags;
+	int rc, dead;
+	enum mk_code code = MK_ERR_INTERNAL;
+
+	if (o == NULL || o->dir == NULL || o->dir[0] == '\0')
+		return mk_fail(err, MK_ERR_INTERNAL, "store: no directory given");
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->dir = strdup(o->dir)) == NULL) {
+		code = mk_fail(err, MK_ERR_NOMEM, "store %s: out of memory", o->dir);
+		goto out;
+	}
+	s->pid = getpid();
+	s->read_only = o->read_only != 0;
+
+	/* Read-only tools must not create an empty store where none was. */
+	if (!s->read_only && mkdir_p(o->dir, dir_mode(o->mode)) == -1) {
+		mk_fail(err, MK_ERR_INTERNAL, "store %s: mkdir: %s", o->dir,
+		    strerror(errno));
+		goto out;
+	}
+
+	if ((rc = mdb_env_create(&s->env)) != 0) {
+		s->env = NULL;
+		mk_fail(err, MK_ERR_INTERNAL, "store %s: %s", o->dir, mdb_strerror(rc));
+		goto out;
+	}
+	if ((rc = mdb_env_set_maxdbs(s->env, STORE_MAXDBS)) != 0 ||
+	    (rc = mdb_env_set_maxreaders(s->env, STORE_MAXREADERS)) != 0 ||
+	    (rc = mdb_env_set_mapsize(s->env,
+	    o->map_size ? o->map_size : STORE_MAP_DEFAULT)) != 0) {
+		mk_fail(err, MK_ERR_INTERNAL, "store %s: %s", o->dir, mdb_strerror(rc));
+		goto out;
+	}
+	flags = MDB_NOTLS;
+	if (o->relaxed_sync)
+		flags |= MDB_NOSYNC | MDB_NOMETASYNC;
+	if (s->read_only)
+		flags |= MDB_RDONLY;
+	if ((rc = mdb_env_open(s->env, o->dir, flags,
+	    o->mode ? o->mode : 0600)) != 0) {
+		mk_fail(err, MK_ERR_INTERNAL, "store %s: open: %s", o->dir,
+		    mdb_strerror(rc));
+		goto out;
+	}
+	rc = mdb_env_get_maxkeysize(s->env);
+	s->keymax = rc > 0 && rc < STORE_KEYMAX ? (size_t)rc : STORE_KEYMAX;
+
+	/* Slots of readers that died (a killed worker) pin old pages. */
+	if ((rc = mdb_reader_check(s->env, &dead)) != 0)
+		log_warnx("store %s: reader check: %s", o->dir, mdb_strerror(rc));
+	else if (dead > 0)
+		log_info("store %s: cleared %d stale reader slot%s", o->dir,
+		    dead, dead == 1 ? "" : "s");
+	else
+		log_debug("store %s: no stale reader slots", o->dir);
+
+	if ((code = store_setup(s, err)) != MK_OK)
+		goto out;
+	*out = s;
+	s = NULL;
+	code = MK_OK;
+out:
+	if (s != NULL) {
+		if (s->env != NULL)
+			mdb_env_close(s->env);
+		free(s->dir);
+		free(s);
+	}
+	return code;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	/*
+	 * A handle inherited over fork() belongs to the parent: closing its
+	 * descriptors here would drop this process's fcntl locks on the lock
+	 * file, so only the memory is let go.
+	 */
+	if (s->pid == getpid()) {
+		if (s->rtxn != NULL)
+			mdb_txn_abort(s->rtxn);
+		mdb_env_close(s->env);
+	}
+	free(s->dir);
+	free(s);
+}
+
+enum mk_code
+store_reader_check(struct store *s, int *cleared)
+{
+	int rc, dead = 0;
+
+	if (s == NULL || s->pid != getpid())
+		return MK_ERR_INTERNAL;
+	if ((rc = mdb_reader_check(s->env, &dead)) != 0) {
+		log_warnx("store %s: reader check: %s", s->dir, mdb_strerror(rc));
+		return MK_ERR_INTERNAL;
+	}
+	if (dead > 0)
+		log_info("store %s: cleared %d stale reader slot%s", s->dir,
+		    dead, dead == 1 ? "" : "s");
+	if (cleared != NULL)
+		*cleared = dead;
+	return MK_OK;
+}
+
+enum mk_code
+store_read_begin(struct store *s, struct store_txn **out)
+{
+	struct store_txn *t;
+	MDB_txn *txn = NULL;
+	int rc;
+
+	if (s == NULL || s->pid != getpid()) {
+		log_warnx("store: read on a handle opened by another process");
+		return MK_ERR_INTERNAL;
+	}
+
+	if (!s->rt_busy) {
+		if (s->rtxn != NULL) {
+			rc = mdb_txn_renew(s->rtxn);
+			if (rc == 0)
+				goto cached;
+			/* Start over with a fresh one (remapping if need be). */
+			mdb_txn_abort(s->rtxn);
+			s->rtxn = NULL;
+		}
+		if ((rc = txn_begin(s, MDB_RDONLY, &s->rtxn)) != 0) {
+			s->rtxn = NULL;
+			log_warnx("store %s: read begin: %s", s->dir, mdb_strerror(rc));
+			return MK_ERR_INTERNAL;
+		}
+cached:
+		s->rt.s = s;
+		s->rt.txn = s->rtxn;
+		s->rt.write = 0;
+		s->rt.cached = 1;
+		s->rt.failed = 0;
+		s->rt_busy = 1;
+		s->reads++;
+		*out = &s->rt;
+		return MK_OK;
+	}
+
+	/* A second reader while the cached one is out: a one-off transaction. */
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		log_warn("store %s: read begin", s->dir);
+		return MK_ERR_NOMEM;
+	}
+	if ((rc = txn_begin(s, MDB_RDONLY, &txn)) != 0) {
+		log_warnx("store %s: read begin: %s", s->dir, mdb_strerror(rc));
+		free(t);
+		return MK_ERR_INTERNAL;
+	}
+	t->s = s;
+	t->txn = txn;
+	s->reads++;
+	*out = t;
+	return MK_OK;
+}
+
+void
+store_txn_end(struct store_txn *t)
+{
+	if (t == NULL)
+		return;
+	if (t->write) {
+		/* store_write owns it and ends it when fn returns. */
+		log_warnx("store %s: store_txn_end on a write transaction ignored",
+		    t->s->dir);
+		return;
+	}
+	t->s->reads--;
+	if (t->cached) {
+		/* Keep the slot, drop the snapshot: nothing stays pinned. */
+		mdb_txn_reset(t->txn);
+		t->s->rt_busy = 0;
+		return;
+	}
+	mdb_txn_abort(t->txn);
+	free(t);
+}
+
+static enum mk_code
+map_commit_error(struct store *s, int rc, struct mk_err *err)
+{
+	if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL || rc == ENOSPC) {
+		log_warnx("store %s: %s", s->dir, mdb_strerror(rc));
+		return mk_fail(err, MK_ERR_FULL, "The store is full: %s",
+		    mdb_strerror(rc));
+	}
+	log_warnx("store %s: commit: %s", s->dir, mdb_strerror(rc));
+	return mk_fail(err, MK_ERR_INTERNAL, "store: commit failed");
+}
+
+enum mk_code
+store_write(struct store *s, store_write_fn fn, void *ctx, struct mk_err *err)
+{
+	struct store_txn t;
+	enum mk_code code;
+	int rc;
+
+	if (s == NULL || s->pid != getpid()) {
+		log_warnx("store: write on a handle opened by another process");
+		return mk_fail(err, MK_ERR_INTERNAL, "store: foreign handle");
+	}
+	if (s->read_only)
+		return mk_fail(err, MK_ERR_INTERNAL, "store %s: opened read-only",
+		    s->dir);
+	if (s->in_write) {
+		/* LMDB's writer lock is not recursive: this would hang. */
+		log_warnx("store %s: nested store_write", s->dir);
+		return mk_fail(err, MK_ERR_INTERNAL, "store: nested write");
+	}
+
+	memset(&t, 0, sizeof(t));
+	t.s = s;
+	t.write = 1;
+	if ((rc = txn_begin(s, 0, &t.txn)) != 0) {
+		log_warnx("store %s: write begin: %s", s->dir, mdb_strerror(rc));
+		return mk_fail(err, MK_ERR_INTERNAL, "store: cannot begin a write");
+	}
+	s->in_write = 1;
+	code = fn(&t, ctx, err);
+	s->in_write = 0;
+
+	if (t.failed == MDB_MAP_FULL || t.failed == MDB_TXN_FULL) {
+		mdb_txn_abort(t.txn);
+		return map_commit_error(s, t.failed, err);
+	}
+	if (code != MK_OK) {
+		mdb_txn_abort(t.txn);
+		return code;
+	}
+	if (t.failed != 0) {
+		/* fn ignored a failure; the transaction is not to be trusted. */
+		mdb_txn_abort(t.txn);
+		return mk_fail(err, MK_ERR_INTERNAL, "store: write failed");
+	}
+	if ((rc = mdb_txn_commit(t.txn)) != 0)
+		return map_commit_error(s, rc, err);
+	return MK_OK;
+}
+
+enum mk_code
+store_get(struct store_txn *t, enum store_table table, struct mk_slice key,
+    struct mk_slice *rec)
+{
+	MDB_dbi dbi;
+	MDB_val k, v;
+	int rc;
+
+	if (t == NULL || table_dbi(t->s, table, &dbi) == -1)
+		return MK_ERR_INTERNAL;
+	if (key.n == 0 || key.n > t->s->keymax)
+		return MK_ERR_NOTFOUND;
+	k.mv_data = (void *)(uintptr_t)key.p;
+	k.mv_size = key.n;
+	rc = mdb_get(t->txn, dbi, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return MK_ERR_NOTFOUND;
+	if (rc != 0) {
+		if (t->write)
+			return txn_fail(t, rc, "get");
+		log_warnx("store %s: get: %s", t->s->dir, mdb_strerror(rc));
+		return MK_ERR_INTERNAL;
+	}
+	rec->p = v.mv_data;
+	rec->n = v.mv_size;
+	return MK_OK;
+}
+
+static enum mk_code
+put_raw(struct store_txn *t, MDB_dbi dbi, MDB_val *k, MDB_val *v, unsigned int flags)
+{
+	int rc;
+
+	rc = mdb_put(t->txn, dbi, k, v, flags);
+	if (rc == 0)
+		return MK_OK;
+	if (rc == MDB_KEYEXIST)
+		return MK_ERR_EXISTS;
+	if (rc == MDB_BAD_VALSIZE)
+		return MK_ERR_INVALID;
+	return txn_fail(t, rc, "put");
+}
+
+/* Delete; absent is MK_ERR_NOTFOUND (not a failure of the transaction). */
+static enum mk_code
+del_raw(struct store_txn *t, MDB_dbi dbi, MDB_val *k)
+{
+	int rc;
+
+	rc = mdb_del(t->txn, dbi, k, NULL);
+	if (rc == 0)
+		return MK_OK;
+	if (rc == MDB_NOTFOUND)
+		return MK_ERR_NOTFOUND;
+	return txn_fail(t, rc, "del");
+}
+
+static enum mk_code
+del_quiet(struct store_txn *t, MDB_dbi dbi, MDB_val *k)
+{
+	enum mk_code code;
+
+	code = del_raw(t, dbi, k);
+	return code == MK_ERR_NOTFOUND ? MK_OK : code;
+}
+
+enum mk_code
+store_put(struct store_txn *t, enum store_table table, struct mk_slice key,
+    struct mk_slice rec)
+{
+	MDB_val k, v;
+	MDB_dbi dbi;
+
+	if (check_write(t, "store_put") == -1)
+		return MK_ERR_INTERNAL;
+	if (table != ST_TOKENS && table != ST_PWHASH) {
+		log_warnx("store: store_put on an indexed table");
+		return MK_ERR_INTERNAL;
+	}
+	table_dbi(t->s, table, &dbi);
+	if (key.n == 0 || key.n > t->s->keymax)
+		return MK_ERR_INVALID;
+	k.mv_data = (void *)(uintptr_t)key.p;
+	k.mv_size = key.n;
+	v.mv_data = (void *)(uintptr_t)rec.p;
+	v.mv_size = rec.n;
+	return put_raw(t, dbi, &k, &v, 0);
+}
+
+enum mk_code
+store_del(struct store_txn *t, enum store_table table, struct mk_slice key)
+{
+	MDB_val k;
+	MDB_dbi dbi;
+
+	if (check_write(t, "store_del") == -1)
+		return MK_ERR_INTERNAL;
+	if (table != ST_TOKENS && table != ST_PWHASH) {
+		log_warnx("store: store_del on an indexed table");
+		return MK_ERR_INTERNAL;
+	}
+	table_dbi(t->s, table, &dbi);
+	if (key.n == 0 || key.n > t->s->keymax)
+		return MK_ERR_NOTFOUND;
+	k.mv_data = (void *)(uintptr_t)key.p;
+	k.mv_size = key.n;
+	return del_raw(t, dbi, &k);
+}
+
+static int
+str_eq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* A user without email is indexed under the empty email, so listings by
+ * email still hold every user (first in ascending order). */
+static const char *
+email_or_empty(const char *e)
+{
+	return e != NULL ? e : "";
+}
+
+static int
+user_keys_ok(const struct store_user_keys *u)
+{
+	return u != NULL && u->user_id != NULL && u->user_id[0] != '\0' &&
+	    u->connection != NULL && u->created_at != NULL &&
+	    u->updated_at != NULL;
+}
+
+/* One index entry: table db, key "value '\0' id", value val. */
+static enum mk_code
+index_put(struct store_txn *t, int db, const char *value, const char *id,
+    const char *val)
+{
+	char buf[STORE_KEYMAX + 1];
+	MDB_val k, v;
+
+	if (key2(t->s, buf, sizeof(buf), value, id, &k) == -1)
+		return MK_ERR_INVALID;
+	v.mv_data = (void *)(uintptr_t)val;
+	v.mv_size = strlen(val);
+	return put_raw(t, t->s->dbi[db], &k, &v, 0);
+}
+
+static enum mk_code
+index_del(struct store_txn *t, int db, const char *value, const char *id)
+{
+	char buf[STORE_KEYMAX + 1];
+	MDB_val k;
+
+	/* A key too long to store was never stored. */
+	if (key2(t->s, buf, sizeof(buf), value, id, &k) == -1)
+		return MK_OK;
+	return del_quiet(t, t->s->dbi[db], &k);
+}
+
+enum mk_code
+store_user_put(struct store_txn *t, const struct store_user_keys *old,
+    const struct store_user_keys *new, struct mk_slice rec)
+{
+	char buf[STORE_KEYMAX + 1];
+	MDB_val k, v;
+	enum mk_code code;
+	size_t n;
+
+	if (check_write(t, "store_user_put") == -1)
+		return MK_ERR_INTERNAL;
+	if (!user_keys_ok(new) || (old != NULL && !user_keys_ok(old)))
+		return MK_ERR_INVALID;
+	if (old != NULL && strcmp(old->user_id, new->user_id) != 0) {
+		log_warnx("store: store_user_put changes user_id");
+		return MK_ERR_INTERNAL;
+	}
+	/* Check every key fits before changing anything. */
+	if (key2(t->s, buf, sizeof(buf), email_or_empty(new->email),
+	    new->user_id, &k) == -1 ||
+	    key2(t->s, buf, sizeof(buf), new->created_at, new->user_id, &k) == -1 ||
+	    key2(t->s, buf, sizeof(buf), new->updated_at, new->user_id, &k) == -1)
+		return MK_ERR_INVALID;
+
+	n = strlen(new->user_id);
+	k.mv_data = (void *)(uintptr_t)new->user_id;
+	k.mv_size = n;
+	v.mv_data = (void *)(uintptr_t)rec.p;
+	v.mv_size = rec.n;
+	if ((code = put_raw(t, t->s->dbi[DB_USERS], &k, &v,
+	    old == NULL ? MDB_NOOVERWRITE : 0)) != MK_OK)
+		return code;
+
+	if (old == NULL || !str_eq(old->email, new->email) ||
+	    !str_eq(old->connection, new->connection)) {
+		if (old != NULL && !str_eq(old->email, new->email) &&
+		    (code = index_del(t, DB_USERS_EMAIL,
+		    email_or_empty(old->email), old->user_id)) != MK_OK)
+			return code;
+		if ((code = index_put(t, DB_USERS_EMAIL, email_or_empty(new->email),
+		    new->user_id, new->connection)) != MK_OK)
+			return code;
+	}
+	if (old == NULL || !str_eq(old->created_at, new->created_at)) {
+		if (old != NULL && (code = index_del(t, DB_USERS_CREATED,
+		    old->created_at, old->user_id)) != MK_OK)
+			return code;
+		if ((code = index_put(t, DB_USERS_CREATED, new->created_at,
+		    new->user_id, "")) != MK_OK)
+			return code;
+	}
+	if (old == NULL || !str_eq(old->updated_at, new->updated_at)) {
+		if (old != NULL && (code = index_del(t, DB_USERS_UPDATED,
+		    old->updated_at, old->user_id)) != MK_OK)
+			return code;
+		if ((code = index_put(t, DB_USERS_UPDATED, new->updated_at,
+		    new->user_id, "")) != MK_OK)
+			return code;
+	}
+	return MK_OK;
+}
+
+enum mk_code
+store_user_del(struct store_txn *t, const struct store_user_keys *old)
+{
+	MDB_val k;
+	enum mk_code code;
+
+	if (check_write(t, "store_user_del") == -1)
+		return MK_ERR_INTERNAL;
+	if (!user_keys_ok(old))
+		return MK_ERR_INVALID;
+	k.mv_data = (void *)(uintptr_t)old->user_id;
+	k.mv_size = strlen(old->user_id);
+	if (k.mv_size > t->s->keymax)
+		return MK_ERR_NOTFOUND;
+	if ((code = del_raw(t, t->s->dbi[DB_USERS], &k)) != MK_OK)
+		return code;
+	if ((code = del_quiet(t, t->s->dbi[DB_PWHASH], &k)) != MK_OK ||
+	    (code = index_del(t, DB_USERS_EMAIL, email_or_empty(old->email),
+	    old->user_id)) != MK_OK ||
+	    (code = index_del(t, DB_USERS_CREATED, old->created_at,
+	    old->user_id)) != MK_OK ||
+	    (code = index_del(t, DB_USERS_UPDATED, old->updated_at,
+	    old->user_id)) != MK_OK)
+		return code;
+	return MK_OK;
+}
+
+static enum mk_code
+cursor_open(struct store_txn *t, MDB_dbi dbi, MDB_cursor **c)
+{
+	int rc;
+
+	if ((rc = mdb_cursor_open(t->txn, dbi, c)) != 0) {
+		if (t->write)
+			return txn_fail(t, rc, "cursor");
+		log_warnx("store %s: cursor: %s", t->s->dir, mdb_strerror(rc));
+		return MK_ERR_INTERNAL;
+	}
+	return MK_OK;
+}
+
+static enum mk_code
+cursor_error(struct store_txn *t, int rc)
+{
+	if (t->write)
+		return txn_fail(t, rc, "cursor get");
+	log_warnx("store %s: cursor get: %s", t->s->dir, mdb_strerror(rc));
+	return MK_ERR_INTERNAL;
+}
+
+/*
+ * Walk the index entries of db whose key starts with prefix '\0', calling
+ * visit(t, id, value, arg) until it returns non-zero.
+ */
+typedef int (*prefix_fn)(struct store_txn *t, const MDB_val *id, const MDB_val *val,
+    void *arg);
+
+static enum mk_code
+prefix_walk(struct store_txn *t, int db, const char *prefix, prefix_fn visit, void *arg)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k, v, id;
+	size_t plen;
+	int rc;
+	enum mk_code code;
+
+	plen = strlen(prefix) + 1;   /* with the NUL */
+	if (plen >= t->s->keymax)
+		return MK_OK;    /* no such key can be stored */
+	if ((code = cursor_open(t, t->s->dbi[db], &c)) != MK_OK)
+		return code;
+	k.mv_data = (void *)(uintptr_t)prefix;
+	k.mv_size = plen;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size <= plen || memcmp(k.mv_data, prefix, plen) != 0)
+			break;
+		if (key_id(&k, &id) == -1)
+			continue;
+		if (visit(t, &id, &v, arg) != 0)
+			break;
+	}
+	code = MK_OK;
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		code = cursor_error(t, rc);
+	mdb_cursor_close(c);
+	return code;
+}
+
+struct taken_arg {
+	const char *connection;
+	const char *except_id;
+	int taken;
+};
+
+static int
+taken_visit(struct store_txn *t, const MDB_val *id, const MDB_val *val, void *arg)
+{
+	struct taken_arg *a = arg;
+	size_t n;
+
+	(void)t;
+	if (a->except_id != NULL) {
+		n = strlen(a->except_id);
+		if (id->mv_size == n && memcmp(id->mv_data, a->except_id, n) == 0)
+			return 0;
+	}
+	n = strlen(a->connection);
+	if (val->mv_size == n && memcmp(val->mv_data, a->connection, n) == 0) {
+		a->taken = 1;
+		return 1;
+	}
+	return 0;
+}
+
+enum mk_code
+store_user_email_taken(struct store_txn *t, const char *email,
+    const char *connection, const char *except_id, int *taken)
+{
+	struct taken_arg a;
+	enum mk_code code;
+
+	if (t == NULL || email == NULL || connection == NULL)
+		return MK_ERR_INTERNAL;
+	if (email[0] == '\0') {
+		/* The empty email stands for "none", which is never taken. */
+		*taken = 0;
+		return MK_OK;
+	}
+	a.connection = connection;
+	a.except_id = except_id;
+	a.taken = 0;
+	if ((code = prefix_walk(t, DB_USERS_EMAIL, email, taken_visit, &a)) != MK_OK)
+		return code;
+	*taken = a.taken;
+	return MK_OK;
+}
+
+enum mk_code
+store_client_put(struct store_txn *t, const char *client_id,
+    const char *created_at, struct mk_slice rec)
+{
+	char buf[STORE_KEYMAX + 1];
+	MDB_val k, v;
+	enum mk_code code;
+
+	if (check_write(t, "store_client_put") == -1)
+		return MK_ERR_INTERNAL;
+	if (client_id == NULL || created_at == NULL || client_id[0] == '\0' ||
+	    key2(t->s, buf, sizeof(buf), created_at, client_id, &k) == -1)
+		return MK_ERR_INVALID;
+	k.mv_data = (void *)(uintptr_t)client_id;
+	k.mv_size = strlen(client_id);
+	v.mv_data = (void *)(uintptr_t)rec.p;
+	v.mv_size = rec.n;
+	if ((code = put_raw(t, t->s->dbi[DB_CLIENTS], &k, &v, 0)) != MK_OK)
+		return code;
+	/* created_at never changes, so the order entry is the same key. */
+	return index_put(t, DB_CLIENTS_CREATED, created_at, client_id, "");
+}
+
+enum mk_code
+store_client_del(struct store_txn *t, const char *client_id, const char *created_at)
+{
+	MDB_val k;
+	enum mk_code code;
+
+	if (check_write(t, "store_client_del") == -1)
+		return MK_ERR_INTERNAL;
+	if (client_id == NULL || created_at == NULL || client_id[0] == '\0')
+		return MK_ERR_INVALID;
+	k.mv_data = (void *)(uintptr_t)client_id;
+	k.mv_size = strlen(client_id);
+	if (k.mv_size > t->s->keymax)
+		return MK_ERR_NOTFOUND;
+	if ((code = del_raw(t, t->s->dbi[DB_CLIENTS], &k)) != MK_OK)
+		return code;
+	return index_del(t, DB_CLIENTS_CREATED, created_at, client_id);
+}
+
+/*
+ * Look the record of an index entry up and hand it to fn.  An entry without
+ * a record is a broken index: logged and passed over, never fatal.
+ * Returns 0 to go on, 1 to stop, -1 on an LMDB error (code in *code).
+ */
+static int
+visit_indexed(struct store_txn *t, MDB_dbi recdb, const MDB_val *ik,
+    store_visit_fn fn, void *ctx, enum mk_code *code, int *visited)
+{
+	MDB_val id, v;
+	struct mk_slice ks, rs;
+	int rc;
+
+	*visited = 0;
+	if (key_id(ik, &id) == -1) {
+		log_warnx("store %s: index key without an id", t->s->dir);
+		return 0;
+	}
+	rc = mdb_get(t->txn, recdb, &id, &v);
+	if (rc == MDB_NOTFOUND) {
+		log_warnx("store %s: index entry for a missing record %.*s",
+		    t->s->dir, (int)(id.mv_size > 64 ? 64 : id.mv_size),
+		    (const char *)id.mv_data);
+		return 0;
+	}
+	if (rc != 0) {
+		*code = cursor_error(t, rc);
+		return -1;
+	}
+	*visited = 1;
+	ks.p = id.mv_data;
+	ks.n = id.mv_size;
+	rs.p = v.mv_data;
+	rs.n = v.mv_size;
+	return fn(ctx, ks, rs) != 0 ? 1 : 0;
+}
+
+/*
+ * Walk db from one end, skipping skip entries and visiting at most limit
+ * (0: all).  indexed: the entries are index keys whose records live in recdb.
+ */
+static enum mk_code
+walk(struct store_txn *t, MDB_dbi db, int indexed, MDB_dbi recdb, int desc,
+    size_t skip, size_t limit, store_visit_fn fn, void *ctx)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	struct mk_slice ks, rs;
+	size_t seen = 0;
+	enum mk_code code = MK_OK;
+	int rc, r, visited;
+
+	if ((code = cursor_open(t, db, &c)) != MK_OK)
+		return code;
+	for (rc = mdb_cursor_get(c, &k, &v, desc ? MDB_LAST : MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, desc ? MDB_PREV : MDB_NEXT)) {
+		if (indexed) {
+			/*
+			 * Skipping needs no record lookup, but a broken
+			 * entry then counts as skipped: good enough for a
+			 * condition that is logged when met.
+			 */
+			if (skip > 0) {
+				skip--;
+				continue;
+			}
+			r = visit_indexed(t, recdb, &k, fn, ctx, &code, &visited);
+			if (r == -1)
+				goto out;
+			if (visited)
+				seen++;
+			if (r == 1)
+				break;
+		} else {
+			if (skip > 0) {
+				skip--;
+				continue;
+			}
+			ks.p = k.mv_data;
+			ks.n = k.mv_size;
+			rs.p = v.mv_data;
+			rs.n = v.mv_size;
+			seen++;
+			if (fn(ctx, ks, rs) != 0)
+				break;
+		}
+		if (limit > 0 && seen >= limit)
+			break;
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		code = cursor_error(t, rc);
+out:
+	mdb_cursor_close(c);
+	return code;
+}
+
+enum mk_code
+store_users_scan(struct store_txn *t, enum store_order order, int desc,
+    size_t skip, size_t limit, store_visit_fn fn, void *ctx)
+{
+	struct store *s;
+
+	if (t == NULL || fn == NULL)
+		return MK_ERR_INTERNAL;
+	s = t->s;
+	switch (order) {
+	case STORE_BY_CREATED:
+		return walk(t, s->dbi[DB_USERS_CREATED], 1, s->dbi[DB_USERS],
+		    desc, skip, limit, fn, ctx);
+	case STORE_BY_UPDATED:
+		return walk(t, s->dbi[DB_USERS_UPDATED], 1, s->dbi[DB_USERS],
+		    desc, skip, limit, fn, ctx);
+	case STORE_BY_EMAIL:
+		return walk(t, s->dbi[DB_USERS_EMAIL], 1, s->dbi[DB_USERS],
+		    desc, skip, limit, fn, ctx);
+	case STORE_BY_ID:
+		return walk(t, s->dbi[DB_USERS], 0, 0, desc, skip, limit, fn, ctx);
+	}
+	return MK_ERR_INTERNAL;
+}
+
+struct by_email_arg {
+	store_visit_fn fn;
+	void *ctx;
+	enum mk_code code;
+};
+
+static int
+by_email_visit(struct store_txn *t, const MDB_val *id, const MDB_val *val, void *arg)
+{
+	struct by_email_arg *a = arg;
+	MDB_val v;
+	struct mk_slice ks, rs;
+	int rc;
+
+	(void)val;
+	rc = mdb_get(t->txn, t->s->dbi[DB_USERS], (MDB_val *)(uintptr_t)id, &v);
+	if (rc == MDB_NOTFOUND) {
+		log_warnx("store %s: email index entry for a missing user",
+		    t->s->dir);
+		return 0;
+	}
+	if (rc != 0) {
+		a->code = cursor_error(t, rc);
+		return 1;
+	}
+	ks.p = id->mv_data;
+	ks.n = id->mv_size;
+	rs.p = v.mv_data;
+	rs.n = v.mv_size;
+	return a->fn(a->ctx, ks, rs) != 0;
+}
+
+enum mk_code
+store_users_by_email(struct store_txn *t, const char *email,
+    store_visit_fn fn, void *ctx)
+{
+	struct by_email_arg a;
+	enum mk_code code;
+
+	if (t == NULL || email == NULL || fn == NULL)
+		return MK_ERR_INTERNAL;
+	if (email[0] == '\0')
+		return MK_OK;   /* "no email" is not an address to look up */
+	a.fn = fn;
+	a.ctx = ctx;
+	a.code = MK_OK;
+	if ((code = prefix_walk(t, DB_USERS_EMAIL, email, by_email_visit, &a)) != MK_OK)
+		return code;
+	return a.code;
+}
+
+enum mk_code
+store_scan(struct store_txn *t, enum store_table table, store_visit_fn fn, void *ctx)
+{
+	MDB_dbi dbi;
+
+	if (t == NULL || fn == NULL || table_dbi(t->s, table, &dbi) == -1)
+		return MK_ERR_INTERNAL;
+	if (table == ST_CLIENTS)
+		return walk(t, t->s->dbi[DB_CLIENTS_CREATED], 1, dbi, 0, 0, 0,
+		    fn, ctx);
+	return walk(t, dbi, 0, 0, 0, 0, 0, fn, ctx);
+}
+
+enum mk_code
+store_count(struct store_txn *t, enum store_table table, size_t *n)
+{
+	MDB_stat st;
+	MDB_dbi dbi;
+	int rc;
+
+	if (t == NULL || n == NULL || table_dbi(t->s, table, &dbi) == -1)
+		return MK_ERR_INTERNAL;
+	if ((rc = mdb_stat(t->txn, dbi, &st)) != 0) {
+		log_warnx("store %s: stat: %s", t->s->dir, mdb_strerror(rc));
+		return MK_ERR_INTERNAL;
+	}
+	*n = st.ms_entries;
+	return MK_OK;
+}

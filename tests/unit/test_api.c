@@ -1,0 +1,565 @@
+/*
+ * test_api: the whole request path below the transport, in process: route,
+ * token, scopes, body checks, svc, model, meta and a real LMDB environment in
+ * a temporary directory.  The FastCGI and web server layers are covered by
+ * tests/proc and tests/integration.
+ */
+#include <criterion/criterion.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "auth.h"
+#include "jx.h"
+#include "store.h"
+
+static char dir[] = "/tmp/mk-test-api-XXXXXX";
+static struct store *st;
+static struct api_conf conf;
+static char admin[AUTH_TOKEN_LEN + 1];
+
+static void
+setup(void)
+{
+	struct store_opts o = { 0 };
+	struct mk_err err;
+	char id[AUTH_ID_LEN + 1];
+
+	strcpy(dir, "/tmp/mk-test-api-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	o.dir = dir;
+	o.map_size = 64u << 20;
+	o.relaxed_sync = 1;
+	cr_assert_eq(store_open(&o, &st, &err), MK_OK, "%s", err.msg);
+	api_conf_defaults(&conf);
+	cr_assert_eq(auth_token_create(st, SC_ALL, NULL, 0, admin, id, &err), MK_OK);
+}
+
+static void
+teardown(void)
+{
+	char cmd[128];
+
+	store_close(st);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(api, .init = setup, .fini = teardown);
+
+struct res {
+	int status;
+	char *headers;
+	char *body;
+	struct json_object *json;   /* parsed body, NULL when empty or not JSON */
+};
+
+static void
+res_free(struct res *r)
+{
+	free(r->headers);
+	free(r->body);
+	json_object_put(r->json);
+}
+
+/* Send a request; ct NULL means application/json when there is a body. */
+static struct res
+call_ct(const char *method, const char *uri, const char *body, const char *token,
+    const char *ct)
+{
+	struct http_req rq = { 0 };
+	struct http_resp rs = { 0 };
+	struct res r = { 0 };
+	char auth[600];
+
+	rq.method = method;
+	rq.uri = uri;
+	if (token != NULL) {
+		snprintf(auth, sizeof(auth), "Bearer %s", token);
+		rq.authorization = auth;
+	}
+	if (body != NULL) {
+		rq.body = body;
+		rq.body_len = strlen(body);
+		rq.content_type = ct ? ct : "application/json";
+	}
+	http_resp_reset(&rs);
+	api_handle(st, &conf, &rq, &rs);
+	r.status = rs.status;
+	r.headers = strdup(rs.headers.p ? rs.headers.p : "");
+	r.body = strdup(rs.body.p ? rs.body.p : "");
+	if (r.body[0] != '\0')
+		r.json = json_tokener_parse(r.body);
+	http_resp_free(&rs);
+	return r;
+}
+
+static struct res
+call(const char *method, const char *uri, const char *body, const char *token)
+{
+	return call_ct(method, uri, body, token, NULL);
+}
+
+static const char *
+str(struct json_object *o, const char *key)
+{
+	const char *s = jx_get_str(o, key);
+	return s ? s : "(absent)";
+}
+
+/* Compare a member of o with the JSON text want (canonical through json-c). */
+static int
+json_eq(struct json_object *o, const char *key, const char *want)
+{
+	struct json_object *v = NULL, *w = json_tokener_parse(want);
+	int eq;
+
+	if (key != NULL)
+		json_object_object_get_ex(o, key, &v);
+	else
+		v = o;
+	eq = json_object_equal(v, w);
+	json_object_put(w);
+	return eq;
+}
+
+static void
+assert_error(struct res *r, int status, const char *code, const char *msg_prefix)
+{
+	struct json_object *v;
+
+	cr_assert_eq(r->status, status, "status %d, want %d: %s", r->status, status, r->body);
+	cr_assert_not_null(r->json, "error body is JSON: %s", r->body);
+	cr_assert(json_object_object_get_ex(r->json, "statusCode", &v));
+	cr_assert_eq(json_object_get_int(v), status);
+	if (code != NULL)
+		cr_assert_str_eq(str(r->json, "errorCode"), code, "%s", r->body);
+	else
+		cr_assert_not(json_object_object_get_ex(r->json, "errorCode", &v), "%s", r->body);
+	cr_assert(strncmp(str(r->json, "message"), msg_prefix, strlen(msg_prefix)) == 0,
+	    "message '%s' does not start '%s'", str(r->json, "message"), msg_prefix);
+}
+
+/* Create a user and return its id (owned). */
+static char *
+mkuser(const char *email, const char *extra)
+{
+	char body[4096];
+	struct res r;
+	char *id;
+
+	snprintf(body, sizeof(body), "{\"email\":\"%s\",\"connection\":"
+	    "\"Username-Password-Authentication\"%s%s}", email, extra ? "," : "",
+	    extra ? extra : "");
+	r = call("POST", "/api/v2/users", body, admin);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	id = strdup(str(r.json, "user_id"));
+	res_free(&r);
+	return id;
+}
+
+static char *
+user_text(const char *id)
+{
+	char uri[1024];
+	struct res r;
+	char *t;
+
+	snprintf(uri, sizeof(uri), "/api/v2/users/%s", id);
+	r = call("GET", uri, NULL, admin);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	t = r.body;
+	r.body = NULL;
+	res_free(&r);
+	return t;
+}
+
+Test(api, seed_walkthrough)
+{
+	char uri[256], *id;
+	struct res r;
+
+	r = call("POST", "/api/v2/users", "{\"email\":\"jane.doe@example.com\","
+	    "\"connection\":\"Username-Password-Authentication\",\"password\":\"s3cret!pw\","
+	    "\"user_metadata\":{\"hobby\":\"surfing\"},\"app_metadata\":{\"plan\":\"full\"}}",
+	    admin);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	cr_assert(json_eq(r.json, "user_metadata", "{\"hobby\":\"surfing\"}"));
+	cr_assert(json_eq(r.json, "app_metadata", "{\"plan\":\"full\"}"));
+	cr_assert_str_eq(str(r.json, "email"), "jane.doe@example.com");
+	cr_assert_null(strstr(r.body, "s3cret"), "the password is never returned");
+	cr_assert_null(strstr(r.body, "password"));
+	id = strdup(str(r.json, "user_id"));
+	cr_assert_eq(strncmp(id, "auth0|", 6), 0);
+	cr_assert_eq(strlen(id), 30);
+	res_free(&r);
+	snprintf(uri, sizeof(uri), "/api/v2/users/%s", id);
+
+	r = call("PATCH", uri, "{\"user_metadata\":{\"addresses\":{\"home\":"
+	    "{\"street\":\"123 Main St\",\"city\":\"Anytown\"}}}}", admin);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert(json_eq(r.json, "user_metadata", "{\"hobby\":\"surfing\",\"addresses\":"
+	    "{\"home\":{\"street\":\"123 Main St\",\"city\":\"Anytown\"}}}"), "%s", r.body);
+	res_free(&r);
+
+	/* Nested objects are replaced whole: send all of addresses to add work. */
+	r = call("PATCH", uri, "{\"user_metadata\":{\"addresses\":{\"home\":"
+	    "{\"street\":\"123 Main St\",\"city\":\"Anytown\"},\"work\":{\"street\":\"999 Corporate Way\","
+	    "\"city\":\"Anytown\"}}}}", admin);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert(json_eq(r.json, "user_metadata", "{\"hobby\":\"surfing\",\"addresses\":"
+	    "{\"home\":{\"street\":\"123 Main St\",\"city\":\"Anytown\"},\"work\":{\"street\":"
+	    "\"999 Corporate Way\",\"city\":\"Anytown\"}}}"), "%s", r.body);
+	res_free(&r);
+
+	r = call("PATCH", uri, "{\"user_metadata\":{\"addresses\":{\"work\":{\"city\":\"X\"}}}}",
+	    admin);
+	cr_assert(json_eq(r.json, "user_metadata", "{\"hobby\":\"surfing\",\"addresses\":"
+	    "{\"work\":{\"city\":\"X\"}}}"), "home is gone: %s", r.body);
+	res_free(&r);
+
+	r = call("PATCH", uri, "{\"user_metadata\":{\"hobby\":null}}", admin);
+	cr_assert_eq(r.status, 200);
+	cr_assert(json_eq(r.json, "user_metadata", "{\"addresses\":{\"work\":{\"city\":\"X\"}}}"),
+	    "%s", r.body);
+	res_free(&r);
+
+	r = call("PATCH", uri, "{\"user_metadata\":{\"addresses\":null}}", admin);
+	cr_assert(json_eq(r.json, "user_metadata", "{}"), "last key removed leaves {}: %s", r.body);
+	res_free(&r);
+
+	r = call("PATCH", uri, "{\"user_metadata\":{}}", admin);
+	cr_assert_eq(r.status, 200);
+	cr_assert_null(strstr(r.body, "user_metadata"), "{} removes it: %s", r.body);
+	cr_assert(json_eq(r.json, "app_metadata", "{\"plan\":\"full\"}"));
+	res_free(&r);
+
+	r = call("PATCH", uri, "{\"app_metadata\":{}}", admin);
+	cr_assert_null(strstr(r.body, "app_metadata"), "%s", r.body);
+	res_free(&r);
+	free(id);
+}
+
+Test(api, routes_and_methods)
+{
+	struct res r;
+
+	r = call("GET", "/api/v2/nothing", NULL, admin);
+	assert_error(&r, 404, NULL, "Not Found");
+	res_free(&r);
+	r = call("GET", "/api/v2/users/a/b", NULL, admin);
+	assert_error(&r, 404, NULL, "Not Found");
+	res_free(&r);
+	r = call("PUT", "/api/v2/users/auth0%7Cabc", NULL, admin);
+	assert_error(&r, 405, NULL, "Method Not Allowed");
+	cr_assert_not_null(strstr(r.headers, "Allow: GET, PATCH, DELETE\r\n"), "%s", r.headers);
+	res_free(&r);
+	r = call("GET", "/api/v2/users/auth0%zz", NULL, admin);
+	assert_error(&r, 400, "invalid_uri", "The id");
+	res_free(&r);
+	r = call("GET", "/api/v2/users/auth0%00x", NULL, admin);
+	assert_error(&r, 400, "invalid_uri", "The id");
+	res_free(&r);
+	r = call("GET", "/api/v2/users/auth0%7Cnobody", NULL, admin);
+	assert_error(&r, 404, "inexistent_user", "The user does not exist.");
+	res_free(&r);
+	r = call("GET", "/api/v2/clients/nope", NULL, admin);
+	assert_error(&r, 404, "inexistent_client", "The client does not exist.");
+	res_free(&r);
+}
+
+Test(api, encoded_raw_and_prefixed_ids)
+{
+	char *id = mkuser("enc@example.com", NULL), uri[256];
+	struct res r;
+
+	cr_assert_eq(strncmp(id, "auth0|", 6), 0);
+	snprintf(uri, sizeof(uri), "/api/v2/users/auth0%%7C%s", id + 6);
+	r = call("GET", uri, NULL, admin);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_str_eq(str(r.json, "user_id"), id);
+	res_free(&r);
+	snprintf(uri, sizeof(uri), "/admin/api/v2/users/%s?fields=user_id", id);
+	r = call("GET", uri, NULL, admin);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert(json_eq(r.json, NULL, "{}") == 0);
+	cr_assert_eq(json_object_object_length(r.json), 1, "%s", r.body);
+	res_free(&r);
+	free(id);
+}
+
+Test(api, tokens)
+{
+	struct res r;
+	char tok[AUTH_TOKEN_LEN + 1], tid[AUTH_ID_LEN + 1];
+	struct mk_err err;
+
+	r = call("GET", "/api/v2/users", NULL, NULL);
+	assert_error(&r, 401, NULL, "Missing authentication");
+	res_free(&r);
+	r = call("GET", "/api/v2/users", NULL, "mk_notatoken");
+	assert_error(&r, 401, NULL, "Invalid token");
+	res_free(&r);
+	cr_assert_eq(auth_token_create(st, SC_READ_USERS, NULL, 0, tok, tid, &err), MK_OK);
+	r = call("GET", "/api/v2/users", NULL, tok);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	res_free(&r);
+	r = call("POST", "/api/v2/users", "{}", tok);
+	assert_error(&r, 403, "insufficient_scope", "Insufficient scope, expected any of: "
+	    "create:users");
+	res_free(&r);
+	r = call("GET", "/api/v2/clients", NULL, tok);
+	assert_error(&r, 403, "insufficient_scope", "Insufficient scope, expected any of: "
+	    "read:clients,read:client_keys");
+	res_free(&r);
+}
+
+Test(api, app_metadata_scope_and_current_user)
+{
+	char *id = mkuser("scoped@example.com", NULL), *other = mkuser("other@example.com", NULL);
+	char tok[AUTH_TOKEN_LEN + 1], me[AUTH_TOKEN_LEN + 1], tid[AUTH_ID_LEN + 1], uri[256];
+	struct mk_err err;
+	struct res r;
+
+	cr_assert_eq(auth_token_create(st, SC_UPDATE_USERS_APP_METADATA, NULL, 0, tok, tid, &err),
+	    MK_OK);
+	snprintf(uri, sizeof(uri), "/api/v2/users/%s", id);
+	r = call("PATCH", uri, "{\"app_metadata\":{\"plan\":\"gold\"}}", tok);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	res_free(&r);
+	r = call("PATCH", uri, "{\"user_metadata\":{\"a\":1}}", tok);
+	assert_error(&r, 403, "insufficient_scope", "Some fields cannot be updated");
+	res_free(&r);
+
+	cr_assert_eq(auth_token_create(st, SC_READ_CURRENT_USER | SC_UPDATE_CURRENT_USER_METADATA,
+	    id, 0, me, tid, &err), MK_OK);
+	r = call("GET", uri, NULL, me);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	res_free(&r);
+	r = call("PATCH", uri, "{\"user_metadata\":{\"theme\":\"dark\"}}", me);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert(json_eq(r.json, "user_metadata", "{\"theme\":\"dark\"}"), "%s", r.body);
+	res_free(&r);
+	r = call("PATCH", uri, "{\"app_metadata\":{\"plan\":\"free\"}}", me);
+	assert_error(&r, 403, "insufficient_scope", "Some fields cannot be updated");
+	res_free(&r);
+	snprintf(uri, sizeof(uri), "/api/v2/users/%s", other);
+	r = call("GET", uri, NULL, me);
+	assert_error(&r, 403, NULL, "User to be acted on does not match subject in bearer token.");
+	res_free(&r);
+	r = call("PATCH", uri, "{\"user_metadata\":{\"theme\":\"dark\"}}", me);
+	assert_error(&r, 403, NULL, "User to be acted on does not match subject in bearer token.");
+	res_free(&r);
+	free(id);
+	free(other);
+}
+
+struct bad_case {
+	const char *body;
+	const char *ct;
+	int status;
+	const char *code;
+	const char *msg;
+};
+
+Test(api, bad_input_changes_nothing)
+{
+	static const struct bad_case cases[] = {
+		{ "{\"user_metadata\":", NULL, 400, "invalid_body", "Payload validation error" },
+		{ "[1,2]", NULL, 400, "invalid_body", "Payload validation error" },
+		{ "{\"user_metadata\":\"str\"}", NULL, 400, "invalid_body", "Payload validation error" },
+		{ "{\"user_metadata\":[1]}", NULL, 400, "invalid_body", "Payload validation error" },
+		{ "{\"user_metadata\":5}", NULL, 400, "invalid_body", "Payload validation error" },
+		{ "{\"user_metadata\":null}", NULL, 400, "invalid_body", "Payload validation error" },
+		{ "{\"user_metadata\":{\"a.b\":1}}", NULL, 400, "invalid_body", "Fields with \".\"" },
+		{ "{\"user_metadata\":{\"a\":{\"b\":{\"c.d\":1}}}}", NULL, 400, "invalid_body",
+		    "Fields with \".\"" },
+		{ "{\"user_metadata\":{\"$set\":1}}", NULL, 400, "invalid_body", "Fields with \"$\"" },
+		{ "{\"app_metadata\":{\"blocked\":true}}", NULL, 400, "invalid_body", "" },
+		{ "{\"foo\":1}", NULL, 400, "invalid_body", "Payload validation error" },
+		{ "{\"created_at\":\"2020-01-01T00:00:00.000Z\"}", NULL, 400, "invalid_body",
+		    "Payload validation error" },
+		{ "{\"user_id\":\"x\"}", NULL, 400, "invalid_body", "Payload validation error" },
+		{ "{}", NULL, 400, "invalid_body", "Payload validation error" },
+		{ "{\"user_metadata\":{\"a\":1}}", "text/plain", 400, "invalid_body",
+		    "Payload validation error" },
+		{ "{\"user_metadata\":{\"a\":1}} x", NULL, 400, "invalid_body",
+		    "Payload validation error" },
+		{ "{\"user_metadata\":{\"n\":123456789012345678901234567890}}", NULL, 400,
+		    "invalid_body", "Payload validation error" },
+	};
+	char *id = mkuser("bad@example.com", "\"user_metadata\":{\"keep\":\"me\"}");
+	char *before = user_text(id), *after, uri[256], deep[512];
+	struct res r;
+	size_t i;
+	int d;
+
+	snprintf(uri, sizeof(uri), "/api/v2/users/%s", id);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r = call_ct("PATCH", uri, cases[i].body, admin, cases[i].ct);
+		cr_expect_eq(r.status, cases[i].status, "case %zu (%s): %d %s", i, cases[i].body,
+		    r.status, r.body);
+		if (r.status == cases[i].status)
+			assert_error(&r, cases[i].status, cases[i].code, cases[i].msg);
+		res_free(&r);
+		after = user_text(id);
+		cr_assert_str_eq(after, before, "case %zu changed the record", i);
+		free(after);
+	}
+	/* 40 levels of nesting, past the limit of 32. */
+	strcpy(deep, "{\"user_metadata\":");
+	for (d = 0; d < 40; d++)
+		strcat(deep, "{\"a\":");
+	strcat(deep, "1");
+	for (d = 0; d < 41; d++)
+		strcat(deep, "}");
+	r = call("PATCH", uri, deep, admin);
+	assert_error(&r, 400, "invalid_body", "");
+	res_free(&r);
+	/* A body past the limit is refused before it is parsed. */
+	{
+		size_t big = conf.body_limit + 10;
+		char *b = malloc(big + 1);
+		memset(b, ' ', big);
+		b[big] = '\0';
+		b[0] = '{';
+		b[big - 1] = '}';
+		r = call("PATCH", uri, b, admin);
+		assert_error(&r, 413, "payload_too_large", "");
+		res_free(&r);
+		free(b);
+	}
+	after = user_text(id);
+	cr_assert_str_eq(after, before);
+	free(after);
+	free(before);
+	free(id);
+}
+
+Test(api, duplicate_email_conflict)
+{
+	char *id = mkuser("dup@example.com", NULL);
+	struct res r;
+
+	r = call("POST", "/api/v2/users", "{\"email\":\"DUP@example.com\",\"connection\":"
+	    "\"Username-Password-Authentication\"}", admin);
+	assert_error(&r, 409, "auth0_idp_error", "The user already exists.");
+	res_free(&r);
+	r = call("POST", "/api/v2/users", "{\"email\":\"x@example.com\",\"connection\":"
+	    "\"Nope\"}", admin);
+	assert_error(&r, 400, "invalid_body", "Connection does not exist.");
+	res_free(&r);
+	free(id);
+}
+
+Test(api, list_and_by_email)
+{
+	char *a = mkuser("b-list@example.com", NULL), *b = mkuser("a-list@example.com", NULL);
+	struct res r;
+
+	r = call("GET", "/api/v2/users-by-email?email=A-LIST%40example.com", NULL, admin);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert(json_object_is_type(r.json, json_type_array));
+	cr_assert_eq(json_object_array_length(r.json), 1);
+	res_free(&r);
+	r = call("GET", "/api/v2/users-by-email?email=none%40example.com", NULL, admin);
+	cr_assert_str_eq(r.body, "[]");
+	res_free(&r);
+	r = call("GET", "/api/v2/users?include_totals=true&per_page=1&sort=email:1", NULL, admin);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert(json_eq(r.json, "total", "2"), "%s", r.body);
+	cr_assert(json_eq(r.json, "length", "1"), "%s", r.body);
+	cr_assert(json_eq(r.json, "limit", "1"), "%s", r.body);
+	cr_assert(json_eq(r.json, "start", "0"), "%s", r.body);
+	cr_assert_not_null(strstr(r.body, "a-list@example.com"), "sorted by email: %s", r.body);
+	res_free(&r);
+	r = call("GET", "/api/v2/users?sort=email:-1&fields=email", NULL, admin);
+	cr_assert_str_eq(r.body, "[{\"email\":\"b-list@example.com\"},"
+	    "{\"email\":\"a-list@example.com\"}]");
+	res_free(&r);
+	r = call("GET", "/api/v2/users?per_page=101", NULL, admin);
+	assert_error(&r, 400, "invalid_query_string", "");
+	res_free(&r);
+	r = call("GET", "/api/v2/users?sort=name:1", NULL, admin);
+	assert_error(&r, 400, "invalid_query_string", "");
+	res_free(&r);
+	free(a);
+	free(b);
+}
+
+Test(api, delete_is_idempotent)
+{
+	char *id = mkuser("del@example.com", NULL), uri[256];
+	struct res r;
+
+	snprintf(uri, sizeof(uri), "/api/v2/users/%s", id);
+	r = call("DELETE", uri, NULL, admin);
+	cr_assert_eq(r.status, 204);
+	cr_assert_str_eq(r.body, "");
+	res_free(&r);
+	r = call("GET", uri, NULL, admin);
+	assert_error(&r, 404, "inexistent_user", "The user does not exist.");
+	res_free(&r);
+	r = call("DELETE", uri, NULL, admin);
+	cr_assert_eq(r.status, 204);
+	res_free(&r);
+	/* The email is free again. */
+	free(mkuser("del@example.com", NULL));
+	free(id);
+}
+
+Test(api, clients)
+{
+	char tok[AUTH_TOKEN_LEN + 1], tid[AUTH_ID_LEN + 1], uri[256], *id;
+	struct mk_err err;
+	struct res r;
+
+	r = call("POST", "/api/v2/clients", "{\"name\":\"My App\",\"client_metadata\":"
+	    "{\"mycolor\":\"red\",\"myflavor\":\"grape\"}}", admin);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	cr_assert_eq(strlen(str(r.json, "client_id")), 32);
+	cr_assert_eq(strlen(str(r.json, "client_secret")), 64);
+	id = strdup(str(r.json, "client_id"));
+	res_free(&r);
+	snprintf(uri, sizeof(uri), "/api/v2/clients/%s", id);
+
+	cr_assert_eq(auth_token_create(st, SC_READ_CLIENTS, NULL, 0, tok, tid, &err), MK_OK);
+	r = call("GET", uri, NULL, tok);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_null(strstr(r.body, "client_secret"), "secret hidden: %s", r.body);
+	cr_assert(json_eq(r.json, "client_metadata", "{\"mycolor\":\"red\",\"myflavor\":\"grape\"}"));
+	res_free(&r);
+	r = call("GET", "/api/v2/clients", NULL, tok);
+	cr_assert_null(strstr(r.body, "client_secret"), "%s", r.body);
+	res_free(&r);
+	r = call("GET", uri, NULL, admin);
+	cr_assert_not_null(strstr(r.body, "client_secret"), "%s", r.body);
+	res_free(&r);
+
+	r = call("PATCH", uri, "{\"client_metadata\":{\"mycolor\":\"blue\",\"mynewthing\":"
+	    "\"something\"}}", admin);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert(json_eq(r.json, "client_metadata", "{\"mycolor\":\"blue\",\"myflavor\":\"grape\","
+	    "\"mynewthing\":\"something\"}"), "%s", r.body);
+	res_free(&r);
+	r = call("PATCH", uri, "{\"client_metadata\":{\"myflavor\":null}}", admin);
+	cr_assert(json_eq(r.json, "client_metadata", "{\"mycolor\":\"blue\",\"mynewthing\":"
+	    "\"something\"}"), "%s", r.body);
+	res_free(&r);
+	r = call("PATCH", uri, "{\"client_metadata\":{\"n\":5}}", admin);
+	assert_error(&r, 400, "invalid_body", "");
+	res_free(&r);
+	r = call("GET", "/api/v2/clients?include_totals=true", NULL, admin);
+	cr_assert(json_eq(r.json, "total", "1"), "%s", r.body);
+	res_free(&r);
+	r = call("DELETE", uri, NULL, admin);
+	cr_assert_eq(r.status, 204);
+	res_free(&r);
+	r = call("GET", uri, NULL, admin);
+	assert_error(&r, 404, "inexistent_client", "The client does not exist.");
+	res_free(&r);
+	free(id);
+}

@@ -1,0 +1,405 @@
+/*
+ * test_jx: jx_parse's strict rules and the round trip through jx_text.
+ *
+ * What is verified about round trips (see the top of src/jx.c):
+ *  - byte-identical: strings holding json-c's own escapes (\" \\ \n \t \r
+ *    \b \f \u0000 and other control characters as \u00XX), raw UTF-8
+ *    including non-BMP characters, integers within int64, every number with
+ *    a fraction or an exponent (json-c keeps its text), key order;
+ *  - value-identical only: other escapes ("\u00e9", "\/", surrogate pairs)
+ *    come back as the raw UTF-8 they stand for; "-0" comes back as "0";
+ *    insignificant whitespace is dropped.
+ */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jx.h"
+
+#define PVE "Payload validation error: "
+
+static enum mk_code
+parse(const char *s, int depth, struct json_object **out, struct mk_err *err)
+{
+	return jx_parse(s, strlen(s), depth, out, err);
+}
+
+/* s parses and serializes to want (byte for byte). */
+static void
+roundtrip(const char *s, const char *want)
+{
+	struct json_object *o = NULL;
+	struct mk_err err = { MK_OK, "" };
+	const char *t;
+	size_t n;
+
+	cr_assert_eq(parse(s, 32, &o, &err), MK_OK, "parse %s: %s", s, err.msg);
+	t = jx_text(o, &n);
+	cr_expect_eq(n, strlen(want), "length of %s: got %zu (%s) want %zu",
+	    s, n, t, strlen(want));
+	cr_expect(memcmp(t, want, strlen(want)) == 0, "%s came back as %s,"
+	    " want %s", s, t, want);
+	json_object_put(o);
+}
+
+/* s is refused with MK_ERR_INVALID and a message starting with prefix;
+ * out is left alone. */
+static void
+refused(const char *s, size_t len, int depth, const char *prefix)
+{
+	struct json_object *sentinel = (struct json_object *)&sentinel;
+	struct json_object *o = sentinel;
+	struct mk_err err = { MK_OK, "" };
+
+	int show = len > 80 ? 80 : (int)len; /* inputs can be huge */
+
+	cr_expect_eq(jx_parse(s, len, depth, &o, &err), MK_ERR_INVALID,
+	    "accepted: %.*s", show, s);
+	cr_expect_eq(err.code, MK_ERR_INVALID);
+	cr_expect(strncmp(err.msg, prefix, strlen(prefix)) == 0,
+	    "input %.*s: message \"%s\" does not start with \"%s\"", show,
+	    s, err.msg, prefix);
+	cr_expect(o == sentinel, "out written on failure for %.*s", show, s);
+}
+
+static void
+refused_s(const char *s, const char *prefix)
+{
+	refused(s, strlen(s), 32, prefix);
+}
+
+Test(jx, roundtrip_byte_identical)
+{
+	static const char *const same[] = {
+		"{\"a\":\"x\\\"y\\\\z\\n\\t\\r\\b\\f\"}",
+		"\"a\\u0000b\"",
+		"{\"k\":\"\\u0000\\u0001\\u001f\"}",
+		"\"\xf0\x9f\x98\x80 \xe6\x97\xa5\xe6\x9c\xac \xc3\xa9\"",
+		"\"a/b\"",
+		"1.0", "1e5", "1E5", "-0.0", "0.1", "1.5e+3", "2E-3", "1e-400",
+		"3.141592653589793238462643383279",
+		"12345678901234567", "9223372036854775807",
+		"-9223372036854775808", "0", "-1",
+		"[1.10,-7,2E-3,1.0e0]",
+		"{\"z\":1,\"a\":2,\"m\":{\"y\":null,\"b\":[true,false]}}",
+		"{}", "[]", "true", "false", "\"\"",
+	};
+	size_t k;
+
+	for (k = 0; k < sizeof(same) / sizeof(same[0]); k++)
+		roundtrip(same[k], same[k]);
+}
+
+Test(jx, roundtrip_value_identical)
+{
+	roundtrip("\"\\u00e9\"", "\"\xc3\xa9\"");
+	roundtrip("\"\\/\"", "\"/\"");
+	roundtrip("\"\\ud83d\\ude00\"", "\"\xf0\x9f\x98\x80\"");
+	roundtrip("\"\\uD83D\\uDE00\"", "\"\xf0\x9f\x98\x80\"");
+	roundtrip("-0", "0");
+	roundtrip(" { \"a\" : [ 1 , 2 ] }\r\n\t ", "{\"a\":[1,2]}");
+}
+
+Test(jx, string_values_exact)
+{
+	struct json_object *o = NULL;
+	struct mk_err err;
+
+	cr_assert_eq(parse("\"a\\u0000b\\ud83d\\ude00\"", 4, &o, &err), MK_OK);
+	cr_assert_eq(json_object_get_string_len(o), 7);
+	cr_expect(memcmp(json_object_get_string(o), "a\0b\xf0\x9f\x98\x80", 7)
+	    == 0);
+	json_object_put(o);
+}
+
+Test(jx, numbers_typed)
+{
+	struct json_object *o = NULL;
+	struct mk_err err;
+
+	cr_assert_eq(parse("[12345678901234567,-9223372036854775808,1e5]", 4,
+	    &o, &err), MK_OK);
+	cr_expect_eq(json_object_get_int64(json_object_array_get_idx(o, 0)),
+	    12345678901234567LL);
+	cr_expect_eq(json_object_get_int64(json_object_array_get_idx(o, 1)),
+	    INT64_MIN);
+	cr_expect(json_object_is_type(json_object_array_get_idx(o, 2),
+	    json_type_double));
+	cr_expect_eq(json_object_get_double(json_object_array_get_idx(o, 2)),
+	    100000.0);
+	json_object_put(o);
+}
+
+/* meta relies on this: a deep copy keeps the text of doubles. */
+Test(jx, deep_copy_keeps_number_text)
+{
+	struct json_object *o = NULL, *c = NULL;
+	struct mk_err err;
+	const char *in = "{\"a\":[1.0,1E5,-0.0,null,{\"b\":\"\\u0000\"}]}";
+
+	cr_assert_eq(parse(in, 8, &o, &err), MK_OK);
+	cr_assert_eq(json_object_deep_copy(o, &c, NULL), 0);
+	cr_expect_str_eq(jx_text(c, NULL), in);
+	json_object_put(o);
+	json_object_put(c);
+}
+
+Test(jx, not_nul_terminated)
+{
+	struct json_object *o = NULL;
+	struct mk_err err;
+	const char buf[] = { '1', '2', '3' };
+
+	cr_assert_eq(jx_parse("[1,2]xyz", 5, 4, &o, &err), MK_OK);
+	cr_expect_str_eq(jx_text(o, NULL), "[1,2]");
+	json_object_put(o);
+	o = NULL;
+	cr_assert_eq(jx_parse(buf, 2, 4, &o, &err), MK_OK);
+	cr_expect_eq(json_object_get_int64(o), 12);
+	json_object_put(o);
+	/* A bare number right at the end of the buffer is complete. */
+	o = NULL;
+	cr_assert_eq(jx_parse(buf, 3, 4, &o, &err), MK_OK);
+	cr_expect_eq(json_object_get_int64(o), 123);
+	json_object_put(o);
+}
+
+Test(jx, top_level_null_and_scalars)
+{
+	struct json_object *o = (struct json_object *)&o;
+	struct mk_err err;
+
+	cr_assert_eq(parse("null", 0, &o, &err), MK_OK);
+	cr_expect_null(o);
+	cr_assert_eq(parse(" \"s\" ", 0, &o, &err), MK_OK);
+	cr_expect_str_eq(json_object_get_string(o), "s");
+	json_object_put(o);
+	cr_assert_eq(parse("false", 0, &o, &err), MK_OK);
+	cr_expect(json_object_is_type(o, json_type_boolean));
+	cr_expect_eq(json_object_get_boolean(o), 0);
+	json_object_put(o);
+}
+
+Test(jx, duplicate_keys)
+{
+	struct json_object *o = NULL;
+	struct mk_err err;
+
+	refused_s("{\"a\":1,\"a\":2}", PVE "'Duplicate key a'");
+	refused_s("{\"a\":1,\"\\u0061\":2}", PVE "'Duplicate key a'");
+	refused_s("{\"\":1,\"\":2}", PVE "'Duplicate key '");
+	refused_s("{\"x\":{\"k\":1,\"b\":2,\"k\":3}}", PVE "'Duplicate key k'");
+	refused_s("[{\"p\":[{\"q\":1,\"q\":1}]}]", PVE "'Duplicate key q'");
+	refused_s("{\"\xc3\xa9\":1,\"\\u00e9\":2}", PVE "'Duplicate key \xc3\xa9'");
+	refused_s("{\"\xf0\x9f\x98\x80\":1,\"\\ud83d\\ude00\":2}",
+	    PVE "'Duplicate key \xf0\x9f\x98\x80'");
+	/* The same name in different objects is fine. */
+	cr_expect_eq(parse("[{\"a\":1},{\"a\":2}]", 4, &o, &err), MK_OK);
+	json_object_put(o);
+	o = NULL;
+	cr_expect_eq(parse("{\"a\":{\"a\":{\"a\":1}},\"b\":{\"a\":2}}", 4, &o,
+	    &err), MK_OK, "%s", err.msg);
+	json_object_put(o);
+	o = NULL;
+	/* Keys that differ only after a NUL-free prefix or in length. */
+	cr_expect_eq(parse("{\"ab\":1,\"a\":2,\"abc\":3,\"b\":4}", 4, &o, &err),
+	    MK_OK, "%s", err.msg);
+	cr_expect_eq(json_object_object_length(o), 4);
+	json_object_put(o);
+}
+
+Test(jx, many_keys_and_late_duplicate)
+{
+	struct json_object *o = NULL;
+	struct mk_err err;
+	char *s;
+	size_t at = 0, cap = 20000 * 16 + 64;
+	int k;
+
+	s = malloc(cap);
+	cr_assert_not_null(s);
+	s[at++] = '{';
+	for (k = 0; k < 20000; k++)
+		at += (size_t)snprintf(s + at, cap - at, "%s\"k%d\":%d",
+		    k ? "," : "", k, k);
+	s[at++] = '}';
+	cr_assert_eq(jx_parse(s, at, 4, &o, &err), MK_OK, "%s", err.msg);
+	cr_expect_eq(json_object_object_length(o), 20000);
+	json_object_put(o);
+	/* Now repeat the first key at the very end. */
+	at--;
+	at += (size_t)snprintf(s + at, cap - at, ",\"k0\":1}");
+	refused(s, at, 4, PVE "'Duplicate key k0'");
+	free(s);
+}
+
+Test(jx, nul_in_key)
+{
+	refused_s("{\"a\\u0000b\":1}", PVE "'Invalid JSON: \\u0000 in a key");
+	refused_s("{\"\\u0000\":1}", PVE "'Invalid JSON: \\u0000 in a key");
+}
+
+Test(jx, lone_surrogates)
+{
+	const char *m = PVE "'Invalid JSON: lone surrogate escape";
+
+	refused_s("\"\\ud800\"", m);
+	refused_s("\"\\ud800x\"", m);
+	refused_s("\"\\udc00\"", m);
+	refused_s("\"\\ud800\\u0041\"", m);
+	refused_s("\"\\ude00\\ud83d\"", m);
+	refused_s("\"\\ud800\\ud800\"", m);
+	refused_s("{\"\\udbff\":1}", m);
+	refused_s("\"\\ud800\\", m);
+}
+
+Test(jx, invalid_utf8)
+{
+	const char *m = PVE "'Invalid JSON: invalid UTF-8";
+
+	refused_s("\"\xff\"", m);
+	refused_s("\"\xc0\xaf\"", m);         /* overlong '/' */
+	refused_s("\"\xe0\x80\xaf\"", m);     /* overlong */
+	refused_s("\"\xed\xa0\x80\"", m);     /* encoded surrogate */
+	refused_s("\"\xf4\x90\x80\x80\"", m); /* above U+10FFFF */
+	refused_s("\"\xe2\x82\"", m);         /* truncated */
+	refused_s("\"\x80\"", m);             /* stray continuation */
+	refused_s("{\"\xfe\":1}", m);
+}
+
+Test(jx, grammar)
+{
+	const char *inv = PVE "'Invalid JSON: ";
+	static const char *const bad[] = {
+		"", "   ", "\xef\xbb\xbf{}", "{'a':1}", "NaN", "Infinity",
+		"-Infinity", "1.", ".5", "01", "-01", "+1", "1e", "1e+", "-",
+		"[1,]", "{\"a\":1,}", "{\"a\"}", "{1:2}", "tru", "nul", "True",
+		"\"abc", "\"\\x\"", "\"\\u12\"", "\"\\u12g4\"", "[1 2]",
+		"{\"a\":1 \"b\":2}", "[", "{", "]", "[1,2] x", "1 2", "\"a\tb\"",
+		"\"a\nb\"", "0x10", "[1]]", "{\"a\":}", "/* c */ 1", "\v1",
+	};
+	size_t k;
+
+	for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
+		refused_s(bad[k], inv);
+	/* An embedded NUL is not the end of the input. */
+	refused("[1]\0 ", 5, 4, inv);
+	refused("\"a\0b\"", 5, 4, inv);
+}
+
+Test(jx, numbers_out_of_range)
+{
+	const char *m = PVE "'Number cannot be stored exactly: ";
+
+	refused_s("9223372036854775808", m);
+	refused_s("-9223372036854775809", m);
+	refused_s("12345678901234567890", m);
+	refused_s("18446744073709551616", m);
+	refused_s("[1,99999999999999999999999999999999999999]", m);
+	refused_s("1e400", m);
+	refused_s("-1e400", m);
+	refused_s("{\"a\":1.5e999999999999}", m);
+	refused_s("9223372036854775808", PVE
+	    "'Number cannot be stored exactly: 9223372036854775808'");
+}
+
+Test(jx, depth)
+{
+	struct json_object *o = NULL;
+	struct mk_err err;
+	const char *deep = PVE "'Invalid JSON: nesting deeper than ";
+
+	cr_expect_eq(parse("[[[]]]", 3, &o, &err), MK_OK);
+	json_object_put(o);
+	o = NULL;
+	cr_expect_eq(parse("{\"a\":{\"b\":[1]}}", 3, &o, &err), MK_OK);
+	json_object_put(o);
+	o = NULL;
+	cr_expect_eq(parse("[[[[]]]]", 4, &o, &err), MK_OK);
+	json_object_put(o);
+	refused("[[[[]]]]", 8, 3, deep);
+	refused("{\"a\":{\"b\":[{}]}}", 16, 3, PVE
+	    "'Invalid JSON: nesting deeper than 3 levels at offset 11'");
+	cr_expect_eq(parse("7", 0, &o, &err), MK_OK);
+	json_object_put(o);
+	refused("[]", 2, 0, deep);
+}
+
+static char *
+nested(size_t n, size_t *len)
+{
+	char *s = malloc(2 * n + 1);
+	size_t k;
+
+	cr_assert_not_null(s);
+	for (k = 0; k < n; k++) {
+		s[k] = '[';
+		s[2 * n - 1 - k] = ']';
+	}
+	s[2 * n] = '\0';
+	*len = 2 * n;
+	return s;
+}
+
+Test(jx, hostile_nesting, .timeout = 10)
+{
+	struct json_object *o = NULL;
+	struct mk_err err;
+	size_t len;
+	char *s;
+
+	s = nested(1000000, &len);
+	refused(s, len, 32, PVE "'Invalid JSON: nesting deeper than 32");
+	/* Huge limits are lowered to JX_DEPTH_LIMIT. */
+	refused(s, len, 1 << 30, PVE "'Invalid JSON: nesting deeper than 1000");
+	free(s);
+	s = nested(JX_DEPTH_LIMIT, &len);
+	cr_expect_eq(jx_parse(s, len, JX_DEPTH_LIMIT, &o, &err), MK_OK, "%s",
+	    err.msg);
+	cr_expect_eq(jx_depth(o), JX_DEPTH_LIMIT);
+	json_object_put(o);
+	free(s);
+}
+
+Test(jx, text_and_helpers)
+{
+	struct json_object *o = NULL;
+	struct mk_err err;
+	size_t n = 0;
+
+	cr_expect_str_eq(jx_text(NULL, &n), "null");
+	cr_expect_eq(n, 4);
+	cr_assert_eq(parse("{\"s\":\"v\",\"i\":1,\"o\":{\"a\":[[]]}}", 8, &o,
+	    &err), MK_OK);
+	cr_expect_str_eq(jx_get_str(o, "s"), "v");
+	cr_expect_null(jx_get_str(o, "i"));
+	cr_expect_null(jx_get_str(o, "missing"));
+	cr_expect_null(jx_get_str(NULL, "s"));
+	cr_expect_eq(jx_depth(o), 4);
+	cr_expect_eq(jx_depth(NULL), 0);
+	json_object_put(o);
+	o = json_object_new_int(3);
+	cr_expect_eq(jx_depth(o), 0);
+	cr_expect_null(jx_get_str(o, "s"));
+	json_object_put(o);
+	o = json_object_new_object();
+	cr_expect_eq(jx_depth(o), 1);
+	json_object_put(o);
+}
+
+Test(jx, utf8_valid)
+{
+	cr_expect_eq(jx_utf8_valid("", 0), 1);
+	cr_expect_eq(jx_utf8_valid("abc", 3), 1);
+	cr_expect_eq(jx_utf8_valid("a\0b", 3), 1);
+	cr_expect_eq(jx_utf8_valid("\xc3\xa9\xf0\x9f\x98\x80", 6), 1);
+	cr_expect_eq(jx_utf8_valid("\xc3", 1), 0);
+	cr_expect_eq(jx_utf8_valid("\xf0\x9f\x98", 3), 0);
+	/* Valid, but cut by n. */
+	cr_expect_eq(jx_utf8_valid("\xf0\x9f\x98\x80", 3), 0);
+	cr_expect_eq(jx_utf8_valid("\xed\xa0\x80", 3), 0);
+	cr_expect_eq(jx_utf8_valid("\xc0\x80", 2), 0);
+	cr_expect_eq(jx_utf8_valid("\xff", 1), 0);
+}

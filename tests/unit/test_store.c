@@ -1,0 +1,1154 @@
+/*
+ * test_store: the LMDB layer against real environments in a temporary
+ * directory: records, index upkeep, listing orders, atomicity of
+ * store_write, a full map, several processes, stale readers, read-only.
+ *
+ * Child processes never use Criterion asserts: they report through their
+ * exit status, and each bounds itself with alarm().
+ */
+/* nftw(3) */
+#define _XOPEN_SOURCE 700
+
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <ftw.h>
+#include <lmdb.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "store.h"
+
+static char tmpdir[64];
+static char envdir[128];
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void
+setup(void)
+{
+	log_init("test_store", 1, 0);
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/mk-store-XXXXXX");
+	cr_assert_not_null(mkdtemp(tmpdir));
+	/* A sub-directory, so store_open's mkdir -p is exercised. */
+	snprintf(envdir, sizeof(envdir), "%s/db/env", tmpdir);
+}
+
+static void
+teardown(void)
+{
+	if (tmpdir[0] != '\0')
+		nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static struct store *
+open_store(size_t map_size, int read_only)
+{
+	struct store_opts o;
+	struct store *s = NULL;
+	struct mk_err err;
+	enum mk_code code;
+
+	memset(&o, 0, sizeof(o));
+	memset(&err, 0, sizeof(err));
+	o.dir = envdir;
+	o.map_size = map_size;
+	o.read_only = read_only;
+	code = store_open(&o, &s, &err);
+	cr_assert_eq(code, MK_OK, "store_open: %s", err.msg);
+	cr_assert_not_null(s);
+	return s;
+}
+
+static struct mk_slice
+sl(const char *s)
+{
+	struct mk_slice x = { s, strlen(s) };
+	return x;
+}
+
+/* ---- write helpers: one change per store_write ---- */
+
+struct uput {
+	const struct store_user_keys *old;
+	const struct store_user_keys *new;
+	const char *rec;
+	const char *pw;     /* optional password hash to store too */
+};
+
+static enum mk_code
+uput_fn(struct store_txn *t, void *ctx, struct mk_err *err)
+{
+	struct uput *u = ctx;
+	enum mk_code code;
+
+	(void)err;
+	if ((code = store_user_put(t, u->old, u->new, sl(u->rec))) != MK_OK)
+		return code;
+	if (u->pw != NULL)
+		return store_put(t, ST_PWHASH, sl(u->new->user_id), sl(u->pw));
+	return MK_OK;
+}
+
+static enum mk_code
+user_put(struct store *s, const struct store_user_keys *old,
+    const struct store_user_keys *new, const char *rec)
+{
+	struct uput u = { old, new, rec, NULL };
+	struct mk_err err;
+
+	return store_write(s, uput_fn, &u, &err);
+}
+
+static enum mk_code
+udel_fn(struct store_txn *t, void *ctx, struct mk_err *err)
+{
+	(void)err;
+	return store_user_del(t, ctx);
+}
+
+struct kv {
+	enum store_table table;
+	const char *k, *v;
+};
+
+static enum mk_code
+kv_fn(struct store_txn *t, void *ctx, struct mk_err *err)
+{
+	struct kv *a = ctx;
+
+	(void)err;
+	return store_put(t, a->table, sl(a->k), sl(a->v));
+}
+
+static enum mk_code
+kv_put(struct store *s, enum store_table table, const char *k, const char *v)
+{
+	struct kv a = { table, k, v };
+	struct mk_err err;
+
+	return store_write(s, kv_fn, &a, &err);
+}
+
+/* Record of key in table as a NUL-terminated copy in out, or "" if absent. */
+static enum mk_code
+get_str(struct store *s, enum store_table table, const char *key, char *out, size_t cap)
+{
+	struct store_txn *t;
+	struct mk_slice r;
+	enum mk_code code;
+
+	out[0] = '\0';
+	cr_assert_eq(store_read_begin(s, &t), MK_OK);
+	code = store_get(t, table, sl(key), &r);
+	if (code == MK_OK) {
+		cr_assert_lt(r.n, cap);
+		memcpy(out, r.p, r.n);
+		out[r.n] = '\0';
+	}
+	store_txn_end(t);
+	return code;
+}
+
+static size_t
+count(struct store *s, enum store_table table)
+{
+	struct store_txn *t;
+	size_t n = 0;
+
+	cr_assert_eq(store_read_begin(s, &t), MK_OK);
+	cr_assert_eq(store_count(t, table, &n), MK_OK);
+	store_txn_end(t);
+	return n;
+}
+
+/* Collects visited keys as "k1,k2,..." */
+struct collect {
+	char out[4096];
+	size_t n;
+	int stop_after;   /* 0: never stop */
+};
+
+static int
+collect_fn(void *ctx, struct mk_slice key, struct mk_slice rec)
+{
+	struct collect *c = ctx;
+	size_t len;
+
+	(void)rec;
+	len = strlen(c->out);
+	snprintf(c->out + len, sizeof(c->out) - len, "%s%.*s", len ? "," : "",
+	    (int)key.n, key.p);
+	c->n++;
+	return c->stop_after > 0 && (int)c->n >= c->stop_after;
+}
+
+static const char *
+scan(struct store *s, enum store_order order, int desc, size_t skip, size_t limit,
+    struct collect *c)
+{
+	struct store_txn *t;
+
+	memset(c, 0, sizeof(*c));
+	cr_assert_eq(store_read_begin(s, &t), MK_OK);
+	cr_assert_eq(store_users_scan(t, order, desc, skip, limit, collect_fn, c), MK_OK);
+	store_txn_end(t);
+	return c->out;
+}
+
+static const char *
+by_email(struct store *s, const char *email, struct collect *c)
+{
+	struct store_txn *t;
+
+	memset(c, 0, sizeof(*c));
+	cr_assert_eq(store_read_begin(s, &t), MK_OK);
+	cr_assert_eq(store_users_by_email(t, email, collect_fn, c), MK_OK);
+	store_txn_end(t);
+	return c->out;
+}
+
+static int
+email_taken(struct store *s, const char *email, const char *conn, const char *except)
+{
+	struct store_txn *t;
+	int taken = -1;
+
+	cr_assert_eq(store_read_begin(s, &t), MK_OK);
+	cr_assert_eq(store_user_email_taken(t, email, conn, except, &taken), MK_OK);
+	store_txn_end(t);
+	return taken;
+}
+
+#define CONN "Username-Password-Authentication"
+
+static struct store_user_keys
+ukeys(const char *id, const char *email, const char *created, const char *updated)
+{
+	struct store_user_keys k = { id, email, CONN, created, updated };
+	return k;
+}
+
+TestSuite(store, .init = setup, .fini = teardown, .timeout = 30);
+
+Test(store, open_close_reopen_persists)
+{
+	struct store *s;
+	struct store_user_keys k = ukeys("auth0|1", "a@x.com", "2026-01-01T00:00:00.000Z",
+	    "2026-01-01T00:00:00.000Z");
+	char buf[256];
+	struct stat st;
+
+	s = open_store(0, 0);
+	cr_assert_eq(stat(envdir, &st), 0, "mkdir -p made the directory");
+	cr_assert_eq(st.st_mode & 0777, 0700);
+	cr_assert_eq(user_put(s, NULL, &k, "{\"user_id\":\"auth0|1\"}"), MK_OK);
+	cr_assert_eq(kv_put(s, ST_TOKENS, "abc", "{\"scope\":\"x\"}"), MK_OK);
+	store_close(s);
+
+	snprintf(buf, sizeof(buf), "%s/data.mdb", envdir);
+	cr_assert_eq(stat(buf, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600);
+
+	s = open_store(0, 0);
+	cr_assert_eq(get_str(s, ST_USERS, "auth0|1", buf, sizeof(buf)), MK_OK);
+	cr_assert_str_eq(buf, "{\"user_id\":\"auth0|1\"}");
+	cr_assert_eq(get_str(s, ST_TOKENS, "abc", buf, sizeof(buf)), MK_OK);
+	cr_assert_str_eq(buf, "{\"scope\":\"x\"}");
+	cr_assert_eq(count(s, ST_USERS), 1);
+	cr_assert_eq(count(s, ST_TOKENS), 1);
+	cr_assert_eq(count(s, ST_CLIENTS), 0);
+	store_close(s);
+}
+
+Test(store, put_get_del_plain_tables)
+{
+	struct store *s;
+	struct store_txn *t;
+	struct mk_slice r;
+	char buf[256];
+
+	s = open_store(0, 0);
+	cr_assert_eq(kv_put(s, ST_PWHASH, "auth0|1", "$y$hash"), MK_OK);
+	cr_assert_eq(kv_put(s, ST_PWHASH, "auth0|1", "$y$hash2"), MK_OK, "put overwrites");
+	cr_assert_eq(get_str(s, ST_PWHASH, "auth0|1", buf, sizeof(buf)), MK_OK);
+	cr_assert_str_eq(buf, "$y$hash2");
+	cr_assert_eq(get_str(s, ST_PWHASH, "auth0|2", buf, sizeof(buf)), MK_ERR_NOTFOUND);
+	cr_assert_eq(get_str(s, ST_TOKENS, "auth0|1", buf, sizeof(buf)), MK_ERR_NOTFOUND,
+	    "tables are separate");
+
+	/* Plain put refuses indexed tables; changes refuse read transactions. */
+	cr_assert_eq(kv_put(s, ST_USERS, "u", "{}"), MK_ERR_INTERNAL);
+	cr_assert_eq(kv_put(s, ST_TOKENS, "", "{}"), MK_ERR_INVALID, "empty key");
+	cr_assert_eq(store_read_begin(s, &t), MK_OK);
+	cr_assert_eq(store_put(t, ST_TOKENS, sl("k"), sl("v")), MK_ERR_INTERNAL);
+	cr_assert_eq(store_del(t, ST_PWHASH, sl("auth0|1")), MK_ERR_INTERNAL);
+	cr_assert_eq(store_get(t, ST_PWHASH, sl("auth0|1"), &r), MK_OK);
+	store_txn_end(t);
+	cr_assert_eq(count(s, ST_TOKENS), 0);
+	store_close(s);
+}
+
+static enum mk_code
+del_pw_fn(struct store_txn *t, void *ctx, struct mk_err *err)
+{
+	(void)err;
+	return store_del(t, ST_PWHASH, sl(ctx));
+}
+
+Test(store, del_plain)
+{
+	struct store *s;
+	struct mk_err err;
+	char buf[64];
+
+	s = open_store(0, 0);
+	cr_assert_eq(kv_put(s, ST_PWHASH, "auth0|1", "h"), MK_OK);
+	cr_assert_eq(store_write(s, del_pw_fn, (void *)(uintptr_t)"auth0|1", &err), MK_OK);
+	cr_assert_eq(get_str(s, ST_PWHASH, "auth0|1", buf, sizeof(buf)), MK_ERR_NOTFOUND);
+	cr_assert_eq(store_write(s, del_pw_fn, (void *)(uintptr_t)"auth0|1", &err),
+	    MK_ERR_NOTFOUND);
+	store_close(s);
+}
+
+Test(store, create_duplicate_id_exists)
+{
+	struct store *s;
+	struct store_user_keys k1 = ukeys("auth0|1", "a@x.com", "2026-01-01T00:00:00.000Z",
+	    "2026-01-01T00:00:00.000Z");
+	struct store_user_keys k2 = ukeys("auth0|1", "b@x.com", "2026-02-01T00:00:00.000Z",
+	    "2026-02-01T00:00:00.000Z");
+	struct collect c;
+	char buf[256];
+
+	s = open_store(0, 0);
+	cr_assert_eq(user_put(s, NULL, &k1, "first"), MK_OK);
+	cr_assert_eq(user_put(s, NULL, &k2, "second"), MK_ERR_EXISTS);
+	cr_assert_eq(get_str(s, ST_USERS, "auth0|1", buf, sizeof(buf)), MK_OK);
+	cr_assert_str_eq(buf, "first");
+	cr_assert_str_eq(by_email(s, "b@x.com", &c), "", "no index entry for the loser");
+	cr_assert_str_eq(scan(s, STORE_BY_CREATED, 0, 0, 0, &c), "auth0|1");
+	store_close(s);
+}
+
+Test(store, update_moves_indexes)
+{
+	struct store *s;
+	struct store_user_keys k1 = ukeys("auth0|1", "a@x.com", "2026-01-01T00:00:00.000Z",
+	    "2026-01-01T00:00:00.000Z");
+	struct store_user_keys k2 = ukeys("auth0|1", "b@x.com", "2026-01-01T00:00:00.000Z",
+	    "2026-03-01T00:00:00.000Z");
+	struct store_user_keys other = ukeys("auth0|2", "c@x.com", "2026-01-02T00:00:00.000Z",
+	    "2026-02-01T00:00:00.000Z");
+	struct collect c;
+	char buf[256];
+
+	s = open_store(0, 0);
+	cr_assert_eq(user_put(s, NULL, &k1, "v1"), MK_OK);
+	cr_assert_eq(user_put(s, NULL, &other, "o"), MK_OK);
+	cr_assert_eq(email_taken(s, "a@x.com", CONN, NULL), 1);
+	cr_assert_eq(email_taken(s, "a@x.com", CONN, "auth0|1"), 0, "except self");
+	cr_assert_eq(email_taken(s, "a@x.com", "other-conn", NULL), 0, "per connection");
+	cr_assert_eq(email_taken(s, "a@x.co", CONN, NULL), 0, "not a prefix match");
+	cr_assert_str_eq(scan(s, STORE_BY_UPDATED, 0, 0, 0, &c), "auth0|1,auth0|2");
+
+	cr_assert_eq(user_put(s, &k1, &k2, "v2"), MK_OK);
+	cr_assert_eq(get_str(s, ST_USERS, "auth0|1", buf, sizeof(buf)), MK_OK);
+	cr_assert_str_eq(buf, "v2");
+	cr_assert_str_eq(by_email(s, "a@x.com", &c), "", "old email no longer found");
+	cr_assert_eq(c.n, 0);
+	cr_assert_str_eq(by_email(s, "b@x.com", &c), "auth0|1");
+	cr_assert_eq(email_taken(s, "a@x.com", CONN, NULL), 0);
+	cr_assert_eq(email_taken(s, "b@x.com", CONN, NULL), 1);
+	cr_assert_eq(email_taken(s, "b@x.com", CONN, "auth0|2"), 1);
+	/* Index entries moved, none left behind: each listing holds 2 users. */
+	cr_assert_str_eq(scan(s, STORE_BY_UPDATED, 0, 0, 0, &c), "auth0|2,auth0|1");
+	cr_assert_str_eq(scan(s, STORE_BY_EMAIL, 0, 0, 0, &c), "auth0|1,auth0|2");
+	cr_assert_str_eq(scan(s, STORE_BY_CREATED, 0, 0, 0, &c), "auth0|1,auth0|2");
+	store_close(s);
+}
+
+Test(store, same_email_in_two_connections)
+{
+	struct store *s;
+	struct store_user_keys a = ukeys("auth0|a", "same@x.com", "2026-01-01T00:00:00.000Z",
+	    "2026-01-01T00:00:00.000Z");
+	struct store_user_keys b = { "auth0|b", "same@x.com", "other-conn",
+	    "2026-01-01T00:00:00.000Z", "2026-01-01T00:00:00.000Z" };
+	struct store_user_keys none = ukeys("auth0|n", NULL, "2026-01-01T00:00:00.000Z",
+	    "2026-01-01T00:00:00.000Z");
+	struct collect c;
+
+	s = open_store(0, 0);
+	cr_assert_eq(email_taken(s, "same@x.com", "other-conn", NULL), 0);
+	cr_assert_eq(user_put(s, NULL, &a, "a"), MK_OK);
+	cr_assert_eq(email_taken(s, "same@x.com", "other-conn", NULL), 0);
+	cr_assert_eq(user_put(s, NULL, &b, "b"), MK_OK);
+	cr_assert_eq(email_taken(s, "same@x.com", "other-conn", NULL), 1);
+	cr_assert_eq(email_taken(s, "same@x.com", "other-conn", "auth0|b"), 0);
+	cr_assert_eq(email_taken(s, "same@x.com", CONN, "auth0|b"), 1);
+	cr_assert_str_eq(by_email(s, "same@x.com", &c), "auth0|a,auth0|b");
+	/* A user without email is listed (first) by email, found by no email. */
+	cr_assert_eq(user_put(s, NULL, &none, "n"), MK_OK);
+	cr_assert_str_eq(scan(s, STORE_BY_EMAIL, 0, 0, 0, &c), "auth0|n,auth0|a,auth0|b");
+	cr_assert_str_eq(by_email(s, "", &c), "");
+	cr_assert_eq(email_taken(s, "", CONN, NULL), 0);
+	store_close(s);
+}
+
+/*
+ * Six users: created_at ties among u2,u4,u5 (and u1,u6), updated_at ties
+ * among u1,u3; emails in an order of their own.
+ */
+static void
+six_users(struct store *s)
+{
+	static const char *T1 = "2026-01-01T00:00:00.000Z";
+	static const char *T2 = "2026-01-02T00:00:00.000Z";
+	static const char *T3 = "2026-01-03T00:00:00.000Z";
+	struct store_user_keys u[] = {
+		{ "auth0|u5", "e@x.com", CONN, T2, T3 },
+		{ "auth0|u2", "a@x.com", CONN, T2, T2 },
+		{ "auth0|u6", "ab@x.com", CONN, T1, "2026-01-09T00:00:00.000Z" },
+		{ "auth0|u1", "c@x.com", CONN, T1, T1 },
+		{ "auth0|u4", "b@x.com", CONN, T2, "2026-01-05T00:00:00.000Z" },
+		{ "auth0|u3", "d@x.com", CONN, T3, T1 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(u) / sizeof(u[0]); i++)
+		cr_assert_eq(user_put(s, NULL, &u[i], u[i].user_id), MK_OK);
+}
+
+Test(store, scans_all_orders)
+{
+	struct store *s;
+	struct collect c;
+
+	s = open_store(0, 0);
+	six_users(s);
+
+	/* created: T1{u1,u6} T2{u2,u4,u5} T3{u3} */
+	cr_assert_str_eq(scan(s, STORE_BY_CREATED, 0, 0, 0, &c),
+	    "auth0|u1,auth0|u6,auth0|u2,auth0|u4,auth0|u5,auth0|u3");
+	cr_assert_str_eq(scan(s, STORE_BY_CREATED, 1, 0, 0, &c),
+	    "auth0|u3,auth0|u5,auth0|u4,auth0|u2,auth0|u6,auth0|u1");
+	cr_assert_str_eq(scan(s, STORE_BY_CREATED, 0, 1, 3, &c),
+	    "auth0|u6,auth0|u2,auth0|u4");
+	cr_assert_str_eq(scan(s, STORE_BY_CREATED, 1, 2, 2, &c), "auth0|u4,auth0|u2");
+
+	/* updated: T1{u1,u3} T2{u2} T3{u5} 05{u4} 09{u6} */
+	cr_assert_str_eq(scan(s, STORE_BY_UPDATED, 0, 0, 0, &c),
+	    "auth0|u1,auth0|u3,auth0|u2,auth0|u5,auth0|u4,auth0|u6");
+	cr_assert_str_eq(scan(s, STORE_BY_UPDATED, 1, 0, 2, &c), "auth0|u6,auth0|u4");
+	cr_assert_str_eq(scan(s, STORE_BY_UPDATED, 0, 5, 10, &c), "auth0|u6");
+
+	/* email: a < ab < b < c < d < e */
+	cr_assert_str_eq(scan(s, STORE_BY_EMAIL, 0, 0, 0, &c),
+	    "auth0|u2,auth0|u6,auth0|u4,auth0|u1,auth0|u3,auth0|u5");
+	cr_assert_str_eq(scan(s, STORE_BY_EMAIL, 1, 0, 0, &c),
+	    "auth0|u5,auth0|u3,auth0|u1,auth0|u4,auth0|u6,auth0|u2");
+	cr_assert_str_eq(scan(s, STORE_BY_EMAIL, 0, 2, 1, &c), "auth0|u4");
+
+	cr_assert_str_eq(scan(s, STORE_BY_ID, 0, 0, 0, &c),
+	    "auth0|u1,auth0|u2,auth0|u3,auth0|u4,auth0|u5,auth0|u6");
+	cr_assert_str_eq(scan(s, STORE_BY_ID, 1, 0, 0, &c),
+	    "auth0|u6,auth0|u5,auth0|u4,auth0|u3,auth0|u2,auth0|u1");
+	cr_assert_str_eq(scan(s, STORE_BY_ID, 0, 4, 0, &c), "auth0|u5,auth0|u6");
+	cr_assert_str_eq(scan(s, STORE_BY_ID, 1, 6, 0, &c), "", "skip past the end");
+	cr_assert_eq(c.n, 0);
+	cr_assert_str_eq(scan(s, STORE_BY_ID, 0, 100, 5, &c), "");
+	store_close(s);
+}
+
+Test(store, scan_visit_gets_record_and_can_stop)
+{
+	struct store *s;
+	struct store_txn *t;
+	struct collect c;
+
+	s = open_store(0, 0);
+	six_users(s);
+	memset(&c, 0, sizeof(c));
+	c.stop_after = 2;
+	cr_assert_eq(store_read_begin(s, &t), MK_OK);
+	cr_assert_eq(store_users_scan(t, STORE_BY_CREATED, 0, 0, 0, collect_fn, &c), MK_OK);
+	store_txn_end(t);
+	cr_assert_str_eq(c.out, "auth0|u1,auth0|u6");
+	cr_assert_eq(c.n, 2);
+	store_close(s);
+}
+
+static int
+rec_is_id_fn(void *ctx, struct mk_slice key, struct mk_slice rec)
+{
+	int *bad = ctx;
+
+	/* six_users stores each user's id as its record */
+	if (key.n != rec.n || memcmp(key.p, rec.p, key.n) != 0)
+		(*bad)++;
+	return 0;
+}
+
+Test(store, index_scan_hands_the_right_record)
+{
+	struct store *s;
+	struct store_txn *t;
+	int bad = 0, o;
+
+	s = open_store(0, 0);
+	six_users(s);
+	cr_assert_eq(store_read_begin(s, &t), MK_OK);
+	for (o = STORE_BY_CREATED; o <= STORE_BY_ID; o++)
+		cr_assert_eq(store_users_scan(t, o, o & 1, 0, 0, rec_is_id_fn, &bad), MK_OK);
+	store_txn_end(t);
+	cr_assert_eq(bad, 0);
+	store_close(s);
+}
+
+Test(store, delete_removes_indexes_and_pwhash)
+{
+	struct store *s;
+	struct store_user_keys k1 = ukeys("auth0|1", "a@x.com", "2026-01-01T00:00:00.000Z",
+	    "2026-01-02T00:00:00.000Z");
+	struct store_user_keys k2 = ukeys("auth0|2", "b@x.com", "2026-01-01T00:00:00.000Z",
+	    "2026-01-02T00:00:00.000Z");
+	struct uput u = { NULL, &k1, "one", "$y$pw" };
+	struct collect c;
+	struct mk_err err;
+	char buf[64];
+	int o;
+
+	s = open_store(0, 0);
+	cr_assert_eq(store_write(s, uput_fn, &u, &err), MK_OK);
+	cr_assert_eq(user_put(s, NULL, &k2, "two"), MK_OK);
+	cr_assert_eq(count(s, ST_PWHASH), 1);
+
+	cr_assert_eq(store_write(s, udel_fn, &k1, &err), MK_OK);
+	cr_assert_eq(get_str(s, ST_USERS, "auth0|1", buf, sizeof(buf)), MK_ERR_NOTFOUND);
+	cr_assert_eq(get_str(s, ST_PWHASH, "auth0|1", buf, sizeof(buf)), MK_ERR_NOTFOUND);
+	cr_assert_str_eq(by_email(s, "a@x.com", &c), "");
+	cr_assert_eq(email_taken(s, "a@x.com", CONN, NULL), 0);
+	for (o = STORE_BY_CREATED; o <= STORE_BY_ID; o++) {
+		cr_assert_str_eq(scan(s, o, 0, 0, 0, &c), "auth0|2", "order %d", o);
+		cr_assert_str_eq(scan(s, o, 1, 0, 0, &c), "auth0|2", "order %d desc", o);
+	}
+	/* Second delete: not found; a user without a pwhash deletes fine. */
+	cr_assert_eq(store_write(s, udel_fn, &k1, &err), MK_ERR_NOTFOUND);
+	cr_assert_eq(store_write(s, udel_fn, &k2, &err), MK_OK);
+	cr_assert_eq(count(s, ST_USERS), 0);
+	for (o = STORE_BY_CREATED; o <= STORE_BY_ID; o++)
+		cr_assert_str_eq(scan(s, o, 0, 0, 0, &c), "");
+	store_close(s);
+}
+
+struct failing {
+	const struct store_user_keys *k;
+	enum mk_code ret;
+};
+
+static enum mk_code
+fail_fn(struct store_txn *t, void *ctx, struct mk_err *err)
+{
+	struct failing *f = ctx;
+
+	cr_assert_eq(store_user_put(t, NULL, f->k, sl("rec")), MK_OK);
+	cr_assert_eq(store_put(t, ST_TOKENS, sl("tok"), sl("{}")), MK_OK);
+	cr_assert_eq(store_client_put(t, "cl", "2026-01-01T00:00:00.000Z", sl("{}")), MK_OK);
+	return mk_fail(err, f->ret, "changed my mind");
+}
+
+Test(store, failing_fn_aborts_everything)
+{
+	struct store *s;
+	struct store_user_keys k = ukeys("auth0|1", "a@x.com", "2026-01-01T00:00:00.000Z",
+	    "2026-01-01T00:00:00.000Z");
+	struct failing f = { &k, MK_ERR_INVALID };
+	struct mk_err err;
+	struct collect c;
+	char buf[64];
+
+	s = open_store(0, 0);
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(store_write(s, fail_fn, &f, &err), MK_ERR_INVALID);
+	cr_assert_str_eq(err.msg, "changed my mind");
+	cr_assert_eq(count(s, ST_USERS), 0);
+	cr_assert_eq(count(s, ST_TOKENS), 0);
+	cr_assert_eq(count(s, ST_CLIENTS), 0);
+	cr_assert_eq(get_str(s, ST_USERS, "auth0|1", buf, sizeof(buf)), MK_ERR_NOTFOUND);
+	cr_assert_str_eq(by_email(s, "a@x.com", &c), "");
+	cr_assert_str_eq(scan(s, STORE_BY_CREATED, 0, 0, 0, &c), "");
+
+	/* The same change with fn succeeding lands whole. */
+	f.ret = MK_OK;
+	cr_assert_eq(store_write(s, fail_fn, &f, &err), MK_OK);
+	cr_assert_eq(count(s, ST_USERS), 1);
+	cr_assert_eq(count(s, ST_TOKENS), 1);
+	cr_assert_eq(count(s, ST_CLIENTS), 1);
+	store_close(s);
+}
+
+static enum mk_code
+nested_fn(struct store_txn *t, void *ctx, struct mk_err *err)
+{
+	struct store *s = ctx;
+	enum mk_code *inner;
+
+	(void)t;
+	inner = calloc(1, sizeof(*inner));
+	*inner = store_write(s, nested_fn, s, err);
+	cr_assert_eq(*inner, MK_ERR_INTERNAL);
+	free(inner);
+	return MK_OK;
+}
+
+Test(store, nested_write_refused_not_hung)
+{
+	struct store *s;
+	struct mk_err err;
+
+	s = open_store(0, 0);
+	cr_assert_eq(store_write(s, nested_fn, s, &err), MK_OK);
+	store_close(s);
+}
+
+Test(store, read_txn_recycled_and_isolated)
+{
+	struct store *s;
+	struct store_txn *a, *b, *c;
+	struct mk_slice r;
+
+	s = open_store(0, 0);
+	cr_assert_eq(store_read_begin(s, &a), MK_OK);
+	store_txn_end(a);
+	cr_assert_eq(store_read_begin(s, &b), MK_OK);
+	cr_assert_eq(a, b, "the idle read transaction is reused");
+
+	/* b is a snapshot from before the write; c, a second reader, is not. */
+	cr_assert_eq(kv_put(s, ST_TOKENS, "t", "v"), MK_OK);
+	cr_assert_eq(store_get(b, ST_TOKENS, sl("t"), &r), MK_ERR_NOTFOUND);
+	cr_assert_eq(store_read_begin(s, &c), MK_OK);
+	cr_assert_neq(b, c);
+	cr_assert_eq(store_get(c, ST_TOKENS, sl("t"), &r), MK_OK);
+	cr_assert_eq(r.n, 1);
+	cr_assert_eq(r.p[0], 'v');
+	store_txn_end(c);
+	store_txn_end(b);
+
+	/* Renewed, the cached one sees the new data. */
+	cr_assert_eq(store_read_begin(s, &a), MK_OK);
+	cr_assert_eq(a, b);
+	cr_assert_eq(store_get(a, ST_TOKENS, sl("t"), &r), MK_OK);
+	store_txn_end(a);
+	store_close(s);
+}
+
+static int
+client_collect(void *ctx, struct mk_slice key, struct mk_slice rec)
+{
+	return collect_fn(ctx, key, rec);
+}
+
+struct cput {
+	const char *id, *created;
+	int del;
+};
+
+static enum mk_code
+cput_fn(struct store_txn *t, void *ctx, struct mk_err *err)
+{
+	struct cput *c = ctx;
+
+	(void)err;
+	if (c->del)
+		return store_client_del(t, c->id, c->created);
+	return store_client_put(t, c->id, c->created, sl(c->id));
+}
+
+Test(store, clients_scan_by_created)
+{
+	struct store *s;
+	struct store_txn *t;
+	struct collect c;
+	struct mk_err err;
+	struct cput cs[] = {
+		{ "zz", "2026-01-01T00:00:00.000Z", 0 },
+		{ "bb", "2026-01-03T00:00:00.000Z", 0 },
+		{ "aa", "2026-01-02T00:00:00.000Z", 0 },
+		{ "cc", "2026-01-01T00:00:00.000Z", 0 },
+	};
+	size_t i;
+
+	s = open_store(0, 0);
+	for (i = 0; i < 4; i++)
+		cr_assert_eq(store_write(s, cput_fn, &cs[i], &err), MK_OK);
+	/* Overwriting a client keeps one order entry. */
+	cr_assert_eq(store_write(s, cput_fn, &cs[0], &err), MK_OK);
+
+	memset(&c, 0, sizeof(c));
+	cr_assert_eq(store_read_begin(s, &t), MK_OK);
+	cr_assert_eq(store_scan(t, ST_CLIENTS, client_collect, &c), MK_OK);
+	store_txn_end(t);
+	cr_assert_str_eq(c.out, "cc,zz,aa,bb");
+
+	cs[0].del = 1;
+	cr_assert_eq(store_write(s, cput_fn, &cs[0], &err), MK_OK);
+	cr_assert_eq(store_write(s, cput_fn, &cs[0], &err), MK_ERR_NOTFOUND);
+	memset(&c, 0, sizeof(c));
+	cr_assert_eq(store_read_begin(s, &t), MK_OK);
+	cr_assert_eq(store_scan(t, ST_CLIENTS, client_collect, &c), MK_OK);
+	store_txn_end(t);
+	cr_assert_str_eq(c.out, "cc,aa,bb");
+	cr_assert_eq(count(s, ST_CLIENTS), 3);
+
+	/* Other tables scan in key order. */
+	cr_assert_eq(kv_put(s, ST_TOKENS, "t2", "x"), MK_OK);
+	cr_assert_eq(kv_put(s, ST_TOKENS, "t1", "y"), MK_OK);
+	memset(&c, 0, sizeof(c));
+	cr_assert_eq(store_read_begin(s, &t), MK_OK);
+	cr_assert_eq(store_scan(t, ST_TOKENS, client_collect, &c), MK_OK);
+	store_txn_end(t);
+	cr_assert_str_eq(c.out, "t1,t2");
+	store_close(s);
+}
+
+Test(store, overlong_keys_invalid_nothing_written)
+{
+	struct store *s;
+	struct store_user_keys k;
+	char email[600];
+
+	memset(email, 'a', sizeof(email) - 1);
+	email[sizeof(email) - 1] = '\0';
+	memcpy(email + 400, "@x.com", 6);
+	k = ukeys("auth0|1", email, "2026-01-01T00:00:00.000Z", "2026-01-01T00:00:00.000Z");
+	s = open_store(0, 0);
+	cr_assert_eq(user_put(s, NULL, &k, "r"), MK_ERR_INVALID);
+	cr_assert_eq(count(s, ST_USERS), 0);
+	cr_assert_eq(kv_put(s, ST_TOKENS, email, "r"), MK_ERR_INVALID);
+	cr_assert_eq(email_taken(s, email, CONN, NULL), 0);
+	k = ukeys("", "a@x.com", "2026-01-01T00:00:00.000Z", "2026-01-01T00:00:00.000Z");
+	cr_assert_eq(user_put(s, NULL, &k, "r"), MK_ERR_INVALID, "empty user_id");
+	store_close(s);
+}
+
+/* ---- a full map ---- */
+
+static void
+fill_id(char *id, size_t cap, int i)
+{
+	snprintf(id, cap, "auth0|%06d", i);
+}
+
+static enum mk_code
+fill_one(struct store *s, int i, const char *rec)
+{
+	char id[32], email[64];
+	struct store_user_keys k;
+
+	fill_id(id, sizeof(id), i);
+	snprintf(email, sizeof(email), "u%06d@x.com", i);
+	k = ukeys(id, email, "2026-01-01T00:00:00.000Z", "2026-01-01T00:00:00.000Z");
+	return user_put(s, NULL, &k, rec);
+}
+
+static enum mk_code
+swallow_fn(struct store_txn *t, void *ctx, struct mk_err *err)
+{
+	const char *rec = ctx;
+	char id[32];
+	int i;
+
+	(void)err;
+	/* Ignores every put error and claims success. */
+	for (i = 0; i < 1000; i++) {
+		snprintf(id, sizeof(id), "tok%04d", i);
+		(void)store_put(t, ST_TOKENS, sl(id), sl(rec));
+	}
+	return MK_OK;
+}
+
+Test(store, map_full_is_reported_and_store_survives)
+{
+	struct store *s;
+	struct mk_err err;
+	char rec[1500], buf[2048], id[32];
+	enum mk_code code = MK_OK;
+	int i, ok;
+
+	memset(rec, 'r', sizeof(rec) - 1);
+	rec[sizeof(rec) - 1] = '\0';
+	/* 64 pages: 16 (64 KiB) is LMDB-legal but too tight to fill gradually. */
+	s = open_store(256 * 1024, 0);
+	for (i = 0; i < 1000; i++) {
+		rec[0] = (char)('A' + i % 26);
+		if ((code = fill_one(s, i, rec)) != MK_OK)
+			break;
+	}
+	cr_assert_eq(code, MK_ERR_FULL, "got %s after %d", mk_code_name(code), i);
+	ok = i;
+	cr_assert_gt(ok, 3);
+	cr_assert_lt(ok, 256);
+
+	/* Earlier data intact and readable, indexes in step. */
+	cr_assert_eq(count(s, ST_USERS), (size_t)ok);
+	fill_id(id, sizeof(id), 0);
+	cr_assert_eq(get_str(s, ST_USERS, id, buf, sizeof(buf)), MK_OK);
+	cr_assert_eq(buf[0], 'A');
+	cr_assert_eq(strlen(buf), sizeof(rec) - 1);
+	fill_id(id, sizeof(id), ok);
+	cr_assert_eq(get_str(s, ST_USERS, id, buf, sizeof(buf)), MK_ERR_NOTFOUND,
+	    "the failed write left nothing");
+
+	/* A fn that swallows the error still gets MK_ERR_FULL. */
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(store_write(s, swallow_fn, rec, &err), MK_ERR_FULL);
+	cr_assert(strstr(err.msg, "full") != NULL, "message: %s", err.msg);
+	cr_assert_eq(count(s, ST_TOKENS), 0);
+	store_close(s);
+
+	/* And after reopening. */
+	s = open_store(256 * 1024, 0);
+	cr_assert_eq(count(s, ST_USERS), (size_t)ok);
+	{
+		struct collect c;
+		scan(s, STORE_BY_EMAIL, 0, 0, 0, &c);
+		cr_assert_eq(c.n, (size_t)ok);
+	}
+	store_close(s);
+}
+
+/* ---- several processes ---- */
+
+static void
+must_read(int fd)
+{
+	char ch;
+
+	while (read(fd, &ch, 1) == -1 && errno == EINTR)
+		;
+}
+
+static int
+wait_exit(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void
+child_writer(int id, int go_fd, int n)
+{
+	struct store_opts o;
+	struct store *s = NULL;
+	struct mk_err err;
+	struct store_user_keys k;
+	char uid[32], email[64], ts[32];
+	int i;
+
+	alarm(20);
+	memset(&o, 0, sizeof(o));
+	o.dir = envdir;
+	if (store_open(&o, &s, &err) != MK_OK)
+		_exit(10);
+	must_read(go_fd);    /* returns at EOF: everyone starts together */
+	for (i = 0; i < n; i++) {
+		snprintf(uid, sizeof(uid), "auth0|p%d-%04d", id, i);
+		snprintf(email, sizeof(email), "p%d-%04d@x.com", id, i);
+		snprintf(ts, sizeof(ts), "2026-01-01T00:00:%02d.%03dZ", i % 60, id);
+		k = ukeys(uid, email, ts, ts);
+		if (user_put(s, NULL, &k, uid) != MK_OK)
+			_exit(11);
+	}
+	store_close(s);
+	_exit(0);
+}
+
+Test(store, two_processes_write_concurrently)
+{
+	struct store *s;
+	struct collect c;
+	int go[2];
+	pid_t p1, p2;
+	const int n = 150;
+
+	s = open_store(0, 0);    /* create the environment */
+	store_close(s);
+	cr_assert_eq(pipe(go), 0);
+	if ((p1 = fork()) == 0) {
+		close(go[1]);
+		child_writer(1, go[0], n);
+	}
+	cr_assert_gt(p1, 0);
+	if ((p2 = fork()) == 0) {
+		close(go[1]);
+		child_writer(2, go[0], n);
+	}
+	cr_assert_gt(p2, 0);
+	close(go[0]);
+	close(go[1]);
+	cr_assert_eq(wait_exit(p1), 0);
+	cr_assert_eq(wait_exit(p2), 0);
+
+	s = open_store(0, 0);
+	cr_assert_eq(count(s, ST_USERS), (size_t)(2 * n));
+	scan(s, STORE_BY_CREATED, 0, 0, 0, &c);
+	cr_assert_eq(c.n, (size_t)(2 * n));
+	scan(s, STORE_BY_EMAIL, 0, 0, 0, &c);
+	cr_assert_eq(c.n, (size_t)(2 * n));
+	cr_assert_str_eq(by_email(s, "p2-0149@x.com", &c), "auth0|p2-0149");
+	cr_assert_str_eq(by_email(s, "p1-0000@x.com", &c), "auth0|p1-0000");
+	store_close(s);
+}
+
+/* Count the reader table entries of pid, through LMDB directly. */
+struct rl {
+	char pid[32];
+	int n;
+};
+
+static int
+rl_fn(const char *msg, void *ctx)
+{
+	struct rl *r = ctx;
+	char first[32];
+
+	if (sscanf(msg, "%31s", first) == 1 && strcmp(first, r->pid) == 0)
+		r->n++;
+	return 0;
+}
+
+static int
+readers_of(pid_t pid)
+{
+	MDB_env *env;
+	struct rl r;
+
+	snprintf(r.pid, sizeof(r.pid), "%ld", (long)pid);
+	r.n = 0;
+	cr_assert_eq(mdb_env_create(&env), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(env, 16), 0);
+	cr_assert_eq(mdb_env_open(env, envdir, MDB_NOTLS | MDB_RDONLY, 0600), 0);
+	cr_assert_eq(mdb_reader_list(env, rl_fn, &r), 0);
+	mdb_env_close(env);
+	return r.n;
+}
+
+Test(store, stale_reader_cleared_on_open)
+{
+	struct store *s;
+	int ready[2], hold[2];
+	pid_t holder, reader;
+	char ch;
+
+	s = open_store(0, 0);
+	store_close(s);
+	cr_assert_eq(pipe(ready), 0);
+	cr_assert_eq(pipe(hold), 0);
+
+	/*
+	 * The holder keeps the environment open throughout: were every
+	 * process to let go, the next open would reset the lock file and
+	 * the stale slot would vanish without a reader check.
+	 */
+	if ((holder = fork()) == 0) {
+		alarm(20);
+		close(hold[1]);
+		if (store_open(&(struct store_opts){ .dir = envdir }, &s, NULL) != MK_OK)
+			_exit(10);
+		(void)write(ready[1], "h", 1);
+		must_read(hold[0]);
+		_exit(0);
+	}
+	cr_assert_gt(holder, 0);
+	cr_assert_eq(read(ready[0], &ch, 1), 1);
+
+	if ((reader = fork()) == 0) {
+		struct store_txn *t;
+
+		alarm(20);
+		if (store_open(&(struct store_opts){ .dir = envdir }, &s, NULL) != MK_OK)
+			_exit(10);
+		if (store_read_begin(s, &t) != MK_OK)
+			_exit(11);
+		(void)write(ready[1], "r", 1);
+		for (;;)
+			pause();
+	}
+	cr_assert_gt(reader, 0);
+	cr_assert_eq(read(ready[0], &ch, 1), 1);
+	cr_assert_eq(kill(reader, SIGKILL), 0);
+	cr_assert_eq(wait_exit(reader), 128 + SIGKILL);
+
+	cr_assert_eq(readers_of(reader), 1, "the killed reader left its slot");
+	/* (Never two handles on one environment in one process: LMDB caveat.) */
+	s = open_store(0, 0);
+	{
+		int n = -1;
+		cr_assert_eq(store_reader_check(s, &n), MK_OK);
+		cr_assert_eq(n, 0, "store_open left nothing to clear");
+	}
+	store_close(s);
+	cr_assert_eq(readers_of(reader), 0, "store_open cleared it");
+
+	close(hold[1]);
+	cr_assert_eq(wait_exit(holder), 0);
+	close(hold[0]);
+	close(ready[0]);
+	close(ready[1]);
+}
+
+Test(store, read_only_open)
+{
+	struct store *s;
+	struct store_opts o;
+	struct mk_err err;
+	char buf[64];
+	struct stat st;
+
+	/* A missing store is an error, and read-only does not create one. */
+	memset(&o, 0, sizeof(o));
+	o.dir = envdir;
+	o.read_only = 1;
+	s = NULL;
+	cr_assert_eq(store_open(&o, &s, &err), MK_ERR_INTERNAL);
+	cr_assert_null(s);
+	cr_assert(strstr(err.msg, envdir) != NULL, "message names the path: %s", err.msg);
+	cr_assert_eq(stat(envdir, &st), -1);
+
+	s = open_store(0, 0);
+	cr_assert_eq(kv_put(s, ST_TOKENS, "k", "v"), MK_OK);
+	store_close(s);
+
+	s = open_store(0, 1);
+	cr_assert_eq(get_str(s, ST_TOKENS, "k", buf, sizeof(buf)), MK_OK);
+	cr_assert_str_eq(buf, "v");
+	cr_assert_eq(count(s, ST_TOKENS), 1);
+	cr_assert_eq(kv_put(s, ST_TOKENS, "k2", "v"), MK_ERR_INTERNAL);
+	store_close(s);
+
+	s = open_store(0, 0);
+	cr_assert_eq(count(s, ST_TOKENS), 1, "the refused write left nothing");
+	store_close(s);
+}
+
+Test(store, newer_schema_refused)
+{
+	struct store *s;
+	struct store_opts o;
+	struct mk_err err;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = { 6, (void *)(uintptr_t)"schema" }, v = { 1, (void *)(uintptr_t)"2" };
+
+	s = open_store(0, 0);
+	store_close(s);
+	cr_assert_eq(mdb_env_create(&env), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(env, 16), 0);
+	cr_assert_eq(mdb_env_open(env, envdir, 0, 0600), 0);
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	cr_assert_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	memset(&o, 0, sizeof(o));
+	o.dir = envdir;
+	s = NULL;
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(store_open(&o, &s, &err), MK_ERR_INTERNAL);
+	cr_assert_null(s);
+	cr_assert(strstr(err.msg, "schema version 2") != NULL, "message: %s", err.msg);
+	o.read_only = 1;
+	cr_assert_eq(store_open(&o, &s, &err), MK_ERR_INTERNAL);
+}
+
+Test(store, map_grown_by_another_process)
+{
+	struct store *s;
+	struct store_txn *t;
+	pid_t pid;
+	size_t n;
+	const int many = 600;
+
+	/* This process maps 256 KiB; a child grows the file well past it. */
+	s = open_store(256 * 1024, 0);
+	cr_assert_eq(count(s, ST_USERS), 0);
+	if ((pid = fork()) == 0) {
+		struct store_opts o;
+		struct store *cs = NULL;
+		char rec[1024];
+		int i;
+
+		alarm(20);
+		memset(&o, 0, sizeof(o));
+		o.dir = envdir;
+		o.map_size = 16 * 1024 * 1024;
+		if (store_open(&o, &cs, NULL) != MK_OK)
+			_exit(10);
+		memset(rec, 'x', sizeof(rec) - 1);
+		rec[sizeof(rec) - 1] = '\0';
+		for (i = 0; i < many; i++)
+			if (fill_one(cs, i, rec) != MK_OK)
+				_exit(11);
+		store_close(cs);
+		_exit(0);
+	}
+	cr_assert_gt(pid, 0);
+	cr_assert_eq(wait_exit(pid), 0);
+
+	/* Reads and writes here adopt the grown map. */
+	cr_assert_eq(store_read_begin(s, &t), MK_OK);
+	cr_assert_eq(store_count(t, ST_USERS, &n), MK_OK);
+	store_txn_end(t);
+	cr_assert_eq(n, (size_t)many);
+	cr_assert_eq(kv_put(s, ST_TOKENS, "after", "grow"), MK_OK);
+	cr_assert_eq(count(s, ST_TOKENS), 1);
+	store_close(s);
+}
+
+Test(store, relaxed_sync_and_mode)
+{
+	struct store_opts o;
+	struct store *s = NULL;
+	struct mk_err err;
+	struct stat st;
+	char path[256];
+
+	umask(022);
+	memset(&o, 0, sizeof(o));
+	o.dir = envdir;
+	o.relaxed_sync = 1;
+	o.mode = 0640;
+	cr_assert_eq(store_open(&o, &s, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(kv_put(s, ST_TOKENS, "k", "v"), MK_OK);
+	store_close(s);
+	snprintf(path, sizeof(path), "%s/data.mdb", envdir);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0640);
+	cr_assert_eq(stat(envdir, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0750, "group may enter: %o", st.st_mode & 0777);
+	s = open_store(0, 0);
+	cr_assert_eq(count(s, ST_TOKENS), 1);
+	store_close(s);
+}
