@@ -2,7 +2,8 @@
 # lib.sh: shell functions shared by scripts/run, scripts/test and the
 # integration tests (tests/integration/lib.sh): bootstrap and build, and
 # bring up metakeepd behind lighttpd.  Sourced, not run.  Every function
-# either succeeds or prints why on stderr and returns non-zero; none exits.
+# either succeeds or prints why on stderr and returns non-zero; none exits,
+# and each is safe under set -e (scripts/run uses it).
 #
 # Processes are only ever stopped by the pid we recorded when starting them.
 
@@ -140,17 +141,17 @@ mk_stop_pid()
 	local pid=$1 n=$((${2:-10} * 10))
 	[ -n "$pid" ] || return 0
 	if mk_alive "$pid"; then
-		kill -TERM "$pid" 2>/dev/null
+		kill -TERM "$pid" 2>/dev/null || true
 		while [ "$n" -gt 0 ] && mk_alive "$pid"; do
 			sleep 0.1
 			n=$((n - 1))
 		done
 		if mk_alive "$pid"; then
 			echo "mk_stop_pid: $pid did not stop on SIGTERM, killing" >&2
-			kill -KILL "$pid" 2>/dev/null
+			kill -KILL "$pid" 2>/dev/null || true
 		fi
 	fi
-	wait "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null || true
 	return 0
 }
 

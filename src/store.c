@@ -169,11 +169,17 @@ txn_begin(struct store *s, unsigned int flags, MDB_txn **out)
 static enum mk_code
 txn_fail(struct store_txn *t, int rc, const char *what)
 {
-	if (t->failed == 0)
+	if (t->failed != 0) {
+		/* LMDB now refuses everything (MDB_BAD_TXN): keep the cause. */
+		rc = t->failed;
+	} else {
 		t->failed = rc;
+		if (rc != MDB_MAP_FULL && rc != MDB_TXN_FULL)
+			log_warnx("store %s: %s: %s", t->s->dir, what,
+			    mdb_strerror(rc));
+	}
 	if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL)
 		return MK_ERR_FULL;
-	log_warnx("store %s: %s: %s", t->s->dir, what, mdb_strerror(rc));
 	return MK_ERR_INTERNAL;
 }
 
@@ -547,8 +553,9 @@ store_write(struct store *s, store_write_fn fn, void *ctx, struct mk_err *err)
 	enum mk_code code;
 	int rc;
 
-	if (s == NULL || s->pid != getpid()) {
-		log_warnx("store: write on a handle opened by another process");
+	if (s == NULL || fn == NULL || s->pid != getpid()) {
+		log_warnx("store: write without a function, or on a handle "
+		    "opened by another process");
 		return mk_fail(err, MK_ERR_INTERNAL, "store: foreign handle");
 	}
 	if (s->read_only)
@@ -1191,4 +1198,287 @@ store_count(struct store_txn *t, enum store_table table, size_t *n)
 	}
 	*n = st.ms_entries;
 	return MK_OK;
+}
+
+/* ---- Administration: raw index access, copy, statistics ---- */
+
+static int
+ix_db(enum store_index ix)
+{
+	switch (ix) {
+	case STORE_IX_USERS_EMAIL:
+		return DB_USERS_EMAIL;
+	case STORE_IX_USERS_CREATED:
+		return DB_USERS_CREATED;
+	case STORE_IX_USERS_UPDATED:
+		return DB_USERS_UPDATED;
+	case STORE_IX_CLIENTS_CREATED:
+		return DB_CLIENTS_CREATED;
+	}
+	return -1;
+}
+
+const char *
+store_index_name(enum store_index ix)
+{
+	int db = ix_db(ix);
+
+	return db < 0 ? "?" : db_names[db];
+}
+
+enum mk_code
+store_index_scan(struct store_txn *t, enum store_index ix, store_index_fn fn, void *ctx)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k, v, id;
+	struct mk_slice vs, is, xs;
+	enum mk_code code;
+	int rc, db;
+
+	if (t == NULL || fn == NULL || (db = ix_db(ix)) < 0)
+		return MK_ERR_INTERNAL;
+	if ((code = cursor_open(t, t->s->dbi[db], &c)) != MK_OK)
+		return code;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		vs.p = k.mv_data;
+		vs.n = k.mv_size;
+		is.p = "";
+		is.n = 0;
+		if (key_id(&k, &id) == 0) {
+			is.p = id.mv_data;
+			is.n = id.mv_size;
+			vs.n = k.mv_size - id.mv_size - 1;
+		}
+		xs.p = v.mv_data;
+		xs.n = v.mv_size;
+		if (fn(ctx, vs, is, xs) != 0)
+			break;
+	}
+	code = MK_OK;
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		code = cursor_error(t, rc);
+	mdb_cursor_close(c);
+	return code;
+}
+
+enum mk_code
+store_index_get(struct store_txn *t, enum store_index ix, const char *value,
+    const char *id, struct mk_slice *val)
+{
+	char buf[STORE_KEYMAX + 1];
+	MDB_val k, v;
+	int rc, db;
+
+	if (t == NULL || value == NULL || id == NULL || val == NULL ||
+	    (db = ix_db(ix)) < 0)
+		return MK_ERR_INTERNAL;
+	if (key2(t->s, buf, sizeof(buf), value, id, &k) == -1)
+		return MK_ERR_NOTFOUND;
+	rc = mdb_get(t->txn, t->s->dbi[db], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return MK_ERR_NOTFOUND;
+	if (rc != 0)
+		return cursor_error(t, rc);
+	val->p = v.mv_data;
+	val->n = v.mv_size;
+	return MK_OK;
+}
+
+enum mk_code
+store_index_count(struct store_txn *t, enum store_index ix, size_t *n)
+{
+	MDB_stat st;
+	int rc, db;
+
+	if (t == NULL || n == NULL || (db = ix_db(ix)) < 0)
+		return MK_ERR_INTERNAL;
+	if ((rc = mdb_stat(t->txn, t->s->dbi[db], &st)) != 0) {
+		log_warnx("store %s: stat: %s", t->s->dir, mdb_strerror(rc));
+		return MK_ERR_INTERNAL;
+	}
+	*n = st.ms_entries;
+	return MK_OK;
+}
+
+enum mk_code
+store_index_clear(struct store_txn *t, enum store_index ix)
+{
+	int rc, db;
+
+	if (check_write(t, "store_index_clear") == -1 || (db = ix_db(ix)) < 0)
+		return MK_ERR_INTERNAL;
+	/* del = 0: empty the table, keep its handle valid. */
+	if ((rc = mdb_drop(t->txn, t->s->dbi[db], 0)) != 0)
+		return txn_fail(t, rc, "drop");
+	return MK_OK;
+}
+
+enum mk_code
+store_user_index(struct store_txn *t, const struct store_user_keys *k)
+{
+	char buf[STORE_KEYMAX + 1];
+	MDB_val key;
+	enum mk_code code;
+
+	if (check_write(t, "store_user_index") == -1)
+		return MK_ERR_INTERNAL;
+	if (!user_keys_ok(k))
+		return MK_ERR_INVALID;
+	/* All or nothing, as store_user_put: check every key fits first. */
+	if (key2(t->s, buf, sizeof(buf), email_or_empty(k->email), k->user_id, &key) == -1 ||
+	    key2(t->s, buf, sizeof(buf), k->created_at, k->user_id, &key) == -1 ||
+	    key2(t->s, buf, sizeof(buf), k->updated_at, k->user_id, &key) == -1)
+		return MK_ERR_INVALID;
+	if ((code = index_put(t, DB_USERS_EMAIL, email_or_empty(k->email), k->user_id,
+	    k->connection)) != MK_OK ||
+	    (code = index_put(t, DB_USERS_CREATED, k->created_at, k->user_id, "")) != MK_OK ||
+	    (code = index_put(t, DB_USERS_UPDATED, k->updated_at, k->user_id, "")) != MK_OK)
+		return code;
+	return MK_OK;
+}
+
+enum mk_code
+store_client_index(struct store_txn *t, const char *client_id, const char *created_at)
+{
+	if (check_write(t, "store_client_index") == -1)
+		return MK_ERR_INTERNAL;
+	if (client_id == NULL || created_at == NULL || client_id[0] == '\0')
+		return MK_ERR_INVALID;
+	return index_put(t, DB_CLIENTS_CREATED, created_at, client_id, "");
+}
+
+enum mk_code
+store_copy(struct store *s, const char *dir, int compact, struct mk_err *err)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int rc;
+
+	if (s == NULL || s->pid != getpid() || dir == NULL || dir[0] == '\0')
+		return mk_fail(err, MK_ERR_INTERNAL, "store: bad copy request");
+	if (mkdir_p(dir, 0700) == -1)
+		return mk_fail(err, MK_ERR_INTERNAL, "%s: %s", dir, strerror(errno));
+	if ((size_t)snprintf(path, sizeof(path), "%s/data.mdb", dir) >= sizeof(path))
+		return mk_fail(err, MK_ERR_INTERNAL, "%s: path too long", dir);
+	/* LMDB would refuse too (O_EXCL), but with a vaguer message. */
+	if (stat(path, &st) == 0)
+		return mk_fail(err, MK_ERR_EXISTS, "%s already exists; not overwriting it", path);
+	if ((rc = mdb_env_copy2(s->env, dir, compact ? MDB_CP_COMPACT : 0)) != 0)
+		return mk_fail(err, MK_ERR_INTERNAL, "copying %s to %s: %s", s->dir, dir,
+		    mdb_strerror(rc));
+	return MK_OK;
+}
+
+struct readers_arg {
+	unsigned int slots;
+	unsigned int active;
+};
+
+/*
+ * mdb_reader_list's callback: one header line, then one line per slot,
+ * "pid thread txnid", txnid "-" for a slot not inside a transaction.
+ */
+static int
+readers_line(const char *msg, void *ctx)
+{
+	struct readers_arg *a = ctx;
+	size_t n = strlen(msg);
+
+	if (strstr(msg, "pid") != NULL)
+		return 0;
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		n--;
+	if (n == 0)
+		return 0;
+	a->slots++;
+	if (msg[n - 1] != '-')
+		a->active++;
+	return 0;
+}
+
+enum mk_code
+store_stat(struct store *s, struct store_stats *out, struct mk_err *err)
+{
+	struct store_stats st;
+	struct readers_arg ra = { 0, 0 };
+	struct store_txn *t = NULL;
+	MDB_envinfo info;
+	MDB_stat ms;
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	int rc, i;
+	enum mk_code code = MK_ERR_INTERNAL;
+
+	memset(&st, 0, sizeof(st));
+	if (s == NULL || s->pid != getpid())
+		return mk_fail(err, MK_ERR_INTERNAL, "store: foreign handle");
+	/* Readers first, so this call's own transaction is not among them. */
+	if ((rc = mdb_reader_list(s->env, readers_line, &ra)) < 0) {
+		mk_fail(err, MK_ERR_INTERNAL, "store %s: reader list failed", s->dir);
+		goto out;
+	}
+	if ((rc = mdb_env_info(s->env, &info)) != 0 ||
+	    (rc = mdb_env_stat(s->env, &ms)) != 0) {
+		mk_fail(err, MK_ERR_INTERNAL, "store %s: %s", s->dir, mdb_strerror(rc));
+		goto out;
+	}
+	st.page_size = ms.ms_psize;
+	st.map_size = info.me_mapsize;
+	st.map_used = (info.me_last_pgno + 1) * (size_t)ms.ms_psize;
+	st.last_txnid = info.me_last_txnid;
+	st.max_readers = info.me_maxreaders;
+	st.reader_slots = ra.slots;
+	st.readers_active = ra.active;
+
+	if ((code = store_read_begin(s, &t)) != MK_OK) {
+		mk_fail(err, code, "store %s: cannot begin a read", s->dir);
+		goto out;
+	}
+	code = MK_ERR_INTERNAL;
+	for (i = 0; i < DB__COUNT && (size_t)i < STORE_STATS_TABLES; i++) {
+		if ((rc = mdb_stat(t->txn, s->dbi[i], &ms)) != 0) {
+			mk_fail(err, MK_ERR_INTERNAL, "store %s: stat %s: %s", s->dir,
+			    db_names[i], mdb_strerror(rc));
+			goto out;
+		}
+		st.tables[i].name = db_names[i];
+		st.tables[i].entries = ms.ms_entries;
+		st.tables[i].depth = ms.ms_depth;
+		st.tables[i].pages = ms.ms_branch_pages + ms.ms_leaf_pages +
+		    ms.ms_overflow_pages;
+		st.tables[i].overflow_pages = ms.ms_overflow_pages;
+		st.ntables++;
+	}
+	/*
+	 * The free list (database 0) maps a transaction id to an array of
+	 * page numbers, counted first.
+	 */
+	if ((rc = mdb_cursor_open(t->txn, 0, &c)) != 0) {
+		mk_fail(err, MK_ERR_INTERNAL, "store %s: free list: %s", s->dir,
+		    mdb_strerror(rc));
+		goto out;
+	}
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		size_t npg;
+
+		/* memcpy: LMDB values are not aligned for a size_t. */
+		if (v.mv_size >= sizeof(npg)) {
+			memcpy(&npg, v.mv_data, sizeof(npg));
+			st.free_pages += npg;
+		}
+	}
+	if (rc != MDB_NOTFOUND) {
+		mk_fail(err, MK_ERR_INTERNAL, "store %s: free list: %s", s->dir,
+		    mdb_strerror(rc));
+		goto out;
+	}
+	*out = st;
+	code = MK_OK;
+out:
+	if (c != NULL)
+		mdb_cursor_close(c);
+	store_txn_end(t);
+	return code;
 }

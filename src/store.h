@@ -188,4 +188,102 @@ enum mk_code store_scan(struct store_txn *t, enum store_table table,
 /* Number of records in a table. */
 enum mk_code store_count(struct store_txn *t, enum store_table table, size_t *n);
 
+/*
+ * ---- Administration (metakeepctl check, backup, stats) ----
+ *
+ * Additive: raw access to the index tables, so a checker can compare them
+ * with the records and rebuild them, and environment-level copy and
+ * statistics.  The store still knows nothing of JSON: the caller derives
+ * the indexed attributes from the records (model_user_keys).
+ */
+enum store_index {
+	STORE_IX_USERS_EMAIL,     /* email '\0' user_id -> connection */
+	STORE_IX_USERS_CREATED,   /* created_at '\0' user_id -> "" */
+	STORE_IX_USERS_UPDATED,   /* updated_at '\0' user_id -> "" */
+	STORE_IX_CLIENTS_CREATED, /* created_at '\0' client_id -> "" */
+};
+#define STORE_IX__COUNT 4
+
+/* The table name of an index ("users_email"), or "?" for a bad value. */
+const char *store_index_name(enum store_index ix);
+
+/*
+ * Visit every entry of an index in key order: fn gets the value part (up to
+ * the first NUL), the id part (after it) and the entry's stored value, all
+ * borrowed until the transaction ends, and returns 0 to go on.  A key
+ * without a NUL, or with an empty id, is passed whole as value with an
+ * empty id, so a checker sees it.  Errors: MK_ERR_INTERNAL.
+ */
+typedef int (*store_index_fn)(void *ctx, struct mk_slice value, struct mk_slice id,
+    struct mk_slice val);
+enum mk_code store_index_scan(struct store_txn *t, enum store_index ix,
+    store_index_fn fn, void *ctx);
+
+/*
+ * Look up the entry "value '\0' id" of an index; on success *val points at
+ * its stored value (valid until the transaction ends).  Errors:
+ * MK_ERR_NOTFOUND (also for a key too long to be stored), MK_ERR_INTERNAL.
+ */
+enum mk_code store_index_get(struct store_txn *t, enum store_index ix,
+    const char *value, const char *id, struct mk_slice *val);
+
+/* Number of entries in an index.  Errors: MK_ERR_INTERNAL. */
+enum mk_code store_index_count(struct store_txn *t, enum store_index ix, size_t *n);
+
+/*
+ * Remove every entry of an index (inside store_write; the table stays).
+ * Errors: MK_ERR_INTERNAL (also outside a write transaction).
+ */
+enum mk_code store_index_clear(struct store_txn *t, enum store_index ix);
+
+/*
+ * Write the index entries of a user (all three) or a client, leaving the
+ * records alone: for rebuilding indexes after store_index_clear.  An entry
+ * already there is overwritten.  Errors as store_user_put (MK_ERR_INVALID
+ * for missing attributes or keys too long), MK_ERR_FULL, MK_ERR_INTERNAL.
+ */
+enum mk_code store_user_index(struct store_txn *t, const struct store_user_keys *k);
+enum mk_code store_client_index(struct store_txn *t, const char *client_id,
+    const char *created_at);
+
+/*
+ * Copy the environment into directory dir (created 0700 if missing; it must
+ * not hold a data.mdb already) as one consistent snapshot, taken in a read
+ * transaction, so writers go on meanwhile.  compact: MDB_CP_COMPACT (skip
+ * free pages, renumber).  The copy is a complete environment: open it with
+ * store_open, or put its data.mdb in place of another's.  Errors:
+ * MK_ERR_EXISTS (dir/data.mdb exists), MK_ERR_INTERNAL with err->msg.
+ */
+enum mk_code store_copy(struct store *s, const char *dir, int compact, struct mk_err *err);
+
+struct store_table_stats {
+	const char *name;       /* static: "users", "users_email", ... */
+	size_t entries;
+	unsigned int depth;     /* B-tree depth */
+	size_t pages;           /* branch + leaf + overflow pages */
+	size_t overflow_pages;
+};
+
+#define STORE_STATS_TABLES 16
+
+struct store_stats {
+	size_t page_size;
+	size_t map_size;        /* bytes mapped (the limit of the data file) */
+	size_t map_used;        /* bytes up to the last used page */
+	size_t last_txnid;      /* id of the last committed write transaction */
+	unsigned int max_readers;
+	unsigned int reader_slots; /* slots held by live processes */
+	unsigned int readers_active; /* of those, inside a read transaction now
+	                                (this call's own one not counted) */
+	size_t free_pages;      /* pages on LMDB's free list, for reuse */
+	size_t ntables;
+	struct store_table_stats tables[STORE_STATS_TABLES];
+};
+
+/*
+ * Statistics of the environment and of every table, from one read
+ * transaction.  On success *st is filled.  Errors: MK_ERR_INTERNAL.
+ */
+enum mk_code store_stat(struct store *s, struct store_stats *st, struct mk_err *err);
+
 #endif

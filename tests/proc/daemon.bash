@@ -21,7 +21,7 @@ cgifcgi=$(command -v cgi-fcgi) || {
 	exit 2
 }
 
-tmp=$(mktemp -d /tmp/mk-proc.XXXXXX) || exit 2
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mkd-proc.XXXXXX") || exit 2
 # The workers may run as nobody: they must reach the database and socket.
 chmod 755 "$tmp"
 run=$tmp/run

@@ -113,8 +113,12 @@ fi
 
 # Parallel requests: every one answered.
 rm -f "$tmp/par"
-for _ in 1 2 3 4 5 6 7 8; do load 5 "$tmp/par" & done
-wait
+loaders=()
+for _ in 1 2 3 4 5 6 7 8; do
+	load 5 "$tmp/par" &
+	loaders+=($!)
+done
+wait "${loaders[@]}"  # not a bare wait: the daemon is a child too
 eq "40 parallel requests all answered 401" "$(grep -c '^401$' "$tmp/par")" 40
 
 stop_daemon "$mkd_pid"

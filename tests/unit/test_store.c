@@ -1083,6 +1083,8 @@ Test(store, newer_schema_refused)
 	cr_assert_eq(store_open(&o, &s, &err), MK_ERR_INTERNAL);
 }
 
+static struct store *volatile inherited;
+
 Test(store, map_grown_by_another_process)
 {
 	struct store *s;
@@ -1093,6 +1095,7 @@ Test(store, map_grown_by_another_process)
 
 	/* This process maps 256 KiB; a child grows the file well past it. */
 	s = open_store(256 * 1024, 0);
+	inherited = s;   /* the child leaves it alone; reachable for valgrind */
 	cr_assert_eq(count(s, ST_USERS), 0);
 	if ((pid = fork()) == 0) {
 		struct store_opts o;
@@ -1150,5 +1153,200 @@ Test(store, relaxed_sync_and_mode)
 	cr_assert_eq(st.st_mode & 0777, 0750, "group may enter: %o", st.st_mode & 0777);
 	s = open_store(0, 0);
 	cr_assert_eq(count(s, ST_TOKENS), 1);
+	store_close(s);
+}
+
+/* ---- administration: raw index access, rebuild, copy, statistics ---- */
+
+struct ixc {
+	char out[4096];
+	size_t n;
+};
+
+static int
+ix_collect(void *ctx, struct mk_slice value, struct mk_slice id, struct mk_slice val)
+{
+	struct ixc *c = ctx;
+	size_t len = strlen(c->out);
+
+	snprintf(c->out + len, sizeof(c->out) - len, "%s%.*s|%.*s=%.*s",
+	    len ? "," : "", (int)value.n, value.p, (int)id.n, id.p, (int)val.n, val.p);
+	c->n++;
+	return 0;
+}
+
+static const char *
+ix_scan(struct store *s, enum store_index ix, struct ixc *c)
+{
+	struct store_txn *t;
+
+	memset(c, 0, sizeof(*c));
+	cr_assert_eq(store_read_begin(s, &t), MK_OK);
+	cr_assert_eq(store_index_scan(t, ix, ix_collect, c), MK_OK);
+	store_txn_end(t);
+	return c->out;
+}
+
+static void
+two_users(struct store *s)
+{
+	struct store_user_keys a, b;
+
+	a = ukeys("auth0|a", "a@x.com", "2026-01-01T00:00:00.000Z", "2026-01-03T00:00:00.000Z");
+	b = ukeys("auth0|b", NULL, "2026-01-02T00:00:00.000Z", "2026-01-02T00:00:00.000Z");
+	cr_assert_eq(user_put(s, NULL, &a, "{\"a\":1}"), MK_OK);
+	cr_assert_eq(user_put(s, NULL, &b, "{\"b\":2}"), MK_OK);
+}
+
+Test(store, index_scan_get_count)
+{
+	struct store *s;
+	struct store_txn *t;
+	struct mk_slice v;
+	struct ixc c;
+	size_t n = 0;
+
+	s = open_store(0, 0);
+	two_users(s);
+	cr_assert_str_eq(ix_scan(s, STORE_IX_USERS_EMAIL, &c),
+	    "|auth0|b=" CONN ",a@x.com|auth0|a=" CONN);
+	cr_assert_str_eq(ix_scan(s, STORE_IX_USERS_UPDATED, &c),
+	    "2026-01-02T00:00:00.000Z|auth0|b=,2026-01-03T00:00:00.000Z|auth0|a=");
+	cr_assert_str_eq(store_index_name(STORE_IX_USERS_CREATED), "users_created");
+	cr_assert_eq(store_read_begin(s, &t), MK_OK);
+	cr_assert_eq(store_index_get(t, STORE_IX_USERS_EMAIL, "a@x.com", "auth0|a", &v), MK_OK);
+	cr_assert_eq(v.n, strlen(CONN));
+	cr_assert_eq(memcmp(v.p, CONN, v.n), 0);
+	cr_assert_eq(store_index_get(t, STORE_IX_USERS_EMAIL, "a@x.com", "auth0|b", &v),
+	    MK_ERR_NOTFOUND);
+	cr_assert_eq(store_index_get(t, STORE_IX_USERS_CREATED, "2026-01-01T00:00:00.000Z",
+	    "auth0|a", &v), MK_OK);
+	cr_assert_eq(v.n, 0);
+	cr_assert_eq(store_index_count(t, STORE_IX_USERS_CREATED, &n), MK_OK);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(store_index_count(t, STORE_IX_CLIENTS_CREATED, &n), MK_OK);
+	cr_assert_eq(n, 0);
+	store_txn_end(t);
+	store_close(s);
+}
+
+static enum mk_code
+rebuild_fn(struct store_txn *t, void *ctx, struct mk_err *err)
+{
+	struct store_user_keys *keys = ctx;
+	enum mk_code code;
+	int i;
+
+	(void)err;
+	for (i = 0; i < STORE_IX__COUNT; i++)
+		if ((code = store_index_clear(t, (enum store_index)i)) != MK_OK)
+			return code;
+	if (keys == NULL)
+		return MK_OK;
+	for (; keys->user_id != NULL; keys++)
+		if ((code = store_user_index(t, keys)) != MK_OK)
+			return code;
+	return MK_OK;
+}
+
+Test(store, index_clear_and_rebuild)
+{
+	struct store *s;
+	struct store_txn *t;
+	struct collect c;
+	struct ixc x;
+	struct mk_err err;
+	struct store_user_keys keys[3];
+
+	s = open_store(0, 0);
+	two_users(s);
+	/* Clearing leaves the records, empties the listings. */
+	cr_assert_eq(store_write(s, rebuild_fn, NULL, &err), MK_OK);
+	cr_assert_eq(count(s, ST_USERS), 2);
+	scan(s, STORE_BY_CREATED, 0, 0, 0, &c);
+	cr_assert_eq(c.n, 0);
+	cr_assert_str_eq(ix_scan(s, STORE_IX_USERS_EMAIL, &x), "");
+
+	keys[0] = ukeys("auth0|a", "a@x.com", "2026-01-01T00:00:00.000Z",
+	    "2026-01-03T00:00:00.000Z");
+	keys[1] = ukeys("auth0|b", NULL, "2026-01-02T00:00:00.000Z",
+	    "2026-01-02T00:00:00.000Z");
+	memset(&keys[2], 0, sizeof(keys[2]));
+	cr_assert_eq(store_write(s, rebuild_fn, keys, &err), MK_OK);
+	cr_assert_str_eq(scan(s, STORE_BY_CREATED, 0, 0, 0, &c), "auth0|a,auth0|b");
+	cr_assert_str_eq(scan(s, STORE_BY_UPDATED, 0, 0, 0, &c), "auth0|b,auth0|a");
+	cr_assert_str_eq(ix_scan(s, STORE_IX_USERS_EMAIL, &x),
+	    "|auth0|b=" CONN ",a@x.com|auth0|a=" CONN);
+
+	/* Outside a write transaction: refused. */
+	cr_assert_eq(store_read_begin(s, &t), MK_OK);
+	cr_assert_eq(store_index_clear(t, STORE_IX_USERS_EMAIL), MK_ERR_INTERNAL);
+	cr_assert_eq(store_user_index(t, &keys[0]), MK_ERR_INTERNAL);
+	store_txn_end(t);
+	cr_assert_eq(count(s, ST_USERS), 2);
+	store_close(s);
+}
+
+Test(store, copy_compact_opens_with_same_data)
+{
+	struct store *s, *b;
+	struct store_opts o;
+	struct mk_err err;
+	struct collect c;
+	char dest[192], buf[64];
+
+	s = open_store(0, 0);
+	two_users(s);
+	cr_assert_eq(kv_put(s, ST_TOKENS, "h1", "tok"), MK_OK);
+	snprintf(dest, sizeof(dest), "%s/backup/one", tmpdir);
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(store_copy(s, dest, 1, &err), MK_OK, "%s", err.msg);
+	/* Written after the copy: not in it. */
+	cr_assert_eq(kv_put(s, ST_TOKENS, "h2", "tok"), MK_OK);
+	cr_assert_eq(store_copy(s, dest, 1, &err), MK_ERR_EXISTS);
+	cr_assert(strstr(err.msg, "already exists") != NULL, "%s", err.msg);
+
+	memset(&o, 0, sizeof(o));
+	o.dir = dest;
+	cr_assert_eq(store_open(&o, &b, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(count(b, ST_USERS), 2);
+	cr_assert_eq(count(b, ST_TOKENS), 1);
+	cr_assert_eq(get_str(b, ST_USERS, "auth0|a", buf, sizeof(buf)), MK_OK);
+	cr_assert_str_eq(buf, "{\"a\":1}");
+	cr_assert_str_eq(scan(b, STORE_BY_CREATED, 0, 0, 0, &c), "auth0|a,auth0|b");
+	store_close(b);
+	store_close(s);
+}
+
+Test(store, stat_counts_and_map)
+{
+	struct store *s;
+	struct store_stats st;
+	struct mk_err err;
+	size_t i, users = 99, email = 99, prev;
+
+	s = open_store(4 * 1024 * 1024, 0);
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(store_stat(s, &st, &err), MK_OK, "%s", err.msg);
+	prev = st.last_txnid;
+	two_users(s);
+	cr_assert_eq(store_stat(s, &st, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(st.last_txnid, prev + 2, "one txn per user_put");
+	cr_assert_eq(st.map_size, 4 * 1024 * 1024);
+	cr_assert_gt(st.page_size, 0);
+	cr_assert_gt(st.map_used, 0);
+	cr_assert_leq(st.map_used, st.map_size);
+	cr_assert_geq(st.max_readers, 1);
+	cr_assert_geq(st.reader_slots, 1, "this process holds a slot");
+	cr_assert_eq(st.readers_active, 0);
+	cr_assert_geq(st.ntables, 9);
+	for (i = 0; i < st.ntables; i++) {
+		if (strcmp(st.tables[i].name, "users") == 0)
+			users = st.tables[i].entries;
+		if (strcmp(st.tables[i].name, "users_email") == 0)
+			email = st.tables[i].entries;
+	}
+	cr_assert_eq(users, 2);
+	cr_assert_eq(email, 2);
 	store_close(s);
 }
