@@ -242,6 +242,67 @@ out:
 }
 
 /*
+ * Parsed token records, per process, keyed by hash.  Parsing the record was
+ * most of the cost of a GET (bench/run, BENCHMARKS.md).  An entry is used
+ * only while the stored record is byte for byte the one it was parsed from,
+ * so the lookup still happens on every request and a token revoked or
+ * rewritten by another process (metakeepctl) is never served from here.
+ */
+#define AUTH_CACHE_SLOTS 8
+#define AUTH_CACHE_REC_MAX 1024
+
+struct auth_cache_slot {
+	int used;
+	char hash[AUTH_HASH_LEN];
+	size_t reclen;
+	char rec[AUTH_CACHE_REC_MAX];
+	struct auth_token tok;
+};
+
+static struct auth_cache_slot auth_cache[AUTH_CACHE_SLOTS];
+static unsigned int auth_cache_next;
+
+static int
+auth_cache_get(const char *hash, struct mk_slice rec, struct auth_token *out)
+{
+	const struct auth_cache_slot *c;
+	size_t i;
+
+	for (i = 0; i < AUTH_CACHE_SLOTS; i++) {
+		c = &auth_cache[i];
+		if (c->used && c->reclen == rec.n &&
+		    memcmp(c->hash, hash, AUTH_HASH_LEN) == 0 &&
+		    memcmp(c->rec, rec.p, rec.n) == 0) {
+			*out = c->tok;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void
+auth_cache_put(const char *hash, struct mk_slice rec, const struct auth_token *tok)
+{
+	struct auth_cache_slot *c;
+	size_t i;
+
+	if (rec.n > AUTH_CACHE_REC_MAX)
+		return;
+	/* The slot of an older version of this token, else round robin. */
+	for (i = 0; i < AUTH_CACHE_SLOTS; i++)
+		if (auth_cache[i].used && memcmp(auth_cache[i].hash, hash, AUTH_HASH_LEN) == 0)
+			break;
+	if (i == AUTH_CACHE_SLOTS)
+		i = auth_cache_next++ % AUTH_CACHE_SLOTS;
+	c = &auth_cache[i];
+	memcpy(c->hash, hash, AUTH_HASH_LEN);
+	memcpy(c->rec, rec.p, rec.n);
+	c->reclen = rec.n;
+	c->tok = *tok;
+	c->used = 1;
+}
+
+/*
  * Find the token in an Authorization value: "Bearer", case-insensitive, then
  * one or more blanks, then the token up to trailing blanks.  Returns 1 and
  * the token's slice, or 0 when there is no bearer credential at all.
@@ -296,10 +357,13 @@ auth_check(struct store_txn *t, const char *authorization, int64_t now_ms,
 	if (rc != MK_OK)
 		return mk_fail(err, rc, "token lookup failed");
 
-	if (auth_record_parse(rec, &at, NULL, &perr) != MK_OK) {
-		/* Only the id-free hash prefix is logged, never the token. */
-		log_warnx("token %.16s: %s", hash, perr.msg);
-		return mk_fail(err, MK_ERR_INTERNAL, "corrupt token record");
+	if (!auth_cache_get(hash, rec, &at)) {
+		if (auth_record_parse(rec, &at, NULL, &perr) != MK_OK) {
+			/* Only the id-free hash prefix is logged, never the token. */
+			log_warnx("token %.16s: %s", hash, perr.msg);
+			return mk_fail(err, MK_ERR_INTERNAL, "corrupt token record");
+		}
+		auth_cache_put(hash, rec, &at);
 	}
 	if (at.exp_ms != 0 && now_ms >= at.exp_ms)
 		return mk_fail(err, MK_ERR_UNAUTH, "Invalid token");

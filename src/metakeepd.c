@@ -371,7 +371,6 @@ resolve_user(const struct mk_conf *c, struct run_user *u)
 	}
 	if (c->user[0] == '\0')
 		return 0;
-	errno = 0;
 	if ((pw = getpwnam(c->user)) == NULL) {
 		log_warnx("user %s: no such user", c->user);
 		return EXIT_CONFIG;

@@ -1036,3 +1036,205 @@ model_user_keys(struct json_object *user, struct model_user_keys *k)
 	s = jx_get_str(user, "updated_at");
 	k->updated_at = s != NULL ? s : "";
 }
+
+/* ---- bulk import ---- */
+
+#define IMPORT_PREFIX "auth0|"
+#define HASH_MAX 1024
+#define CUSTOM_HASH_MAX 4096
+
+/* "YYYY-MM-DDTHH:MM:SS.mmmZ" with plausible fields: the index sorts these as bytes. */
+static int
+valid_iso(const char *s, size_t n)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
+	int mon, day, hh, mm, ss;
+	size_t i;
+
+	if (n != sizeof(shape) - 1)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
+			return 0;
+	}
+	mon = (s[5] - '0') * 10 + (s[6] - '0');
+	day = (s[8] - '0') * 10 + (s[9] - '0');
+	hh = (s[11] - '0') * 10 + (s[12] - '0');
+	mm = (s[14] - '0') * 10 + (s[15] - '0');
+	ss = (s[17] - '0') * 10 + (s[18] - '0');
+	return mon >= 1 && mon <= 12 && day >= 1 && day <= 31 && hh < 24 && mm < 60 &&
+	    ss < 61;
+}
+
+static enum mk_code
+import_time(const char *prop, struct json_object *v, const char **out, struct mk_err *err)
+{
+	const char *s;
+	char echo[ECHO_MAX + 1];
+	size_t n;
+
+	if (!json_object_is_type(v, json_type_string))
+		return type_fail(err, prop, "string", v);
+	s = json_object_get_string(v);
+	n = (size_t)json_object_get_string_len(v);
+	if (!valid_iso(s, n)) {
+		clip(s, n, echo, ECHO_MAX);
+		return prop_fail(err, prop, "Object didn't pass validation for format "
+		    "date-time (YYYY-MM-DDTHH:MM:SS.mmmZ): %s", echo);
+	}
+	*out = s;
+	return MK_OK;
+}
+
+/* A crypt(3) string: "$id$...", printable ASCII without spaces. */
+static enum mk_code
+import_hash(struct json_object *v, const char **out, struct mk_err *err)
+{
+	const char *s;
+	size_t n, i;
+
+	if (!json_object_is_type(v, json_type_string))
+		return type_fail(err, "password_hash", "string", v);
+	s = json_object_get_string(v);
+	n = (size_t)json_object_get_string_len(v);
+	if (n < 2 || n > HASH_MAX || s[0] != '$')
+		return prop_fail(err, "password_hash", "String is not a crypt(3) hash "
+		    "(\"$id$...\", at most %d bytes)", HASH_MAX);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			return prop_fail(err, "password_hash", "String is not a crypt(3) hash "
+			    "(\"$id$...\", at most %d bytes)", HASH_MAX);
+	*out = s;
+	return MK_OK;
+}
+
+/* Replace the value of an existing key in place (json-c keeps its position). */
+static enum mk_code
+set_str(struct json_object *o, const char *key, const char *s, struct mk_err *err)
+{
+	struct json_object *v;
+
+	if ((v = json_object_new_string(s)) == NULL)
+		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
+	if (json_object_object_add(o, key, v) != 0) {
+		json_object_put(v);
+		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
+	}
+	return MK_OK;
+}
+
+enum mk_code
+model_user_import(struct json_object *rec, const struct model_ctx *ctx,
+    const char *connection, struct json_object **out, const char **pwhash,
+    struct mk_err *err)
+{
+	struct json_object *body = NULL, *user = NULL, *v, *c;
+	const char *conn = connection, *id_conn = NULL, *created = NULL, *updated = NULL;
+	const char *hash = NULL, *s;
+	size_t n;
+	enum mk_code rc;
+	int custom = 0;
+
+	if (!json_object_is_type(rec, json_type_object))
+		return mk_fail(err, MK_ERR_INVALID, PV "'Expected type object but found type %s'.",
+		    type_name(rec));
+	if ((body = json_object_new_object()) == NULL)
+		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
+
+	/* Take out what only an import may give; the rest is a create body. */
+	json_object_object_foreach(rec, key, val) {
+		rc = MK_OK;
+		if (strcmp(key, "created_at") == 0)
+			rc = import_time(key, val, &created, err);
+		else if (strcmp(key, "updated_at") == 0)
+			rc = import_time(key, val, &updated, err);
+		else if (strcmp(key, "identities") == 0) {
+			if (!json_object_is_type(val, json_type_array))
+				rc = type_fail(err, key, "array", val);
+			else if (json_object_array_length(val) > 0)
+				id_conn = jx_get_str(json_object_array_get_idx(val, 0),
+				    "connection");
+		} else if (strcmp(key, "password_hash") == 0) {
+			if (hash != NULL)
+				custom = 2;
+			else
+				rc = import_hash(val, &hash, err);
+		} else if (strcmp(key, "custom_password_hash") == 0) {
+			if (!json_object_is_type(val, json_type_object))
+				rc = type_fail(err, key, "object", val);
+			else if (hash != NULL)
+				custom = 2;
+			else if ((hash = jx_text(val, &n)) == NULL)
+				rc = mk_fail(err, MK_ERR_NOMEM, "out of memory");
+			else if (n > CUSTOM_HASH_MAX)
+				rc = prop_fail(err, key, "Object is too large (%zu bytes), "
+				    "maximum %d", n, CUSTOM_HASH_MAX);
+			else
+				custom = 1;
+		} else if (strcmp(key, "connection") == 0) {
+			/* Checked by model_user_new once it is put back below. */
+			if (conn == NULL && json_object_is_type(val, json_type_string))
+				conn = json_object_get_string(val);
+			else if (conn == NULL)
+				rc = type_fail(err, key, "string", val);
+		} else {
+			v = val;
+			if (strcmp(key, "user_id") == 0 &&
+			    json_object_is_type(val, json_type_string) &&
+			    strncmp(json_object_get_string(val), IMPORT_PREFIX,
+			    strlen(IMPORT_PREFIX)) == 0) {
+				/* model_user_new adds the prefix back. */
+				s = json_object_get_string(val) + strlen(IMPORT_PREFIX);
+				v = json_object_new_string_len(s,
+				    json_object_get_string_len(val) - (int)strlen(IMPORT_PREFIX));
+				if (v == NULL)
+					rc = mk_fail(err, MK_ERR_NOMEM, "out of memory");
+			} else
+				json_object_get(v);
+			if (rc == MK_OK && json_object_object_add(body, key, v) != 0) {
+				json_object_put(v);
+				rc = mk_fail(err, MK_ERR_NOMEM, "out of memory");
+			}
+		}
+		if (rc != MK_OK)
+			goto out;
+	}
+	if (custom == 2) {
+		rc = mk_fail(err, MK_ERR_INVALID, PV "'Only one of password_hash and "
+		    "custom_password_hash may be given'.");
+		goto out;
+	}
+	if (conn == NULL)
+		conn = id_conn != NULL ? id_conn : MODEL_DEFAULT_CONNECTION;
+	if ((c = json_object_new_string(conn)) == NULL ||
+	    json_object_object_add(body, "connection", c) != 0) {
+		json_object_put(c);
+		rc = mk_fail(err, MK_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+
+	if ((rc = model_user_new(body, ctx, &user, err)) != MK_OK)
+		goto out;
+	if (created != NULL) {
+		if ((rc = set_str(user, "created_at", created, err)) != MK_OK ||
+		    (rc = set_str(user, "updated_at", updated != NULL ? updated : created,
+		    err)) != MK_OK)
+			goto out;
+		/* A stored user coming back: no defaults it did not have. */
+		if (!json_object_object_get_ex(rec, "name", NULL))
+			json_object_object_del(user, "name");
+		if (!json_object_object_get_ex(rec, "nickname", NULL))
+			json_object_object_del(user, "nickname");
+	} else if (updated != NULL &&
+	    (rc = set_str(user, "updated_at", updated, err)) != MK_OK)
+		goto out;
+	if (pwhash != NULL)
+		*pwhash = hash;
+	*out = user;
+	user = NULL;
+	rc = MK_OK;
+out:
+	json_object_put(user);
+	json_object_put(body);
+	return rc;
+}

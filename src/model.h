@@ -91,4 +91,34 @@ struct model_user_keys {
 };
 void model_user_keys(struct json_object *user, struct model_user_keys *k);
 
+/*
+ * Build a user from one record of a bulk import: Auth0's bulk user import
+ * format, or metakeep's own export (the stored form), so that an export
+ * imports back byte for byte.  rec is borrowed.  The record goes through
+ * model_user_new's rules (same messages), with these differences:
+ *  - connection: the connection argument when not NULL (the operator's
+ *    choice for the whole file), else the record's "connection", else its
+ *    identities[0].connection, else the default connection;
+ *  - user_id: a value that already starts with "auth0|" is kept as it is
+ *    (an export's id); any other value gets "auth0|" in front, as on
+ *    create; absent: "auth0|" + ctx->new_id;
+ *  - created_at, updated_at: kept from the record, which must give them in
+ *    the API's form "YYYY-MM-DDTHH:MM:SS.mmmZ"; absent: ctx->now_ms
+ *    (updated_at absent and created_at given: created_at);
+ *  - a record that gives created_at is a stored user coming back: name and
+ *    nickname are not defaulted from the email;
+ *  - identities: accepted (an array) and rebuilt from connection and
+ *    user_id; nothing else of it is kept;
+ *  - password_hash (a crypt(3) string, such as bcrypt's "$2b$10$...") or
+ *    custom_password_hash (an object, kept opaque): when pwhash is not
+ *    NULL, *pwhash gets the hash text (the string, or the object's compact
+ *    JSON), borrowed from rec, or NULL when the record has none.
+ * Success: *out is a new owned object.  Errors: MK_ERR_INVALID (messages as
+ * model_user_new, plus bad timestamps, identities and hashes), MK_ERR_NOMEM.
+ * (Additive: used by metakeepctl import through svc_user_import.)
+ */
+enum mk_code model_user_import(struct json_object *rec, const struct model_ctx *ctx,
+    const char *connection, struct json_object **out, const char **pwhash,
+    struct mk_err *err);
+
 #endif

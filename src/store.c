@@ -56,12 +56,13 @@ enum {
 	DB_CLIENTS,
 	DB_CLIENTS_CREATED,
 	DB_TOKENS,
+	DB_SEARCH,
 	DB__COUNT
 };
 
 static const char *const db_names[DB__COUNT] = {
 	"meta", "users", "users_email", "users_created", "users_updated",
-	"pwhash", "clients", "clients_created", "tokens",
+	"pwhash", "clients", "clients_created", "tokens", "search",
 };
 
 struct store_txn {
@@ -247,6 +248,32 @@ table_dbi(struct store *s, enum store_table table, MDB_dbi *dbi)
 }
 
 /*
+ * The search index is complete ("meta" holds "search" -> "1") when it was
+ * there from the first user on: a store without users gets the mark when
+ * opened read-write.  A store that had users before this build (or that an
+ * older build wrote to) has none until sindex_rebuild, and searches scan.
+ */
+static int
+search_mark_new(struct store *s, MDB_txn *txn)
+{
+	MDB_val k, v;
+	MDB_stat ms;
+	int rc;
+
+	k.mv_data = (void *)(uintptr_t)"search";
+	k.mv_size = strlen("search");
+	if ((rc = mdb_get(txn, s->dbi[DB_META], &k, &v)) != MDB_NOTFOUND)
+		return rc;
+	if ((rc = mdb_stat(txn, s->dbi[DB_USERS], &ms)) != 0)
+		return rc;
+	if (ms.ms_entries > 0)
+		return 0;
+	v.mv_data = (void *)(uintptr_t)"1";
+	v.mv_size = 1;
+	return mdb_put(txn, s->dbi[DB_META], &k, &v, 0);
+}
+
+/*
  * Open the tables and check the schema, in one transaction: a write one
  * that creates what is missing, or for read-only a read one whose commit
  * keeps the handles.
@@ -270,7 +297,9 @@ store_setup(struct store *s, struct mk_err *err)
 		goto out;
 	}
 	for (i = 0; i < DB__COUNT; i++) {
-		rc = mdb_dbi_open(txn, db_names[i], flags, &s->dbi[i]);
+		/* search: term -> user ids, many per term (see store_search_put). */
+		rc = mdb_dbi_open(txn, db_names[i], flags |
+		    (i == DB_SEARCH ? MDB_DUPSORT : 0), &s->dbi[i]);
 		if (rc == MDB_NOTFOUND) {
 			mk_fail(err, MK_ERR_INTERNAL, "store %s: table %s missing: "
 			    "not a metakeep store, or never opened read-write",
@@ -327,6 +356,13 @@ store_setup(struct store *s, struct mk_err *err)
 			    s->dir, ver, STORE_SCHEMA);
 			goto out;
 		}
+	}
+
+	if (!s->read_only && (rc = search_mark_new(s, txn)) != 0) {
+		code = mk_fail(err, rc == MDB_MAP_FULL ? MK_ERR_FULL :
+		    MK_ERR_INTERNAL, "store %s: search index: %s", s->dir,
+		    mdb_strerror(rc));
+		goto out;
 	}
 
 	rc = mdb_txn_commit(txn);
@@ -1286,6 +1322,16 @@ store_index_get(struct store_txn *t, enum store_index ix, const char *value,
 }
 
 enum mk_code
+store_table_scan(struct store_txn *t, enum store_table table, store_visit_fn fn, void *ctx)
+{
+	MDB_dbi dbi;
+
+	if (t == NULL || fn == NULL || table_dbi(t->s, table, &dbi) == -1)
+		return MK_ERR_INTERNAL;
+	return walk(t, dbi, 0, 0, 0, 0, 0, fn, ctx);
+}
+
+enum mk_code
 store_index_count(struct store_txn *t, enum store_index ix, size_t *n)
 {
 	MDB_stat st;
@@ -1377,7 +1423,8 @@ struct readers_arg {
 
 /*
  * mdb_reader_list's callback: one header line, then one line per slot,
- * "pid thread txnid", txnid "-" for a slot not inside a transaction.
+ * "pid thread txnid", txnid "-" for a slot not inside a transaction; or
+ * only "(no active readers)".
  */
 static int
 readers_line(const char *msg, void *ctx)
@@ -1385,7 +1432,8 @@ readers_line(const char *msg, void *ctx)
 	struct readers_arg *a = ctx;
 	size_t n = strlen(msg);
 
-	if (strstr(msg, "pid") != NULL)
+	/* The header, or "(no active readers)". */
+	if (strstr(msg, "pid") != NULL || strchr(msg, '(') != NULL)
 		return 0;
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
 		n--;
@@ -1481,4 +1529,224 @@ out:
 		mdb_cursor_close(c);
 	store_txn_end(t);
 	return code;
+}
+
+/* ---- Search index: the "search" table (see store.h) ---- */
+
+static int
+search_args(struct store_txn *t, struct mk_slice key, MDB_val *k)
+{
+	if (t == NULL || key.n == 0 || key.n > STORE_SEARCH_KEYMAX ||
+	    key.n > t->s->keymax)
+		return -1;
+	k->mv_data = (void *)(uintptr_t)key.p;
+	k->mv_size = key.n;
+	return 0;
+}
+
+enum mk_code
+store_search_put(struct store_txn *t, struct mk_slice key, struct mk_slice id)
+{
+	MDB_val k, v;
+	enum mk_code code;
+
+	if (check_write(t, "store_search_put") == -1)
+		return MK_ERR_INTERNAL;
+	if (search_args(t, key, &k) == -1 || search_args(t, id, &v) == -1)
+		return MK_ERR_INVALID;
+	code = put_raw(t, t->s->dbi[DB_SEARCH], &k, &v, MDB_NODUPDATA);
+	return code == MK_ERR_EXISTS ? MK_OK : code;
+}
+
+enum mk_code
+store_search_del(struct store_txn *t, struct mk_slice key, struct mk_slice id)
+{
+	MDB_val k, v;
+	int rc;
+
+	if (check_write(t, "store_search_del") == -1)
+		return MK_ERR_INTERNAL;
+	if (search_args(t, key, &k) == -1 || search_args(t, id, &v) == -1)
+		return MK_OK;     /* could never have been put */
+	rc = mdb_del(t->txn, t->s->dbi[DB_SEARCH], &k, &v);
+	if (rc == 0 || rc == MDB_NOTFOUND)
+		return MK_OK;
+	return txn_fail(t, rc, "search del");
+}
+
+enum mk_code
+store_search_get(struct store_txn *t, struct mk_slice key, store_search_fn fn, void *ctx)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	struct mk_slice ks, is;
+	enum mk_code code;
+	int rc;
+
+	if (t == NULL)
+		return MK_ERR_INTERNAL;
+	if (search_args(t, key, &k) == -1)
+		return MK_OK;     /* no such key can exist */
+	if ((code = cursor_open(t, t->s->dbi[DB_SEARCH], &c)) != MK_OK)
+		return code;
+	ks = key;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP)) {
+		is.p = v.mv_data;
+		is.n = v.mv_size;
+		if (fn(ctx, ks, is) != 0) {
+			rc = MDB_NOTFOUND;
+			break;
+		}
+	}
+	code = rc == MDB_NOTFOUND ? MK_OK : cursor_error(t, rc);
+	mdb_cursor_close(c);
+	return code;
+}
+
+enum mk_code
+store_search_count(struct store_txn *t, struct mk_slice key, size_t *n)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	size_t cnt = 0;
+	enum mk_code code;
+	int rc;
+
+	if (t == NULL)
+		return MK_ERR_INTERNAL;
+	if (search_args(t, key, &k) == -1) {
+		*n = 0;
+		return MK_OK;
+	}
+	if ((code = cursor_open(t, t->s->dbi[DB_SEARCH], &c)) != MK_OK)
+		return code;
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET);
+	if (rc == 0)
+		rc = mdb_cursor_count(c, &cnt);
+	if (rc == MDB_NOTFOUND) {
+		cnt = 0;
+		rc = 0;
+	}
+	code = rc == 0 ? MK_OK : cursor_error(t, rc);
+	mdb_cursor_close(c);
+	if (code == MK_OK)
+		*n = (size_t)cnt;
+	return code;
+}
+
+enum mk_code
+store_search_has(struct store_txn *t, struct mk_slice key, struct mk_slice id, int *has)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	enum mk_code code;
+	int rc;
+
+	if (t == NULL)
+		return MK_ERR_INTERNAL;
+	if (search_args(t, key, &k) == -1 || search_args(t, id, &v) == -1) {
+		*has = 0;
+		return MK_OK;
+	}
+	if ((code = cursor_open(t, t->s->dbi[DB_SEARCH], &c)) != MK_OK)
+		return code;
+	rc = mdb_cursor_get(c, &k, &v, MDB_GET_BOTH);
+	code = rc == 0 || rc == MDB_NOTFOUND ? MK_OK : cursor_error(t, rc);
+	mdb_cursor_close(c);
+	if (code == MK_OK)
+		*has = rc == 0;
+	return code;
+}
+
+enum mk_code
+store_search_scan(struct store_txn *t, store_search_fn fn, void *ctx)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	struct mk_slice ks, is;
+	enum mk_code code;
+	int rc;
+
+	if (t == NULL)
+		return MK_ERR_INTERNAL;
+	if ((code = cursor_open(t, t->s->dbi[DB_SEARCH], &c)) != MK_OK)
+		return code;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		ks.p = k.mv_data;
+		ks.n = k.mv_size;
+		is.p = v.mv_data;
+		is.n = v.mv_size;
+		if (fn(ctx, ks, is) != 0) {
+			rc = MDB_NOTFOUND;
+			break;
+		}
+	}
+	code = rc == MDB_NOTFOUND ? MK_OK : cursor_error(t, rc);
+	mdb_cursor_close(c);
+	return code;
+}
+
+enum mk_code
+store_search_entries(struct store_txn *t, size_t *n)
+{
+	MDB_stat ms;
+	int rc;
+
+	if (t == NULL)
+		return MK_ERR_INTERNAL;
+	if ((rc = mdb_stat(t->txn, t->s->dbi[DB_SEARCH], &ms)) != 0) {
+		log_warnx("store %s: search stat: %s", t->s->dir, mdb_strerror(rc));
+		return MK_ERR_INTERNAL;
+	}
+	*n = ms.ms_entries;
+	return MK_OK;
+}
+
+enum mk_code
+store_search_clear(struct store_txn *t)
+{
+	int rc;
+
+	if (check_write(t, "store_search_clear") == -1)
+		return MK_ERR_INTERNAL;
+	if ((rc = mdb_drop(t->txn, t->s->dbi[DB_SEARCH], 0)) != 0)
+		return txn_fail(t, rc, "search clear");
+	return store_search_set_ready(t, 0);
+}
+
+enum mk_code
+store_search_ready(struct store_txn *t, int *ready)
+{
+	MDB_val k, v;
+	int rc;
+
+	if (t == NULL)
+		return MK_ERR_INTERNAL;
+	k.mv_data = (void *)(uintptr_t)"search";
+	k.mv_size = strlen("search");
+	rc = mdb_get(t->txn, t->s->dbi[DB_META], &k, &v);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		log_warnx("store %s: search mark: %s", t->s->dir, mdb_strerror(rc));
+		return MK_ERR_INTERNAL;
+	}
+	*ready = rc == 0 && v.mv_size == 1 && *(const char *)v.mv_data == '1';
+	return MK_OK;
+}
+
+enum mk_code
+store_search_set_ready(struct store_txn *t, int ready)
+{
+	MDB_val k, v;
+
+	if (check_write(t, "store_search_set_ready") == -1)
+		return MK_ERR_INTERNAL;
+	k.mv_data = (void *)(uintptr_t)"search";
+	k.mv_size = strlen("search");
+	if (!ready)
+		return del_quiet(t, t->s->dbi[DB_META], &k);
+	v.mv_data = (void *)(uintptr_t)"1";
+	v.mv_size = 1;
+	return put_raw(t, t->s->dbi[DB_META], &k, &v, 0);
 }

@@ -14,8 +14,10 @@
  *   clients        client_id -> client JSON
  *   clients_created created_at '\0' client_id -> ""
  *   tokens         sha256 hex of the token -> token JSON
+ *   search         term key -> user_id, duplicates sorted (sindex's terms)
  *
- *   meta           "schema" -> "1"; a store with a newer schema is refused
+ *   meta           "schema" -> "1"; a store with a newer schema is refused;
+ *                  "search" -> "1" when the search table is complete
  *
  * Index keys are the value, a NUL, then the id, so entries sort by value and
  * ties by id.  A user without an email is indexed under the empty email, so
@@ -227,6 +229,14 @@ enum mk_code store_index_scan(struct store_txn *t, enum store_index ix,
 enum mk_code store_index_get(struct store_txn *t, enum store_index ix,
     const char *value, const char *id, struct mk_slice *val);
 
+/*
+ * Every record of a table in key (id) order, without going through an
+ * index (store_scan walks clients by their order index, and would miss a
+ * client whose entry is lost).  Works in read and write transactions.
+ */
+enum mk_code store_table_scan(struct store_txn *t, enum store_table table,
+    store_visit_fn fn, void *ctx);
+
 /* Number of entries in an index.  Errors: MK_ERR_INTERNAL. */
 enum mk_code store_index_count(struct store_txn *t, enum store_index ix, size_t *n);
 
@@ -285,5 +295,48 @@ struct store_stats {
  * transaction.  On success *st is filled.  Errors: MK_ERR_INTERNAL.
  */
 enum mk_code store_stat(struct store *s, struct store_stats *st, struct mk_err *err);
+
+/*
+ * ---- Search index (used by sindex) ----
+ *
+ * Additive: the table "search" (MDB_DUPSORT) maps a term key to the ids of
+ * the users that have the term, one entry per (term, id), ids in byte order
+ * under each key.  Keys are opaque bytes made by sindex (1 to
+ * STORE_SEARCH_KEYMAX bytes); ids are user_ids (1 to STORE_SEARCH_KEYMAX
+ * bytes).  The caller keeps it in step with the records inside the same
+ * store_write, so a search sees every committed write.
+ */
+#define STORE_SEARCH_KEYMAX 480
+
+/* Add (key, id); an entry already there is fine.  Errors: MK_ERR_INVALID
+ * (sizes), MK_ERR_FULL, MK_ERR_INTERNAL (also outside a write). */
+enum mk_code store_search_put(struct store_txn *t, struct mk_slice key, struct mk_slice id);
+/* Remove (key, id); absent is fine (MK_OK).  Errors: MK_ERR_INTERNAL. */
+enum mk_code store_search_del(struct store_txn *t, struct mk_slice key, struct mk_slice id);
+
+/* fn gets a key and an id (borrowed until the transaction ends); 0 goes on. */
+typedef int (*store_search_fn)(void *ctx, struct mk_slice key, struct mk_slice id);
+/* The ids under key, in byte order.  Errors: MK_ERR_INTERNAL. */
+enum mk_code store_search_get(struct store_txn *t, struct mk_slice key,
+    store_search_fn fn, void *ctx);
+/* Number of ids under key (0 when none), without reading them. */
+enum mk_code store_search_count(struct store_txn *t, struct mk_slice key, size_t *n);
+/* Is (key, id) there?  *has gets 0 or 1. */
+enum mk_code store_search_has(struct store_txn *t, struct mk_slice key, struct mk_slice id,
+    int *has);
+/* Every entry, by key then id. */
+enum mk_code store_search_scan(struct store_txn *t, store_search_fn fn, void *ctx);
+/* Number of entries of the whole table. */
+enum mk_code store_search_entries(struct store_txn *t, size_t *n);
+/* Remove every entry and the "complete" mark (inside store_write). */
+enum mk_code store_search_clear(struct store_txn *t);
+/*
+ * The "complete" mark: set when the index holds every user's terms (a store
+ * created by this build, or after a rebuild); a search on a store without
+ * it must scan the records.  Errors: MK_ERR_INTERNAL; set: also
+ * MK_ERR_FULL, and it needs a write transaction.
+ */
+enum mk_code store_search_ready(struct store_txn *t, int *ready);
+enum mk_code store_search_set_ready(struct store_txn *t, int ready);
 
 #endif

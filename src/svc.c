@@ -401,3 +401,250 @@ svc_client_delete(struct store *s, const char *id, struct mk_err *err)
 	op_init(&op, NULL, id, NULL, NULL);
 	return store_write(s, client_delete_tx, &op, err);
 }
+
+/* ---- bulk import ---- */
+
+struct import_op {
+	const struct api_conf *conf;
+	const char *connection;
+	int upsert;
+	struct svc_import_rec *recs;
+	size_t n;
+	int64_t now_ms;
+};
+
+/* Replace a string member in place (json-c keeps the key's position). */
+static enum mk_code
+set_member(struct json_object *o, const char *key, const char *s, struct mk_err *err)
+{
+	struct json_object *v;
+
+	if ((v = json_object_new_string(s)) == NULL)
+		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
+	if (json_object_object_add(o, key, v) != 0) {
+		json_object_put(v);
+		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
+	}
+	return MK_OK;
+}
+
+struct find_email {
+	const char *connection;
+	char id[512];
+	int found;
+	int bad;
+};
+
+/* The first user with this email whose connection is the one looked for. */
+static int
+find_email_visit(void *ctx, struct mk_slice key, struct mk_slice rec)
+{
+	struct find_email *f = ctx;
+	struct json_object *u = NULL;
+	struct model_user_keys k;
+
+	if (jx_parse(rec.p, rec.n, STORED_MAX_DEPTH, &u, NULL) != MK_OK || u == NULL) {
+		f->bad = 1;
+		return 1;
+	}
+	model_user_keys(u, &k);
+	if (strcmp(k.connection, f->connection) == 0 && key.n < sizeof(f->id)) {
+		memcpy(f->id, key.p, key.n);
+		f->id[key.n] = '\0';
+		f->found = 1;
+	}
+	json_object_put(u);
+	return f->found;
+}
+
+/* Is the stored password hash of id exactly hash? */
+static int
+same_hash(struct store_txn *t, const char *id, const char *hash)
+{
+	struct mk_slice rec;
+
+	if (store_get(t, ST_PWHASH, slice_str(id), &rec) != MK_OK)
+		return 0;
+	return rec.n == strlen(hash) && memcmp(rec.p, hash, rec.n) == 0;
+}
+
+/*
+ * One record.  Returns MK_OK, a per-record code (MK_ERR_INVALID,
+ * MK_ERR_EXISTS; the message in r->err), or a code that fails the batch.
+ */
+static enum mk_code
+import_one(struct store_txn *t, struct import_op *op, struct svc_import_rec *r)
+{
+	struct model_ctx mctx;
+	struct json_object *user = NULL, *old = NULL;
+	struct store_user_keys okeys, nkeys;
+	struct find_email fe;
+	struct mk_slice orec, text;
+	struct mk_err *err = &r->err;
+	const char *hash = NULL;
+	char id[25], iso[MK_ISO_LEN + 1];
+	size_t max = op->conf != NULL ? op->conf->max_user_bytes : 0;
+	int taken = 0, has_id, has_created, has_updated, found;
+	enum mk_code rc;
+
+	memset(&mctx, 0, sizeof(mctx));
+	mctx.connections = op->conf != NULL ? op->conf->connections : NULL;
+	mctx.max_depth = op->conf != NULL ? op->conf->max_depth : 32;
+	mctx.now_ms = op->now_ms;
+	if (mk_random_chars(id, 24, MK_ALPHA_HEX) == -1)
+		return mk_fail(err, MK_ERR_INTERNAL, "no randomness");
+	mctx.new_id = id;
+	if ((rc = model_user_import(r->rec, &mctx, op->connection, &user, &hash, err)) != MK_OK)
+		return rc;
+	user_store_keys(user, &nkeys);
+	has_id = json_object_object_get_ex(r->rec, "user_id", NULL);
+	has_created = json_object_object_get_ex(r->rec, "created_at", NULL);
+	has_updated = json_object_object_get_ex(r->rec, "updated_at", NULL);
+
+	rc = store_get(t, ST_USERS, slice_str(nkeys.user_id), &orec);
+	if (rc != MK_OK && rc != MK_ERR_NOTFOUND)
+		goto out;
+	found = rc == MK_OK;
+	if (!found && !has_id && nkeys.email != NULL) {
+		/* Without a user_id, the email in the connection says who it is. */
+		memset(&fe, 0, sizeof(fe));
+		fe.connection = nkeys.connection;
+		if ((rc = store_users_by_email(t, nkeys.email, find_email_visit, &fe)) != MK_OK)
+			goto out;
+		if (fe.bad) {
+			rc = mk_fail(err, MK_ERR_INTERNAL, "stored record unreadable");
+			goto out;
+		}
+		if (fe.found && op->upsert) {
+			if (strncmp(fe.id, "auth0|", 6) != 0) {
+				rc = mk_fail(err, MK_ERR_EXISTS, "The user already exists.");
+				goto out;
+			}
+			/* Build it again under the stored user's id. */
+			json_object_put(user);
+			user = NULL;
+			mctx.new_id = fe.id + 6;
+			if ((rc = model_user_import(r->rec, &mctx, op->connection, &user,
+			    &hash, err)) != MK_OK)
+				goto out;
+			user_store_keys(user, &nkeys);
+			if ((rc = store_get(t, ST_USERS, slice_str(nkeys.user_id), &orec)) != MK_OK)
+				goto out;
+			found = 1;
+		}
+	}
+
+	if (found) {
+		if (!op->upsert) {
+			rc = mk_fail(err, MK_ERR_EXISTS, "The user already exists.");
+			goto out;
+		}
+		if ((rc = parse_stored(orec, &old, err)) != MK_OK)
+			goto out;
+		user_store_keys(old, &okeys);
+		/* What the record does not say stays as stored. */
+		if (!has_created && (rc = set_member(user, "created_at", okeys.created_at,
+		    err)) != MK_OK)
+			goto out;
+		if (!has_updated && (rc = set_member(user, "updated_at", okeys.updated_at,
+		    err)) != MK_OK)
+			goto out;
+		if ((text.p = jx_text(user, &text.n)) == NULL) {
+			rc = mk_fail(err, MK_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		if (text.n == orec.n && memcmp(text.p, orec.p, text.n) == 0 &&
+		    (hash == NULL || same_hash(t, okeys.user_id, hash))) {
+			r->action = SVC_IMPORT_UNCHANGED;
+			rc = MK_OK;
+			goto out;
+		}
+		if (!has_updated) {
+			mk_iso8601(op->now_ms, iso);
+			if ((rc = set_member(user, "updated_at", iso, err)) != MK_OK)
+				goto out;
+		}
+		user_store_keys(user, &nkeys);
+	}
+	if ((text.p = jx_text(user, &text.n)) == NULL) {
+		rc = mk_fail(err, MK_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (max > 0 && text.n > max) {
+		rc = mk_fail(err, MK_ERR_INVALID, "Payload validation error: 'The object "
+		    "would be %zu bytes, over the limit of %zu bytes'.", text.n, max);
+		goto out;
+	}
+	if (nkeys.email != NULL && (rc = store_user_email_taken(t, nkeys.email,
+	    nkeys.connection, nkeys.user_id, &taken)) != MK_OK)
+		goto out;
+	if (taken) {
+		rc = mk_fail(err, MK_ERR_EXISTS, "The user already exists.");
+		goto out;
+	}
+	if ((rc = store_user_put(t, found ? &okeys : NULL, &nkeys, text)) != MK_OK) {
+		if (rc == MK_ERR_EXISTS)
+			mk_fail(err, rc, "The user already exists.");
+		else if (rc == MK_ERR_INVALID)
+			mk_fail(err, rc, "Payload validation error: 'An indexed attribute "
+			    "is too long to be stored'.");
+		goto out;
+	}
+	if (hash != NULL &&
+	    (rc = store_put(t, ST_PWHASH, slice_str(nkeys.user_id), slice_str(hash))) != MK_OK)
+		goto out;
+	r->action = found ? SVC_IMPORT_UPDATED : SVC_IMPORT_CREATED;
+	rc = MK_OK;
+out:
+	json_object_put(old);
+	json_object_put(user);
+	return rc;
+}
+
+static enum mk_code
+import_tx(struct store_txn *t, void *vop, struct mk_err *err)
+{
+	struct import_op *op = vop;
+	struct svc_import_rec *r;
+	enum mk_code rc;
+	size_t i;
+
+	for (i = 0; i < op->n; i++) {
+		r = &op->recs[i];
+		rc = import_one(t, op, r);
+		r->code = rc;
+		if (rc == MK_OK || rc == MK_ERR_INVALID || rc == MK_ERR_EXISTS)
+			continue;
+		/* The store failed, not the record: the batch goes. */
+		if (r->err.msg[0] != '\0')
+			mk_fail(err, rc, "record %zu of the batch: %s", i, r->err.msg);
+		else
+			mk_fail(err, rc, "record %zu of the batch: %s", i, mk_code_name(rc));
+		return rc;
+	}
+	return MK_OK;
+}
+
+enum mk_code
+svc_user_import(struct store *s, const struct api_conf *c, const char *connection,
+    int upsert, struct svc_import_rec *recs, size_t n, struct mk_err *err)
+{
+	struct import_op op;
+	size_t i;
+
+	memset(&op, 0, sizeof(op));
+	op.conf = c;
+	op.connection = connection;
+	op.upsert = upsert;
+	op.recs = recs;
+	op.n = n;
+	op.now_ms = mk_now_ms();
+	for (i = 0; i < n; i++) {
+		recs[i].code = MK_OK;
+		recs[i].action = SVC_IMPORT_CREATED;
+		memset(&recs[i].err, 0, sizeof(recs[i].err));
+	}
+	if (n == 0)
+		return MK_OK;
+	return store_write(s, import_tx, &op, err);
+}

@@ -44,4 +44,43 @@ enum mk_code svc_client_patch(struct store *s, const struct api_conf *c, const c
     struct json_object *body, struct mk_buf *out, struct mk_err *err);
 enum mk_code svc_client_delete(struct store *s, const char *id, struct mk_err *err);
 
+/*
+ * Bulk import (additive, for metakeepctl import).  One record of a batch:
+ * rec is the parsed record (borrowed); the rest is written by
+ * svc_user_import.
+ */
+enum svc_import_action {
+	SVC_IMPORT_CREATED,
+	SVC_IMPORT_UPDATED,
+	SVC_IMPORT_UNCHANGED,
+};
+
+struct svc_import_rec {
+	struct json_object *rec;       /* in */
+	enum mk_code code;             /* out: MK_OK, or why the record was skipped */
+	enum svc_import_action action; /* out, when code is MK_OK */
+	struct mk_err err;             /* out: the reason, when code is not MK_OK */
+};
+
+/*
+ * Import recs[0..n-1] in one store_write, in order (a record sees the ones
+ * before it).  Each record is built by model_user_import (connection: see
+ * there; NULL for the record's own) and checked like a create: size limit,
+ * unique user_id, unique email in its connection.  A record that breaks a
+ * rule is skipped and changes nothing (recs[i].code MK_ERR_INVALID or
+ * MK_ERR_EXISTS, with the reason in recs[i].err); the others are written.
+ * An existing user (same user_id; for a record without user_id, same email
+ * in the same connection) is "The user already exists." unless upsert:
+ * then the record replaces it, keeping the stored created_at (and
+ * updated_at when nothing changed) unless the record gives them, so running
+ * the same file again changes nothing (SVC_IMPORT_UNCHANGED).  A password
+ * hash in the record is stored as the user's (kept apart, never returned).
+ * Returns MK_OK when the batch committed; otherwise nothing of the batch is
+ * written and the code says why (MK_ERR_FULL, MK_ERR_INTERNAL,
+ * MK_ERR_NOMEM; err->msg set), and recs[].code mean nothing.
+ */
+enum mk_code svc_user_import(struct store *s, const struct api_conf *c,
+    const char *connection, int upsert, struct svc_import_rec *recs, size_t n,
+    struct mk_err *err);
+
 #endif

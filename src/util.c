@@ -34,11 +34,21 @@ void
 mk_sha256_hex(const void *p, size_t n, char out[65])
 {
 	static const char hex[] = "0123456789abcdef";
+	/* Fetched once per process: an implicit fetch on every call (what
+	 * EVP_sha256() with EVP_Digest does) cost as much as the hashing. */
+	static EVP_MD *sha256;
+	static EVP_MD_CTX *ctx;
 	unsigned char md[32];
 	unsigned int mdlen = 0;
 	size_t i;
 
-	EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL);
+	if (sha256 == NULL)
+		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (ctx == NULL)
+		ctx = EVP_MD_CTX_new();
+	if (sha256 == NULL || ctx == NULL || EVP_DigestInit_ex(ctx, sha256, NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, p, n) != 1 || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
+		EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL);
 	for (i = 0; i < 32; i++) {
 		out[2 * i] = hex[md[i] >> 4];
 		out[2 * i + 1] = hex[md[i] & 15];

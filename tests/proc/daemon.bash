@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables set here are used by the scripts
 # daemon.bash: helpers for the metakeepd process tests (test_daemon_*.sh),
 # sourced, not run (hence not named *.sh: scripts/test runs every
 # tests/proc/*.sh).  They start metakeepd on a unix socket in a temporary
@@ -34,6 +35,7 @@ if [ "$(id -u)" = 0 ]; then
 	chown nobody "$run"
 fi
 
+mkd_log=$tmp/mkd.log  # start_daemon's log; a script may switch it
 pass=0
 fail=0
 started=()  # every daemon pid this script started
@@ -57,12 +59,12 @@ alive() {
 	[ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" != Z ]
 }
 
-# children PID: the pids of PID's live children, one a line, sorted.
+# children PID: the pids of live children of PID, one a line, sorted as text.
 children() {
 	local p
 	for p in $(pgrep -P "$1" 2>/dev/null); do
 		alive "$p" && echo "$p"
-	done | sort -n
+	done | sort  # lexical, as comm(1) wants
 }
 
 # wait_children PID N SECONDS: until PID has exactly N live children.
@@ -88,12 +90,13 @@ wait_gone() {
 }
 
 # start_daemon ARGS...: metakeepd in the foreground on $sock with the given
-# extra options; sets mkd_pid and waits for the socket.  Log: $tmp/mkd.log.
+# extra options; sets mkd_pid and waits for the socket.  Log: $mkd_log
+# (default $tmp/mkd.log).
 start_daemon() {
 	local n=100
 	rm -f "$sock"
 	"$mkd" -f -d "$db" --socket "$sock" "${userargs[@]}" "$@" \
-		</dev/null >>"$tmp/mkd.log" 2>&1 &
+		</dev/null >>"$mkd_log" 2>&1 &
 	mkd_pid=$!
 	started+=("$mkd_pid")
 	while [ "$n" -gt 0 ]; do
@@ -103,7 +106,7 @@ start_daemon() {
 		n=$((n - 1))
 	done
 	echo "# metakeepd did not come up; log:"
-	tail -n 20 "$tmp/mkd.log" | sed 's/^/#   /'
+	tail -n 20 "$mkd_log" | sed 's/^/#   /'
 	return 1
 }
 
@@ -161,8 +164,7 @@ UNAUTH='{"statusCode":401,"error":"Unauthorized","message":"Missing authenticati
 
 # load N OUT: N sequential unauthenticated GETs; appends each status to OUT.
 load() {
-	local i
-	for i in $(seq 1 "$1"); do
+	for _ in $(seq 1 "$1"); do
 		fcgi GET /api/v2/users
 		echo "${status:-none}" >>"$2"
 	done

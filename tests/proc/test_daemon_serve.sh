@@ -7,6 +7,7 @@
 # pid file, and a store that cannot open (exit 78, no respawn loop).
 #
 # usage: tests/proc/test_daemon_serve.sh BUILD_DIR   (bounded to 150 s)
+# shellcheck disable=SC2015 # ok and bad always succeed: A && ok || bad is safe
 if [ -z "${MK_PROC_BOUNDED:-}" ]; then
 	MK_PROC_BOUNDED=1 exec timeout -k 5 150 bash "$0" "$@"
 fi
@@ -181,8 +182,9 @@ if [ -n "$token" ]; then
 fi
 
 # --- a store that cannot open: the worker exits 78, the master stops with 78
-: >"$tmp/notadir"
-"$mkd" -f -d "$tmp/notadir" --socket "$sock" -w 2 "${userargs[@]}" \
+# (data.mdb is a directory: LMDB cannot open it; found only in the workers)
+mkdir -p "$tmp/baddb/data.mdb"
+"$mkd" -f -d "$tmp/baddb" --socket "$sock" -w 2 "${userargs[@]}" \
 	</dev/null >"$tmp/bad.log" 2>&1 &
 bad_pid=$!
 started+=("$bad_pid")
@@ -194,5 +196,9 @@ else
 fi
 grep -q "fatal configuration" "$tmp/bad.log" && ok "fatal config is logged" ||
 	bad "no fatal message: $(tail -n 5 "$tmp/bad.log")"
+# At most one worker start per slot: no respawn loop.
+n=$(grep -c "cannot open the store" "$tmp/bad.log")
+[ "$n" -ge 1 ] && [ "$n" -le 2 ] && ok "no respawn loop ($n store failures)" ||
+	bad "store failures logged $n times"
 
 summary

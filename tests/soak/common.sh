@@ -1,0 +1,118 @@
+# shellcheck shell=bash
+# common.sh: helpers shared by the tests in tests/soak/ (soak, crash,
+# faults, full map).  Sourced after tests/integration/lib.sh, whose stack
+# helpers, checks (pass, fail, assert_*) and summary they reuse.
+#
+#   soak_start_daemon ARGS...   start metakeepd on $MK_SOCK over $MK_DB with
+#                               extra ARGS; sets MK_DAEMON_PID
+#   soak_workers                print the pids of the master's workers
+#   soak_kill_pool SIG          send SIG to the master and its workers at once
+#   soak_env_check LABEL        mdb_stat clean, indexes as many as records,
+#                               and metakeepctl check when it exists
+#   soak_driver ARGS...         run tests/soak/mksoak against $MK_PORT with
+#                               $TOKEN; sets SOAK_RESULT (its RESULT line)
+
+soak_start_daemon()
+{
+	mk_user_args
+	"$MK_BUILD/metakeepd" -d "$MK_DB" --socket "$MK_SOCK" -f "${MK_USER_ARGS[@]}" "$@" \
+		</dev/null >>"$MK_TMP/metakeepd.log" 2>&1 &
+	MK_DAEMON_PID=$!
+	# A socket left by a killed pool exists already: wait for a worker.
+	local n=150
+	while [ "$n" -gt 0 ]; do
+		if ! mk_alive "$MK_DAEMON_PID"; then
+			echo "soak_start_daemon: metakeepd exited" >&2
+			tail -n 20 "$MK_TMP/metakeepd.log" >&2
+			return 1
+		fi
+		[ -S "$MK_SOCK" ] && [ -n "$(soak_workers)" ] && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	echo "soak_start_daemon: no worker after 15 s" >&2
+	return 1
+}
+
+soak_workers()
+{
+	[ -n "$MK_DAEMON_PID" ] || return 0
+	ps -o pid= --ppid "$MK_DAEMON_PID" 2>/dev/null | tr -d ' '
+}
+
+soak_kill_pool()
+{
+	local sig=$1 pids
+	# Freeze the master first, so it cannot fork a worker we would miss.
+	kill -STOP "$MK_DAEMON_PID" 2>/dev/null
+	# shellcheck disable=SC2046
+	pids="$MK_DAEMON_PID $(soak_workers | tr '\n' ' ')"
+	# shellcheck disable=SC2086
+	kill -"$sig" $pids 2>/dev/null
+	wait "$MK_DAEMON_PID" 2>/dev/null
+	# Orphaned workers are children of init now: wait until they are gone.
+	local n=100 p left
+	while [ "$n" -gt 0 ]; do
+		left=0
+		for p in $pids; do
+			kill -0 "$p" 2>/dev/null && left=1
+		done
+		[ "$left" = 0 ] && break
+		sleep 0.05
+		n=$((n - 1))
+	done
+	MK_DAEMON_PID=
+}
+
+# mdb_stat output of one table: the "Entries:" figure.
+soak_entries()
+{
+	mdb_stat -s "$2" "$1" 2>/dev/null | sed -n 's/^ *Entries: *//p'
+}
+
+soak_env_check()
+{
+	local label=$1 out u ue uc uu c cc
+	if out=$(mdb_stat -e "$MK_DB" 2>&1) && mdb_stat -a "$MK_DB" >/dev/null 2>&1; then
+		pass "$label: mdb_stat reads every table"
+	else
+		fail "$label: mdb_stat reads every table" "$out"
+	fi
+	u=$(soak_entries "$MK_DB" users)
+	ue=$(soak_entries "$MK_DB" users_email)
+	uc=$(soak_entries "$MK_DB" users_created)
+	uu=$(soak_entries "$MK_DB" users_updated)
+	c=$(soak_entries "$MK_DB" clients)
+	cc=$(soak_entries "$MK_DB" clients_created)
+	if [ -n "$u" ] && [ "$u" = "$ue" ] && [ "$u" = "$uc" ] && [ "$u" = "$uu" ] &&
+	    [ "${c:-0}" = "${cc:-0}" ]; then
+		pass "$label: index entries match records ($u users, ${c:-0} clients)"
+	else
+		fail "$label: index entries match records" \
+			"users $u email $ue created $uc updated $uu clients $c created $cc"
+	fi
+	if "$MK_BUILD/metakeepctl" check --help >/dev/null 2>&1; then
+		if out=$("$MK_BUILD/metakeepctl" -d "$MK_DB" check 2>&1); then
+			pass "$label: metakeepctl check"
+		else
+			fail "$label: metakeepctl check" "$(tail -n 5 <<<"$out")"
+		fi
+	fi
+}
+
+soak_driver()
+{
+	local out=$MK_TMP/driver.out rc
+	timeout -k 5 "${SOAK_DRIVER_TIMEOUT:-900}" "$MK_BUILD/tests/soak/mksoak" \
+		-p "$MK_PORT" -t "$TOKEN" "$@" >"$out" 2>"$MK_TMP/driver.err"
+	rc=$?
+	SOAK_RESULT=$(grep '^RESULT' "$out" | tail -n 1)
+	sed 's/^/#   /' "$MK_TMP/driver.err" | head -n 60
+	return "$rc"
+}
+
+# soak_field NAME: a figure from the last RESULT line.
+soak_field()
+{
+	sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<" $SOAK_RESULT"
+}

@@ -1,0 +1,62 @@
+#!/bin/bash
+# test_crash.sh BUILD_DIR: crash consistency.  Repeatedly: write load from
+# tests/soak/mksoak --crash, SIGKILL the whole pool (master and workers) at
+# a random moment, start it again on the same database, let the load go on,
+# then check every acknowledged write against the model (a write whose
+# answer was lost may or may not be there, nothing else may differ), and
+# the environment: mdb_stat, index entries against records, metakeepctl
+# check when it exists.
+#
+# Iterations: MK_CRASH_ITER (default 10; 200 with MK_TEST_LONG=1).
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../integration/lib.sh"
+. "$here/common.sh"
+
+b=${1:?usage: test_crash.sh BUILD_DIR}
+iters=${MK_CRASH_ITER:-10}
+[ "${MK_TEST_LONG:-0}" = 1 ] && iters=${MK_CRASH_ITER:-200}
+seed=${MK_CRASH_SEED:-$RANDOM}
+RANDOM=$seed
+
+start_stack "$b" || { echo "0 passed, 1 failed"; exit 1; }
+echo "# crash: $iters iterations, seed $seed"
+tot_writes=0 tot_lost=0 tot_checks=0 tot_req=0 kills=0
+for i in $(seq 1 "$iters"); do
+	load_ms=$((1500 + RANDOM % 1500))
+	kill_ms=$((200 + RANDOM % (load_ms - 400)))
+	SOAK_DRIVER_TIMEOUT=120 soak_driver --crash --wait 60 -c 4 \
+		-s "$(printf '%d.%03d' $((load_ms / 1000)) $((load_ms % 1000)))" \
+		-S "$((seed + i))" -T "crash$seed-$i" &
+	dpid=$!
+	sleep "$(printf '%d.%03d' $((kill_ms / 1000)) $((kill_ms % 1000)))"
+	soak_kill_pool KILL
+	kills=$((kills + 1))
+	# Sometimes the pool stays down a while: requests fail meanwhile.
+	[ $((RANDOM % 3)) = 0 ] && sleep 0.$((RANDOM % 10))
+	if ! soak_start_daemon; then
+		fail "iteration $i: restart after SIGKILL"
+		wait "$dpid"
+		break
+	fi
+	wait "$dpid"
+	rc=$?
+	SOAK_RESULT=$(grep '^RESULT' "$MK_TMP/driver.out" | tail -n 1)
+	if [ "$rc" -eq 0 ] && [ "$(soak_field failures)" = 0 ]; then
+		pass "iteration $i (kill at ${kill_ms} ms): $SOAK_RESULT"
+	else
+		fail "iteration $i (kill at ${kill_ms} ms): driver exit $rc" "$SOAK_RESULT" \
+			"$(grep FAIL "$MK_TMP/driver.err" | head -n 10)"
+	fi
+	tot_writes=$((tot_writes + $(soak_field writes)))
+	tot_lost=$((tot_lost + $(soak_field uncertain)))
+	tot_checks=$((tot_checks + $(soak_field checks)))
+	tot_req=$((tot_req + $(soak_field requests)))
+	soak_env_check "iteration $i"
+done
+echo "# crash totals: $kills pool kills, $tot_req requests, $tot_writes writes acknowledged" \
+	"and verified, $tot_lost requests without an answer, $tot_checks model checks"
+mk_stop_pid "$MK_DAEMON_PID"
+MK_DAEMON_PID=
+soak_env_check "after all crashes"
+summary
