@@ -1,9 +1,10 @@
 /*
  * load: fill a metakeep database with N generated users, fast, for
  * bench/run.  It goes through the same model and store code as the service
- * (model_user_new builds and validates each user, store_user_put writes it
- * and its indexes), but not through HTTP, and it writes a batch of users per
- * write transaction instead of one commit per user.  Users get no password
+ * (svc_user_import, the path of metakeepctl import: model rules, unique
+ * ids and emails, record, indexes and search terms), but not through HTTP,
+ * and it writes a batch of users per write transaction instead of one
+ * commit per user.  Users get no password
  * (hashing is deliberately slow and not what the benchmark measures).
  *
  * User i (0 <= i < N) is predictable, so wrk scripts can pick one at random
@@ -17,8 +18,10 @@
  *             address tags
  * Also creates one token with every scope and writes it to -t FILE.
  *
- * usage: load -d DIR -n USERS [-m MAPSIZE_MB] [-b BATCH] [-t TOKENFILE]
- * Prints "users N json_bytes AVG seconds S" on success.
+ * usage: load -d DIR -n USERS [-m MAPSIZE_MB] [-b BATCH] [-t TOKENFILE] [-r]
+ * (-r: insert in random id order; see main)
+ * Prints "users N json_bytes AVG seconds S" and the bytes per user of each
+ * table (pages x page size / N) on success.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -32,15 +35,10 @@
 #include "auth.h"
 #include "err.h"
 #include "jx.h"
-#include "model.h"
+#include "api.h"
 #include "store.h"
+#include "svc.h"
 #include "util.h"
-
-struct batch {
-	unsigned long first, n;
-	int64_t base_ms;
-	uint64_t json_bytes;
-};
 
 static const char *themes[] = { "dark", "light", "system" };
 static const char *langs[] = { "en", "de", "fr", "es", "ja" };
@@ -48,68 +46,49 @@ static const char *zones[] = { "Europe/Berlin", "America/New_York", "Asia/Tokyo"
     "UTC" };
 static const char *plans[] = { "free", "pro", "team" };
 
-static enum mk_code
-put_one(struct store_txn *t, unsigned long i, struct batch *b, struct mk_err *err)
+/* The import record of user i (see the top of the file); owned, or NULL. */
+static struct json_object *
+user_rec(unsigned long i)
 {
-	char text[1024], id[25];
-	struct json_object *body = NULL, *user = NULL;
-	struct model_ctx mctx;
-	struct model_user_keys mk;
-	struct store_user_keys sk;
-	struct mk_slice rec;
+	char text[1024];
+	struct json_object *o = NULL;
+	struct mk_err err;
 	uint32_t h = (uint32_t)((uint64_t)i * 2654435761u);
-	enum mk_code rc;
 	int n;
 
-	snprintf(id, sizeof(id), "%08x%08x%08x", h, h, h);
 	n = snprintf(text, sizeof(text),
-	    "{\"email\":\"u%lu@example.com\",\"connection\":\"%s\","
+	    "{\"user_id\":\"%08x%08x%08x\",\"email\":\"u%lu@example.com\","
 	    "\"user_metadata\":{\"theme\":\"%s\",\"language\":\"%s\",\"timezone\":\"%s\","
 	    "\"newsletter\":%s,\"plan\":\"%s\",\"score\":%lu,"
 	    "\"address\":{\"street\":\"%lu Main Street\",\"city\":\"Springfield\","
 	    "\"zip\":\"%05lu\",\"country\":\"US\"},\"tags\":[\"alpha\",\"beta\",\"gamma\"]},"
 	    "\"app_metadata\":{\"roles\":[\"user\"],\"tier\":%lu,"
 	    "\"customer_id\":\"cus_%010lu\",\"flags\":{\"beta\":%s,\"mfa\":false}}}",
-	    i, MODEL_DEFAULT_CONNECTION, themes[i % 3], langs[i % 5], zones[i % 4],
+	    h, h, h, i, themes[i % 3], langs[i % 5], zones[i % 4],
 	    i % 2 ? "true" : "false", plans[i % 3], i % 10000, i % 10000, i % 100000,
 	    i % 4, i, i % 7 ? "false" : "true");
 	if (n < 0 || (size_t)n >= sizeof(text))
-		return mk_fail(err, MK_ERR_INTERNAL, "body too long");
-	if ((rc = jx_parse(text, (size_t)n, 32, &body, err)) != MK_OK)
-		return rc;
-	memset(&mctx, 0, sizeof(mctx));
-	mctx.now_ms = b->base_ms + (int64_t)i;
-	mctx.new_id = id;
-	mctx.max_depth = 32;
-	if ((rc = model_user_new(body, &mctx, &user, err)) != MK_OK)
-		goto out;
-	rec.p = jx_text(user, &rec.n);
-	model_user_keys(user, &mk);
-	sk.user_id = mk.user_id;
-	sk.email = mk.email;
-	sk.connection = mk.connection;
-	sk.created_at = mk.created_at;
-	sk.updated_at = mk.updated_at;
-	if ((rc = store_user_put(t, NULL, &sk, rec)) != MK_OK)
-		mk_fail(err, rc, "store_user_put failed for user %lu", i);
-	b->json_bytes += rec.n;
-out:
-	json_object_put(user);
-	json_object_put(body);
-	return rc;
+		return NULL;
+	memset(&err, 0, sizeof(err));
+	if (jx_parse(text, (size_t)n, 32, &o, &err) != MK_OK)
+		return NULL;
+	return o;
 }
 
-static enum mk_code
-put_batch(struct store_txn *t, void *ctx, struct mk_err *err)
+static int
+cmp_u64(const void *a, const void *b)
 {
-	struct batch *b = ctx;
-	unsigned long i;
-	enum mk_code rc;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
-	for (i = b->first; i < b->first + b->n; i++)
-		if ((rc = put_one(t, i, b, err)) != MK_OK)
-			return rc;
-	return MK_OK;
+	return x < y ? -1 : x > y;
+}
+
+static int
+add_size(void *ctx, struct mk_slice key, struct mk_slice rec)
+{
+	(void)key;
+	*(uint64_t *)ctx += rec.n;
+	return 0;
 }
 
 int
@@ -117,49 +96,86 @@ main(int argc, char *argv[])
 {
 	struct store_opts o;
 	struct store *s = NULL;
+	struct store_txn *rt = NULL;
+	struct api_conf ac;
 	struct mk_err err;
-	struct batch b;
+	struct svc_import_rec *recs = NULL;
+	struct store_stats st;
 	struct timespec t0, t1;
 	const char *dir = NULL, *tokfile = NULL;
-	unsigned long total = 0, bsize = 5000, mapmb = 0, done, json_bytes = 0;
+	unsigned long total = 0, bsize = 5000, mapmb = 0, done, n, i;
+	uint64_t json_bytes = 0, *order = NULL;
+	int random_order = 0;
 	char tok[AUTH_TOKEN_LEN + 1], tid[AUTH_ID_LEN + 1];
 	FILE *f;
 	int ch, status = 1;
 
-	while ((ch = getopt(argc, argv, "d:n:m:b:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "d:n:m:b:t:r")) != -1) {
 		switch (ch) {
 		case 'd': dir = optarg; break;
 		case 'n': total = strtoul(optarg, NULL, 10); break;
 		case 'm': mapmb = strtoul(optarg, NULL, 10); break;
 		case 'b': bsize = strtoul(optarg, NULL, 10); break;
 		case 't': tokfile = optarg; break;
+		case 'r': random_order = 1; break;
 		default: goto usage;
 		}
 	}
-	if (dir == NULL || bsize == 0)
+	if (dir == NULL || bsize == 0 || bsize > 1000000 || total >= (1ul << 21))
 		goto usage;
 	memset(&o, 0, sizeof(o));
 	memset(&err, 0, sizeof(err));
+	api_conf_defaults(&ac);
 	o.dir = dir;
 	o.map_size = (size_t)mapmb << 20;
 	/* Loading is redone from scratch if the machine crashes. */
 	o.relaxed_sync = 1;
-	if (store_open(&o, &s, &err) != MK_OK) {
-		fprintf(stderr, "load: %s\n", err.msg);
+	/*
+	 * Users go in by user_id (h) unless -r: every table then grows at its
+	 * end, so a batch touches few pages, the load is I/O-light and pages
+	 * come out full, as after an import of a sorted export or a compacting
+	 * copy.  -r inserts by i, which is random id order, as a database grown
+	 * by single creates.
+	 */
+	if ((order = calloc(total ? total : 1, sizeof(*order))) == NULL) {
+		perror("calloc");
 		return 1;
 	}
+	for (i = 0; i < total; i++)
+		order[i] = random_order ? i :
+		    (uint64_t)(uint32_t)((uint64_t)i * 2654435761u) << 32 | i;
+	if (!random_order)
+		qsort(order, total, sizeof(*order), cmp_u64);
+	if ((recs = calloc(bsize, sizeof(*recs))) == NULL) {
+		perror("calloc");
+		return 1;
+	}
+	if (store_open(&o, &s, &err) != MK_OK) {
+		fprintf(stderr, "load: %s\n", err.msg);
+		goto out;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	memset(&b, 0, sizeof(b));
-	b.base_ms = mk_now_ms() - (int64_t)total;
-	for (done = 0; done < total; done += b.n) {
-		b.first = done;
-		b.n = total - done < bsize ? total - done : bsize;
-		b.json_bytes = 0;
-		if (store_write(s, put_batch, &b, &err) != MK_OK) {
+	for (done = 0; done < total; done += n) {
+		n = total - done < bsize ? total - done : bsize;
+		for (i = 0; i < n; i++) {
+			memset(&recs[i], 0, sizeof(recs[i]));
+			if ((recs[i].rec = user_rec(order[done + i] & 0xffffffffu)) == NULL) {
+				fprintf(stderr, "load: cannot build user %lu\n", done + i);
+				goto out;
+			}
+		}
+		if (svc_user_import(s, &ac, NULL, 0, recs, n, &err) != MK_OK) {
 			fprintf(stderr, "load: %s\n", err.msg);
 			goto out;
 		}
-		json_bytes += b.json_bytes;
+		for (i = 0; i < n; i++) {
+			if (recs[i].code != MK_OK) {
+				fprintf(stderr, "load: user %lu: %s\n", done + i, recs[i].err.msg);
+				goto out;
+			}
+			json_object_put(recs[i].rec);
+			recs[i].rec = NULL;
+		}
 	}
 	if (tokfile != NULL) {
 		if (auth_token_create(s, SC_ALL, NULL, 0, tok, tid, &err) != MK_OK) {
@@ -173,15 +189,35 @@ main(int argc, char *argv[])
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	printf("users %lu json_bytes %lu seconds %.1f\n", total,
-	    total ? json_bytes / total : 0,
+	if (store_read_begin(s, &rt) != MK_OK ||
+	    store_scan(rt, ST_USERS, add_size, &json_bytes) != MK_OK) {
+		fprintf(stderr, "load: cannot read the users back\n");
+		goto out;
+	}
+	store_txn_end(rt);
+	printf("users %lu json_bytes %lu seconds %.1f", total,
+	    total ? (unsigned long)(json_bytes / total) : 0,
 	    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	/* Bytes per user of each table, to see where the file size goes. */
+	if (total > 0 && store_stat(s, &st, &err) == MK_OK) {
+		for (i = 0; i < st.ntables; i++)
+			if (st.tables[i].pages > 0)
+				printf(" %s=%zu", st.tables[i].name,
+				    st.tables[i].pages * st.page_size / total);
+		printf(" free=%zu", st.free_pages * st.page_size / total);
+	}
+	printf("\n");
 	status = 0;
 out:
+	if (recs != NULL)
+		for (i = 0; i < bsize; i++)
+			json_object_put(recs[i].rec);
+	free(recs);
+	free(order);
 	store_close(s);
 	return status;
 usage:
-	fprintf(stderr, "usage: load -d DIR -n USERS [-m MAPSIZE_MB] [-b BATCH] "
-	    "[-t TOKENFILE]\n");
+	fprintf(stderr, "usage: load -d DIR -n USERS (< 2^21) [-m MAPSIZE_MB] [-b BATCH] "
+	    "[-t TOKENFILE] [-r]\n");
 	return 2;
 }

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "meta.h"
 #include "model.h"
+#include "sindex.h"
 #include "svc.h"
 #include "util.h"
 
@@ -574,6 +575,44 @@ parse_sort(const char *query, enum store_order *order, int *desc, struct mk_err 
 	    "or user_id");
 }
 
+/*
+ * The q= of a listing (spec 6), parsed into *out (owned; NULL when there is
+ * no q, or a blank one: a plain listing).  search_engine is accepted for
+ * Auth0 clients that send it: v2 and v3 mean the same here.
+ */
+static enum mk_code
+search_query(struct ctx *c, struct query **out)
+{
+	char text[QUERY_MAX_LEN + 1], eng[8];
+	struct query_error qe;
+	enum mk_code rc;
+	size_t i;
+	int r;
+
+	*out = NULL;
+	r = query_get(c->query, "search_engine", eng, sizeof(eng));
+	if (r < 0 || (r > 0 && strcmp(eng, "v2") != 0 && strcmp(eng, "v3") != 0))
+		return query_bad(&c->err, "search_engine", "Expected v2 or v3");
+	r = query_get(c->query, "q", text, sizeof(text));
+	if (r < 0)
+		return query_bad(&c->err, "q", "Cannot decode the value, or longer than "
+		    "4096 bytes");
+	if (r == 0)
+		return MK_OK;
+	for (i = 0; text[i] != '\0' && isspace((unsigned char)text[i]); i++)
+		;
+	if (text[i] == '\0')
+		return MK_OK;
+	memset(&qe, 0, sizeof(qe));
+	rc = query_parse(text, strlen(text), out, &qe);
+	if (rc == MK_ERR_NOMEM)
+		return mk_fail(&c->err, rc, "out of memory");
+	if (rc != MK_OK)
+		return mk_fail(&c->err, MK_ERR_QUERY, "Query validation error: '%s at "
+		    "position %zu' on property q.", qe.msg, qe.pos);
+	return MK_OK;
+}
+
 static enum mk_code
 users_list(struct ctx *c)
 {
@@ -583,8 +622,8 @@ users_list(struct ctx *c)
 	enum store_order order;
 	long page, per_page;
 	size_t total = 0;
-	int totals, desc, r;
-	char q[8];
+	int totals, desc;
+	struct query *q = NULL;
 	enum mk_code rc;
 
 	if (!need_scope(c, SC_READ_USERS))
@@ -596,26 +635,35 @@ users_list(struct ctx *c)
 	    (rc = parse_sort(c->query, &order, &desc, &c->err)) != MK_OK ||
 	    (rc = query_fields(c->query, &f, &c->err)) != MK_OK)
 		return rc;
-	r = query_get(c->query, "q", q, sizeof(q));
-	if (r != 0)
-		return mk_fail(&c->err, MK_ERR_QUERY, "Query validation error: search with q is "
-		    "not supported by this version of metakeep.");
+	if ((rc = search_query(c, &q)) != MK_OK)
+		return rc;
 	memset(&ls, 0, sizeof(ls));
 	ls.out = out;
 	ls.f = &f;
 	buf_reset(out);
-	if (totals) {
-		if ((rc = store_count(c->rtx, ST_USERS, &total)) != MK_OK)
-			return mk_fail(&c->err, rc, "count failed");
+	if (totals && q == NULL &&
+	    (rc = store_count(c->rtx, ST_USERS, &total)) != MK_OK)
+		return mk_fail(&c->err, rc, "count failed");
+	if (totals)
 		buf_adds(out, "{\"users\":");
-	}
 	buf_addc(out, '[');
-	rc = store_users_scan(c->rtx, order, desc, (size_t)page * (size_t)per_page,
-	    (size_t)per_page, list_emit, &ls);
-	if (rc == MK_OK)
-		rc = ls.rc;
-	if (rc != MK_OK)
-		return mk_fail(&c->err, rc, "listing users failed");
+	if (q != NULL) {
+		/* spec 6: exact, no result limit; total is the number of matches */
+		rc = sindex_search(c->rtx, q, order, desc, (size_t)page * (size_t)per_page,
+		    (size_t)per_page, list_emit, &ls, &total, &c->err);
+		query_free(q);
+		if (rc == MK_OK && ls.rc != MK_OK)
+			rc = mk_fail(&c->err, ls.rc, "search output failed");
+		if (rc != MK_OK)
+			return rc;
+	} else {
+		rc = store_users_scan(c->rtx, order, desc, (size_t)page * (size_t)per_page,
+		    (size_t)per_page, list_emit, &ls);
+		if (rc == MK_OK)
+			rc = ls.rc;
+		if (rc != MK_OK)
+			return mk_fail(&c->err, rc, "listing users failed");
+	}
 	buf_addc(out, ']');
 	if (totals)
 		buf_printf(out, ",\"start\":%zu,\"limit\":%ld,\"length\":%zu,\"total\":%zu}",

@@ -242,17 +242,23 @@ out:
 }
 
 /*
- * Parsed token records, per process, keyed by hash.  Parsing the record was
+ * Tokens recently checked by this process: the presented token, its hash
+ * and its parsed record.  Hashing the token and parsing its record were
  * most of the cost of a GET (bench/run, BENCHMARKS.md).  An entry is used
  * only while the stored record is byte for byte the one it was parsed from,
  * so the lookup still happens on every request and a token revoked or
  * rewritten by another process (metakeepctl) is never served from here.
+ * Presented tokens are compared in constant time.  They stay in this
+ * process's memory only, as the request that carried them did.
  */
 #define AUTH_CACHE_SLOTS 8
 #define AUTH_CACHE_REC_MAX 1024
+#define AUTH_CACHE_TOKEN_MAX 64
 
 struct auth_cache_slot {
 	int used;
+	size_t toklen;
+	char token[AUTH_CACHE_TOKEN_MAX];
 	char hash[AUTH_HASH_LEN];
 	size_t reclen;
 	char rec[AUTH_CACHE_REC_MAX];
@@ -261,6 +267,23 @@ struct auth_cache_slot {
 
 static struct auth_cache_slot auth_cache[AUTH_CACHE_SLOTS];
 static unsigned int auth_cache_next;
+
+/* The hash of a presented token seen before; 1 and hash[] set, or 0. */
+static int
+auth_cache_hash(struct mk_slice tok, char *hash)
+{
+	const struct auth_cache_slot *c;
+	size_t i;
+
+	for (i = 0; i < AUTH_CACHE_SLOTS; i++) {
+		c = &auth_cache[i];
+		if (c->used && c->toklen == tok.n && mk_ct_equal(c->token, tok.p, tok.n)) {
+			memcpy(hash, c->hash, AUTH_HASH_LEN);
+			return 1;
+		}
+	}
+	return 0;
+}
 
 static int
 auth_cache_get(const char *hash, struct mk_slice rec, struct auth_token *out)
@@ -281,12 +304,13 @@ auth_cache_get(const char *hash, struct mk_slice rec, struct auth_token *out)
 }
 
 static void
-auth_cache_put(const char *hash, struct mk_slice rec, const struct auth_token *tok)
+auth_cache_put(struct mk_slice presented, const char *hash, struct mk_slice rec,
+    const struct auth_token *tok)
 {
 	struct auth_cache_slot *c;
 	size_t i;
 
-	if (rec.n > AUTH_CACHE_REC_MAX)
+	if (rec.n > AUTH_CACHE_REC_MAX || presented.n > AUTH_CACHE_TOKEN_MAX)
 		return;
 	/* The slot of an older version of this token, else round robin. */
 	for (i = 0; i < AUTH_CACHE_SLOTS; i++)
@@ -295,6 +319,8 @@ auth_cache_put(const char *hash, struct mk_slice rec, const struct auth_token *t
 	if (i == AUTH_CACHE_SLOTS)
 		i = auth_cache_next++ % AUTH_CACHE_SLOTS;
 	c = &auth_cache[i];
+	memcpy(c->token, presented.p, presented.n);
+	c->toklen = presented.n;
 	memcpy(c->hash, hash, AUTH_HASH_LEN);
 	memcpy(c->rec, rec.p, rec.n);
 	c->reclen = rec.n;
@@ -348,7 +374,9 @@ auth_check(struct store_txn *t, const char *authorization, int64_t now_ms,
 	if (tok.n > AUTH_PRESENTED_MAX)
 		return mk_fail(err, MK_ERR_UNAUTH, "Invalid token");
 
-	mk_sha256_hex(tok.p, tok.n, hash);
+	if (!auth_cache_hash(tok, hash))
+		mk_sha256_hex(tok.p, tok.n, hash);
+	hash[AUTH_HASH_LEN] = '\0';
 	key.p = hash;
 	key.n = AUTH_HASH_LEN;
 	rc = store_get(t, ST_TOKENS, key, &rec);
@@ -363,7 +391,7 @@ auth_check(struct store_txn *t, const char *authorization, int64_t now_ms,
 			log_warnx("token %.16s: %s", hash, perr.msg);
 			return mk_fail(err, MK_ERR_INTERNAL, "corrupt token record");
 		}
-		auth_cache_put(hash, rec, &at);
+		auth_cache_put(tok, hash, rec, &at);
 	}
 	if (at.exp_ms != 0 && now_ms >= at.exp_ms)
 		return mk_fail(err, MK_ERR_UNAUTH, "Invalid token");

@@ -250,6 +250,11 @@ conf_set(struct mk_conf *c, const char *key, const char *value, struct mk_err *e
 			return mk_fail(err, MK_ERR_INVALID,
 			    "map_size: '%s' is not a byte count from 1M to 1024G", value);
 		c->store.map_size = (size_t)v;
+	} else if (strcmp(key, "map_max") == 0) {
+		if (conf_bytes(value, CONF_MIN_MAP, CONF_MAX_MAP, &v) == -1)
+			return mk_fail(err, MK_ERR_INVALID,
+			    "map_max: '%s' is not a byte count from 1M to 1024G", value);
+		c->store.map_max = (size_t)v;
 	} else if (strcmp(key, "max_requests") == 0) {
 		if (conf_num(value, 0, ULONG_MAX, &v) == -1)
 			goto bad;

@@ -10,6 +10,7 @@
  *   workers = 4
  *   body_limit = 1048576
  *   map_size = 1073741824
+ *   map_max = 4G             ; grow the map by itself up to this (unset: never)
  *   max_requests = 10000
  *   max_depth = 32
  *   max_user_bytes = 1048576

@@ -38,6 +38,7 @@
 #include "jx.h"
 #include "log.h"
 #include "model.h"
+#include "sindex.h"
 #include "store.h"
 #include "svc.h"
 #include "util.h"
@@ -1644,6 +1645,7 @@ struct check {
 	size_t ix_live[STORE_IX__COUNT];  /* entries whose id has a record */
 	enum store_index ix;              /* the index being walked */
 	int pass2;                        /* naming stale entries */
+	size_t search_lines;              /* lines sindex_check reported */
 	enum mk_code code;                /* a store failure, which stops the check */
 };
 
@@ -1879,11 +1881,26 @@ check_pwhash(void *arg, struct mk_slice key, struct mk_slice rec)
 	return 0;
 }
 
-/* Everything, in one read transaction.  Returns 0 when it could run. */
+static void
+check_search_line(void *arg, const char *line)
+{
+	struct check *c = arg;
+
+	/* Counted all at once from sindex_check's total. */
+	if (c->problems + c->search_lines++ < CHECK_SHOW_MAX)
+		printf("problem: %s\n", line);
+}
+
+/*
+ * Records and the order indexes in one read transaction, then the search
+ * index (sindex_check).  Returns 0 when it could run.
+ */
 static int
 check_run(struct ctl *ctl, struct check *c)
 {
+	struct mk_err err;
 	enum mk_code mrc;
+	size_t n = 0;
 	int i;
 
 	memset(c, 0, sizeof(*c));
@@ -1924,6 +1941,14 @@ check_run(struct ctl *ctl, struct check *c)
 		goto fail;
 	store_txn_end(c->t);
 	c->t = NULL;
+	/* The search index checks itself (its own read transaction). */
+	memset(&err, 0, sizeof(err));
+	if ((mrc = sindex_check(ctl->store, check_search_line, c, &n, &err)) != MK_OK) {
+		ctl_errx("check: search index: %s", err.msg[0] != '\0' ? err.msg :
+		    mk_code_name(mrc));
+		return -1;
+	}
+	c->problems += n;
 	return 0;
 fail:
 	ctl_errx("check: reading the database failed: %s",
@@ -2026,6 +2051,22 @@ repair_tx(struct store_txn *t, void *arg, struct mk_err *err)
 	return MK_OK;
 }
 
+static int
+store_write_search_rebuild(struct ctl *ctl, struct mk_err *err)
+{
+	size_t users = 0, entries = 0;
+	enum mk_code mrc;
+
+	memset(err, 0, sizeof(*err));
+	if ((mrc = sindex_rebuild(ctl->store, &users, &entries, err)) != MK_OK) {
+		ctl_errx("check: rebuilding the search index failed: %s",
+		    err->msg[0] != '\0' ? err->msg : mk_code_name(mrc));
+		return -1;
+	}
+	printf("repair: search index rebuilt: %zu entries for %zu users\n", entries, users);
+	return 0;
+}
+
 static void
 check_summary(const struct check *c)
 {
@@ -2088,6 +2129,9 @@ cmd_check(struct ctl *ctl, const struct ctl_cmd *self, int argc, char **argv)
 	if (r.skipped > 0)
 		printf(" (%zu records unreadable, left out)", r.skipped);
 	printf("\n");
+	/* The search index rebuilds itself in batches (writers may go on). */
+	if (store_write_search_rebuild(ctl, &err) != 0)
+		return CTL_FAIL;
 	/* Say what is left: problems in the records themselves are not repaired. */
 	if (check_run(ctl, &c) != 0)
 		return CTL_FAIL;

@@ -71,6 +71,7 @@ enum {
 	OPT_LISTEN,
 	OPT_BODY_LIMIT,
 	OPT_MAP_SIZE,
+	OPT_MAP_MAX,
 	OPT_MAX_REQUESTS,
 	OPT_RELAXED_SYNC,
 	OPT_USER,
@@ -86,6 +87,7 @@ static const struct option long_opts[] = {
 	{ "workers", required_argument, NULL, 'w' },
 	{ "body-limit", required_argument, NULL, OPT_BODY_LIMIT },
 	{ "map-size", required_argument, NULL, OPT_MAP_SIZE },
+	{ "map-max", required_argument, NULL, OPT_MAP_MAX },
 	{ "max-requests", required_argument, NULL, OPT_MAX_REQUESTS },
 	{ "relaxed-sync", no_argument, NULL, OPT_RELAXED_SYNC },
 	{ "user", required_argument, NULL, OPT_USER },
@@ -113,6 +115,7 @@ usage(FILE *f)
 "  -w, --workers N         worker processes, 1 to 256 (default 4)\n"
 "      --body-limit BYTES  largest request body (default 1M; K, M, G suffixes)\n"
 "      --map-size BYTES    LMDB map size (default 1G; K, M, G suffixes)\n"
+"      --map-max BYTES     grow the map by itself up to BYTES (default: never)\n"
 "      --max-requests N    replace a worker after N requests (default 0: never)\n"
 "      --relaxed-sync      faster commits that a system crash may lose\n"
 "      --user NAME         when started as root, run as NAME (required then)\n"
@@ -139,6 +142,7 @@ opt_key(int ch, const char *optval, const char **key, const char **value)
 	case 'w': *key = "workers"; break;
 	case OPT_BODY_LIMIT: *key = "body_limit"; break;
 	case OPT_MAP_SIZE: *key = "map_size"; break;
+	case OPT_MAP_MAX: *key = "map_max"; break;
 	case OPT_MAX_REQUESTS: *key = "max_requests"; break;
 	case OPT_RELAXED_SYNC: *key = "relaxed_sync"; *value = "true"; break;
 	case OPT_USER: *key = "user"; break;

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "jx.h"
 
 struct query {
 	struct query_node *root;
@@ -296,9 +297,14 @@ field_check(struct parser *p, const char *name, size_t len, size_t pos, int exis
 			}
 		return 0;
 	}
-	fail(p, pos, "Unknown field '%.60s': searchable are email, name, nickname, "
+	/* Quote at most 60 bytes, cut between characters: the message goes
+	 * into a JSON body, which must stay valid UTF-8. */
+	for (j = len < 60 ? len : 60; j > 0 && j < len &&
+	    ((unsigned char)name[j] & 0xc0) == 0x80; j--)
+		;
+	fail(p, pos, "Unknown field '%.*s': searchable are email, name, nickname, "
 	    "given_name, family_name, user_id, blocked, email_verified, "
-	    "user_metadata.*, app_metadata.*", name);
+	    "user_metadata.*, app_metadata.*", (int)j, name);
 	return -1;
 }
 
@@ -515,6 +521,26 @@ query_free_strings(struct query *q)
 	}
 }
 
+/* Offset of the first byte of text that is not well-formed UTF-8 (len if none). */
+static size_t
+utf8_bad_at(const char *text, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)text;
+	size_t i = 0, w;
+
+	while (i < len) {
+		if (u[i] < 0x80) {
+			i++;
+			continue;
+		}
+		w = u[i] >= 0xf0 ? 4 : u[i] >= 0xe0 ? 3 : u[i] >= 0xc0 ? 2 : 1;
+		if (w == 1 || i + w > len || !jx_utf8_valid(text + i, w))
+			return i;
+		i += w;
+	}
+	return len;
+}
+
 enum mk_code
 query_parse(const char *text, size_t len, struct query **out, struct query_error *e)
 {
@@ -532,6 +558,12 @@ query_parse(const char *text, size_t len, struct query **out, struct query_error
 		len = 0;
 	if (len > 0 && (nul = memchr(text, '\0', len)) != NULL) {
 		fail(&p, (size_t)(nul - text), "A NUL byte in the query");
+		return p.code;
+	}
+	/* Messages quote the text, and answers are UTF-8 JSON: refuse other
+	 * bytes here (nothing stored could match them anyway). */
+	if (len > 0 && !jx_utf8_valid(text, len)) {
+		fail(&p, utf8_bad_at(text, len), "The query is not valid UTF-8");
 		return p.code;
 	}
 	if ((q = calloc(1, sizeof(*q))) == NULL) {
@@ -717,7 +749,9 @@ walk_value(struct walk *w, struct json_object *v, size_t plen, int profile)
 	switch (json_object_get_type(v)) {
 	case json_type_null:
 		return 0;
-	case json_type_object:
+	case json_type_object: {
+		/* Braces: the foreach macro starts with declarations, which
+		 * clang (C17) does not take right after a case label. */
 		json_object_object_foreach(v, key, val) {
 			klen = strlen(key);
 			if (plen + 1 + klen > QUERY_PATH_MAX)
@@ -730,6 +764,7 @@ walk_value(struct walk *w, struct json_object *v, size_t plen, int profile)
 		}
 		w->path[plen] = '\0';
 		return 0;
+	}
 	case json_type_array:
 		n = json_object_array_length(v);
 		for (size_t i = 0; i < n; i++)

@@ -67,6 +67,13 @@ enum mk_code sindex_search(struct store_txn *t, const struct query *q,
     store_visit_fn fn, void *ctx, size_t *total, struct mk_err *err);
 
 /*
+ * Results up to this many (default 2048) are ordered by reading their
+ * records and sorting; more are ordered by walking the order index (O(users),
+ * no record reads).  A variable so tests can exercise both.
+ */
+extern size_t sindex_sort_in_memory;
+
+/*
  * Rebuild the whole index from the records and mark it complete, in
  * batches of write transactions (a live daemon may go on writing: its
  * writes keep their own users' entries right).  *users and *entries (may be

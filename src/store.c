@@ -45,6 +45,7 @@
 #define STORE_MAXREADERS  256
 #define STORE_RETRIES     3
 #define STORE_KEYMAX      511   /* LMDB's default MDB_MAXKEYSIZE */
+#define STORE_HEADROOM    ((size_t)256 << 10) /* least free map kept ahead of writes */
 
 enum {
 	DB_META,
@@ -80,6 +81,8 @@ struct store {
 	pid_t pid;            /* the process that opened it */
 	int read_only;
 	size_t keymax;
+	size_t map_max;       /* grow the map up to this many bytes; 0: never */
+	size_t psize;         /* page size */
 	MDB_txn *rtxn;        /* recycled read transaction, reset when idle */
 	struct store_txn rt;  /* its handle */
 	int rt_busy;
@@ -141,6 +144,7 @@ dir_mode(mode_t file)
 static int
 txn_begin(struct store *s, unsigned int flags, MDB_txn **out)
 {
+	MDB_envinfo info;
 	int rc, tries;
 
 	for (tries = 0; ; tries++) {
@@ -154,6 +158,18 @@ txn_begin(struct store *s, unsigned int flags, MDB_txn **out)
 		}
 		if ((rc = mdb_env_set_mapsize(s->env, 0)) != 0) {
 			log_warnx("store %s: adopting new map size: %s", s->dir,
+			    mdb_strerror(rc));
+			return rc;
+		}
+		/*
+		 * The file records the largest size any process used (an admin
+		 * tool run with the default 1 GiB, say): keep to ours.  LMDB
+		 * never maps less than the data in use.
+		 */
+		if (s->map_max != 0 && mdb_env_info(s->env, &info) == 0 &&
+		    info.me_mapsize > s->map_max &&
+		    (rc = mdb_env_set_mapsize(s->env, s->map_max)) != 0) {
+			log_warnx("store %s: capping the map: %s", s->dir,
 			    mdb_strerror(rc));
 			return rc;
 		}
@@ -430,6 +446,12 @@ store_open(const struct store_opts *o, struct store **out, struct mk_err *err)
 	}
 	rc = mdb_env_get_maxkeysize(s->env);
 	s->keymax = rc > 0 && rc < STORE_KEYMAX ? (size_t)rc : STORE_KEYMAX;
+	{
+		MDB_stat est;
+
+		s->psize = mdb_env_stat(s->env, &est) == 0 ? est.ms_psize : 4096;
+	}
+	s->map_max = o->map_max;
 
 	/* Slots of readers that died (a killed worker) pin old pages. */
 	if ((rc = mdb_reader_check(s->env, &dead)) != 0)
@@ -570,6 +592,44 @@ store_txn_end(struct store_txn *t)
 	free(t);
 }
 
+/*
+ * Grow the map toward s->map_max when less than a quarter of it (at least
+ * STORE_HEADROOM) is left above the last used page, or when full is set
+ * (a write just failed with MDB_MAP_FULL): doubling, capped at map_max.
+ * Only between transactions: the remap moves the map under any live read.
+ * Other processes adopt the new size through MDB_MAP_RESIZED (txn_begin).
+ * The check is one mdb_env_info, cheap enough for every write.
+ */
+static void
+map_maybe_grow(struct store *s, int full)
+{
+	MDB_envinfo info;
+	size_t size, used, room, want;
+	int rc;
+
+	if (s->map_max == 0 || s->reads > 0 || s->in_write ||
+	    mdb_env_info(s->env, &info) != 0)
+		return;
+	size = info.me_mapsize;
+	if (size >= s->map_max)
+		return;
+	used = ((size_t)info.me_last_pgno + 1) * s->psize;
+	room = size / 4 > STORE_HEADROOM ? size / 4 : STORE_HEADROOM;
+	if (!full && used + room <= size)
+		return;
+	want = size;
+	do
+		want = want > s->map_max / 2 ? s->map_max : want * 2;
+	while (want < s->map_max && used + room > want);
+	if ((rc = mdb_env_set_mapsize(s->env, want)) != 0) {
+		log_warnx("store %s: growing the map to %zu bytes: %s", s->dir, want,
+		    mdb_strerror(rc));
+		return;
+	}
+	log_info("store %s: map grown from %zu to %zu bytes (%zu used, at most %zu)",
+	    s->dir, size, want, used, s->map_max);
+}
+
 static enum mk_code
 map_commit_error(struct store *s, int rc, struct mk_err *err)
 {
@@ -603,6 +663,7 @@ store_write(struct store *s, store_write_fn fn, void *ctx, struct mk_err *err)
 		return mk_fail(err, MK_ERR_INTERNAL, "store: nested write");
 	}
 
+	map_maybe_grow(s, 0);
 	memset(&t, 0, sizeof(t));
 	t.s = s;
 	t.write = 1;
@@ -616,6 +677,8 @@ store_write(struct store *s, store_write_fn fn, void *ctx, struct mk_err *err)
 
 	if (t.failed == MDB_MAP_FULL || t.failed == MDB_TXN_FULL) {
 		mdb_txn_abort(t.txn);
+		if (t.failed == MDB_MAP_FULL)
+			map_maybe_grow(s, 1);
 		return map_commit_error(s, t.failed, err);
 	}
 	if (code != MK_OK) {
@@ -627,8 +690,11 @@ store_write(struct store *s, store_write_fn fn, void *ctx, struct mk_err *err)
 		mdb_txn_abort(t.txn);
 		return mk_fail(err, MK_ERR_INTERNAL, "store: write failed");
 	}
-	if ((rc = mdb_txn_commit(t.txn)) != 0)
+	if ((rc = mdb_txn_commit(t.txn)) != 0) {
+		if (rc == MDB_MAP_FULL)
+			map_maybe_grow(s, 1);
 		return map_commit_error(s, rc, err);
+	}
 	return MK_OK;
 }
 
@@ -1533,11 +1599,13 @@ out:
 
 /* ---- Search index: the "search" table (see store.h) ---- */
 
+/* A key (at most STORE_SEARCH_KEYMAX) or, id set, a user id (any id the
+ * users table can hold: LMDB limits sorted duplicates like keys). */
 static int
-search_args(struct store_txn *t, struct mk_slice key, MDB_val *k)
+search_arg(struct store_txn *t, struct mk_slice key, int id, MDB_val *k)
 {
-	if (t == NULL || key.n == 0 || key.n > STORE_SEARCH_KEYMAX ||
-	    key.n > t->s->keymax)
+	if (t == NULL || key.n == 0 || key.n > t->s->keymax ||
+	    (!id && key.n > STORE_SEARCH_KEYMAX))
 		return -1;
 	k->mv_data = (void *)(uintptr_t)key.p;
 	k->mv_size = key.n;
@@ -1552,7 +1620,7 @@ store_search_put(struct store_txn *t, struct mk_slice key, struct mk_slice id)
 
 	if (check_write(t, "store_search_put") == -1)
 		return MK_ERR_INTERNAL;
-	if (search_args(t, key, &k) == -1 || search_args(t, id, &v) == -1)
+	if (search_arg(t, key, 0, &k) == -1 || search_arg(t, id, 1, &v) == -1)
 		return MK_ERR_INVALID;
 	code = put_raw(t, t->s->dbi[DB_SEARCH], &k, &v, MDB_NODUPDATA);
 	return code == MK_ERR_EXISTS ? MK_OK : code;
@@ -1566,7 +1634,7 @@ store_search_del(struct store_txn *t, struct mk_slice key, struct mk_slice id)
 
 	if (check_write(t, "store_search_del") == -1)
 		return MK_ERR_INTERNAL;
-	if (search_args(t, key, &k) == -1 || search_args(t, id, &v) == -1)
+	if (search_arg(t, key, 0, &k) == -1 || search_arg(t, id, 1, &v) == -1)
 		return MK_OK;     /* could never have been put */
 	rc = mdb_del(t->txn, t->s->dbi[DB_SEARCH], &k, &v);
 	if (rc == 0 || rc == MDB_NOTFOUND)
@@ -1585,7 +1653,7 @@ store_search_get(struct store_txn *t, struct mk_slice key, store_search_fn fn, v
 
 	if (t == NULL)
 		return MK_ERR_INTERNAL;
-	if (search_args(t, key, &k) == -1)
+	if (search_arg(t, key, 0, &k) == -1)
 		return MK_OK;     /* no such key can exist */
 	if ((code = cursor_open(t, t->s->dbi[DB_SEARCH], &c)) != MK_OK)
 		return code;
@@ -1615,7 +1683,7 @@ store_search_count(struct store_txn *t, struct mk_slice key, size_t *n)
 
 	if (t == NULL)
 		return MK_ERR_INTERNAL;
-	if (search_args(t, key, &k) == -1) {
+	if (search_arg(t, key, 0, &k) == -1) {
 		*n = 0;
 		return MK_OK;
 	}
@@ -1645,7 +1713,7 @@ store_search_has(struct store_txn *t, struct mk_slice key, struct mk_slice id, i
 
 	if (t == NULL)
 		return MK_ERR_INTERNAL;
-	if (search_args(t, key, &k) == -1 || search_args(t, id, &v) == -1) {
+	if (search_arg(t, key, 0, &k) == -1 || search_arg(t, id, 1, &v) == -1) {
 		*has = 0;
 		return MK_OK;
 	}

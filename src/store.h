@@ -50,6 +50,8 @@ struct store_opts {
 	const char *dir;      /* environment directory; created if missing
 	                         (0700, plus group/other access the mode grants) */
 	size_t map_size;      /* bytes; 0 = default (1 GiB) */
+	size_t map_max;       /* bytes; when over map_size, the map grows by itself
+	                         (doubling, before it is full) up to this; 0 = never */
 	int relaxed_sync;     /* 1: MDB_NOSYNC|MDB_NOMETASYNC-style relaxed commits */
 	mode_t mode;          /* file mode of data.mdb/lock.mdb; 0 = 0600 */
 	int read_only;        /* 1: MDB_RDONLY (admin tools that only read) */
@@ -302,8 +304,7 @@ enum mk_code store_stat(struct store *s, struct store_stats *st, struct mk_err *
  * Additive: the table "search" (MDB_DUPSORT) maps a term key to the ids of
  * the users that have the term, one entry per (term, id), ids in byte order
  * under each key.  Keys are opaque bytes made by sindex (1 to
- * STORE_SEARCH_KEYMAX bytes); ids are user_ids (1 to STORE_SEARCH_KEYMAX
- * bytes).  The caller keeps it in step with the records inside the same
+ * STORE_SEARCH_KEYMAX bytes); ids are user_ids (any the users table holds).  The caller keeps it in step with the records inside the same
  * store_write, so a search sees every committed write.
  */
 #define STORE_SEARCH_KEYMAX 480

@@ -15,6 +15,7 @@
 #include "jx.h"
 #include "log.h"
 #include "model.h"
+#include "sindex.h"
 #include "util.h"
 
 #define PASSWORD_MAX 1024
@@ -174,6 +175,8 @@ user_create_tx(struct store_txn *t, void *vop, struct mk_err *err)
 			mk_fail(err, rc, "The user already exists.");
 		goto out;
 	}
+	if ((rc = sindex_user_update(t, NULL, user)) != MK_OK)
+		goto out;
 	if (op->pwhash != NULL)
 		rc = store_put(t, ST_PWHASH, slice_str(keys.user_id), slice_str(op->pwhash));
 out:
@@ -215,7 +218,8 @@ user_patch_tx(struct store_txn *t, void *vop, struct mk_err *err)
 			goto out;
 		}
 	}
-	if ((rc = store_user_put(t, &okeys, &nkeys, text)) != MK_OK)
+	if ((rc = store_user_put(t, &okeys, &nkeys, text)) != MK_OK ||
+	    (rc = sindex_user_update(t, old, user)) != MK_OK)
 		goto out;
 	if (op->pwhash != NULL)
 		rc = store_put(t, ST_PWHASH, slice_str(nkeys.user_id), slice_str(op->pwhash));
@@ -242,7 +246,8 @@ user_delete_tx(struct store_txn *t, void *vop, struct mk_err *err)
 	if ((rc = parse_stored(rec, &old, err)) != MK_OK)
 		return rc;
 	user_store_keys(old, &keys);
-	rc = store_user_del(t, &keys);
+	if ((rc = store_user_del(t, &keys)) == MK_OK)
+		rc = sindex_user_update(t, old, NULL);
 	json_object_put(old);
 	return rc;
 }
@@ -590,6 +595,8 @@ import_one(struct store_txn *t, struct import_op *op, struct svc_import_rec *r)
 			    "is too long to be stored'.");
 		goto out;
 	}
+	if ((rc = sindex_user_update(t, found ? old : NULL, user)) != MK_OK)
+		goto out;
 	if (hash != NULL &&
 	    (rc = store_put(t, ST_PWHASH, slice_str(nkeys.user_id), slice_str(hash))) != MK_OK)
 		goto out;

@@ -669,3 +669,41 @@ Test(hostile, raw_nul_byte_counts)
 	free(auth);
 	free(uri);
 }
+
+/* \u0000 in a root attribute's value: refused there (names are C strings
+ * to the indexes and to Auth0), unlike in metadata values. */
+HOSTILE(nul_in_name, .body = "{\"name\":\"a\\u0000b\"}", BAD_BODY)
+HOSTILE(nul_in_email, .body = "{\"email\":\"a\\u0000b@example.com\"}", BAD_BODY)
+HOSTILE(nul_in_user_id_create, .method = "POST", .uri = "/api/v2/users",
+    .body = "{\"email\":\"nul@example.com\",\"connection\":\"Username-Password-Authentication\","
+    "\"user_id\":\"a\\u0000b\"}", BAD_BODY)
+
+/* An id that holds "/" and ".." is an ordinary id: reachable encoded, and
+ * a raw "/" in the path is another route. */
+Test(hostile, id_with_slash_roundtrip)
+{
+	static const char body[] = "{\"email\":\"slash@example.com\",\"connection\":"
+	    "\"Username-Password-Authentication\",\"user_id\":\"a/../b\"}";
+	char *auth = bearer(admin);
+	struct res r;
+
+	r = call("POST", "/api/v2/users", body, sizeof(body) - 1, NULL, auth);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	cr_assert_str_eq(jx_get_str(r.json, "user_id"), "auth0|a/../b");
+	res_free(&r);
+	r = call("GET", "/api/v2/users/auth0%7Ca%2F..%2Fb", NULL, 0, NULL, auth);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_str_eq(jx_get_str(r.json, "user_id"), "auth0|a/../b");
+	res_free(&r);
+	r = call("GET", "/api/v2/users/auth0|a/../b", NULL, 0, NULL, auth);
+	cr_assert_eq(r.status, 404, "%s", r.body);
+	cr_assert_null(jx_get_str(r.json, "errorCode"), "an unknown route: %s", r.body);
+	res_free(&r);
+	r = call("DELETE", "/api/v2/users/auth0%7Ca%2F..%2Fb", NULL, 0, NULL, auth);
+	cr_assert_eq(r.status, 204, "%s", r.body);
+	res_free(&r);
+	r = call("GET", "/api/v2/users/auth0%7Ca%2F..%2Fb", NULL, 0, NULL, auth);
+	cr_assert_eq(r.status, 404, "%s", r.body);
+	res_free(&r);
+	free(auth);
+}

@@ -1,0 +1,639 @@
+/*
+ * test_search: GET /api/v2/users?q= against a brute-force scan.
+ *
+ * A few hundred users with varied metadata are created through api_handle;
+ * then hand-written and randomly generated queries go through api_handle
+ * (all pages, several sort orders) and their answers are compared with
+ * query_match run over every stored user.  Also: a PATCH is visible to the
+ * next search, the index follows deletes, a store whose index is not
+ * complete answers by scanning, and sindex_rebuild/sindex_check.
+ */
+#include <criterion/criterion.h>
+#include <json-c/json.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "auth.h"
+#include "jx.h"
+#include "query.h"
+#include "sindex.h"
+#include "store.h"
+
+#define NUSERS 300
+
+static char dir[] = "/tmp/mk-test-search-XXXXXX";
+static struct store *st;
+static struct api_conf conf;
+static char admin[AUTH_TOKEN_LEN + 1];
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+
+static unsigned
+rnd(unsigned n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (unsigned)(rng % n);
+}
+
+static void
+setup(void)
+{
+	struct store_opts o = { 0 };
+	struct mk_err err;
+	char id[AUTH_ID_LEN + 1];
+
+	strcpy(dir, "/tmp/mk-test-search-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	o.dir = dir;
+	o.map_size = 256u << 20;
+	o.relaxed_sync = 1;
+	cr_assert_eq(store_open(&o, &st, &err), MK_OK, "%s", err.msg);
+	api_conf_defaults(&conf);
+	cr_assert_eq(auth_token_create(st, SC_ALL, NULL, 0, admin, id, &err), MK_OK);
+	rng = 0x9e3779b97f4a7c15ULL;
+	sindex_sort_in_memory = 2048;
+}
+
+static void
+teardown(void)
+{
+	char cmd[128];
+
+	store_close(st);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(search, .init = setup, .fini = teardown, .timeout = 120);
+
+struct res {
+	int status;
+	char *body;
+	struct json_object *json;
+};
+
+static void
+res_free(struct res *r)
+{
+	free(r->body);
+	json_object_put(r->json);
+}
+
+static struct res
+call(const char *method, const char *uri, const char *body)
+{
+	struct http_req rq = { 0 };
+	struct http_resp rs = { 0 };
+	struct res r = { 0 };
+	char auth[600];
+
+	rq.method = method;
+	rq.uri = uri;
+	snprintf(auth, sizeof(auth), "Bearer %s", admin);
+	rq.authorization = auth;
+	if (body != NULL) {
+		rq.body = body;
+		rq.body_len = strlen(body);
+		rq.content_type = "application/json";
+	}
+	http_resp_reset(&rs);
+	api_handle(st, &conf, &rq, &rs);
+	r.status = rs.status;
+	r.body = strdup(rs.body.p ? rs.body.p : "");
+	if (r.body[0] != '\0')
+		r.json = json_tokener_parse(r.body);
+	http_resp_free(&rs);
+	return r;
+}
+
+static void
+urlencode(const char *s, char *out, size_t cap)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (; *s != '\0' && o + 4 < cap; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '_' || c == '.') {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	cr_assert(*s == '\0', "query too long for the test buffer");
+	out[o] = '\0';
+}
+
+/* ---- data ---- */
+
+static const char *plans[] = { "gold", "silver", "bronze", "Gold", "free trial" };
+static const char *cities[] = { "Paris", "Oslo", "Lima", "paris", "New York" };
+static const char *tags[] = { "red", "blue", "green", "vip", "beta" };
+static const char *roles[] = { "admin", "editor", "viewer" };
+static const char *firsts[] = { "Jane", "John", "Ana", "Li", "Zoe" };
+static const char *lasts[] = { "Smith", "Doe", "Garcia", "Wang" };
+
+static void
+make_user(int i, char *body, size_t cap)
+{
+	char md[2048], am[1024], extra[512];
+	size_t o = 0, a = 0;
+	unsigned k, n;
+
+	o += (size_t)snprintf(md + o, sizeof(md) - o, "{");
+	o += (size_t)snprintf(md + o, sizeof(md) - o, "\"seq\":%d", i);
+	if (rnd(4) != 0)
+		o += (size_t)snprintf(md + o, sizeof(md) - o, ",\"plan\":\"%s\"",
+		    plans[rnd(5)]);
+	switch (rnd(4)) {
+	case 0:
+		o += (size_t)snprintf(md + o, sizeof(md) - o, ",\"age\":%u", 18 + rnd(10));
+		break;
+	case 1:
+		o += (size_t)snprintf(md + o, sizeof(md) - o, ",\"age\":%u.0", 18 + rnd(10));
+		break;
+	case 2:
+		o += (size_t)snprintf(md + o, sizeof(md) - o, ",\"age\":\"%u\"", 18 + rnd(10));
+		break;
+	default:
+		break;
+	}
+	if (rnd(3) == 0)
+		o += (size_t)snprintf(md + o, sizeof(md) - o, ",\"score\":%u.5", rnd(3));
+	n = rnd(4);
+	if (n > 0 || rnd(2) == 0) {
+		o += (size_t)snprintf(md + o, sizeof(md) - o, ",\"tags\":[");
+		for (k = 0; k < n; k++)
+			o += (size_t)snprintf(md + o, sizeof(md) - o, "%s\"%s\"", k ? "," : "",
+			    tags[rnd(5)]);
+		o += (size_t)snprintf(md + o, sizeof(md) - o, "]");
+	}
+	if (rnd(2) == 0) {
+		o += (size_t)snprintf(md + o, sizeof(md) - o, ",\"addresses\":[");
+		n = 1 + rnd(2);
+		for (k = 0; k < n; k++)
+			o += (size_t)snprintf(md + o, sizeof(md) - o, "%s{\"city\":\"%s\"%s}",
+			    k ? "," : "", cities[rnd(5)], rnd(2) ? ",\"zip\":null" : "");
+		o += (size_t)snprintf(md + o, sizeof(md) - o, "]");
+	}
+	if (rnd(3) == 0)
+		o += (size_t)snprintf(md + o, sizeof(md) - o,
+		    ",\"prefs\":{\"dark\":%s,\"lang\":\"%s\",\"empty\":{}}",
+		    rnd(2) ? "true" : "false", rnd(2) ? "fr" : "en");
+	if (rnd(5) == 0)
+		o += (size_t)snprintf(md + o, sizeof(md) - o, ",\"nothing\":null");
+	snprintf(md + o, sizeof(md) - o, "}");
+
+	a += (size_t)snprintf(am + a, sizeof(am) - a, "{");
+	if (rnd(2) == 0)
+		a += (size_t)snprintf(am + a, sizeof(am) - a, "\"roles\":[\"%s\"],",
+		    roles[rnd(3)]);
+	a += (size_t)snprintf(am + a, sizeof(am) - a, "\"tier\":%u,\"active\":%s}", rnd(3),
+	    rnd(3) ? "true" : "false");
+
+	extra[0] = '\0';
+	if (rnd(3) == 0)
+		snprintf(extra, sizeof(extra), ",\"blocked\":%s", rnd(2) ? "true" : "false");
+	if (rnd(2) == 0)
+		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
+		    ",\"given_name\":\"%s\",\"family_name\":\"%s\"", firsts[rnd(5)],
+		    lasts[rnd(4)]);
+	if (rnd(4) == 0)
+		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
+		    ",\"email_verified\":true");
+	snprintf(body, cap, "{\"email\":\"%s.%s%d@Example%u.com\",\"connection\":"
+	    "\"Username-Password-Authentication\",\"name\":\"%s %s\",\"nickname\":\"%s\","
+	    "\"user_metadata\":%s,\"app_metadata\":%s%s}",
+	    firsts[rnd(5)], lasts[rnd(4)], i, rnd(3), firsts[rnd(5)], lasts[rnd(4)],
+	    firsts[rnd(5)], md, am, extra);
+}
+
+static void
+load_users(int n)
+{
+	char body[8192];
+	struct res r;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		make_user(i, body, sizeof(body));
+		r = call("POST", "/api/v2/users", body);
+		cr_assert_eq(r.status, 201, "%s -> %s", body, r.body);
+		res_free(&r);
+	}
+}
+
+/* ---- brute force ---- */
+
+struct bf {
+	const struct query_node *root;
+	struct json_object *hits;   /* array of user objects */
+};
+
+static int
+bf_visit(void *ctx, struct mk_slice key, struct mk_slice rec)
+{
+	struct bf *b = ctx;
+	struct json_object *u = NULL;
+
+	(void)key;
+	cr_assert_eq(jx_parse(rec.p, rec.n, 512, &u, NULL), MK_OK);
+	if (query_match(b->root, u))
+		json_object_array_add(b->hits, u);
+	else
+		json_object_put(u);
+	return 0;
+}
+
+static const char *sort_attr;
+static int sort_desc;
+
+static int
+bf_cmp(const void *va, const void *vb)
+{
+	struct json_object *a = *(struct json_object *const *)va;
+	struct json_object *b = *(struct json_object *const *)vb;
+	const char *ka = sort_attr ? jx_get_str(a, sort_attr) : "";
+	const char *kb = sort_attr ? jx_get_str(b, sort_attr) : "";
+	int c = strcmp(ka ? ka : "", kb ? kb : "");
+
+	if (c == 0)
+		c = strcmp(jx_get_str(a, "user_id"), jx_get_str(b, "user_id"));
+	return sort_desc ? -c : c;
+}
+
+/* The expected ids for q in the given order, one JSON array of strings. */
+static struct json_object *
+brute_force(const char *q, const char *attr, int desc)
+{
+	struct query *pq = NULL;
+	struct query_error e;
+	struct store_txn *t;
+	struct bf b;
+	struct json_object *ids;
+	size_t i;
+
+	cr_assert_eq(query_parse(q, strlen(q), &pq, &e), MK_OK, "%s: %s", q, e.msg);
+	b.root = query_root(pq);
+	b.hits = json_object_new_array();
+	cr_assert_eq(store_read_begin(st, &t), MK_OK);
+	cr_assert_eq(store_scan(t, ST_USERS, bf_visit, &b), MK_OK);
+	store_txn_end(t);
+	sort_attr = attr;
+	sort_desc = desc;
+	json_object_array_sort(b.hits, bf_cmp);
+	ids = json_object_new_array();
+	for (i = 0; i < json_object_array_length(b.hits); i++)
+		json_object_array_add(ids, json_object_new_string(
+		    jx_get_str(json_object_array_get_idx(b.hits, i), "user_id")));
+	json_object_put(b.hits);
+	query_free(pq);
+	return ids;
+}
+
+/* The service's answer: every page, with include_totals. */
+static struct json_object *
+service(const char *q, const char *sort, int per_page)
+{
+	char enc[8192], uri[9000];
+	struct json_object *ids = json_object_new_array(), *users, *v;
+	struct res r;
+	int page, total = -1;
+	size_t i, n;
+
+	urlencode(q, enc, sizeof(enc));
+	for (page = 0; ; page++) {
+		snprintf(uri, sizeof(uri), "/api/v2/users?q=%s&search_engine=v3&sort=%s"
+		    "&per_page=%d&page=%d&include_totals=true", enc, sort, per_page, page);
+		r = call("GET", uri, NULL);
+		cr_assert_eq(r.status, 200, "%s: %s", q, r.body);
+		cr_assert(json_object_object_get_ex(r.json, "users", &users), "%s", r.body);
+		cr_assert(json_object_object_get_ex(r.json, "total", &v));
+		if (total < 0)
+			total = json_object_get_int(v);
+		cr_assert_eq(json_object_get_int(v), total);
+		n = json_object_array_length(users);
+		for (i = 0; i < n; i++)
+			json_object_array_add(ids, json_object_new_string(
+			    jx_get_str(json_object_array_get_idx(users, i), "user_id")));
+		res_free(&r);
+		if (n < (size_t)per_page)
+			break;
+		cr_assert(page < 100, "paging does not end");
+	}
+	cr_assert_eq((int)json_object_array_length(ids), total, "%s: total %d, got %zu", q,
+	    total, json_object_array_length(ids));
+	return ids;
+}
+
+static void
+compare(const char *q, const char *sort, int per_page)
+{
+	char attr[32];
+	const char *colon = strchr(sort, ':');
+	struct json_object *want, *got;
+	size_t alen = (size_t)(colon - sort);
+
+	memcpy(attr, sort, alen);
+	attr[alen] = '\0';
+	want = brute_force(q, strcmp(attr, "user_id") == 0 ? NULL : attr,
+	    strcmp(colon + 1, "-1") == 0);
+	got = service(q, sort, per_page);
+	cr_expect(json_object_equal(want, got), "%s (sort %s):\n want %s\n got  %s", q, sort,
+	    json_object_to_json_string(want), json_object_to_json_string(got));
+	json_object_put(want);
+	json_object_put(got);
+}
+
+static const char *fixed_queries[] = {
+	"user_metadata.plan:gold",
+	"user_metadata.plan:Gold",
+	"user_metadata.plan:\"free trial\"",
+	"user_metadata.age:20",
+	"user_metadata.age:20.0",
+	"user_metadata.age:\"21\"",
+	"user_metadata.score:1.5",
+	"user_metadata.tags:vip",
+	"user_metadata.tags:vip AND user_metadata.tags:beta",
+	"user_metadata.addresses.city:Paris",
+	"user_metadata.addresses.city:paris",
+	"user_metadata.addresses.city:\"New York\" OR user_metadata.addresses.city:Lima",
+	"_exists_:user_metadata.addresses.zip",
+	"_exists_:user_metadata.tags",
+	"_exists_:user_metadata.prefs.empty",
+	"_exists_:user_metadata.nothing",
+	"_exists_:user_metadata",
+	"_exists_:given_name",
+	"user_metadata.prefs.dark:true",
+	"user_metadata.prefs.lang:fr AND NOT user_metadata.prefs.dark:true",
+	"app_metadata.roles:admin",
+	"app_metadata.tier:0",
+	"app_metadata.active:false",
+	"NOT app_metadata.active:true",
+	"NOT _exists_:app_metadata.roles",
+	"blocked:true",
+	"blocked:false",
+	"NOT blocked:true",
+	"email_verified:true",
+	"given_name:JANE",
+	"family_name:smith AND given_name:zoe",
+	"name:\"jane smith\"",
+	"nickname:li",
+	"user_metadata.plan:gold user_metadata.plan:silver",
+	"user_metadata.plan:gold user_metadata.plan:silver NOT app_metadata.tier:1",
+	"NOT user_metadata.plan:gold NOT user_metadata.plan:silver",
+	"(user_metadata.plan:gold OR user_metadata.tags:red) AND (app_metadata.tier:2 OR "
+	    "blocked:true) AND NOT user_metadata.age:25",
+	"user_metadata.seq:7",
+	"user_metadata.seq:nothere",
+	"user_metadata.plan:platinum",
+	"user_metadata.nosuch.path:x",
+};
+
+/* A term from a pool that hits the generated data often. */
+static void
+random_leaf(char *out, size_t cap)
+{
+	switch (rnd(14)) {
+	case 0: snprintf(out, cap, "user_metadata.plan:%s", plans[rnd(4)]); break;
+	case 1: snprintf(out, cap, "user_metadata.age:%u", 18 + rnd(10)); break;
+	case 2: snprintf(out, cap, "user_metadata.tags:%s", tags[rnd(5)]); break;
+	case 3: snprintf(out, cap, "user_metadata.addresses.city:%s", cities[rnd(4)]); break;
+	case 4: snprintf(out, cap, "app_metadata.roles:%s", roles[rnd(3)]); break;
+	case 5: snprintf(out, cap, "app_metadata.tier:%u", rnd(3)); break;
+	case 6: snprintf(out, cap, "app_metadata.active:%s", rnd(2) ? "true" : "false"); break;
+	case 7: snprintf(out, cap, "blocked:%s", rnd(2) ? "true" : "false"); break;
+	case 8: snprintf(out, cap, "given_name:%s", firsts[rnd(5)]); break;
+	case 9: snprintf(out, cap, "_exists_:%s", rnd(2) ? "user_metadata.prefs" :
+	    "family_name"); break;
+	case 10: snprintf(out, cap, "user_metadata.prefs.lang:%s", rnd(2) ? "fr" : "en"); break;
+	case 11: snprintf(out, cap, "user_metadata.seq:%u", rnd(NUSERS)); break;
+	case 12: snprintf(out, cap, "user_metadata.score:%u.5", rnd(3)); break;
+	default: snprintf(out, cap, "email_verified:true"); break;
+	}
+}
+
+static void
+random_query(char *out, size_t cap, int depth)
+{
+	char a[1024], b[1024];
+
+	if (depth == 0 || rnd(3) == 0) {
+		random_leaf(out, cap);
+		return;
+	}
+	random_query(a, sizeof(a), depth - 1);
+	random_query(b, sizeof(b), depth - 1);
+	switch (rnd(5)) {
+	case 0: snprintf(out, cap, "(%s AND %s)", a, b); break;
+	case 1: snprintf(out, cap, "(%s OR %s)", a, b); break;
+	case 2: snprintf(out, cap, "(%s AND NOT %s)", a, b); break;
+	case 3: snprintf(out, cap, "NOT (%s)", a); break;
+	default: snprintf(out, cap, "(%s %s)", a, b); break;
+	}
+}
+
+static const char *sorts[] = {
+	"user_id:1", "user_id:-1", "created_at:1", "created_at:-1", "email:1",
+	"updated_at:-1",
+};
+
+static void
+run_queries(int nrandom)
+{
+	char q[4096];
+	size_t i;
+
+	for (i = 0; i < sizeof(fixed_queries) / sizeof(fixed_queries[0]); i++)
+		compare(fixed_queries[i], sorts[i % 6], i % 3 ? 100 : 7);
+	for (i = 0; i < (size_t)nrandom; i++) {
+		random_query(q, sizeof(q), 3);
+		compare(q, sorts[rnd(6)], rnd(2) ? 100 : 13);
+	}
+}
+
+Test(search, matches_brute_force)
+{
+	load_users(NUSERS);
+	run_queries(250);
+	/* The other way of ordering: walking the order index. */
+	sindex_sort_in_memory = 0;
+	run_queries(60);
+}
+
+Test(search, patch_is_visible_at_once)
+{
+	struct res r;
+	char body[8192], uri[512], *id;
+	struct json_object *v;
+
+	load_users(20);
+	make_user(999, body, sizeof(body));
+	r = call("POST", "/api/v2/users", body);
+	cr_assert_eq(r.status, 201);
+	id = strdup(jx_get_str(r.json, "user_id"));
+	res_free(&r);
+
+	r = call("GET", "/api/v2/users?q=user_metadata.plan%3Aunique-42", NULL);
+	cr_assert_eq(r.status, 200);
+	cr_assert_eq(json_object_array_length(r.json), 0, "%s", r.body);
+	res_free(&r);
+
+	snprintf(uri, sizeof(uri), "/api/v2/users/%s", id);
+	r = call("PATCH", uri, "{\"user_metadata\":{\"plan\":\"unique-42\"},"
+	    "\"app_metadata\":{\"tier\":77}}");
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	res_free(&r);
+
+	r = call("GET", "/api/v2/users?q=user_metadata.plan%3Aunique-42", NULL);
+	cr_assert_eq(r.status, 200);
+	cr_assert_eq(json_object_array_length(r.json), 1, "%s", r.body);
+	v = json_object_array_get_idx(r.json, 0);
+	cr_assert_str_eq(jx_get_str(v, "user_id"), id);
+	res_free(&r);
+
+	/* The old value is gone from the index, and the new one answers. */
+	r = call("GET", "/api/v2/users?q=app_metadata.tier%3A77%20AND%20"
+	    "user_metadata.seq%3A999&include_totals=true", NULL);
+	cr_assert_eq(r.status, 200);
+	cr_assert(json_object_object_get_ex(r.json, "total", &v));
+	cr_assert_eq(json_object_get_int(v), 1, "%s", r.body);
+	res_free(&r);
+
+	r = call("PATCH", uri, "{\"user_metadata\":{\"plan\":null}}");
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	res_free(&r);
+	r = call("GET", "/api/v2/users?q=user_metadata.plan%3Aunique-42", NULL);
+	cr_assert_eq(json_object_array_length(r.json), 0, "%s", r.body);
+	res_free(&r);
+
+	/* Delete: no trace in the index. */
+	r = call("DELETE", uri, NULL);
+	cr_assert_eq(r.status, 204);
+	res_free(&r);
+	r = call("GET", "/api/v2/users?q=user_metadata.seq%3A999", NULL);
+	cr_assert_eq(json_object_array_length(r.json), 0, "%s", r.body);
+	res_free(&r);
+	free(id);
+}
+
+static int nlines;
+
+static void
+count_line(void *ctx, const char *line)
+{
+	(void)ctx;
+	cr_assert(strncmp(line, "search: ", 8) == 0, "%s", line);
+	nlines++;
+}
+
+static enum mk_code
+unmark_tx(struct store_txn *t, void *ctx, struct mk_err *err)
+{
+	(void)ctx;
+	(void)err;
+	return store_search_clear(t);
+}
+
+static enum mk_code
+drop_one_tx(struct store_txn *t, void *ctx, struct mk_err *err)
+{
+	char key[STORE_SEARCH_KEYMAX];
+	struct mk_slice k, id = { ctx, strlen(ctx) };
+
+	(void)err;
+	k.p = key;
+	k.n = sindex_term_key("user_metadata.seq", 17, 'n', "3", 1, key, NULL);
+	return store_search_del(t, k, id);
+}
+
+Test(search, check_rebuild_and_scan_fallback)
+{
+	struct mk_err err;
+	size_t problems = 99, users = 0, entries = 0;
+	struct res r;
+	char *id;
+
+	load_users(40);
+	cr_assert_eq(sindex_check(st, count_line, NULL, &problems, &err), MK_OK, "%s",
+	    err.msg);
+	cr_assert_eq(problems, 0);
+
+	/* Index gone: searches scan, answers unchanged. */
+	cr_assert_eq(store_write(st, unmark_tx, NULL, &err), MK_OK);
+	nlines = 0;
+	cr_assert_eq(sindex_check(st, count_line, NULL, &problems, &err), MK_OK);
+	cr_assert_gt(problems, 1);
+	cr_assert_gt(nlines, 1);
+	compare("user_metadata.plan:gold OR NOT app_metadata.tier:1", "created_at:1", 100);
+	compare("user_metadata.tags:red", "email:1", 100);
+
+	cr_assert_eq(sindex_rebuild(st, &users, &entries, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(users, 40);
+	cr_assert_gt(entries, 40 * 10);
+	cr_assert_eq(sindex_check(st, count_line, NULL, &problems, &err), MK_OK);
+	cr_assert_eq(problems, 0);
+	compare("user_metadata.plan:gold OR NOT app_metadata.tier:1", "created_at:1", 100);
+
+	/* One missing entry is found and named. */
+	r = call("GET", "/api/v2/users?q=user_metadata.seq%3A3", NULL);
+	cr_assert_eq(json_object_array_length(r.json), 1, "%s", r.body);
+	id = strdup(jx_get_str(json_object_array_get_idx(r.json, 0), "user_id"));
+	res_free(&r);
+	cr_assert_eq(store_write(st, drop_one_tx, id, &err), MK_OK);
+	nlines = 0;
+	cr_assert_eq(sindex_check(st, count_line, NULL, &problems, &err), MK_OK);
+	cr_assert_eq(problems, 1);
+	cr_assert_eq(nlines, 1);
+	cr_assert_eq(sindex_rebuild(st, NULL, NULL, &err), MK_OK);
+	cr_assert_eq(sindex_check(st, NULL, NULL, &problems, &err), MK_OK);
+	cr_assert_eq(problems, 0);
+	free(id);
+}
+
+Test(search, bad_queries_are_400_with_position)
+{
+	static const struct { const char *uri; const char *msg; } bad[] = {
+		{ "/api/v2/users?q=jane", "bare word is not supported at position 0" },
+		{ "/api/v2/users?q=name%3Ajane%20AND", "at position 13" },
+		{ "/api/v2/users?q=user_metadata.plan%3Ago*", "Wildcards are not supported "
+		    "at position 21" },
+		{ "/api/v2/users?q=name%3A%22x", "Unterminated quoted value at position 5" },
+		{ "/api/v2/users?q=name%3Ax&search_engine=v9", "search_engine" },
+		{ "/api/v2/users?q=%ZZ", "on property q" },
+	};
+	struct json_object *v;
+	struct res r;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = call("GET", bad[i].uri, NULL);
+		cr_expect_eq(r.status, 400, "%s: %s", bad[i].uri, r.body);
+		cr_expect(json_object_object_get_ex(r.json, "errorCode", &v));
+		cr_expect_str_eq(json_object_get_string(v), "invalid_query_string");
+		cr_expect(json_object_object_get_ex(r.json, "message", &v));
+		cr_expect_not_null(strstr(json_object_get_string(v), bad[i].msg), "%s: %s",
+		    bad[i].uri, r.body);
+		res_free(&r);
+	}
+	/* A blank q is a plain listing; fields= shapes search results. */
+	load_users(3);
+	r = call("GET", "/api/v2/users?q=%20&search_engine=v2", NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_eq(json_object_array_length(r.json), 3);
+	res_free(&r);
+	r = call("GET", "/api/v2/users?q=_exists_%3Aemail&fields=user_id,email", NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_eq(json_object_array_length(r.json), 3);
+	v = json_object_array_get_idx(r.json, 0);
+	cr_assert_eq(json_object_object_length(v), 2, "%s", r.body);
+	res_free(&r);
+}

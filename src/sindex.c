@@ -1,0 +1,1173 @@
+/*
+ * sindex: the search index of users and the evaluation of searches (see
+ * sindex.h).
+ *
+ * Id sets are sorted arrays of slices borrowed from the read transaction's
+ * map (LMDB hands out pointers into it), so evaluating a query copies no
+ * ids.  Their order is LMDB's duplicate order: memcmp, then shorter first.
+ */
+#include "sindex.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "jx.h"
+#include "log.h"
+
+#define STORED_MAX_DEPTH 512
+#define PROBE_FACTOR     4        /* probe when the other side is this much bigger */
+#define REBUILD_BATCH    5000     /* users per rebuild transaction */
+#define CHECK_NAMED      20       /* problems named one by one */
+
+size_t sindex_sort_in_memory = 2048;
+
+/* ---- term keys ---- */
+
+static uint64_t
+fnv1a(const unsigned char *p, size_t n, uint64_t h)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+size_t
+sindex_term_key(const char *path, size_t plen, char tag, const char *val, size_t vlen,
+    char *out, int *hashed)
+{
+	unsigned char tmp[2];
+	uint64_t h1, h2;
+	size_t n = plen + 2 + vlen;
+
+	if (n <= STORE_SEARCH_KEYMAX) {
+		memcpy(out, path, plen);
+		out[plen] = '\0';
+		out[plen + 1] = tag;
+		if (vlen > 0)
+			memcpy(out + plen + 2, val, vlen);
+		if (hashed != NULL)
+			*hashed = 0;
+		return n;
+	}
+	/* Two FNV-1a runs from different bases: collisions are verified anyway. */
+	tmp[0] = '\0';
+	tmp[1] = (unsigned char)tag;
+	h1 = fnv1a((const unsigned char *)path, plen, 0xcbf29ce484222325ULL);
+	h1 = fnv1a(tmp, 2, h1);
+	h1 = fnv1a((const unsigned char *)val, vlen, h1);
+	h2 = fnv1a((const unsigned char *)val, vlen, 0x84222325cbf29ce4ULL);
+	h2 = fnv1a(tmp, 2, h2);
+	h2 = fnv1a((const unsigned char *)path, plen, h2);
+	out[0] = '\001';
+	out[1] = 'H';
+	memcpy(out + 2, &h1, 8);
+	memcpy(out + 10, &h2, 8);
+	if (hashed != NULL)
+		*hashed = 1;
+	return 18;
+}
+
+static int
+slice_cmp(const struct mk_slice *a, const struct mk_slice *b)
+{
+	size_t n = a->n < b->n ? a->n : b->n;
+	int c = n > 0 ? memcmp(a->p, b->p, n) : 0;
+
+	if (c != 0)
+		return c;
+	return a->n < b->n ? -1 : a->n > b->n;
+}
+
+static int
+slice_qcmp(const void *a, const void *b)
+{
+	return slice_cmp(a, b);
+}
+
+struct keyset {
+	struct mk_slice *v;
+	size_t n, cap;
+	int failed;
+};
+
+static void
+keyset_add(struct keyset *ks, const char *k, size_t n)
+{
+	struct mk_slice *nv;
+	char *copy;
+
+	if (ks->failed)
+		return;
+	if (ks->n == ks->cap) {
+		size_t cap = ks->cap ? ks->cap * 2 : 32;
+		if ((nv = realloc(ks->v, cap * sizeof(*nv))) == NULL) {
+			ks->failed = 1;
+			return;
+		}
+		ks->v = nv;
+		ks->cap = cap;
+	}
+	if ((copy = malloc(n)) == NULL) {
+		ks->failed = 1;
+		return;
+	}
+	memcpy(copy, k, n);
+	ks->v[ks->n].p = copy;
+	ks->v[ks->n].n = n;
+	ks->n++;
+}
+
+static int
+collect_term(void *ctx, const char *path, size_t plen, int profile, char tag,
+    const char *val, size_t vlen)
+{
+	struct keyset *ks = ctx;
+	char key[STORE_SEARCH_KEYMAX];
+	size_t n, i;
+
+	n = sindex_term_key(path, plen, tag, val, vlen, key, NULL);
+	keyset_add(ks, key, n);
+	/* The field exists, and so does every object above it. */
+	for (i = plen; i > 0; i--) {
+		if (i != plen && path[i] != '.')
+			continue;
+		n = sindex_term_key(path, i, 'e', NULL, 0, key, NULL);
+		keyset_add(ks, key, n);
+		if (profile)
+			break;
+	}
+	return ks->failed;
+}
+
+void
+sindex_keys_free(struct mk_slice *keys, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free((void *)(uintptr_t)keys[i].p);
+	free(keys);
+}
+
+enum mk_code
+sindex_user_keys(struct json_object *user, struct mk_slice **keys, size_t *n)
+{
+	struct keyset ks = { NULL, 0, 0, 0 };
+	size_t i, o;
+
+	if (query_terms(user, collect_term, &ks) != 0 || ks.failed) {
+		sindex_keys_free(ks.v, ks.n);
+		return MK_ERR_NOMEM;
+	}
+	if (ks.n > 1)
+		qsort(ks.v, ks.n, sizeof(ks.v[0]), slice_qcmp);
+	for (i = o = 0; i < ks.n; i++) {
+		if (o > 0 && slice_cmp(&ks.v[o - 1], &ks.v[i]) == 0) {
+			free((void *)(uintptr_t)ks.v[i].p);
+			continue;
+		}
+		ks.v[o++] = ks.v[i];
+	}
+	*keys = ks.v;
+	*n = o;
+	return MK_OK;
+}
+
+static const char *
+user_id_of(struct json_object *u)
+{
+	struct json_object *v;
+
+	if (u != NULL && json_object_object_get_ex(u, "user_id", &v) &&
+	    json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return NULL;
+}
+
+enum mk_code
+sindex_user_update(struct store_txn *t, struct json_object *old, struct json_object *new)
+{
+	struct mk_slice *ok = NULL, *nk = NULL, oid = { NULL, 0 }, nid = { NULL, 0 };
+	size_t on = 0, nn = 0, i = 0, j = 0;
+	const char *s;
+	enum mk_code rc = MK_OK;
+	int c;
+
+	if (old != NULL && (s = user_id_of(old)) != NULL) {
+		oid.p = s;
+		oid.n = strlen(s);
+		if ((rc = sindex_user_keys(old, &ok, &on)) != MK_OK)
+			goto out;
+	}
+	if (new != NULL && (s = user_id_of(new)) != NULL) {
+		nid.p = s;
+		nid.n = strlen(s);
+		if ((rc = sindex_user_keys(new, &nk, &nn)) != MK_OK)
+			goto out;
+	}
+	if (oid.n != nid.n || (oid.n > 0 && memcmp(oid.p, nid.p, oid.n) != 0)) {
+		/* Not one user (create, delete): every entry goes or comes. */
+		for (i = 0; i < on && rc == MK_OK; i++)
+			rc = store_search_del(t, ok[i], oid);
+		for (j = 0; j < nn && rc == MK_OK; j++)
+			rc = store_search_put(t, nk[j], nid);
+		goto out;
+	}
+	/* Both sorted: a merge finds what left and what came. */
+	while (rc == MK_OK && (i < on || j < nn)) {
+		if (i == on)
+			c = 1;
+		else if (j == nn)
+			c = -1;
+		else
+			c = slice_cmp(&ok[i], &nk[j]);
+		if (c < 0)
+			rc = store_search_del(t, ok[i++], oid);
+		else if (c > 0)
+			rc = store_search_put(t, nk[j++], nid);
+		else {
+			i++;
+			j++;
+		}
+	}
+out:
+	sindex_keys_free(ok, on);
+	sindex_keys_free(nk, nn);
+	return rc;
+}
+
+/* ---- id sets ---- */
+
+struct idset {
+	struct mk_slice *v;
+	size_t n, cap;
+};
+
+static void
+idset_free(struct idset *s)
+{
+	free(s->v);
+	s->v = NULL;
+	s->n = s->cap = 0;
+}
+
+static int
+idset_push(struct idset *s, struct mk_slice id)
+{
+	struct mk_slice *nv;
+
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		if ((nv = realloc(s->v, cap * sizeof(*nv))) == NULL)
+			return -1;
+		s->v = nv;
+		s->cap = cap;
+	}
+	s->v[s->n++] = id;
+	return 0;
+}
+
+static int
+idset_has(const struct idset *s, const struct mk_slice *id)
+{
+	size_t lo = 0, hi = s->n, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = slice_cmp(&s->v[mid], id);
+		if (c == 0)
+			return 1;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+enum setop { OP_UNION, OP_INTER, OP_MINUS };
+
+/* *a = *a op b (both sorted); b is left alone. */
+static int
+idset_combine(struct idset *a, const struct idset *b, enum setop op)
+{
+	struct idset r = { NULL, 0, 0 };
+	size_t i = 0, j = 0;
+	int c;
+
+	while (i < a->n || j < b->n) {
+		if (i == a->n)
+			c = 1;
+		else if (j == b->n)
+			c = -1;
+		else
+			c = slice_cmp(&a->v[i], &b->v[j]);
+		if (c < 0) {
+			if (op != OP_INTER && idset_push(&r, a->v[i]) == -1)
+				goto fail;
+			i++;
+		} else if (c > 0) {
+			if (op == OP_UNION && idset_push(&r, b->v[j]) == -1)
+				goto fail;
+			j++;
+		} else {
+			if (op != OP_MINUS && idset_push(&r, a->v[i]) == -1)
+				goto fail;
+			i++;
+			j++;
+		}
+		if (op != OP_UNION && i == a->n)
+			break;
+	}
+	idset_free(a);
+	*a = r;
+	return 0;
+fail:
+	idset_free(&r);
+	return -1;
+}
+
+/* ---- evaluation ---- */
+
+struct eval {
+	struct store_txn *t;
+	struct idset all;      /* every user id, read once when needed */
+	int have_all;
+	size_t nusers;
+	struct mk_err *err;
+};
+
+struct leafkeys {
+	int n;
+	int hashed;
+	char key[3][STORE_SEARCH_KEYMAX];
+	size_t len[3];
+};
+
+static int
+leaf_key_add(void *ctx, const char *path, size_t plen, int profile, char tag,
+    const char *val, size_t vlen)
+{
+	struct leafkeys *lk = ctx;
+	int h;
+
+	(void)profile;
+	if (lk->n >= 3)
+		return 0;
+	lk->len[lk->n] = sindex_term_key(path, plen, tag, val, vlen, lk->key[lk->n], &h);
+	lk->hashed |= h;
+	lk->n++;
+	return 0;
+}
+
+static void
+leaf_keys(const struct query_node *n, struct leafkeys *lk)
+{
+	int h;
+
+	lk->n = 0;
+	lk->hashed = 0;
+	if (n->op == QOP_EXISTS) {
+		lk->len[0] = sindex_term_key(n->field, strlen(n->field), 'e', NULL, 0,
+		    lk->key[0], &h);
+		lk->hashed = h;
+		lk->n = 1;
+	} else
+		query_term_values(n, leaf_key_add, lk);
+}
+
+static enum mk_code
+count_leaf(struct eval *ev, const struct query_node *n, size_t *est)
+{
+	struct leafkeys lk;
+	struct mk_slice k;
+	size_t c, sum = 0;
+	enum mk_code rc;
+	int i;
+
+	leaf_keys(n, &lk);
+	for (i = 0; i < lk.n; i++) {
+		k.p = lk.key[i];
+		k.n = lk.len[i];
+		if ((rc = store_search_count(ev->t, k, &c)) != MK_OK)
+			return rc;
+		sum += c;
+	}
+	*est = sum;
+	return MK_OK;
+}
+
+/* An upper bound of the number of ids n yields, from entry counts only. */
+static enum mk_code
+estimate(struct eval *ev, const struct query_node *n, size_t *est)
+{
+	size_t a, b;
+	enum mk_code rc;
+
+	switch (n->op) {
+	case QOP_TERM:
+	case QOP_EXISTS:
+		return count_leaf(ev, n, est);
+	case QOP_AND:
+	case QOP_OR:
+		if ((rc = estimate(ev, n->a, &a)) != MK_OK ||
+		    (rc = estimate(ev, n->b, &b)) != MK_OK)
+			return rc;
+		*est = n->op == QOP_AND ? (a < b ? a : b) : a + b;
+		return MK_OK;
+	case QOP_NOT:
+		*est = ev->nusers;
+		return MK_OK;
+	}
+	return MK_ERR_INTERNAL;
+}
+
+/* Can n be decided for one id by index probes alone? */
+static int
+probeable(const struct query_node *n)
+{
+	struct leafkeys lk;
+
+	switch (n->op) {
+	case QOP_TERM:
+	case QOP_EXISTS:
+		leaf_keys(n, &lk);
+		return !lk.hashed;
+	case QOP_AND:
+	case QOP_OR:
+		return probeable(n->a) && probeable(n->b);
+	case QOP_NOT:
+		return probeable(n->a);
+	}
+	return 0;
+}
+
+static enum mk_code
+probe(struct eval *ev, const struct query_node *n, struct mk_slice id, int *yes)
+{
+	struct leafkeys lk;
+	struct mk_slice k;
+	enum mk_code rc;
+	int i, has;
+
+	switch (n->op) {
+	case QOP_TERM:
+	case QOP_EXISTS:
+		leaf_keys(n, &lk);
+		for (i = 0; i < lk.n; i++) {
+			k.p = lk.key[i];
+			k.n = lk.len[i];
+			if ((rc = store_search_has(ev->t, k, id, &has)) != MK_OK)
+				return rc;
+			if (has) {
+				*yes = 1;
+				return MK_OK;
+			}
+		}
+		*yes = 0;
+		return MK_OK;
+	case QOP_AND:
+	case QOP_OR:
+		if ((rc = probe(ev, n->a, id, yes)) != MK_OK)
+			return rc;
+		if (*yes == (n->op == QOP_OR))
+			return MK_OK;
+		return probe(ev, n->b, id, yes);
+	case QOP_NOT:
+		if ((rc = probe(ev, n->a, id, yes)) != MK_OK)
+			return rc;
+		*yes = !*yes;
+		return MK_OK;
+	}
+	return MK_ERR_INTERNAL;
+}
+
+static int
+push_id(void *ctx, struct mk_slice key, struct mk_slice id)
+{
+	(void)key;
+	return idset_push(ctx, id) == -1;
+}
+
+static int
+push_user(void *ctx, struct mk_slice key, struct mk_slice rec)
+{
+	(void)rec;
+	return idset_push(ctx, key) == -1;
+}
+
+static enum mk_code
+load_all(struct eval *ev)
+{
+	enum mk_code rc;
+
+	if (ev->have_all)
+		return MK_OK;
+	rc = store_users_scan(ev->t, STORE_BY_ID, 0, 0, 0, push_user, &ev->all);
+	if (rc == MK_OK && ev->all.n < ev->nusers)
+		rc = MK_ERR_NOMEM;   /* the visitor stopped: no memory */
+	if (rc != MK_OK)
+		return mk_fail(ev->err, rc, "reading user ids failed");
+	ev->have_all = 1;
+	return MK_OK;
+}
+
+/* Does the stored user id match n?  For hashed keys, whose hits may collide. */
+static enum mk_code
+verify(struct eval *ev, const struct query_node *n, struct mk_slice id, int *yes)
+{
+	struct json_object *u = NULL;
+	struct mk_slice rec;
+	enum mk_code rc;
+
+	rc = store_get(ev->t, ST_USERS, id, &rec);
+	if (rc == MK_ERR_NOTFOUND) {
+		*yes = 0;
+		return MK_OK;
+	}
+	if (rc != MK_OK)
+		return rc;
+	if (jx_parse(rec.p, rec.n, STORED_MAX_DEPTH, &u, NULL) != MK_OK) {
+		log_warnx("a stored user does not parse");
+		return MK_ERR_INTERNAL;
+	}
+	*yes = query_match(n, u);
+	json_object_put(u);
+	return MK_OK;
+}
+
+static enum mk_code eval_node(struct eval *ev, const struct query_node *n,
+    struct idset *out);
+
+static enum mk_code
+eval_leaf(struct eval *ev, const struct query_node *n, struct idset *out)
+{
+	struct leafkeys lk;
+	struct idset acc = { NULL, 0, 0 }, one = { NULL, 0, 0 };
+	struct mk_slice k;
+	enum mk_code rc = MK_OK;
+	size_t i, o;
+	int yes, j;
+
+	leaf_keys(n, &lk);
+	for (j = 0; j < lk.n && rc == MK_OK; j++) {
+		k.p = lk.key[j];
+		k.n = lk.len[j];
+		one.n = 0;
+		if ((rc = store_search_get(ev->t, k, push_id, &one)) != MK_OK)
+			break;
+		if (acc.n == 0 && j == 0) {
+			acc = one;
+			one.v = NULL;
+			one.n = one.cap = 0;
+		} else if (idset_combine(&acc, &one, OP_UNION) == -1)
+			rc = MK_ERR_NOMEM;
+	}
+	idset_free(&one);
+	if (rc == MK_OK && lk.hashed) {
+		for (i = o = 0; i < acc.n && rc == MK_OK; i++)
+			if ((rc = verify(ev, n, acc.v[i], &yes)) == MK_OK && yes)
+				acc.v[o++] = acc.v[i];
+		acc.n = o;
+	}
+	if (rc != MK_OK) {
+		idset_free(&acc);
+		return rc;
+	}
+	*out = acc;
+	return MK_OK;
+}
+
+static enum mk_code
+eval_and(struct eval *ev, const struct query_node *n, struct idset *out)
+{
+	const struct query_node *small = n->a, *big = n->b;
+	struct idset s = { NULL, 0, 0 }, b = { NULL, 0, 0 };
+	size_t ea, eb, i, o;
+	enum mk_code rc;
+	int yes;
+
+	if ((rc = estimate(ev, n->a, &ea)) != MK_OK ||
+	    (rc = estimate(ev, n->b, &eb)) != MK_OK)
+		return rc;
+	if (eb < ea) {
+		small = n->b;
+		big = n->a;
+		eb = ea;
+	}
+	if (small->op == QOP_NOT && big->op != QOP_NOT) {
+		/* Never complement when the other side can be subtracted from. */
+		const struct query_node *tmp = small;
+		small = big;
+		big = tmp;
+	}
+	if ((rc = eval_node(ev, small, &s)) != MK_OK)
+		return rc;
+	if (s.n == 0)
+		goto done;
+	if (probeable(big) && (big->op == QOP_NOT || eb > PROBE_FACTOR * s.n)) {
+		for (i = o = 0; i < s.n; i++) {
+			if ((rc = probe(ev, big, s.v[i], &yes)) != MK_OK)
+				goto fail;
+			if (yes)
+				s.v[o++] = s.v[i];
+		}
+		s.n = o;
+		goto done;
+	}
+	if (big->op == QOP_NOT) {
+		if ((rc = eval_node(ev, big->a, &b)) != MK_OK)
+			goto fail;
+		if (idset_combine(&s, &b, OP_MINUS) == -1)
+			goto nomem;
+	} else {
+		if ((rc = eval_node(ev, big, &b)) != MK_OK)
+			goto fail;
+		if (idset_combine(&s, &b, OP_INTER) == -1)
+			goto nomem;
+	}
+done:
+	idset_free(&b);
+	*out = s;
+	return MK_OK;
+nomem:
+	rc = MK_ERR_NOMEM;
+fail:
+	idset_free(&s);
+	idset_free(&b);
+	return rc;
+}
+
+static enum mk_code
+eval_node(struct eval *ev, const struct query_node *n, struct idset *out)
+{
+	struct idset a = { NULL, 0, 0 }, b = { NULL, 0, 0 };
+	enum mk_code rc;
+
+	switch (n->op) {
+	case QOP_TERM:
+	case QOP_EXISTS:
+		return eval_leaf(ev, n, out);
+	case QOP_AND:
+		return eval_and(ev, n, out);
+	case QOP_OR:
+		if ((rc = eval_node(ev, n->a, &a)) != MK_OK)
+			return rc;
+		if ((rc = eval_node(ev, n->b, &b)) != MK_OK)
+			break;
+		if (idset_combine(&a, &b, OP_UNION) == -1)
+			rc = MK_ERR_NOMEM;
+		break;
+	case QOP_NOT:
+		if ((rc = load_all(ev)) != MK_OK)
+			return rc;
+		if ((rc = eval_node(ev, n->a, &b)) != MK_OK)
+			return rc;
+		a.v = malloc((ev->all.n ? ev->all.n : 1) * sizeof(*a.v));
+		if (a.v == NULL) {
+			rc = MK_ERR_NOMEM;
+			break;
+		}
+		memcpy(a.v, ev->all.v, ev->all.n * sizeof(*a.v));
+		a.n = a.cap = ev->all.n;
+		if (idset_combine(&a, &b, OP_MINUS) == -1)
+			rc = MK_ERR_NOMEM;
+		break;
+	default:
+		return MK_ERR_INTERNAL;
+	}
+	idset_free(&b);
+	if (rc != MK_OK) {
+		idset_free(&a);
+		return rc;
+	}
+	*out = a;
+	return MK_OK;
+}
+
+/* Without a complete index: every record through query_match. */
+struct scan {
+	const struct query_node *root;
+	struct idset *out;
+	enum mk_code rc;
+};
+
+static int
+scan_visit(void *ctx, struct mk_slice key, struct mk_slice rec)
+{
+	struct scan *sc = ctx;
+	struct json_object *u = NULL;
+
+	if (jx_parse(rec.p, rec.n, STORED_MAX_DEPTH, &u, NULL) != MK_OK) {
+		log_warnx("a stored user does not parse");
+		sc->rc = MK_ERR_INTERNAL;
+		return 1;
+	}
+	if (query_match(sc->root, u) && idset_push(sc->out, key) == -1)
+		sc->rc = MK_ERR_NOMEM;
+	json_object_put(u);
+	return sc->rc != MK_OK;
+}
+
+/* ---- order and paging ---- */
+
+/*
+ * Only the sort attribute is wanted from each result: json-c's own parser is
+ * enough for records the service wrote itself (jx_parse's extra checks are
+ * for hostile input, and cost more than the search).
+ */
+static struct json_object *
+parse_trusted(struct mk_slice rec)
+{
+	struct json_tokener *tok;
+	struct json_object *o;
+
+	if (rec.n > INT32_MAX || (tok = json_tokener_new_ex(STORED_MAX_DEPTH)) == NULL)
+		return NULL;
+	o = json_tokener_parse_ex(tok, rec.p, (int)rec.n);
+	if (json_tokener_get_error(tok) != json_tokener_success) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+}
+
+struct sorted {
+	struct mk_slice key;   /* created_at, updated_at or email */
+	struct mk_slice id;
+	char *own;             /* key's storage */
+};
+
+static int
+sorted_cmp(const void *va, const void *vb)
+{
+	const struct sorted *a = va, *b = vb;
+	int c = slice_cmp(&a->key, &b->key);
+
+	return c != 0 ? c : slice_cmp(&a->id, &b->id);
+}
+
+static const char *
+order_attr(enum store_order order)
+{
+	switch (order) {
+	case STORE_BY_CREATED:
+		return "created_at";
+	case STORE_BY_UPDATED:
+		return "updated_at";
+	case STORE_BY_EMAIL:
+		return "email";
+	case STORE_BY_ID:
+		break;
+	}
+	return NULL;
+}
+
+static enum mk_code
+emit_id(struct store_txn *t, struct mk_slice id, store_visit_fn fn, void *ctx, int *stop)
+{
+	struct mk_slice rec;
+	enum mk_code rc;
+
+	if ((rc = store_get(t, ST_USERS, id, &rec)) != MK_OK)
+		return rc == MK_ERR_NOTFOUND ? MK_ERR_INTERNAL : rc;
+	*stop = fn(ctx, id, rec) != 0;
+	return MK_OK;
+}
+
+/* Few results: read their sort attribute from the records and sort them. */
+static enum mk_code
+page_sorted(struct store_txn *t, const struct idset *r, enum store_order order, int desc,
+    size_t skip, size_t limit, store_visit_fn fn, void *ctx)
+{
+	struct sorted *v;
+	struct json_object *u, *a;
+	struct mk_slice rec;
+	const char *attr = order_attr(order), *s;
+	enum mk_code rc = MK_OK;
+	size_t i, k, end;
+	int stop = 0;
+
+	if ((v = calloc(r->n ? r->n : 1, sizeof(*v))) == NULL)
+		return MK_ERR_NOMEM;
+	for (i = 0; i < r->n && rc == MK_OK; i++) {
+		v[i].id = r->v[i];
+		v[i].key.p = "";
+		if ((rc = store_get(t, ST_USERS, r->v[i], &rec)) != MK_OK)
+			break;
+		if ((u = parse_trusted(rec)) == NULL) {
+			log_warnx("a stored user does not parse");
+			rc = MK_ERR_INTERNAL;
+			break;
+		}
+		if (json_object_object_get_ex(u, attr, &a) &&
+		    json_object_is_type(a, json_type_string)) {
+			s = json_object_get_string(a);
+			if ((v[i].own = strdup(s)) == NULL)
+				rc = MK_ERR_NOMEM;
+			else {
+				v[i].key.p = v[i].own;
+				v[i].key.n = strlen(s);
+			}
+		}
+		json_object_put(u);
+	}
+	if (rc == MK_OK) {
+		qsort(v, r->n, sizeof(*v), sorted_cmp);
+		end = limit == 0 || r->n - (skip < r->n ? skip : r->n) < limit ? r->n :
+		    skip + limit;
+		for (k = skip; k < end && !stop && rc == MK_OK; k++)
+			rc = emit_id(t, v[desc ? r->n - 1 - k : k].id, fn, ctx, &stop);
+	}
+	for (i = 0; i < r->n; i++)
+		free(v[i].own);
+	free(v);
+	return rc;
+}
+
+/* Many results: walk the order index, keeping the members of the page. */
+struct walkpage {
+	const struct idset *r;
+	size_t pos, from, to;   /* ascending positions [from, to) are wanted */
+	struct idset page;
+	int failed;
+};
+
+static int
+walk_visit(void *ctx, struct mk_slice value, struct mk_slice id, struct mk_slice val)
+{
+	struct walkpage *w = ctx;
+
+	(void)value;
+	(void)val;
+	if (!idset_has(w->r, &id))
+		return 0;
+	if (w->pos >= w->from && w->pos < w->to && idset_push(&w->page, id) == -1) {
+		w->failed = 1;
+		return 1;
+	}
+	w->pos++;
+	return w->pos >= w->to;
+}
+
+static enum mk_code
+page_walk(struct store_txn *t, const struct idset *r, enum store_order order, int desc,
+    size_t skip, size_t limit, store_visit_fn fn, void *ctx)
+{
+	struct walkpage w;
+	enum store_index ix;
+	enum mk_code rc;
+	size_t i, want;
+	int stop = 0;
+
+	ix = order == STORE_BY_CREATED ? STORE_IX_USERS_CREATED :
+	    order == STORE_BY_UPDATED ? STORE_IX_USERS_UPDATED : STORE_IX_USERS_EMAIL;
+	memset(&w, 0, sizeof(w));
+	w.r = r;
+	if (skip >= r->n)
+		return MK_OK;
+	want = limit == 0 || limit > r->n - skip ? r->n - skip : limit;
+	if (desc) {
+		w.to = r->n - skip;
+		w.from = w.to - want;
+	} else {
+		w.from = skip;
+		w.to = skip + want;
+	}
+	rc = store_index_scan(t, ix, walk_visit, &w);
+	if (rc == MK_OK && w.failed)
+		rc = MK_ERR_NOMEM;
+	for (i = 0; i < w.page.n && !stop && rc == MK_OK; i++)
+		rc = emit_id(t, w.page.v[desc ? w.page.n - 1 - i : i], fn, ctx, &stop);
+	idset_free(&w.page);
+	return rc;
+}
+
+enum mk_code
+sindex_search(struct store_txn *t, const struct query *q, enum store_order order,
+    int desc, size_t skip, size_t limit, store_visit_fn fn, void *ctx, size_t *total,
+    struct mk_err *err)
+{
+	struct eval ev;
+	struct idset r = { NULL, 0, 0 };
+	struct scan sc;
+	enum mk_code rc;
+	size_t k, end;
+	int ready = 0, stop = 0;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.t = t;
+	ev.err = err;
+	if ((rc = store_count(t, ST_USERS, &ev.nusers)) != MK_OK ||
+	    (rc = store_search_ready(t, &ready)) != MK_OK)
+		return mk_fail(err, rc, "search: reading the store failed");
+	if (!ready) {
+		log_warnx("search index incomplete: scanning every user (run "
+		    "metakeepctl check --repair)");
+		sc.root = query_root(q);
+		sc.out = &r;
+		sc.rc = MK_OK;
+		rc = store_users_scan(t, STORE_BY_ID, 0, 0, 0, scan_visit, &sc);
+		if (rc == MK_OK)
+			rc = sc.rc;
+	} else
+		rc = eval_node(&ev, query_root(q), &r);
+	idset_free(&ev.all);
+	if (rc != MK_OK) {
+		idset_free(&r);
+		return mk_fail(err, rc, "search failed");
+	}
+	if (order == STORE_BY_ID) {
+		end = limit == 0 || r.n - (skip < r.n ? skip : r.n) < limit ? r.n : skip + limit;
+		for (k = skip; k < end && !stop && rc == MK_OK; k++)
+			rc = emit_id(t, r.v[desc ? r.n - 1 - k : k], fn, ctx, &stop);
+	} else if (r.n <= sindex_sort_in_memory)
+		rc = page_sorted(t, &r, order, desc, skip, limit, fn, ctx);
+	else
+		rc = page_walk(t, &r, order, desc, skip, limit, fn, ctx);
+	if (rc == MK_OK && total != NULL)
+		*total = r.n;
+	idset_free(&r);
+	if (rc != MK_OK)
+		return mk_fail(err, rc, "search: reading results failed");
+	return MK_OK;
+}
+
+/* ---- administration ---- */
+
+struct rebuild {
+	struct mk_slice after;   /* last id done (copy in afterbuf) */
+	char afterbuf[STORE_SEARCH_KEYMAX];
+	int started;
+	size_t batch, users, entries;
+	int more;
+	enum mk_code rc;
+	struct store_txn *t;
+};
+
+static int
+rebuild_visit(void *ctx, struct mk_slice key, struct mk_slice rec)
+{
+	struct rebuild *rb = ctx;
+	struct json_object *u = NULL;
+	struct mk_slice *keys = NULL;
+	size_t n = 0, i;
+
+	if (rb->started && slice_cmp(&key, &rb->after) <= 0)
+		return 0;
+	if (rb->batch == REBUILD_BATCH) {
+		rb->more = 1;
+		return 1;
+	}
+	if (jx_parse(rec.p, rec.n, STORED_MAX_DEPTH, &u, NULL) != MK_OK) {
+		log_warnx("rebuild: user %.*s does not parse; not indexed", (int)key.n, key.p);
+	} else {
+		if ((rb->rc = sindex_user_keys(u, &keys, &n)) != MK_OK) {
+			json_object_put(u);
+			return 1;
+		}
+		for (i = 0; i < n && rb->rc == MK_OK; i++)
+			rb->rc = store_search_put(rb->t, keys[i], key);
+		sindex_keys_free(keys, n);
+		json_object_put(u);
+		if (rb->rc != MK_OK)
+			return 1;
+		rb->entries += n;
+	}
+	if (key.n > sizeof(rb->afterbuf)) {
+		rb->rc = MK_ERR_INTERNAL;
+		return 1;
+	}
+	memcpy(rb->afterbuf, key.p, key.n);
+	rb->after.p = rb->afterbuf;
+	rb->after.n = key.n;
+	rb->started = 1;
+	rb->batch++;
+	rb->users++;
+	return 0;
+}
+
+static enum mk_code
+rebuild_clear_tx(struct store_txn *t, void *ctx, struct mk_err *err)
+{
+	(void)ctx;
+	(void)err;
+	return store_search_clear(t);
+}
+
+static enum mk_code
+rebuild_batch_tx(struct store_txn *t, void *ctx, struct mk_err *err)
+{
+	struct rebuild *rb = ctx;
+	enum mk_code rc;
+
+	(void)err;
+	rb->t = t;
+	rb->batch = 0;
+	rb->more = 0;
+	rb->rc = MK_OK;
+	rc = store_users_scan(t, STORE_BY_ID, 0, 0, 0, rebuild_visit, rb);
+	if (rc == MK_OK)
+		rc = rb->rc;
+	if (rc == MK_OK && !rb->more)
+		rc = store_search_set_ready(t, 1);
+	return rc;
+}
+
+enum mk_code
+sindex_rebuild(struct store *s, size_t *users, size_t *entries, struct mk_err *err)
+{
+	struct rebuild *rb;
+	struct rebuild saved;
+	enum mk_code rc;
+
+	if ((rb = calloc(1, sizeof(*rb))) == NULL)
+		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
+	if ((rc = store_write(s, rebuild_clear_tx, rb, err)) != MK_OK)
+		goto out;
+	do {
+		/* An aborted batch must not advance the resume point. */
+		saved = *rb;
+		if ((rc = store_write(s, rebuild_batch_tx, rb, err)) != MK_OK) {
+			*rb = saved;
+			goto out;
+		}
+		if (rb->after.p != NULL)
+			rb->after.p = rb->afterbuf;
+	} while (rb->more);
+	if (users != NULL)
+		*users = rb->users;
+	if (entries != NULL)
+		*entries = rb->entries;
+out:
+	free(rb);
+	return rc;
+}
+
+struct check {
+	struct store_txn *t;
+	sindex_report_fn fn;
+	void *ctx;
+	size_t problems, expected;
+	enum mk_code rc;
+};
+
+static void
+report(struct check *ck, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+report(struct check *ck, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	ck->problems++;
+	if (ck->problems > CHECK_NAMED || ck->fn == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	ck->fn(ck->ctx, line);
+}
+
+static void
+printable_key(struct mk_slice k, char *out, size_t cap)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < k.n && o + 5 < cap; i++) {
+		unsigned char c = (unsigned char)k.p[i];
+		if (c >= 0x20 && c < 0x7f)
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
+	}
+	out[o] = '\0';
+}
+
+static int
+check_visit(void *ctx, struct mk_slice key, struct mk_slice rec)
+{
+	struct check *ck = ctx;
+	struct json_object *u = NULL;
+	struct mk_slice *keys = NULL;
+	size_t n = 0, i;
+	char pk[160];
+	int has;
+
+	if (jx_parse(rec.p, rec.n, STORED_MAX_DEPTH, &u, NULL) != MK_OK) {
+		report(ck, "search: user %.*s does not parse", (int)key.n, key.p);
+		return 0;
+	}
+	if ((ck->rc = sindex_user_keys(u, &keys, &n)) != MK_OK) {
+		json_object_put(u);
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		if ((ck->rc = store_search_has(ck->t, keys[i], key, &has)) != MK_OK)
+			break;
+		if (!has) {
+			printable_key(keys[i], pk, sizeof(pk));
+			report(ck, "search: user %.*s lacks entry %s", (int)key.n, key.p, pk);
+		}
+	}
+	ck->expected += n;
+	sindex_keys_free(keys, n);
+	json_object_put(u);
+	return ck->rc != MK_OK;
+}
+
+enum mk_code
+sindex_check(struct store *s, sindex_report_fn fn, void *ctx, size_t *problems,
+    struct mk_err *err)
+{
+	struct check ck;
+	struct store_txn *t = NULL;
+	size_t entries = 0;
+	enum mk_code rc;
+	int ready = 0;
+
+	memset(&ck, 0, sizeof(ck));
+	ck.fn = fn;
+	ck.ctx = ctx;
+	if ((rc = store_read_begin(s, &t)) != MK_OK)
+		return mk_fail(err, rc, "search check: cannot read the store");
+	ck.t = t;
+	if ((rc = store_search_ready(t, &ready)) != MK_OK)
+		goto out;
+	if (!ready)
+		report(&ck, "search: index not marked complete (never built, or "
+		    "written by an older build); searches scan every user");
+	rc = store_users_scan(t, STORE_BY_ID, 0, 0, 0, check_visit, &ck);
+	if (rc == MK_OK)
+		rc = ck.rc;
+	if (rc != MK_OK)
+		goto out;
+	if ((rc = store_search_entries(t, &entries)) != MK_OK)
+		goto out;
+	if (entries > ck.expected)
+		report(&ck, "search: %zu stray entries (%zu in the index, %zu expected)",
+		    entries - ck.expected, entries, ck.expected);
+	if (ck.problems > CHECK_NAMED && fn != NULL) {
+		char line[96];
+		snprintf(line, sizeof(line), "search: %zu more problems not listed",
+		    ck.problems - CHECK_NAMED);
+		fn(ctx, line);
+	}
+	*problems = ck.problems;
+out:
+	store_txn_end(t);
+	if (rc != MK_OK)
+		return mk_fail(err, rc, "search check failed");
+	return MK_OK;
+}

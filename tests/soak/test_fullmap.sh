@@ -1,0 +1,77 @@
+#!/bin/bash
+# test_fullmap.sh BUILD_DIR: a full LMDB map.  metakeepd starts with a 1 MiB
+# map and --map-max 3M; users of ~50 KB are created until the service
+# refuses.  It must grow the map by itself (every worker adopting the new
+# size), then, at the maximum, answer 503 with a clear message and a
+# Retry-After, keep serving reads, and keep every acknowledged user intact.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../integration/lib.sh"
+. "$here/common.sh"
+
+b=${1:?usage: test_fullmap.sh BUILD_DIR}
+start_stack "$b" || { echo "0 passed, 1 failed"; exit 1; }
+mk_stop_pid "$MK_DAEMON_PID"
+soak_start_daemon --map-size 1M --map-max 3M || { fail "start with a 1M map"; summary; exit 1; }
+
+blob=$(head -c 50000 /dev/zero | tr '\0' 'x')
+created=()
+got503=0
+for i in $(seq 1 120); do
+	req POST /api/v2/users "{\"email\":\"full$i@map.example\",\"connection\":\"Username-Password-Authentication\",\"user_metadata\":{\"blob\":\"$blob\",\"i\":$i}}"
+	case $STATUS in
+	201) created+=("$(jqb -r .user_id)") ;;
+	503) got503=1; break ;;
+	*) fail "create user $i: unexpected status"; break ;;
+	esac
+done
+echo "# ${#created[@]} users of 50 KB created before the store was full"
+if [ "${#created[@]}" -ge 30 ]; then
+	pass "the map grew past its first 1 MiB (${#created[@]} users of 50 KB written)"
+else
+	fail "the map grew past its first 1 MiB" "only ${#created[@]} users"
+fi
+assert_eq "$got503" 1 "at map_max, a create is refused"
+assert_error 503 "Service Unavailable" - "The store is full*" "full map"
+assert_header Retry-After '^[0-9]+$' "full map: Retry-After"
+grep -q 'map grown from' "$MK_TMP/metakeepd.log" && pass "the log tells of the growth" ||
+	fail "the log tells of the growth" "$(tail -n 5 "$MK_TMP/metakeepd.log")"
+# Every worker maps the larger size: it grew it itself before a write, or
+# adopted it (MDB_MAP_RESIZED) when another grew it first.
+n=$(grep -E "map grown (from [0-9]+ to 3145728|by another process)" "$MK_TMP/metakeepd.log" |
+	sed "s/\].*//" | sort -u | wc -l)
+assert_eq "$n" 4 "all 4 workers map the grown size"
+sz=$(stat -c %s "$MK_DB/data.mdb")
+if [ "$sz" -le $((3 * 1024 * 1024)) ]; then
+	pass "the data file stays within map_max ($sz bytes)"
+else
+	fail "the data file stays within map_max" "$sz bytes"
+fi
+
+# Reads go on at the full map, and nothing acknowledged is lost.
+bad=0
+for id in "${created[@]}"; do
+	req GET "/api/v2/users/${id/|/%7C}"
+	if [ "$STATUS" != 200 ] || [ "$(jqb '.user_metadata.blob | length')" != 50000 ]; then
+		bad=$((bad + 1))
+	fi
+done
+assert_eq "$bad" 0 "reads go on at a full map: all ${#created[@]} users intact"
+req GET "/api/v2/users?per_page=100&include_totals=true"
+assert_status 200 "listing at a full map"
+assert_true ".total >= ${#created[@]}" "listing at a full map: every user there"
+# The remedy the message names: a larger map_max.  Then writes, deletes
+# included, work again.  (Deletes at a map full to its last page can fail
+# too: LMDB copies pages on write; see RELIABILITY.md.)
+mk_stop_pid "$MK_DAEMON_PID"
+soak_start_daemon --map-size 1M --map-max 8M || fail "restart with --map-max 8M"
+for id in "${created[@]:0:10}"; do
+	req DELETE "/api/v2/users/${id/|/%7C}"
+done
+assert_status 204 "after raising map_max: deletes work"
+req POST /api/v2/users "{\"email\":\"after@map.example\",\"connection\":\"Username-Password-Authentication\",\"user_metadata\":{\"blob\":\"$blob\"}}"
+assert_status 201 "after raising map_max: creates work"
+mk_stop_pid "$MK_DAEMON_PID"
+MK_DAEMON_PID=
+soak_env_check "full map"
+summary
