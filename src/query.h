@@ -78,7 +78,8 @@ struct query_error {
 };
 
 /*
- * Parse text[0..len-1] (need not be NUL-terminated; a NUL byte is an error).
+ * Parse text[0..len-1] (need not be NUL-terminated; a NUL byte, or bytes that
+ * are not well-formed UTF-8, are an error).
  * On success *out is owned by the caller (query_free).  On failure *out is not
  * written, e (may be NULL) gets the position and a message, and the return
  * is MK_ERR_QUERY (MK_ERR_NOMEM when memory runs out).  Empty or blank text

@@ -678,6 +678,28 @@ HOSTILE(nul_in_user_id_create, .method = "POST", .uri = "/api/v2/users",
     .body = "{\"email\":\"nul@example.com\",\"connection\":\"Username-Password-Authentication\","
     "\"user_id\":\"a\\u0000b\"}", BAD_BODY)
 
+/* ---- the search query (q) ---- */
+
+/*
+ * Found by tests/fuzz/fuzz_request: q's parser quoted an unknown field
+ * name as it came, so a non-UTF-8 byte in q made an answer that is not
+ * UTF-8 JSON (call() parses every answer with jx_parse, which checks).
+ */
+#define BAD_Q .status = 400, .code = "invalid_query_string", .msg = "Query validation error: "
+HOSTILE(q_invalid_utf8_field, .method = "GET", .uri = "/api/v2/users?q=ema%96il%3A%22x%22",
+    BAD_Q)
+HOSTILE(q_invalid_utf8_value, .method = "GET", .uri = "/api/v2/users?q=email%3A%C0%AF",
+    BAD_Q)
+HOSTILE(q_lone_surrogate_utf8, .method = "GET", .uri = "/api/v2/users?q=name%3A%ED%A0%80",
+    BAD_Q)
+/* A long unknown field of 3-byte characters: quoted, but cut between characters. */
+HOSTILE(q_long_field_cut, .method = "GET", .uri = "/api/v2/users?q=a"
+    "%E2%82%AC%E2%82%AC%E2%82%AC%E2%82%AC%E2%82%AC%E2%82%AC%E2%82%AC%E2%82%AC%E2%82%AC%E2%82%AC"
+    "%E2%82%AC%E2%82%AC%E2%82%AC%E2%82%AC%E2%82%AC%E2%82%AC%E2%82%AC%E2%82%AC%E2%82%AC%E2%82%AC"
+    "%E2%82%AC%E2%82%AC%E2%82%AC%E2%82%AC%E2%82%AC%E2%82%AC%E2%82%AC%E2%82%AC%E2%82%AC%E2%82%AC"
+    "%3Ax", .status = 400, .code = "invalid_query_string",
+    .msg = "Query validation error: 'Unknown field 'a\xe2\x82\xac")
+
 /* An id that holds "/" and ".." is an ordinary id: reachable encoded, and
  * a raw "/" in the path is another route. */
 Test(hostile, id_with_slash_roundtrip)

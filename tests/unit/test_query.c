@@ -50,6 +50,8 @@ static const struct parse_case parse_ok[] = {
 	{ "((name:a))", "name:\"a\"" },
 	{ "(name:a)(name:b)", "(name:\"a\" OR name:\"b\")" },
 	{ "blocked:TRUE", "blocked:\"true\"" },
+	{ "user_metadata.ville:\"Z\xc3\xbcrich \xe2\x82\xac \xf0\x9f\x98\x80\"",
+	    "user_metadata.ville:\"Z\xc3\xbcrich \xe2\x82\xac \xf0\x9f\x98\x80\"" },
 	{ "ANDroid:x", NULL },  /* not an operator: an unknown field (error) */
 };
 
@@ -118,6 +120,11 @@ static const struct err_case parse_bad[] = {
 	{ "name:a && name:b", 7, "not supported" },
 	{ "name:a\\", 6, "backslash" },
 	{ "name:a\n\x01:b", 7, "Unknown field" },
+	{ "ema\x96il:x", 3, "not valid UTF-8" },
+	{ "name:\xc3\xa9\xc0\xaf", 7, "not valid UTF-8" },    /* overlong '/' */
+	{ "name:\xed\xa0\x80", 5, "not valid UTF-8" },         /* a surrogate */
+	{ "name:\xf4\x90\x80\x80", 5, "not valid UTF-8" },     /* above U+10FFFF */
+	{ "name:\xe2\x82", 5, "not valid UTF-8" },              /* cut short */
 };
 
 Test(query, errors_name_the_position)
