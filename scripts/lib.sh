@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # MK_USER_ARGS, MK_PORT are results for the caller
 # lib.sh: shell functions shared by scripts/run, scripts/test and the
 # integration tests (tests/integration/lib.sh): bootstrap and build, and
 # bring up metakeepd behind lighttpd.  Sourced, not run.  Every function

@@ -171,6 +171,7 @@ deep=$(jq -cn 'reduce range(40) as $i (1; {a: .}) | {user_metadata: .}')
 bad "nesting 40 levels" 400 "Bad Request" invalid_body "$PVE" PATCH "$U3" "$deep"
 jq -cn '{user_metadata: {big: ("x" * (1024 * 1024 + 16))}}' > "$MK_TMP/big.json"
 bad "body over 1 MiB" 413 "Payload Too Large" payload_too_large '*' PATCH "$U3" "@$MK_TMP/big.json"
+# shellcheck disable=SC2034  # read by req
 REQ_CT=text/plain
 bad "Content-Type text/plain" 400 "Bad Request" invalid_body "$PVE" PATCH "$U3" '{"user_metadata":{"z":1}}'
 bad "empty body {}" 400 "Bad Request" invalid_body "$PVE" PATCH "$U3" '{}'

@@ -409,6 +409,28 @@ resp_free(struct resp *r)
 	r->body = NULL;
 }
 
+static int verifying;      /* the final check: reads are retried */
+
+/*
+ * A GET for the final check.  With --crash the pool may be restarting
+ * still (the web server refuses, or a worker dies): a read changes
+ * nothing, so it is tried again, for up to --wait seconds.
+ */
+static void
+http_read(struct conn *c, const char *path, struct resp *r)
+{
+	double end = now_s() + opt_wait;
+
+	for (;;) {
+		http(c, "GET", path, NULL, r);
+		if (!opt_crash || !(r->status == 0 || r->status == ST_REFUSED ||
+		    r->status >= 500) || now_s() >= end)
+			return;
+		resp_free(r);
+		usleep(100000);
+	}
+}
+
 /* ---- the model ---- */
 
 enum kind { K_USER, K_CLIENT };
@@ -604,7 +626,7 @@ rec_apply(struct rec *r, enum op op, json_object *body, int status, json_object 
 
 	if (status == ST_REFUSED) {
 		/* The web server could not reach the pool: nothing ran. */
-		if (!opt_crash) {
+		if (!opt_crash || verifying) {
 			fail("%s %s: refused by the web server (pool unreachable)", what,
 			    r->id[0] ? r->id : r->name);
 			r->broken = 1;
@@ -614,7 +636,7 @@ rec_apply(struct rec *r, enum op op, json_object *body, int status, json_object 
 		return 0;
 	}
 	lost = status == 0 || status >= 500;
-	if (lost && !opt_crash) {
+	if (lost && (!opt_crash || verifying)) {
 		fail("%s %s: no answer or %d", what, r->id[0] ? r->id : r->name, status);
 		r->broken = 1;
 		return -1;
@@ -802,7 +824,10 @@ do_get(struct worker *w, struct rec *r)
 	json_object *got = NULL;
 
 	path_for(path, sizeof(path), r->kind, r->id);
-	http(&w->c, "GET", path, NULL, &rs);
+	if (verifying)
+		http_read(&w->c, path, &rs);
+	else
+		http(&w->c, "GET", path, NULL, &rs);
 	if (rs.status == 200 && (got = parse(&rs)) == NULL)
 		fail("GET %s: 200 with a body that is not JSON", r->id);
 	else
@@ -1075,7 +1100,7 @@ list_all(struct conn *c, const char *what, const char *sort)
 	for (p = 0; p < 10000; p++) {
 		snprintf(path, sizeof(path), "/api/v2/%s?per_page=100&page=%d%s%s", what, p,
 		    sort ? "&sort=" : "", sort ? sort : "");
-		http(c, "GET", path, NULL, &rs);
+		http_read(c, path, &rs);
 		if (rs.status != 200 || (page = parse(&rs)) == NULL ||
 		    !json_object_is_type(page, json_type_array)) {
 			fail("GET %s: %d", path, rs.status);
@@ -1127,6 +1152,7 @@ verify(struct worker *ws, int nw, struct conn *c)
 	struct resp rs;
 	int i, j, len, found;
 
+	verifying = 1;
 	/* 1. Every record read back, against the model. */
 	for (i = 0; i < nw; i++) {
 		struct worker *w = &ws[i];
@@ -1144,7 +1170,7 @@ verify(struct worker *ws, int nw, struct conn *c)
 
 	/* 2. The shared user: every key belongs to a thread and fits its model. */
 	path_for(path, sizeof(path), K_USER, shared_id);
-	http(c, "GET", path, NULL, &rs);
+	http_read(c, path, &rs);
 	if (rs.status != 200 || (got = parse(&rs)) == NULL) {
 		fail("GET shared user: %d", rs.status);
 	} else {
