@@ -68,25 +68,40 @@ mk_free_port()
 	return 1
 }
 
-# mk_render_lighttpd OUT PORT SOCKET RUNDIR LOGDIR: write a lighttpd config
-# from etc/lighttpd.conf, listening on 127.0.0.1:PORT, with its pid file and
-# upload dir in RUNDIR, an empty document root RUNDIR/www, and its error log
-# in LOGDIR.
-mk_render_lighttpd()
+# mk_render TEMPLATE OUT NAME=VALUE...: copy TEMPLATE (a path under the
+# repository root, e.g. etc/nginx.conf) to OUT with every @NAME@ replaced by
+# its VALUE.  Fails when a placeholder is left over.  Values must not hold
+# a newline; any other character is taken literally.
+mk_render()
 {
-	local out=$1 port=$2 sock=$3 run=$4 log=$5
-	mkdir -p "$run/www" "$log" || return 1
-	sed -e "s|@BIND@|127.0.0.1|g" \
-	    -e "s|@PORT@|$port|g" \
-	    -e "s|@SOCKET@|$sock|g" \
-	    -e "s|@DOCROOT@|$run/www|g" \
-	    -e "s|@RUNDIR@|$run|g" \
-	    -e "s|@LOGDIR@|$log|g" \
-	    "$MK_TOP/etc/lighttpd.conf" > "$out" || return 1
-	if grep -q '@[A-Z]*@' "$out"; then
-		echo "mk_render_lighttpd: unfilled placeholder in $out" >&2
+	local tpl=$MK_TOP/$1 out=$2 kv name val
+	shift 2
+	cp "$tpl" "$out.tmp" || return 1
+	for kv in "$@"; do
+		name=${kv%%=*}
+		val=${kv#*=}
+		# Escape what sed's replacement would read specially.
+		val=$(printf '%s' "$val" | sed -e 's/[\\|&]/\\&/g')
+		sed -i -e "s|@$name@|$val|g" "$out.tmp" || return 1
+	done
+	mv "$out.tmp" "$out" || return 1
+	if grep -n '@[A-Z_]*@' "$out" >&2; then
+		echo "mk_render: unfilled placeholder in $out (from $1)" >&2
 		return 1
 	fi
+}
+
+# mk_render_lighttpd OUT PORT SOCKET RUNDIR LOGDIR [PREFIX]: write a
+# lighttpd config from etc/lighttpd.conf, listening on 127.0.0.1:PORT, with
+# its pid file and upload dir in RUNDIR, an empty document root RUNDIR/www,
+# its error log in LOGDIR, and the API also under PREFIX (default /admin).
+mk_render_lighttpd()
+{
+	local out=$1 port=$2 sock=$3 run=$4 log=$5 prefix=${6:-/admin}
+	mkdir -p "$run/www" "$log" || return 1
+	mk_render etc/lighttpd.conf "$out" BIND=127.0.0.1 PORT="$port" \
+	    SOCKET="$sock" DOCROOT="$run/www" RUNDIR="$run" LOGDIR="$log" \
+	    PREFIX="$prefix"
 }
 
 # mk_alive PID: the process exists and has not exited.  A child of this
@@ -188,5 +203,82 @@ mk_start_lighttpd()
 	done
 	echo "mk_start_lighttpd: lighttpd did not come up; see $log/lighttpd-error.log" >&2
 	tail -n 5 "$log/lighttpd-error.log" "$log/lighttpd-stderr.log" >&2 2>/dev/null
+	return 1
+}
+
+# mk_httpd_user: print "USER GROUP" for a web server's workers: nobody and
+# its group when we are root (never root itself), else ourselves (the
+# servers ignore the setting then).
+mk_httpd_user()
+{
+	if [ "$(id -u)" -eq 0 ]; then
+		echo "${MK_USER:-nobody} $(id -gn "${MK_USER:-nobody}")"
+	else
+		echo "$(id -un) $(id -gn)"
+	fi
+}
+
+# mk_start_httpd KIND TEMPLATE CONF_OUT RUNDIR LOGDIR [NAME=VALUE...]:
+# render TEMPLATE (see mk_render) with BIND=127.0.0.1, PORT (a free port,
+# retried when the bind loses a race), RUNDIR, LOGDIR, DOCROOT=RUNDIR/www,
+# USER, GROUP (mk_httpd_user), MODULES (Apache's) and the given values, then
+# check and start the web server KIND (lighttpd, nginx or apache) in the
+# foreground of a background job, with its own pid file in RUNDIR.  Sets
+# MK_HTTPD_PID and MK_PORT.  Stop it with mk_stop_pid.
+mk_start_httpd()
+{
+	local kind=$1 tpl=$2 conf=$3 run=$4 log=$5 port ug elog
+	shift 5
+	ug=$(mk_httpd_user)
+	mkdir -p "$run/www" "$log" || return 1
+	case $kind in
+	lighttpd) elog=$log/lighttpd-error.log ;;
+	nginx)    elog=$log/nginx-error.log
+		  mkdir -p "$run/client_body" "$run/fastcgi" "$run/proxy" "$run/uwsgi" "$run/scgi" ;;
+	apache)   elog=$log/apache-error.log ;;
+	*) echo "mk_start_httpd: unknown web server $kind" >&2; return 1 ;;
+	esac
+	command -v "$( [ "$kind" = apache ] && echo apache2 || echo "$kind")" >/dev/null || {
+		echo "mk_start_httpd: $kind is not installed (scripts/deps)" >&2
+		return 1
+	}
+	MK_HTTPD_PID=
+	for _ in 1 2 3 4 5; do
+		port=$(mk_free_port) || return 1
+		mk_render "$tpl" "$conf" BIND=127.0.0.1 PORT="$port" RUNDIR="$run" \
+		    LOGDIR="$log" DOCROOT="$run/www" USER="${ug% *}" GROUP="${ug#* }" \
+		    MODULES=/usr/lib/apache2/modules "$@" || return 1
+		case $kind in
+		lighttpd)
+			lighttpd -tt -f "$conf" >/dev/null || {
+				echo "mk_start_httpd: lighttpd rejects $conf" >&2; return 1; }
+			lighttpd -D -f "$conf" </dev/null >>"$log/lighttpd-stderr.log" 2>&1 &
+			;;
+		nginx)
+			nginx -t -q -p "$run" -e "$elog" -c "$conf" || {
+				echo "mk_start_httpd: nginx rejects $conf" >&2; return 1; }
+			nginx -p "$run" -e "$elog" -c "$conf" -g 'daemon off;' \
+			    </dev/null >>"$log/nginx-stderr.log" 2>&1 &
+			;;
+		apache)
+			apache2 -t -f "$conf" >/dev/null 2>"$log/apache-check.log" || {
+				cat "$log/apache-check.log" >&2
+				echo "mk_start_httpd: apache2 rejects $conf" >&2; return 1; }
+			# -k start with its own PidFile; FOREGROUND keeps the
+			# parent our child, so its pid is the one we wait for.
+			apache2 -f "$conf" -k start -DFOREGROUND \
+			    </dev/null >>"$log/apache-stderr.log" 2>&1 &
+			;;
+		esac
+		MK_HTTPD_PID=$!
+		if mk_wait_port "$port" "$MK_HTTPD_PID" 10 2>/dev/null; then
+			MK_PORT=$port
+			return 0
+		fi
+		mk_stop_pid "$MK_HTTPD_PID" 2
+		MK_HTTPD_PID=
+	done
+	echo "mk_start_httpd: $kind did not come up; see $elog" >&2
+	tail -n 5 "$elog" "$log/$kind-stderr.log" >&2 2>/dev/null
 	return 1
 }

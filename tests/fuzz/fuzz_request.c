@@ -48,7 +48,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static struct store *st;
 static struct api_conf conf;
-static char dir[] = "/tmp/mk-fuzz-request-XXXXXX";
+static char dir[4096];
 static char tok_admin[AUTH_TOKEN_LEN + 8], tok_read[AUTH_TOKEN_LEN + 8];
 static char tok_app[AUTH_TOKEN_LEN + 8], tok_me[AUTH_TOKEN_LEN + 8];
 static char client_id[64];
@@ -156,7 +156,7 @@ mktoken(uint32_t scopes, const char *sub, char *out)
 static void
 cleanup(void)
 {
-	char cmd[128];
+	char cmd[sizeof(dir) + 16];
 
 	store_close(st);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
@@ -173,6 +173,10 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	log_init("fuzz_request", 1, 0);
+	/* Under $TMPDIR: scripts/fuzz points it into the build dir and
+	 * removes it, since a crash (abort) skips the atexit cleanup. */
+	snprintf(dir, sizeof(dir), "%s/mk-fuzz-request-XXXXXX",
+	    getenv("TMPDIR") != NULL && getenv("TMPDIR")[0] != '\0' ? getenv("TMPDIR") : "/tmp");
 	if (mkdtemp(dir) == NULL)
 		fail("mkdtemp", dir);
 	o.dir = dir;

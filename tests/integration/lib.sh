@@ -1,12 +1,32 @@
 # shellcheck shell=bash
 # lib.sh: helpers for the HTTP integration tests: bring up metakeepd behind a
-# real lighttpd, send requests with curl, check answers with jq.  Sourced by
-# tests/integration/test_*.sh, which take the build directory as $1.
+# real web server, send requests with curl, check answers with jq.  Sourced
+# by tests/integration/test_*.sh, which take the build directory as $1.
 #
-#   start_stack BUILD_DIR   temp dir, database, admin token ($TOKEN),
-#                           metakeepd (4 workers) on a unix socket, lighttpd
-#                           on a free 127.0.0.1 port ($BASE); both stopped by
-#                           pid when the script exits
+#   start_stack BUILD_DIR   temp dir, database, admin token ($TOKEN), and
+#                           the set-up named by $MK_STACK (default lighttpd)
+#                           on a free 127.0.0.1 port ($BASE), from its
+#                           template in etc/; everything is stopped by pid
+#                           when the script exits.  The set-ups:
+#     lighttpd        metakeepd (4 workers) on a unix socket, lighttpd
+#                     mod_fastcgi to it               etc/lighttpd.conf
+#     lighttpd-spawn  lighttpd starts metakeepd (bin-path)
+#                                                     etc/lighttpd-spawn.conf
+#     nginx           metakeepd on a unix socket      etc/nginx.conf
+#     nginx-tcp       metakeepd on 127.0.0.1:PORT     etc/nginx-tcp.conf
+#     apache-proxy    metakeepd on a unix socket, Apache mod_proxy_fcgi
+#                                                     etc/apache-proxy-fcgi.conf
+#     apache-fcgid    Apache mod_fcgid starts metakeepd (via the wrapper
+#                     etc/metakeepd.cgi)              etc/apache-fcgid.conf
+#     apache-cgi      Apache mod_cgi runs metakeepd per request
+#                                                     etc/apache-cgi.conf
+#                           Every one also serves the API under $MK_PREFIX
+#                           (/admin): $BASE$MK_PREFIX/api/v2/...
+#   stop_httpd              stop the web server now (by pid); the set-ups
+#                           where it started metakeepd must leave no
+#                           process behind
+#   leftover_procs          print the pids of processes still using $MK_TMP
+#                           (metakeepd started by the web server)
 #   make_token SCOPES       print a new token with these scopes
 #   req METHOD PATH [BODY] [TOKEN]
 #                           BODY: JSON text, "@file", or "" for none;
@@ -33,18 +53,62 @@ REQ_ARGS=()
 MK_TMP=
 MK_DAEMON_PID=
 MK_LIGHTTPD_PID=
+MK_HTTPD_PID=
+MK_HTTPD_CONF=
+MK_STACK=${MK_STACK:-lighttpd}
+MK_PREFIX=/admin
 LAST_REQ=
+MK_STACKS="lighttpd lighttpd-spawn nginx nginx-tcp apache-proxy apache-fcgid apache-cgi"
 
 # ---- the stack ----
 
+# start_pool ARGS...: metakeepd with its own socket (ARGS: --socket PATH or
+# --listen HOST:PORT), 4 workers; sets MK_DAEMON_PID.
+start_pool()
+{
+	mk_user_args
+	"$MK_BUILD/metakeepd" -d "$MK_DB" "$@" -w 4 -f "${MK_USER_ARGS[@]}" \
+		</dev/null >>"$MK_TMP/metakeepd.log" 2>&1 &
+	MK_DAEMON_PID=$!
+}
+
+# write_wrapper: the CGI/mod_fcgid wrapper (etc/metakeepd.cgi) and its
+# configuration, in a directory of their own; as root, the database goes to
+# the user the web server runs metakeepd as.  Sets MK_CGI.
+write_wrapper()
+{
+	local ug
+	mkdir -p "$MK_TMP/cgi-bin" || return 1
+	MK_CGI=$MK_TMP/cgi-bin/metakeepd.cgi
+	printf '[metakeepd]\ndatabase = %s\nworkers = 1\n' "$MK_DB" > "$MK_TMP/metakeepd.conf"
+	mk_render etc/metakeepd.cgi "$MK_CGI" METAKEEPD="$MK_BUILD/metakeepd" \
+		CONFIG="$MK_TMP/metakeepd.conf" || return 1
+	chmod 0755 "$MK_TMP/cgi-bin" "$MK_CGI"
+	chmod 0644 "$MK_TMP/metakeepd.conf"
+	if [ "$(id -u)" -eq 0 ]; then
+		ug=$(mk_httpd_user)
+		chown -R "${ug% *}:${ug#* }" "$MK_DB" || return 1
+	fi
+}
+
 start_stack()
 {
-	local b=${1:?start_stack: build directory}
+	local b=${1:?start_stack: build directory} f kind tpl fport args=()
 	MK_BUILD=$(cd "$b" && pwd) || return 1
 	for f in metakeepd metakeepctl; do
 		[ -x "$MK_BUILD/$f" ] || { echo "start_stack: no $MK_BUILD/$f" >&2; return 1; }
 	done
-	for f in lighttpd jq curl; do
+	case $MK_STACK in
+	lighttpd)       kind=lighttpd tpl=etc/lighttpd.conf ;;
+	lighttpd-spawn) kind=lighttpd tpl=etc/lighttpd-spawn.conf ;;
+	nginx)          kind=nginx    tpl=etc/nginx.conf ;;
+	nginx-tcp)      kind=nginx    tpl=etc/nginx-tcp.conf ;;
+	apache-proxy)   kind=apache   tpl=etc/apache-proxy-fcgi.conf ;;
+	apache-fcgid)   kind=apache   tpl=etc/apache-fcgid.conf ;;
+	apache-cgi)     kind=apache   tpl=etc/apache-cgi.conf ;;
+	*) echo "start_stack: unknown MK_STACK '$MK_STACK' (one of: $MK_STACKS)" >&2; return 1 ;;
+	esac
+	for f in jq curl "$( [ "$kind" = apache ] && echo apache2 || echo "$kind")"; do
 		command -v "$f" >/dev/null || { echo "start_stack: no $f (scripts/deps)" >&2; return 1; }
 	done
 	MK_TMP=$(mktemp -d "${TMPDIR:-/tmp}/metakeep-it.XXXXXX") || return 1
@@ -60,24 +124,89 @@ start_stack()
 		echo "start_stack: metakeepctl token create failed" >&2
 		return 1
 	}
-	mk_user_args
-	"$MK_BUILD/metakeepd" -d "$MK_DB" --socket "$MK_SOCK" -w 4 -f "${MK_USER_ARGS[@]}" \
-		</dev/null >"$MK_TMP/metakeepd.log" 2>&1 &
-	MK_DAEMON_PID=$!
-	mk_wait_socket "$MK_SOCK" "$MK_DAEMON_PID" 15 || {
-		tail -n 20 "$MK_TMP/metakeepd.log" >&2
-		return 1
-	}
-	mk_start_lighttpd "$MK_TMP/lighttpd.conf" "$MK_SOCK" "$MK_TMP" "$MK_TMP" || return 1
+	case $MK_STACK in
+	lighttpd|nginx|apache-proxy)
+		start_pool --socket "$MK_SOCK"
+		mk_wait_socket "$MK_SOCK" "$MK_DAEMON_PID" 15 || {
+			tail -n 20 "$MK_TMP/metakeepd.log" >&2
+			return 1
+		}
+		args=(SOCKET="$MK_SOCK")
+		;;
+	nginx-tcp)
+		# A free port, retried when the bind loses a race.
+		for _ in 1 2 3 4 5; do
+			fport=$(mk_free_port) || return 1
+			start_pool --listen "127.0.0.1:$fport"
+			mk_wait_port "$fport" "$MK_DAEMON_PID" 15 2>/dev/null && break
+			mk_stop_pid "$MK_DAEMON_PID" 2
+			MK_DAEMON_PID=
+		done
+		[ -n "$MK_DAEMON_PID" ] || {
+			tail -n 20 "$MK_TMP/metakeepd.log" >&2
+			return 1
+		}
+		args=(FCGI_PORT="$fport")
+		;;
+	lighttpd-spawn)
+		mk_user_args
+		args=(SOCKET="$MK_SOCK"
+			METAKEEPD="$MK_BUILD/metakeepd -d $MK_DB -w 4 ${MK_USER_ARGS[*]}")
+		;;
+	apache-fcgid|apache-cgi)
+		write_wrapper || return 1
+		args=(CGI="$MK_CGI" CGIDIR="$MK_TMP/cgi-bin")
+		;;
+	esac
+	MK_HTTPD_CONF=$MK_TMP/$kind.conf
+	mk_start_httpd "$kind" "$tpl" "$MK_HTTPD_CONF" "$MK_TMP" "$MK_TMP" \
+		PREFIX="$MK_PREFIX" "${args[@]}" || return 1
+	# Older scripts know the lighttpd one by this name.
+	[ "$kind" = lighttpd ] && MK_LIGHTTPD_PID=$MK_HTTPD_PID
 	BASE=http://127.0.0.1:$MK_PORT
-	echo "# stack: metakeepd pid $MK_DAEMON_PID, lighttpd pid $MK_LIGHTTPD_PID on $BASE, dir $MK_TMP"
+	echo "# stack $MK_STACK: metakeepd pid ${MK_DAEMON_PID:-(started by $kind)}, $kind pid $MK_HTTPD_PID on $BASE, dir $MK_TMP"
+}
+
+# leftover_procs: pids of the processes whose command line names this
+# test's directory (metakeepd started by the web server or for CGI).
+leftover_procs()
+{
+	[ -n "$MK_TMP" ] || return 0
+	pgrep -f -- "$MK_TMP/" 2>/dev/null | grep -vx "$$" || true
+}
+
+# stop_httpd: stop the web server by its pid.  What it started (lighttpd
+# bin-path, mod_fcgid) goes with it: wait up to 10 s for that, and stop
+# by pid whatever is left (reporting it: that would be a bug).
+stop_httpd()
+{
+	local n=100 p
+	[ -n "$MK_HTTPD_PID" ] || return 0
+	mk_stop_pid "$MK_HTTPD_PID"
+	MK_HTTPD_PID=
+	MK_LIGHTTPD_PID=
+	case $MK_STACK in
+	lighttpd-spawn|apache-fcgid|apache-cgi) ;;
+	*) return 0 ;;
+	esac
+	while [ "$n" -gt 0 ] && [ -n "$(leftover_procs)" ]; do
+		sleep 0.1
+		n=$((n - 1))
+	done
+	for p in $(leftover_procs); do
+		echo "# stop_httpd: process $p outlived the web server: $(ps -o args= -p "$p")" >&2
+		mk_stop_pid "$p" 5
+	done
+	return 0
 }
 
 stop_stack()
 {
+	local f
 	# Finish the cleanup even when a second signal comes (timeout(1)
 	# signals the script and then its process group).
 	trap '' INT TERM
+	stop_httpd
 	mk_stop_pid "$MK_LIGHTTPD_PID"
 	mk_stop_pid "$MK_DAEMON_PID"
 	MK_LIGHTTPD_PID=
@@ -86,6 +215,11 @@ stop_stack()
 	if [ "$FAILED" -gt 0 ]; then
 		echo "# metakeepd log (last lines of $MK_TMP/metakeepd.log):"
 		tail -n 20 "$MK_TMP/metakeepd.log" 2>/dev/null | sed 's/^/#   /'
+		for f in "$MK_TMP"/*-error.log; do
+			[ -s "$f" ] || continue
+			echo "# last lines of $f:"
+			tail -n 20 "$f" | sed 's/^/#   /'
+		done
 		echo "# kept $MK_TMP"
 	elif [ "${MK_KEEP:-0}" = 1 ]; then
 		echo "# kept $MK_TMP"

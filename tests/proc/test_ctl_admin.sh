@@ -11,6 +11,8 @@
 # exists in metakeepctl for it.
 #
 # usage: tests/proc/test_ctl_admin.sh BUILD_DIR
+# (MK_CTL_TIMEOUT: seconds per metakeepctl run, default 120; sanitizer
+# builds on a busy machine may need more.)
 set -u
 
 build=${1:?usage: $0 BUILD_DIR}
@@ -34,7 +36,7 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 # run ARGS...: metakeepctl under a timeout; stdout in $tmp/out, stderr in
 # $tmp/err, exit status in $rc.
 run() {
-	timeout 60 "$ctl" "$@" >"$tmp/out" 2>"$tmp/err"
+	timeout "${MK_CTL_TIMEOUT:-120}" "$ctl" "$@" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 }
 expect_rc() {
