@@ -168,11 +168,20 @@ start_stack()
 }
 
 # leftover_procs: pids of the processes whose command line names this
-# test's directory (metakeepd started by the web server or for CGI).
+# test's directory (metakeepd started by the web server or for CGI), but
+# for the pool start_stack started itself (its master and workers).
 leftover_procs()
 {
+	local p
 	[ -n "$MK_TMP" ] || return 0
-	pgrep -f -- "$MK_TMP/" 2>/dev/null | grep -vx "$$" || true
+	for p in $(pgrep -f -- "metakeepd[.a-z]* .*$MK_TMP/" 2>/dev/null); do
+		[ "$p" = "$$" ] && continue
+		if [ -n "$MK_DAEMON_PID" ] && { [ "$p" = "$MK_DAEMON_PID" ] ||
+		    [ "$(ps -o ppid= -p "$p" 2>/dev/null | tr -d ' ')" = "$MK_DAEMON_PID" ]; }; then
+			continue
+		fi
+		echo "$p"
+	done
 }
 
 # stop_httpd: stop the web server by its pid.  What it started (lighttpd

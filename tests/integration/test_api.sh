@@ -5,7 +5,11 @@
 #   2. 20 concurrent PATCHes on one user, each adding its own root key;
 #   3. bad inputs: status, the whole error body, and the stored user
 #      byte-for-byte unchanged afterwards;
-#   4. ids, users-by-email, listing, delete.
+#   4. ids, users-by-email, listing, delete;
+#   5. the API mounted under a prefix ($MK_PREFIX/api/v2/...), which every
+#      set-up's config in etc/ serves too.
+# The web server set-up is $MK_STACK (see lib.sh); scripts/test runs this
+# script once per set-up.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -233,5 +237,41 @@ req GET "$U1"
 assert_error 404 "Not Found" inexistent_user "The user does not exist." "get deleted user"
 req DELETE "$U1"
 assert_status 204 "delete again"
+
+# ---- 5. under a prefix ----
+
+P=$MK_PREFIX/api/v2
+req POST "$P/users" '{"email":"prefixed@example.com","connection":"'$CONN'","user_metadata":{"via":"prefix"}}'
+assert_status 201 "prefix: create user"
+UID4=$(jq -r .user_id <<<"$BODY")
+req GET "$P/users/auth0%7C${UID4#auth0|}"
+assert_status 200 "prefix: encoded %7C in the id"
+assert_json '{user_id,user_metadata}' "{\"user_id\":\"$UID4\",\"user_metadata\":{\"via\":\"prefix\"}}" \
+	"prefix: encoded %7C in the id: the user"
+req PATCH "$P/users/$UID4" '{"app_metadata":{"p":1}}'
+assert_status 200 "prefix: raw | in the id, PATCH"
+assert_json '{user_metadata,app_metadata}' '{"user_metadata":{"via":"prefix"},"app_metadata":{"p":1}}' \
+	"prefix: raw | in the id, PATCH merged"
+req GET "/api/v2/users/auth0%7C${UID4#auth0|}"
+assert_json .app_metadata '{"p":1}' "prefix: the same store as /api/v2"
+req GET "$P/users?include_totals=true&per_page=1"
+assert_json '{total,length}' '{"total":3,"length":1}' "prefix: listing with a query string"
+req GET "$P/users" "" -
+assert_error 401 "Unauthorized" - "Missing authentication" "prefix: no token"
+req GET "$P/users" "" mk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
+assert_error 401 "Unauthorized" - "Invalid token" "prefix: bad token (Authorization reaches metakeepd)"
+req GET "$P/no-such-thing"
+assert_error 404 "Not Found" - '*' "prefix: unknown route, answered by metakeepd"
+req DELETE "$P/users/auth0%7C${UID4#auth0|}"
+assert_status 204 "prefix: delete"
+# Only the configured prefix is routed to metakeepd: elsewhere the web
+# server answers (404 or 403) by itself, and nothing is created.
+req POST /elsewhere/api/v2/users '{"email":"elsewhere@example.com","connection":"'$CONN'"}'
+case $STATUS in
+403|404|405) pass "another prefix: not routed to metakeepd ($STATUS)" ;;
+*) fail "another prefix: not routed to metakeepd" "got $STATUS" ;;
+esac
+req GET "/api/v2/users-by-email?email=elsewhere%40example.com"
+assert_json . '[]' "another prefix: nothing created"
 
 summary
