@@ -1,7 +1,9 @@
 # shellcheck shell=bash disable=SC2034  # MK_USER_ARGS, MK_PORT are results for the caller
 # lib.sh: shell functions shared by scripts/run, scripts/test and the
-# integration tests (tests/integration/lib.sh): bootstrap and build, and
-# bring up metakeepd behind lighttpd.  Sourced, not run.  Every function
+# integration tests (tests/integration/lib.sh): bootstrap and build, render
+# the web server configurations in etc/ (mk_render), and bring up lighttpd,
+# nginx or Apache in front of metakeepd (mk_start_httpd; scripts/run uses
+# mk_start_lighttpd).  Sourced, not run.  Every function
 # either succeeds or prints why on stderr and returns non-zero; none exits,
 # and each is safe under set -e (scripts/run uses it).
 #
@@ -266,7 +268,9 @@ mk_start_httpd()
 				echo "mk_start_httpd: apache2 rejects $conf" >&2; return 1; }
 			# -k start with its own PidFile; FOREGROUND keeps the
 			# parent our child, so its pid is the one we wait for.
-			apache2 -f "$conf" -k start -DFOREGROUND \
+			# A session of its own: prefork signals its whole
+			# process group when it stops, which would be ours.
+			setsid apache2 -f "$conf" -k start -DFOREGROUND \
 			    </dev/null >>"$log/apache-stderr.log" 2>&1 &
 			;;
 		esac

@@ -290,6 +290,12 @@ conf_set(struct mk_conf *c, const char *key, const char *value, struct mk_err *e
 		    conf_str(c->user, sizeof(c->user), value) == -1)
 			return mk_fail(err, MK_ERR_INVALID,
 			    "user: '%s' is not a user name", value);
+	} else if (strcmp(key, "group") == 0) {
+		/* Group names follow the rules of user names. */
+		if (conf_username(value) == -1 ||
+		    conf_str(c->group, sizeof(c->group), value) == -1)
+			return mk_fail(err, MK_ERR_INVALID,
+			    "group: '%s' is not a group name", value);
 	} else if (strcmp(key, "pid_file") == 0) {
 		if (conf_str(c->pid_file, sizeof(c->pid_file), value) == -1)
 			goto bad;

@@ -17,6 +17,7 @@
  *   relaxed_sync = false
  *   connections = Username-Password-Authentication, other-db
  *   user = metakeep          ; drop to this user when started as root
+ *   group = metakeep-admin   ; database files 0660 and of this group
  */
 #ifndef MK_CONF_H
 #define MK_CONF_H
@@ -34,6 +35,7 @@ struct mk_conf {
 	char socket_path[4096];    /* "" when not set */
 	char listen_addr[256];     /* "host:port", "" when not set */
 	char user[64];             /* "" when not set */
+	char group[64];            /* share the database with it: "" when not set */
 	char pid_file[4096];       /* "" when not set */
 	int workers;               /* default 4 */
 	unsigned long max_requests;/* recycle a worker after this many; 0 = never */

@@ -75,6 +75,7 @@ enum {
 	OPT_MAX_REQUESTS,
 	OPT_RELAXED_SYNC,
 	OPT_USER,
+	OPT_GROUP,
 	OPT_PID_FILE,
 	OPT_DEBUG,
 };
@@ -91,6 +92,7 @@ static const struct option long_opts[] = {
 	{ "max-requests", required_argument, NULL, OPT_MAX_REQUESTS },
 	{ "relaxed-sync", no_argument, NULL, OPT_RELAXED_SYNC },
 	{ "user", required_argument, NULL, OPT_USER },
+	{ "group", required_argument, NULL, OPT_GROUP },
 	{ "pid-file", required_argument, NULL, OPT_PID_FILE },
 	{ "foreground", no_argument, NULL, 'f' },
 	{ "debug", no_argument, NULL, OPT_DEBUG },
@@ -119,6 +121,7 @@ usage(FILE *f)
 "      --max-requests N    replace a worker after N requests (default 0: never)\n"
 "      --relaxed-sync      faster commits that a system crash may lose\n"
 "      --user NAME         when started as root, run as NAME (required then)\n"
+"      --group NAME        database files mode 0660 and of group NAME\n"
 "      --pid-file PATH     write the master's process id to PATH\n"
 "  -f, --foreground        stay in the foreground and log to stderr\n"
 "      --debug             log every request; implies --foreground\n"
@@ -146,6 +149,7 @@ opt_key(int ch, const char *optval, const char **key, const char **value)
 	case OPT_MAX_REQUESTS: *key = "max_requests"; break;
 	case OPT_RELAXED_SYNC: *key = "relaxed_sync"; *value = "true"; break;
 	case OPT_USER: *key = "user"; break;
+	case OPT_GROUP: *key = "group"; break;
 	case OPT_PID_FILE: *key = "pid_file"; break;
 	case 'f': *key = "foreground"; *value = "true"; break;
 	case OPT_DEBUG: *key = "debug"; *value = "true"; break;
@@ -426,6 +430,83 @@ prepare_db(const struct mk_conf *c, const struct run_user *u)
 	return 0;
 }
 
+/*
+ * The group of --group: any group as root, else one of our own (chown
+ * allows no other).  Returns 0 or an exit status; *gid set on success.
+ */
+static int
+resolve_group(const struct mk_conf *c, gid_t *gid)
+{
+	gid_t groups[256];
+	struct group *gr;
+	int i, n;
+
+	if ((gr = getgrnam(c->group)) == NULL) {
+		log_warnx("group %s: no such group", c->group);
+		return EXIT_CONFIG;
+	}
+	if (geteuid() != 0 && gr->gr_gid != getegid()) {
+		n = getgroups((int)(sizeof(groups) / sizeof(groups[0])), groups);
+		for (i = 0; i < n; i++)
+			if (groups[i] == gr->gr_gid)
+				break;
+		if (n <= 0 || i == n) {
+			log_warnx("--group %s: not one of this user's groups",
+			    c->group);
+			return EXIT_CONFIG;
+		}
+	}
+	*gid = gr->gr_gid;
+	return 0;
+}
+
+/* Give one existing file or directory to the group, with mode. */
+static int
+share_path(const char *path, int dir, gid_t gid, mode_t mode)
+{
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (dir ? O_DIRECTORY : 0));
+	if (fd == -1)
+		return errno == ENOENT && !dir ? 0 : -1;
+	if (fchown(fd, (uid_t)-1, gid) == -1 || fchmod(fd, mode) == -1) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * --group: the database directory (setgid, so that the files LMDB makes
+ * later inherit the group) and its files belong to the group and are open
+ * to it.  Runs before the privileges are dropped.
+ */
+static int
+prepare_group(const struct mk_conf *c, gid_t gid)
+{
+	static const char *const files[] = { "data.mdb", "lock.mdb" };
+	char path[4096 + 16];
+	size_t i;
+
+	if (mkdir(c->db_dir, 02770) == -1 && errno != EEXIST) {
+		log_warn("%s", c->db_dir);
+		return -1;
+	}
+	if (share_path(c->db_dir, 1, gid, 02770) == -1) {
+		log_warn("%s: giving it to group %s", c->db_dir, c->group);
+		return -1;
+	}
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", c->db_dir, files[i]);
+		if (share_path(path, 0, gid, 0660) == -1) {
+			log_warn("%s: giving it to group %s", path, c->group);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int
 drop_privileges(const struct run_user *u)
 {
@@ -495,6 +576,7 @@ main(int argc, char *argv[])
 	struct daemon_ctx d;
 	struct run_user u;
 	enum mode mode;
+	gid_t gid = 0;
 	int rc, fd = -1, pid_written = 0, own_socket = 0;
 
 	conf_defaults(&conf);
@@ -517,6 +599,13 @@ main(int argc, char *argv[])
 	log_init("metakeepd", conf.foreground || mode == MODE_CGI, conf.debug);
 	if ((rc = resolve_user(&conf, &u)) != 0)
 		return rc;
+	if (conf.group[0] != '\0') {
+		if ((rc = resolve_group(&conf, &gid)) != 0)
+			return rc;
+		/* The files LMDB creates: 0660 as asked, whatever the umask. */
+		conf.store.mode = 0660;
+		umask(0007);
+	}
 	rc = EXIT_CONFIG;
 
 	if (mode == MODE_SOCKET && !conf.foreground &&
@@ -540,6 +629,8 @@ main(int argc, char *argv[])
 	} else if (mode == MODE_INHERITED)
 		fd = 0;
 	if (u.set && prepare_db(&conf, &u) == -1)
+		goto out;
+	if (conf.group[0] != '\0' && prepare_group(&conf, gid) == -1)
 		goto out;
 
 	if (mode == MODE_SOCKET && !conf.foreground && daemon(0, 0) == -1) {

@@ -4,9 +4,14 @@
 #   - every set-up: the process layout is the expected one (a pool of its
 #     own, or metakeepd started by the web server, or none between CGI
 #     requests), and stopping the web server leaves no metakeepd behind;
-#   - Apache set-ups: a graceful restart (apache2 -k graceful) with
-#     requests in flight loses nothing, and the service answers afterwards;
-#     for mod_fcgid the processes it started are replaced, none left over;
+#   - Apache set-ups: a graceful restart (apache2 -k graceful) during a
+#     stream of requests loses none of them, and the service answers
+#     afterwards; for mod_fcgid the processes it started are replaced, none
+#     left over.  (The stream is sequential on purpose: mod_fcgid 2.3.9
+#     leaves requests that are queued waiting for a free process when the
+#     restart comes hanging in the old Apache children, whatever the
+#     FastCGI program; a plain libfcgi echo program does the same.  See
+#     README, "Apache with mod_fcgid".)
 #   - CGI: many requests, concurrent too, and no process left afterwards.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -75,6 +80,7 @@ apache-cgi)
 		"CGI: 20 concurrent PATCHes answered 200"
 	req GET "$U"
 	assert_eq "$(jqb '.user_metadata | length')" 21 "CGI: every one of them stored"
+	# shellcheck disable=SC2016  # evaluated by wait_for
 	if wait_for '[ -z "$(leftover_procs)" ]' 5; then
 		pass "CGI: no metakeepd process left after the requests"
 	else
@@ -90,12 +96,18 @@ case $MK_STACK in
 apache-*)
 	before=$(leftover_procs | sort | tr '\n' ' ')
 	gen=$(grep -c 'resuming normal operations' "$MK_TMP/apache-error.log")
-	burst 20 g
+	( for i in $(seq 1 40); do
+		curl -sS --max-time 15 -o /dev/null -w '%{http_code}\n' -X PATCH \
+			-H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+			--data-binary "{\"user_metadata\":{\"g$i\":$i}}" "$BASE$U" 2>&1
+	  done > "$MK_TMP/stream" ) &
+	stream=$!
+	sleep 0.5
 	apache2 -f "$MK_HTTPD_CONF" -k graceful 2>"$MK_TMP/graceful.err"
 	assert_eq "$?" 0 "$MK_STACK: apache2 -k graceful"
-	burst_wait
-	assert_eq "$(cat "$MK_TMP"/burst.g.* | sort | uniq -c | sed 's/^ *//')" "20 200" \
-		"$MK_STACK: 20 PATCHes across the graceful restart answered 200"
+	wait "$stream"
+	assert_eq "$(sort "$MK_TMP/stream" | uniq -c | sed 's/^ *//')" "40 200" \
+		"$MK_STACK: 40 PATCHes in a row across the graceful restart answered 200"
 	if wait_for "[ \$(grep -c 'resuming normal operations' '$MK_TMP/apache-error.log') -gt $gen ]" 10; then
 		pass "$MK_STACK: Apache restarted"
 	else
@@ -105,7 +117,7 @@ apache-*)
 	assert_eq "$(cat "$MK_TMP/apache.pid" 2>/dev/null)" "$MK_HTTPD_PID" "$MK_STACK: its pid file"
 	req GET "$U"
 	assert_status 200 "$MK_STACK: GET after the graceful restart"
-	assert_eq "$(jqb '[.user_metadata | keys[] | select(startswith("g"))] | length')" 20 \
+	assert_eq "$(jqb '[.user_metadata | keys[] | select(startswith("g"))] | length')" 40 \
 		"$MK_STACK: every PATCH across the restart stored"
 	req PATCH "$U" '{"user_metadata":{"after":true}}'
 	assert_status 200 "$MK_STACK: PATCH after the graceful restart"
@@ -125,6 +137,7 @@ apache-*)
 		fi
 	fi
 	if [ "$MK_STACK" = apache-cgi ]; then
+		# shellcheck disable=SC2016  # evaluated by wait_for
 		wait_for '[ -z "$(leftover_procs)" ]' 5
 		assert_eq "$(leftover_procs | wc -l)" 0 "CGI: no metakeepd process left after the restart"
 	fi
