@@ -21,6 +21,8 @@
 
 /* Bounds that keep a typo from turning into a daemon that cannot work. */
 #define CONF_MAX_WORKERS 256
+#define CONF_REQUEST_TIMEOUT 30      /* s, the default */
+#define CONF_MAX_REQUEST_TIMEOUT 86400
 #define CONF_MAX_BODY ((unsigned long long)1 << 30)
 #define CONF_MIN_MAP ((unsigned long long)1 << 20)
 #define CONF_MAX_MAP ((unsigned long long)1 << 40)
@@ -36,6 +38,7 @@ conf_defaults(struct mk_conf *c)
 	snprintf(c->db_dir, sizeof(c->db_dir), "%s", "/var/lib/metakeep");
 	c->store.dir = c->db_dir;
 	c->workers = 4;
+	c->request_timeout = CONF_REQUEST_TIMEOUT;
 	c->connections[0] = NULL;
 }
 
@@ -259,6 +262,12 @@ conf_set(struct mk_conf *c, const char *key, const char *value, struct mk_err *e
 		if (conf_num(value, 0, ULONG_MAX, &v) == -1)
 			goto bad;
 		c->max_requests = (unsigned long)v;
+	} else if (strcmp(key, "request_timeout") == 0) {
+		if (conf_num(value, 0, CONF_MAX_REQUEST_TIMEOUT, &v) == -1)
+			return mk_fail(err, MK_ERR_INVALID,
+			    "request_timeout: '%s' is not a number of seconds from 0 to %d",
+			    value, CONF_MAX_REQUEST_TIMEOUT);
+		c->request_timeout = (unsigned)v;
 	} else if (strcmp(key, "max_depth") == 0) {
 		if (conf_num(value, 1, CONF_MAX_DEPTH, &v) == -1)
 			return mk_fail(err, MK_ERR_INVALID,

@@ -12,6 +12,7 @@
  *   map_size = 1073741824
  *   map_max = 4G             ; grow the map by itself up to this (unset: never)
  *   max_requests = 10000
+ *   request_timeout = 30     ; kill a worker stuck in one request (0: never)
  *   max_depth = 32
  *   max_user_bytes = 1048576
  *   relaxed_sync = false
@@ -39,13 +40,17 @@ struct mk_conf {
 	char pid_file[4096];       /* "" when not set */
 	int workers;               /* default 4 */
 	unsigned long max_requests;/* recycle a worker after this many; 0 = never */
+	unsigned request_timeout;  /* s; kill a worker stuck in one request; 0 = never */
 	int foreground;
 	int debug;
 	char conn_storage[CONF_MAX_CONNECTIONS][256];
 	const char *connections[CONF_MAX_CONNECTIONS + 1];
 };
 
-/* Defaults: database "/var/lib/metakeep", 4 workers, api and store defaults. */
+/*
+ * Defaults: database "/var/lib/metakeep", 4 workers, request_timeout 30,
+ * api and store defaults.
+ */
 void conf_defaults(struct mk_conf *c);
 
 /*

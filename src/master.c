@@ -7,6 +7,16 @@
  * waits.  Signals are blocked everywhere except inside pselect, which
  * swaps the mask atomically with the wait, so a SIGCHLD that comes after
  * the check still ends the wait.  Time is CLOCK_MONOTONIC milliseconds.
+ *
+ * The watchdog needs no signal of its own: when it is on, the wait is
+ * bounded by the earliest moment a request could pass the limit, and at
+ * most MASTER_WATCH_POLL_MS, since a request may start at any time.  Each
+ * slot has one int64_t in memory shared with its worker (MAP_SHARED |
+ * MAP_ANONYMOUS, made before the first fork): the CLOCK_MONOTONIC
+ * milliseconds at which the current request started, 0 when idle.  Only
+ * the worker of the slot writes it, and the master clears it before it
+ * forks the slot's next worker, so a new worker never inherits the time of
+ * a dead one.
  */
 #include "master.h"
 
@@ -15,6 +25,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/select.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -26,6 +37,7 @@
 #define MASTER_FAST_MS 1000       /* a worker dying sooner than this crashed early */
 #define MASTER_BACKOFF_MIN 100
 #define MASTER_BACKOFF_MAX 5000
+#define MASTER_WATCH_POLL_MS 1000 /* watchdog: longest wait between looks */
 
 struct slot {
 	pid_t pid;          /* -1 when empty */
@@ -35,12 +47,17 @@ struct slot {
 	int64_t due;        /* when empty: when to fork again */
 	int64_t backoff;    /* current respawn delay after early crashes */
 	int64_t kill_at;    /* when retiring: SIGKILL if still alive then */
+	int stuck;          /* sent SIGKILL by the watchdog */
 };
 
 static const int master_sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
 #define MASTER_NSIGS (sizeof(master_sigs) / sizeof(master_sigs[0]))
 
 static volatile sig_atomic_t got_chld, got_term, got_hup;
+
+static int64_t master_timeout_ms;   /* watchdog limit; 0 = off */
+static int64_t *master_beats;       /* shared, one a slot: request start, 0 idle */
+static int64_t *master_mine;        /* in a worker: its own entry */
 
 static void
 master_on_signal(int sig)
@@ -67,6 +84,32 @@ master_now(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void
+master_set_request_timeout(unsigned seconds)
+{
+	master_timeout_ms = (int64_t)seconds * 1000;
+}
+
+void
+master_request_begin(void)
+{
+	int64_t now;
+
+	if (master_mine == NULL)
+		return;
+	/* Never 0, which means idle. */
+	if ((now = master_now()) == 0)
+		now = 1;
+	__atomic_store_n(master_mine, now, __ATOMIC_RELAXED);
+}
+
+void
+master_request_end(void)
+{
+	if (master_mine != NULL)
+		__atomic_store_n(master_mine, 0, __ATOMIC_RELAXED);
+}
+
 static void
 master_restore(const struct sigaction *saved)
 {
@@ -83,6 +126,8 @@ master_spawn(struct slot *s, int idx, unsigned gen, const struct sigaction *save
 	int64_t now = master_now();
 	pid_t pid;
 
+	if (master_beats != NULL)
+		__atomic_store_n(&master_beats[idx], 0, __ATOMIC_RELAXED);
 	if ((pid = fork()) == -1) {
 		log_warn("fork");
 		s->due = now + MASTER_FAST_MS;
@@ -91,12 +136,15 @@ master_spawn(struct slot *s, int idx, unsigned gen, const struct sigaction *save
 	if (pid == 0) {
 		/* Signals stay blocked: fn installs its handlers, then unblocks. */
 		master_restore(saved);
+		if (master_beats != NULL)
+			master_mine = &master_beats[idx];
 		exit(fn(arg));
 	}
 	log_debug("worker %ld started in slot %d", (long)pid, idx);
 	s->pid = pid;
 	s->gen = gen;
 	s->retiring = 0;
+	s->stuck = 0;
 	s->started = now;
 	(*live)++;
 }
@@ -177,6 +225,39 @@ master_earliest(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
+/*
+ * The watchdog: SIGKILL each worker whose request has run past the limit
+ * (master_reap then replaces it at once, as it lived over 1 s).  Returns
+ * when to look again, 0 when there is no worker to watch.
+ */
+static int64_t
+master_watch(struct slot *slots, int n, int64_t now)
+{
+	int64_t since, wake = 0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		struct slot *s = &slots[i];
+
+		if (s->pid == -1 || s->stuck)
+			continue;
+		since = __atomic_load_n(&master_beats[i], __ATOMIC_RELAXED);
+		if (since != 0 && now - since >= master_timeout_ms) {
+			log_warnx("worker %ld: one request running for %lld ms, "
+			    "over request_timeout %lld s; killing it",
+			    (long)s->pid, (long long)(now - since),
+			    (long long)(master_timeout_ms / 1000));
+			(void)kill(s->pid, SIGKILL);
+			s->stuck = 1;
+			continue;
+		}
+		wake = master_earliest(wake, now + MASTER_WATCH_POLL_MS);
+		if (since != 0)
+			wake = master_earliest(wake, since + master_timeout_ms);
+	}
+	return wake;
+}
+
 int
 master_run(int n, master_worker_fn fn, void *arg)
 {
@@ -193,6 +274,16 @@ master_run(int n, master_worker_fn fn, void *arg)
 	if ((slots = calloc((size_t)n, sizeof(*slots))) == NULL) {
 		log_warn("calloc");
 		return 1;
+	}
+	if (master_timeout_ms > 0) {
+		void *p = mmap(NULL, (size_t)n * sizeof(*master_beats),
+		    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+		/* Without it, serve on: the watchdog is a safety net. */
+		if (p == MAP_FAILED)
+			log_warn("mmap: no request watchdog");
+		else
+			master_beats = p;
 	}
 	sigemptyset(&block);
 	for (k = 0; k < MASTER_NSIGS; k++)
@@ -281,6 +372,9 @@ master_run(int n, master_worker_fn fn, void *arg)
 					wake = master_earliest(wake, s->kill_at);
 				}
 			}
+			if (master_beats != NULL)
+				wake = master_earliest(wake,
+				    master_watch(slots, n, now));
 			/* One worker of an older generation at a time. */
 			for (i = 0; !retiring && i < n; i++) {
 				struct slot *s = &slots[i];
@@ -315,6 +409,10 @@ out:
 		master_restore(saved);
 	if (masked)
 		(void)sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	if (master_beats != NULL) {
+		(void)munmap(master_beats, (size_t)n * sizeof(*master_beats));
+		master_beats = NULL;
+	}
 	free(slots);
 	return rc;
 }

@@ -15,6 +15,15 @@
  *                    replaced one at a time (stop one, start its successor,
  *                    go on with the next), so N-1 keep serving throughout.
  *                    The configuration is not read again.
+ *   watchdog         with a request timeout set, a worker whose current
+ *                    request has run longer than it is sent SIGKILL and
+ *                    replaced like any crashed worker.  A worker stopped
+ *                    (SIGSTOP) or stuck while it holds the LMDB write lock
+ *                    would hold up every writer; once it is dead LMDB
+ *                    releases the lock (a robust mutex) and drops its
+ *                    unfinished transaction.  Workers say when a request
+ *                    starts and ends (master_request_begin/end) in a
+ *                    small shared memory array, one entry a slot.
  *
  * The loop: signals stay blocked except inside pselect (a sigsuspend with
  * a timeout), and the handlers only set flags, so no signal is lost
@@ -40,5 +49,21 @@ typedef int (*master_worker_fn)(void *arg);
  * never returns into the master's caller.
  */
 int master_run(int nworkers, master_worker_fn fn, void *arg);
+
+/*
+ * Set the watchdog's limit, in seconds, for the next master_run: a worker
+ * whose current request has run longer is killed.  0 (the default) turns
+ * the watchdog off.
+ */
+void master_set_request_timeout(unsigned seconds);
+
+/*
+ * In a worker: mark the start and the end of one request, for the
+ * watchdog.  Cheap (a clock read and a store); they do nothing in a
+ * process master_run did not fork (CGI) or when the shared array could
+ * not be made.
+ */
+void master_request_begin(void);
+void master_request_end(void);
 
 #endif

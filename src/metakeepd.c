@@ -73,6 +73,7 @@ enum {
 	OPT_MAP_SIZE,
 	OPT_MAP_MAX,
 	OPT_MAX_REQUESTS,
+	OPT_REQUEST_TIMEOUT,
 	OPT_RELAXED_SYNC,
 	OPT_USER,
 	OPT_GROUP,
@@ -90,6 +91,7 @@ static const struct option long_opts[] = {
 	{ "map-size", required_argument, NULL, OPT_MAP_SIZE },
 	{ "map-max", required_argument, NULL, OPT_MAP_MAX },
 	{ "max-requests", required_argument, NULL, OPT_MAX_REQUESTS },
+	{ "request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT },
 	{ "relaxed-sync", no_argument, NULL, OPT_RELAXED_SYNC },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "group", required_argument, NULL, OPT_GROUP },
@@ -119,6 +121,9 @@ usage(FILE *f)
 "      --map-size BYTES    LMDB map size (default 1G; K, M, G suffixes)\n"
 "      --map-max BYTES     grow the map by itself up to BYTES (default: never)\n"
 "      --max-requests N    replace a worker after N requests (default 0: never)\n"
+"      --request-timeout SECONDS\n"
+"                          kill a worker stuck in one request longer than\n"
+"                          this (default 30; 0: never)\n"
 "      --relaxed-sync      faster commits that a system crash may lose\n"
 "      --user NAME         when started as root, run as NAME (required then)\n"
 "      --group NAME        database files mode 0660 and of group NAME\n"
@@ -147,6 +152,7 @@ opt_key(int ch, const char *optval, const char **key, const char **value)
 	case OPT_MAP_SIZE: *key = "map_size"; break;
 	case OPT_MAP_MAX: *key = "map_max"; break;
 	case OPT_MAX_REQUESTS: *key = "max_requests"; break;
+	case OPT_REQUEST_TIMEOUT: *key = "request_timeout"; break;
 	case OPT_RELAXED_SYNC: *key = "relaxed_sync"; *value = "true"; break;
 	case OPT_USER: *key = "user"; break;
 	case OPT_GROUP: *key = "group"; break;
@@ -655,6 +661,7 @@ main(int argc, char *argv[])
 	    conf.workers, conf.db_dir);
 	d.conf = &conf;
 	d.fd = fd;
+	master_set_request_timeout(conf.request_timeout);
 	rc = master_run(conf.workers, run_worker, &d);
 	if (rc == MASTER_EXIT_CONFIG)
 		log_warnx("a worker could not start; see the messages above");

@@ -31,6 +31,7 @@
 #include "api.h"
 #include "buf.h"
 #include "log.h"
+#include "master.h"
 #include "store.h"
 
 /*
@@ -484,11 +485,14 @@ worker_run(const struct mk_conf *c, int listen_fd)
 			status = 1;
 			break;
 		}
+		/* For the master's watchdog (request_timeout). */
+		master_request_begin();
 		if (worker_serve(&w, &x, &unread) == -1)
 			log_debug("could not write the answer: client gone");
 		if (unread)
 			req.keepConnection = 0;
 		FCGX_Finish_r(&req);
+		master_request_end();
 		served++;
 		worker_reader_check(&w);
 		if (c->max_requests != 0 && served >= c->max_requests) {
