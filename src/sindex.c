@@ -92,22 +92,37 @@ slice_qcmp(const void *a, const void *b)
 	return slice_cmp(a, b);
 }
 
+/*
+ * A user's keys are collected into one growing byte arena (offsets, since
+ * it moves) and handed out as one block: the slice array followed by the
+ * bytes, so a user costs a few allocations instead of one per key.
+ */
+struct keyent {
+	size_t off, n;
+};
+
 struct keyset {
-	struct mk_slice *v;
+	struct keyent *v;
 	size_t n, cap;
+	char *a;              /* arena */
+	size_t alen, acap;
 	int failed;
+	/* The last metadata leaf's path: its exists keys need not come again. */
+	char prev[QUERY_PATH_MAX + 1];
+	size_t prevlen;       /* 0: none */
 };
 
 static void
 keyset_add(struct keyset *ks, const char *k, size_t n)
 {
-	struct mk_slice *nv;
-	char *copy;
+	struct keyent *nv;
+	char *na;
+	size_t cap;
 
 	if (ks->failed)
 		return;
 	if (ks->n == ks->cap) {
-		size_t cap = ks->cap ? ks->cap * 2 : 32;
+		cap = ks->cap ? ks->cap * 2 : 64;
 		if ((nv = realloc(ks->v, cap * sizeof(*nv))) == NULL) {
 			ks->failed = 1;
 			return;
@@ -115,13 +130,21 @@ keyset_add(struct keyset *ks, const char *k, size_t n)
 		ks->v = nv;
 		ks->cap = cap;
 	}
-	if ((copy = malloc(n)) == NULL) {
-		ks->failed = 1;
-		return;
+	if (ks->acap - ks->alen < n) {
+		cap = ks->acap ? ks->acap * 2 : 2048;
+		while (cap - ks->alen < n)
+			cap *= 2;
+		if ((na = realloc(ks->a, cap)) == NULL) {
+			ks->failed = 1;
+			return;
+		}
+		ks->a = na;
+		ks->acap = cap;
 	}
-	memcpy(copy, k, n);
-	ks->v[ks->n].p = copy;
+	memcpy(ks->a + ks->alen, k, n);
+	ks->v[ks->n].off = ks->alen;
 	ks->v[ks->n].n = n;
+	ks->alen += n;
 	ks->n++;
 }
 
@@ -135,14 +158,27 @@ collect_term(void *ctx, const char *path, size_t plen, int profile, char tag,
 
 	n = sindex_term_key(path, plen, tag, val, vlen, key, NULL);
 	keyset_add(ks, key, n);
-	/* The field exists, and so does every object above it. */
+	/*
+	 * The field exists, and so does every object above it.  Sibling
+	 * leaves share most of these; a prefix the previous leaf (metadata
+	 * too) already gave, it gave with all shorter ones: stop there.  The
+	 * sort still removes what this misses.
+	 */
 	for (i = plen; i > 0; i--) {
 		if (i != plen && path[i] != '.')
 			continue;
+		if (!profile && ks->prevlen >= i && memcmp(ks->prev, path, i) == 0 &&
+		    (ks->prevlen == i || ks->prev[i] == '.'))
+			break;
 		n = sindex_term_key(path, i, 'e', NULL, 0, key, NULL);
 		keyset_add(ks, key, n);
 		if (profile)
 			break;
+	}
+	ks->prevlen = 0;
+	if (!profile && plen < sizeof(ks->prev)) {
+		memcpy(ks->prev, path, plen);
+		ks->prevlen = plen;
 	}
 	return ks->failed;
 }
@@ -150,35 +186,52 @@ collect_term(void *ctx, const char *path, size_t plen, int profile, char tag,
 void
 sindex_keys_free(struct mk_slice *keys, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free((void *)(uintptr_t)keys[i].p);
+	(void)n;          /* one block: see struct keyset */
 	free(keys);
 }
 
 enum mk_code
 sindex_user_keys(struct json_object *user, struct mk_slice **keys, size_t *n)
 {
-	struct keyset ks = { NULL, 0, 0, 0 };
+	struct keyset ks;
+	struct mk_slice *v = NULL;
+	char *bytes;
 	size_t i, o;
+	enum mk_code rc = MK_ERR_NOMEM;
 
-	if (query_terms(user, collect_term, &ks) != 0 || ks.failed) {
-		sindex_keys_free(ks.v, ks.n);
-		return MK_ERR_NOMEM;
+	/* Not memset: prev is large and needs no clearing. */
+	ks.v = NULL;
+	ks.n = ks.cap = 0;
+	ks.a = NULL;
+	ks.alen = ks.acap = 0;
+	ks.failed = 0;
+	ks.prevlen = 0;
+	if (query_terms(user, collect_term, &ks) != 0 || ks.failed)
+		goto out;
+	/* +1: malloc(0) may give NULL, and an empty user is no error. */
+	if ((v = malloc(ks.n * sizeof(*v) + ks.alen + 1)) == NULL)
+		goto out;
+	bytes = (char *)(v + ks.n);
+	if (ks.alen > 0)
+		memcpy(bytes, ks.a, ks.alen);
+	for (i = 0; i < ks.n; i++) {
+		v[i].p = bytes + ks.v[i].off;
+		v[i].n = ks.v[i].n;
 	}
 	if (ks.n > 1)
-		qsort(ks.v, ks.n, sizeof(ks.v[0]), slice_qcmp);
+		qsort(v, ks.n, sizeof(v[0]), slice_qcmp);
 	for (i = o = 0; i < ks.n; i++) {
-		if (o > 0 && slice_cmp(&ks.v[o - 1], &ks.v[i]) == 0) {
-			free((void *)(uintptr_t)ks.v[i].p);
+		if (o > 0 && slice_cmp(&v[o - 1], &v[i]) == 0)
 			continue;
-		}
-		ks.v[o++] = ks.v[i];
+		v[o++] = v[i];
 	}
-	*keys = ks.v;
+	*keys = v;
 	*n = o;
-	return MK_OK;
+	rc = MK_OK;
+out:
+	free(ks.v);
+	free(ks.a);
+	return rc;
 }
 
 static const char *
@@ -192,36 +245,216 @@ user_id_of(struct json_object *u)
 	return NULL;
 }
 
-enum mk_code
-sindex_user_update(struct store_txn *t, struct json_object *old, struct json_object *new)
-{
-	struct mk_slice *ok = NULL, *nk = NULL, oid = { NULL, 0 }, nid = { NULL, 0 };
-	size_t on = 0, nn = 0, i = 0, j = 0;
-	const char *s;
-	enum mk_code rc = MK_OK;
-	int c;
+/*
+ * An update of one user touches only the parts that changed: the root
+ * members whose values differ, and, inside user_metadata and app_metadata,
+ * the root keys whose values differ.  Terms of different parts never share
+ * a key, but for two: a metadata object's own exists key ("user_metadata"),
+ * which every leaf under it gives, and hashed keys (a collision may join
+ * any two).  A metadata root key holding a '.' could also name the same
+ * path as a nested one ("a.b" and "a" -> "b"), so such a metadata object
+ * is taken whole.  A hashed key among the old part's keys falls back to
+ * the whole users.
+ */
+static const char *const md_names[] = { "user_metadata", "app_metadata" };
 
-	if (old != NULL && (s = user_id_of(old)) != NULL) {
-		oid.p = s;
-		oid.n = strlen(s);
-		if ((rc = sindex_user_keys(old, &ok, &on)) != MK_OK)
-			goto out;
+struct parts {
+	struct json_object *o, *n;   /* the changed parts of old and new (owned) */
+	struct json_object *same[2]; /* unchanged root keys of a split metadata
+	                                object (owned), else NULL */
+};
+
+static int
+is_md(const char *k)
+{
+	return strcmp(k, md_names[0]) == 0 || strcmp(k, md_names[1]) == 0;
+}
+
+/* Put v (borrowed; NULL: nothing) under k in o.  Returns -1 out of memory. */
+static int
+part_add(struct json_object *o, const char *k, struct json_object *v)
+{
+	if (v == NULL)
+		return 0;
+	if (json_object_object_add(o, k, json_object_get(v)) != 0) {
+		json_object_put(v);
+		return -1;
 	}
-	if (new != NULL && (s = user_id_of(new)) != NULL) {
-		nid.p = s;
-		nid.n = strlen(s);
-		if ((rc = sindex_user_keys(new, &nk, &nn)) != MK_OK)
-			goto out;
+	return 0;
+}
+
+static int
+has_dot_key(struct json_object *o)
+{
+	json_object_object_foreach(o, k, v) {
+		(void)v;
+		if (strchr(k, '.') != NULL)
+			return 1;
 	}
-	if (oid.n != nid.n || (oid.n > 0 && memcmp(oid.p, nid.p, oid.n) != 0)) {
-		/* Not one user (create, delete): every entry goes or comes. */
-		for (i = 0; i < on && rc == MK_OK; i++)
-			rc = store_search_del(t, ok[i], oid);
-		for (j = 0; j < nn && rc == MK_OK; j++)
-			rc = store_search_put(t, nk[j], nid);
-		goto out;
+	return 0;
+}
+
+/* The changed root keys of metadata objects mo and mn into p.  -1: no memory. */
+static int
+parts_md(struct parts *p, int which, struct json_object *mo, struct json_object *mn)
+{
+	struct json_object *so = NULL, *sn = NULL, *v;
+	const char *name = md_names[which];
+
+	if (json_object_equal(mo, mn))
+		return 0;
+	if (!json_object_is_type(mo, json_type_object) ||
+	    !json_object_is_type(mn, json_type_object) ||
+	    has_dot_key(mo) || has_dot_key(mn))
+		return part_add(p->o, name, mo) == -1 || part_add(p->n, name, mn) == -1 ?
+		    -1 : 0;
+	if ((so = json_object_new_object()) == NULL ||
+	    (sn = json_object_new_object()) == NULL ||
+	    (p->same[which] = json_object_new_object()) == NULL)
+		goto fail;
+	json_object_object_foreach(mo, k, ov) {
+		if (!json_object_object_get_ex(mn, k, &v))
+			v = NULL;
+		if (json_object_equal(ov, v) && json_object_object_get_ex(mn, k, NULL)) {
+			if (part_add(p->same[which], k, ov) == -1)
+				goto fail;
+			continue;
+		}
+		if (part_add(so, k, ov) == -1 || part_add(sn, k, v) == -1)
+			goto fail;
 	}
-	/* Both sorted: a merge finds what left and what came. */
+	json_object_object_foreach(mn, k2, nv) {
+		if (json_object_object_get_ex(mo, k2, NULL))
+			continue;
+		if (part_add(sn, k2, nv) == -1)
+			goto fail;
+	}
+	/* json_object_object_add keeps no reference when it fails. */
+	if (json_object_object_add(p->o, name, so) != 0)
+		goto fail;
+	so = NULL;
+	if (json_object_object_add(p->n, name, sn) != 0)
+		goto fail;
+	return 0;
+fail:
+	json_object_put(so);
+	json_object_put(sn);
+	return -1;
+}
+
+static void
+parts_free(struct parts *p)
+{
+	json_object_put(p->o);
+	json_object_put(p->n);
+	json_object_put(p->same[0]);
+	json_object_put(p->same[1]);
+}
+
+/* The changed parts of users old and new (objects).  -1: out of memory. */
+static int
+parts_make(struct parts *p, struct json_object *old, struct json_object *new)
+{
+	struct json_object *v, *mo, *mn;
+	int i;
+
+	memset(p, 0, sizeof(*p));
+	if ((p->o = json_object_new_object()) == NULL ||
+	    (p->n = json_object_new_object()) == NULL)
+		return -1;
+	/* Members other than the profile fields are copied too, harmlessly:
+	 * query_terms reads only its own. */
+	json_object_object_foreach(old, k, ov) {
+		if (is_md(k))
+			continue;
+		if (!json_object_object_get_ex(new, k, &v))
+			v = NULL;
+		if (v != NULL && json_object_equal(ov, v))
+			continue;
+		if (part_add(p->o, k, ov) == -1 || part_add(p->n, k, v) == -1)
+			return -1;
+	}
+	json_object_object_foreach(new, k2, nv) {
+		if (is_md(k2) || json_object_object_get_ex(old, k2, NULL))
+			continue;
+		if (part_add(p->n, k2, nv) == -1)
+			return -1;
+	}
+	for (i = 0; i < 2; i++) {
+		if (!json_object_object_get_ex(old, md_names[i], &mo))
+			mo = NULL;
+		if (!json_object_object_get_ex(new, md_names[i], &mn))
+			mn = NULL;
+		if (parts_md(p, i, mo, mn) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+any_term(void *ctx, const char *path, size_t plen, int profile, char tag,
+    const char *val, size_t vlen)
+{
+	(void)ctx; (void)path; (void)plen; (void)profile; (void)tag; (void)val;
+	(void)vlen;
+	return 1;
+}
+
+/*
+ * Whether key k (not in the new part) may go: not when it is the exists key
+ * of a split metadata object whose unchanged keys still give a term.
+ * Returns 1 to delete, 0 to keep, -1 out of memory.
+ */
+static int
+may_delete(const struct parts *p, const struct mk_slice *k)
+{
+	struct json_object *u;
+	size_t l;
+	int i, r;
+
+	for (i = 0; i < 2; i++) {
+		l = strlen(md_names[i]);
+		if (p->same[i] == NULL || k->n != l + 2 ||
+		    memcmp(k->p, md_names[i], l) != 0 || k->p[l] != '\0' || k->p[l + 1] != 'e')
+			continue;
+		if ((u = json_object_new_object()) == NULL)
+			return -1;
+		if (part_add(u, md_names[i], p->same[i]) == -1) {
+			json_object_put(u);
+			return -1;
+		}
+		r = query_terms(u, any_term, NULL);
+		json_object_put(u);
+		if (r < 0)
+			return -1;
+		return r == 0;
+	}
+	return 1;
+}
+
+static int
+has_hashed(const struct mk_slice *k, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (k[i].n >= 2 && k[i].p[0] == '\001' && k[i].p[1] == 'H')
+			return 1;
+	return 0;
+}
+
+/*
+ * Write the difference of old keys ok and new keys nk (both sorted) for
+ * user id; p (may be NULL: whole users) vets deletions.
+ */
+static enum mk_code
+write_diff(struct store_txn *t, const struct parts *p, const struct mk_slice *ok,
+    size_t on, const struct mk_slice *nk, size_t nn, struct mk_slice id)
+{
+	enum mk_code rc = MK_OK;
+	size_t i = 0, j = 0;
+	int c, d;
+
 	while (rc == MK_OK && (i < on || j < nn)) {
 		if (i == on)
 			c = 1;
@@ -229,16 +462,78 @@ sindex_user_update(struct store_txn *t, struct json_object *old, struct json_obj
 			c = -1;
 		else
 			c = slice_cmp(&ok[i], &nk[j]);
-		if (c < 0)
-			rc = store_search_del(t, ok[i++], oid);
-		else if (c > 0)
-			rc = store_search_put(t, nk[j++], nid);
+		if (c < 0) {
+			d = p != NULL ? may_delete(p, &ok[i]) : 1;
+			if (d < 0)
+				rc = MK_ERR_NOMEM;
+			else if (d > 0)
+				rc = store_search_del(t, ok[i], id);
+			i++;
+		} else if (c > 0)
+			rc = store_search_put(t, nk[j++], id);
 		else {
 			i++;
 			j++;
 		}
 	}
+	return rc;
+}
+
+enum mk_code
+sindex_user_update(struct store_txn *t, struct json_object *old, struct json_object *new)
+{
+	struct mk_slice *ok = NULL, *nk = NULL, oid = { NULL, 0 }, nid = { NULL, 0 };
+	struct parts p;
+	size_t on = 0, nn = 0, i;
+	const char *s;
+	enum mk_code rc = MK_OK;
+	int hold = 0, hnew = 0;
+
+	memset(&p, 0, sizeof(p));
+	if (old != NULL && (s = user_id_of(old)) != NULL) {
+		oid.p = s;
+		oid.n = strlen(s);
+		hold = 1;
+	}
+	if (new != NULL && (s = user_id_of(new)) != NULL) {
+		nid.p = s;
+		nid.n = strlen(s);
+		hnew = 1;
+	}
+	if (!hold || !hnew || oid.n != nid.n || memcmp(oid.p, nid.p, oid.n) != 0) {
+		/* Not one user (create, delete): every entry goes or comes. */
+		if (hold && (rc = sindex_user_keys(old, &ok, &on)) != MK_OK)
+			goto out;
+		if (hnew && (rc = sindex_user_keys(new, &nk, &nn)) != MK_OK)
+			goto out;
+		for (i = 0; i < on && rc == MK_OK; i++)
+			rc = store_search_del(t, ok[i], oid);
+		for (i = 0; i < nn && rc == MK_OK; i++)
+			rc = store_search_put(t, nk[i], nid);
+		goto out;
+	}
+	/* One user: only the parts that changed. */
+	if (parts_make(&p, old, new) == -1) {
+		rc = MK_ERR_NOMEM;
+		goto out;
+	}
+	if ((rc = sindex_user_keys(p.o, &ok, &on)) != MK_OK)
+		goto out;
+	if (!has_hashed(ok, on)) {
+		if ((rc = sindex_user_keys(p.n, &nk, &nn)) == MK_OK)
+			rc = write_diff(t, &p, ok, on, nk, nn, nid);
+		goto out;
+	}
+	/* Whole users; both sorted, a merge finds what left and what came. */
+	sindex_keys_free(ok, on);
+	ok = NULL;
+	on = 0;
+	if ((rc = sindex_user_keys(old, &ok, &on)) != MK_OK ||
+	    (rc = sindex_user_keys(new, &nk, &nn)) != MK_OK)
+		goto out;
+	rc = write_diff(t, NULL, ok, on, nk, nn, nid);
 out:
+	parts_free(&p);
 	sindex_keys_free(ok, on);
 	sindex_keys_free(nk, nn);
 	return rc;
