@@ -591,6 +591,30 @@ out:
 	return rc;
 }
 
+enum mk_code
+jx_parse_stored(const char *buf, size_t len, struct json_object **out)
+{
+	struct json_tokener *tok;
+	struct json_object *obj;
+	enum mk_code rc = MK_ERR_INTERNAL;
+
+	if (len == 0 || len > INT_MAX - 1)
+		return MK_ERR_INTERNAL;
+	if ((tok = json_tokener_new_ex(JX_DEPTH_LIMIT + 2)) == NULL)
+		return MK_ERR_NOMEM;
+	/* A record is an object, so its closing brace ends the parse: no
+	 * terminator (and no copy) is needed. */
+	obj = json_tokener_parse_ex(tok, buf, (int)len);
+	if (obj != NULL && json_tokener_get_error(tok) == json_tokener_success &&
+	    json_tokener_get_parse_end(tok) == len) {
+		*out = obj;
+		rc = MK_OK;
+	} else
+		json_object_put(obj);
+	json_tokener_free(tok);
+	return rc;
+}
+
 const char *
 jx_text(struct json_object *obj, size_t *len)
 {

@@ -831,7 +831,7 @@ verify(struct eval *ev, const struct query_node *n, struct mk_slice id, int *yes
 	}
 	if (rc != MK_OK)
 		return rc;
-	if (jx_parse(rec.p, rec.n, STORED_MAX_DEPTH, &u, NULL) != MK_OK) {
+	if (jx_parse_stored(rec.p, rec.n, &u) != MK_OK) {
 		log_warnx("a stored user does not parse");
 		return MK_ERR_INTERNAL;
 	}
@@ -1002,7 +1002,7 @@ scan_visit(void *ctx, struct mk_slice key, struct mk_slice rec)
 	struct scan *sc = ctx;
 	struct json_object *u = NULL;
 
-	if (jx_parse(rec.p, rec.n, STORED_MAX_DEPTH, &u, NULL) != MK_OK) {
+	if (jx_parse_stored(rec.p, rec.n, &u) != MK_OK) {
 		log_warnx("a stored user does not parse");
 		sc->rc = MK_ERR_INTERNAL;
 		return 1;

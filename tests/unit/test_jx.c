@@ -403,3 +403,29 @@ Test(jx, utf8_valid)
 	cr_expect_eq(jx_utf8_valid("\xc0\x80", 2), 0);
 	cr_expect_eq(jx_utf8_valid("\xff", 1), 0);
 }
+
+/* jx_parse_stored: what jx_text wrote comes back the same; damage is refused. */
+Test(jx, parse_stored)
+{
+	static const char rec[] = "{\"user_id\":\"auth0|1\",\"n\":1.50,\"s\":\"a\\u0000b\","
+	    "\"user_metadata\":{\"a\":[1,{\"b\":null}]}}";
+	static const char *damaged[] = {
+		"{\"user_id\":\"auth0|1\"", "{\"a\":1}x", "{\"a\":1} {}", "{\"a\":tru}",
+	};
+	struct json_object *o = NULL;
+	const char *text;
+	size_t len, i;
+
+	cr_assert_eq(jx_parse_stored(rec, strlen(rec), &o), MK_OK);
+	text = jx_text(o, &len);
+	cr_assert_eq(len, strlen(rec));
+	cr_assert_eq(memcmp(text, rec, len), 0, "%s", text);
+	json_object_put(o);
+	for (i = 0; i < sizeof(damaged) / sizeof(damaged[0]); i++) {
+		o = NULL;
+		cr_expect_eq(jx_parse_stored(damaged[i], strlen(damaged[i]), &o), MK_ERR_INTERNAL,
+		    "%s", damaged[i]);
+		cr_expect_null(o);
+	}
+	cr_assert_eq(jx_parse_stored("", 0, &o), MK_ERR_INTERNAL);
+}
