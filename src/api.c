@@ -6,7 +6,9 @@
  *
  * Order of checks for every request: route (404), method (405), token (401),
  * the route's scopes (403), then body: Content-Type (400), size (413), JSON
- * (400), then the finer scope rules that depend on the body (403).
+ * (400), then the finer scope rules that depend on the body (403).  Inside
+ * svc's write transaction: the record's existence (404), If-Match (412),
+ * then the record's rules (400, 409).
  */
 #include "api.h"
 
@@ -377,6 +379,20 @@ out:
 	return rc;
 }
 
+/*
+ * spec 7: the ETag header of one record, from its stored bytes (for writes,
+ * the body svc returned, which is exactly what it stored).  A hash of ~1 KB
+ * keeps the GET fast path free of parsing.
+ */
+static void
+add_etag(struct http_resp *rs, const char *p, size_t n)
+{
+	char etag[SVC_ETAG_SIZE];
+
+	svc_etag(p, n, etag);
+	buf_printf(&rs->headers, "ETag: %s\r\n", etag);
+}
+
 /* ---- routing ---- */
 
 enum route_id {
@@ -727,6 +743,7 @@ user_get(struct ctx *c)
 	buf_reset(&c->rs->body);
 	if ((rc = emit_record(&c->rs->body, rec, &f, 0)) != MK_OK)
 		return mk_fail(&c->err, rc, "user output failed");
+	add_etag(c->rs, rec.p, rec.n);
 	c->rs->status = 200;
 	return MK_OK;
 }
@@ -736,8 +753,10 @@ user_create(struct ctx *c, struct json_object *body)
 {
 	enum mk_code rc;
 
-	if ((rc = svc_user_create(c->s, c->conf, body, &c->rs->body, &c->err)) == MK_OK)
+	if ((rc = svc_user_create(c->s, c->conf, body, &c->rs->body, &c->err)) == MK_OK) {
+		add_etag(c->rs, c->rs->body.p, c->rs->body.n);
 		c->rs->status = 201;
+	}
 	return rc;
 }
 
@@ -775,8 +794,11 @@ user_patch(struct ctx *c, struct json_object *body)
 
 	if (!patch_allowed(c, body))
 		return c->err.code;
-	if ((rc = svc_user_patch(c->s, c->conf, c->id, body, &c->rs->body, &c->err)) == MK_OK)
+	if ((rc = svc_user_patch_if(c->s, c->conf, c->id, c->rq->if_match, body, &c->rs->body,
+	    &c->err)) == MK_OK) {
+		add_etag(c->rs, c->rs->body.p, c->rs->body.n);
 		c->rs->status = 200;
+	}
 	return rc;
 }
 
@@ -882,6 +904,7 @@ client_get(struct ctx *c)
 	rc = emit_record(&c->rs->body, rec, &f, !(c->tok.scopes & SC_READ_CLIENT_KEYS));
 	if (rc != MK_OK)
 		return mk_fail(&c->err, rc, "client output failed");
+	add_etag(c->rs, rec.p, rec.n);
 	c->rs->status = 200;
 	return MK_OK;
 }
@@ -896,9 +919,12 @@ client_write(struct ctx *c, struct json_object *body, int create)
 	if (create)
 		rc = svc_client_create(c->s, c->conf, body, &c->rs->body, &c->err);
 	else
-		rc = svc_client_patch(c->s, c->conf, c->id, body, &c->rs->body, &c->err);
-	if (rc == MK_OK)
+		rc = svc_client_patch_if(c->s, c->conf, c->id, c->rq->if_match, body,
+		    &c->rs->body, &c->err);
+	if (rc == MK_OK) {
+		add_etag(c->rs, c->rs->body.p, c->rs->body.n);
 		c->rs->status = create ? 201 : 200;
+	}
 	return rc;
 }
 
@@ -974,12 +1000,12 @@ dispatch(struct ctx *c, const struct method_rule *rule)
 	store_txn_end(c->rtx);
 	c->rtx = NULL;
 	if (rule->route == R_USER && strcmp(rule->method, "DELETE") == 0) {
-		if ((rc = svc_user_delete(c->s, c->id, &c->err)) == MK_OK)
+		if ((rc = svc_user_delete_if(c->s, c->id, c->rq->if_match, &c->err)) == MK_OK)
 			c->rs->status = 204;
 		return rc;
 	}
 	if (rule->route == R_CLIENT && strcmp(rule->method, "DELETE") == 0) {
-		if ((rc = svc_client_delete(c->s, c->id, &c->err)) == MK_OK)
+		if ((rc = svc_client_delete_if(c->s, c->id, c->rq->if_match, &c->err)) == MK_OK)
 			c->rs->status = 204;
 		return rc;
 	}

@@ -26,6 +26,7 @@
 struct svc_op {
 	const struct api_conf *conf;
 	const char *id;                /* patch/delete: the target */
+	const char *if_match;          /* patch/delete: If-Match value, or NULL */
 	struct json_object *body;      /* create/patch: borrowed */
 	const char *pwhash;            /* create/patch: hash to store, or NULL */
 	struct model_ctx mctx;
@@ -138,6 +139,70 @@ record_text(struct svc_op *op, struct json_object *obj, struct mk_slice *text,
 	return MK_OK;
 }
 
+void
+svc_etag(const void *rec, size_t n, char out[SVC_ETAG_SIZE])
+{
+	char hex[65];
+
+	mk_sha256_hex(rec, n, hex);
+	out[0] = '"';
+	memcpy(out + 1, hex, 32);
+	out[33] = '"';
+	out[34] = '\0';
+}
+
+/*
+ * RFC 9110 13.1.1: If-Match = "*" / #entity-tag, with the strong
+ * comparison: a weak tag never matches.  The scan is linear and stops at
+ * the first element that does not parse (no match then).
+ */
+static int
+if_match_hit(const char *h, const char *etag)
+{
+	const char *p = h, *q;
+	size_t elen = strlen(etag);
+	int weak;
+
+	p += strspn(p, " \t");
+	if (*p == '*') {
+		p++;
+		p += strspn(p, " \t");
+		return *p == '\0';
+	}
+	for (;;) {
+		p += strspn(p, " \t,");
+		if (*p == '\0')
+			return 0;
+		weak = 0;
+		if (p[0] == 'W' && p[1] == '/') {
+			weak = 1;
+			p += 2;
+		}
+		if (*p != '"' || (q = strchr(p + 1, '"')) == NULL)
+			return 0;
+		if (!weak && (size_t)(q + 1 - p) == elen && memcmp(p, etag, elen) == 0)
+			return 1;
+		p = q + 1;
+		p += strspn(p, " \t");
+		if (*p != ',' && *p != '\0')
+			return 0;
+	}
+}
+
+/* The If-Match precondition against the stored bytes, in the transaction. */
+static enum mk_code
+check_if_match(const struct svc_op *op, struct mk_slice rec, struct mk_err *err)
+{
+	char etag[SVC_ETAG_SIZE];
+
+	if (op->if_match == NULL)
+		return MK_OK;
+	svc_etag(rec.p, rec.n, etag);
+	if (!if_match_hit(op->if_match, etag))
+		return mk_fail(err, MK_ERR_PRECOND, "The resource has been modified.");
+	return MK_OK;
+}
+
 static enum mk_code
 parse_stored(struct mk_slice rec, struct json_object **out, struct mk_err *err)
 {
@@ -199,7 +264,8 @@ user_patch_tx(struct store_txn *t, void *vop, struct mk_err *err)
 		return mk_fail(err, rc, "The user does not exist.");
 	if (rc != MK_OK)
 		return rc;
-	if ((rc = parse_stored(rec, &old, err)) != MK_OK)
+	if ((rc = check_if_match(op, rec, err)) != MK_OK ||
+	    (rc = parse_stored(rec, &old, err)) != MK_OK)
 		return rc;
 	if ((rc = model_user_patch(old, op->body, &op->mctx, &user, err)) != MK_OK)
 		goto out;
@@ -239,11 +305,15 @@ user_delete_tx(struct store_txn *t, void *vop, struct mk_err *err)
 	enum mk_code rc;
 
 	rc = store_get(t, ST_USERS, slice_str(op->id), &rec);
+	/* Auth0 answers 204 for a user already gone; an If-Match cannot hold. */
+	if (rc == MK_ERR_NOTFOUND && op->if_match != NULL)
+		return mk_fail(err, MK_ERR_PRECOND, "The user does not exist.");
 	if (rc == MK_ERR_NOTFOUND)
-		return MK_OK;     /* Auth0 answers 204 for a user already gone */
+		return MK_OK;
 	if (rc != MK_OK)
 		return rc;
-	if ((rc = parse_stored(rec, &old, err)) != MK_OK)
+	if ((rc = check_if_match(op, rec, err)) != MK_OK ||
+	    (rc = parse_stored(rec, &old, err)) != MK_OK)
 		return rc;
 	user_store_keys(old, &keys);
 	if ((rc = store_user_del(t, &keys)) == MK_OK)
@@ -282,11 +352,19 @@ enum mk_code
 svc_user_patch(struct store *s, const struct api_conf *c, const char *id,
     struct json_object *body, struct mk_buf *out, struct mk_err *err)
 {
+	return svc_user_patch_if(s, c, id, NULL, body, out, err);
+}
+
+enum mk_code
+svc_user_patch_if(struct store *s, const struct api_conf *c, const char *id,
+    const char *if_match, struct json_object *body, struct mk_buf *out, struct mk_err *err)
+{
 	struct svc_op op;
 	char *hash = NULL;
 	enum mk_code rc;
 
 	op_init(&op, c, id, body, out);
+	op.if_match = if_match;
 	if ((rc = take_password(body, &hash, err)) != MK_OK)
 		return rc;
 	op.pwhash = hash;
@@ -301,9 +379,17 @@ svc_user_patch(struct store *s, const struct api_conf *c, const char *id,
 enum mk_code
 svc_user_delete(struct store *s, const char *id, struct mk_err *err)
 {
+	return svc_user_delete_if(s, id, NULL, err);
+}
+
+enum mk_code
+svc_user_delete_if(struct store *s, const char *id, const char *if_match,
+    struct mk_err *err)
+{
 	struct svc_op op;
 
 	op_init(&op, NULL, id, NULL, NULL);
+	op.if_match = if_match;
 	return store_write(s, user_delete_tx, &op, err);
 }
 
@@ -337,7 +423,8 @@ client_patch_tx(struct store_txn *t, void *vop, struct mk_err *err)
 		return mk_fail(err, rc, "The client does not exist.");
 	if (rc != MK_OK)
 		return rc;
-	if ((rc = parse_stored(rec, &old, err)) != MK_OK)
+	if ((rc = check_if_match(op, rec, err)) != MK_OK ||
+	    (rc = parse_stored(rec, &old, err)) != MK_OK)
 		return rc;
 	if ((rc = model_client_patch(old, op->body, &op->mctx, &client, err)) != MK_OK)
 		goto out;
@@ -359,11 +446,14 @@ client_delete_tx(struct store_txn *t, void *vop, struct mk_err *err)
 	enum mk_code rc;
 
 	rc = store_get(t, ST_CLIENTS, slice_str(op->id), &rec);
+	if (rc == MK_ERR_NOTFOUND && op->if_match != NULL)
+		return mk_fail(err, MK_ERR_PRECOND, "The client does not exist.");
 	if (rc == MK_ERR_NOTFOUND)
 		return MK_OK;
 	if (rc != MK_OK)
 		return rc;
-	if ((rc = parse_stored(rec, &old, err)) != MK_OK)
+	if ((rc = check_if_match(op, rec, err)) != MK_OK ||
+	    (rc = parse_stored(rec, &old, err)) != MK_OK)
 		return rc;
 	rc = store_client_del(t, op->id, jx_get_str(old, "created_at"));
 	json_object_put(old);
@@ -391,9 +481,17 @@ enum mk_code
 svc_client_patch(struct store *s, const struct api_conf *c, const char *id,
     struct json_object *body, struct mk_buf *out, struct mk_err *err)
 {
+	return svc_client_patch_if(s, c, id, NULL, body, out, err);
+}
+
+enum mk_code
+svc_client_patch_if(struct store *s, const struct api_conf *c, const char *id,
+    const char *if_match, struct json_object *body, struct mk_buf *out, struct mk_err *err)
+{
 	struct svc_op op;
 
 	op_init(&op, c, id, body, out);
+	op.if_match = if_match;
 	op.mctx.now_ms = mk_now_ms();
 	return store_write(s, client_patch_tx, &op, err);
 }
@@ -401,9 +499,17 @@ svc_client_patch(struct store *s, const struct api_conf *c, const char *id,
 enum mk_code
 svc_client_delete(struct store *s, const char *id, struct mk_err *err)
 {
+	return svc_client_delete_if(s, id, NULL, err);
+}
+
+enum mk_code
+svc_client_delete_if(struct store *s, const char *id, const char *if_match,
+    struct mk_err *err)
+{
 	struct svc_op op;
 
 	op_init(&op, NULL, id, NULL, NULL);
+	op.if_match = if_match;
 	return store_write(s, client_delete_tx, &op, err);
 }
 

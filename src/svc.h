@@ -45,6 +45,37 @@ enum mk_code svc_client_patch(struct store *s, const struct api_conf *c, const c
 enum mk_code svc_client_delete(struct store *s, const char *id, struct mk_err *err);
 
 /*
+ * ETags (spec 7).  The ETag of a stored record is a strong validator of its
+ * bytes: '"', the first 32 hex digits of their SHA-256, '"'.  Any shape of
+ * the record (fields=, client_secret hidden) carries the ETag of the stored
+ * bytes it came from.  out holds SVC_ETAG_SIZE bytes, NUL-terminated.
+ */
+#define SVC_ETAG_SIZE 35
+void svc_etag(const void *rec, size_t n, char out[SVC_ETAG_SIZE]);
+
+/*
+ * The verbs above with an If-Match precondition: if_match is the request's
+ * If-Match field value, or NULL for none (then exactly the verbs above).
+ * It is compared with the stored record's ETag inside the write
+ * transaction, so the check and the write are one atomic step.  It holds
+ * when it is "*" and the record exists, or when it lists (comma-separated)
+ * the record's ETag as a strong tag; a weak tag (W/"...") never matches,
+ * nor does anything that does not parse as an entity-tag.
+ * Errors: as the verbs above, plus MK_ERR_PRECOND ("The resource has been
+ * modified.") when it does not hold; nothing is written then.  PATCH of an
+ * absent record stays MK_ERR_NOTFOUND; DELETE of an absent record with
+ * if_match set is MK_ERR_PRECOND (without it, MK_OK as above).
+ */
+enum mk_code svc_user_patch_if(struct store *s, const struct api_conf *c, const char *id,
+    const char *if_match, struct json_object *body, struct mk_buf *out, struct mk_err *err);
+enum mk_code svc_user_delete_if(struct store *s, const char *id, const char *if_match,
+    struct mk_err *err);
+enum mk_code svc_client_patch_if(struct store *s, const struct api_conf *c, const char *id,
+    const char *if_match, struct json_object *body, struct mk_buf *out, struct mk_err *err);
+enum mk_code svc_client_delete_if(struct store *s, const char *id, const char *if_match,
+    struct mk_err *err);
+
+/*
  * Bulk import (additive, for metakeepctl import).  One record of a batch:
  * rec is the parsed record (borrowed); the rest is written by
  * svc_user_import.

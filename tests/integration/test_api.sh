@@ -7,7 +7,8 @@
 #      byte-for-byte unchanged afterwards;
 #   4. ids, users-by-email, listing, delete;
 #   5. the API mounted under a prefix ($MK_PREFIX/api/v2/...), which every
-#      set-up's config in etc/ serves too.
+#      set-up's config in etc/ serves too;
+#   6. ETag on answers and If-Match (412) through the web server (spec 7).
 # The web server set-up is $MK_STACK (see lib.sh); scripts/test runs this
 # script once per set-up.
 set -u
@@ -273,5 +274,42 @@ case $STATUS in
 esac
 req GET "/api/v2/users-by-email?email=elsewhere%40example.com"
 assert_json . '[]' "another prefix: nothing created"
+
+# ---- 6. ETag and If-Match (spec 7) ----
+
+req POST /api/v2/users '{"email":"etag@example.com","connection":"'$CONN'","user_metadata":{"v":0}}'
+assert_status 201 "etag: create user"
+ETAG_RE='^"[0-9a-f]{32}"$'
+assert_header ETag "$ETAG_RE" "etag: POST 201 carries a strong ETag"
+UID5=$(jq -r .user_id <<<"$BODY")
+U5=/api/v2/users/$(jq -rn --arg s "$UID5" '$s | @uri')
+req GET "$U5"
+E1=$(header ETag)
+assert_header ETag "$ETAG_RE" "etag: GET carries a strong ETag"
+REQ_ARGS=(-H "If-Match: $E1")
+req PATCH "$U5" '{"user_metadata":{"v":1}}'
+assert_status 200 "etag: PATCH with the current ETag"
+E2=$(header ETag)
+if [ -n "$E2" ] && [ "$E2" != "$E1" ]; then pass "etag: the PATCH answer has a new ETag"
+else fail "etag: the PATCH answer has a new ETag" "before: $E1" "after: '$E2'"; fi
+snapshot "$U5"
+REQ_ARGS=(-H "If-Match: $E1")
+req PATCH "$U5" '{"user_metadata":{"v":2}}'
+assert_error 412 "Precondition Failed" precondition_failed "The resource has been modified." \
+	"etag: PATCH with the old ETag"
+assert_unchanged "$U5" "etag: PATCH with the old ETag"
+REQ_ARGS=(-H "If-Match: $E1")
+req DELETE "$U5"
+assert_error 412 "Precondition Failed" precondition_failed "The resource has been modified." \
+	"etag: DELETE with the old ETag"
+assert_unchanged "$U5" "etag: DELETE with the old ETag"
+REQ_ARGS=(-H "If-Match: W/$E2, $E2")
+req DELETE "$U5"
+assert_status 204 "etag: DELETE with a list holding the current ETag"
+# shellcheck disable=SC2034  # read by req
+REQ_ARGS=(-H "If-Match: *")
+req DELETE "$U5"
+assert_error 412 "Precondition Failed" precondition_failed "The user does not exist." \
+	"etag: DELETE If-Match: * of a deleted user"
 
 summary

@@ -563,3 +563,348 @@ Test(api, clients)
 	res_free(&r);
 	free(id);
 }
+
+/* ---- spec 7: ETag and If-Match ---- */
+
+/* A request with an If-Match header (NULL: none) and admin's token. */
+static struct res
+call_if(const char *method, const char *uri, const char *body, const char *if_match)
+{
+	struct http_req rq = { 0 };
+	struct http_resp rs = { 0 };
+	struct res r = { 0 };
+	char auth[600];
+
+	rq.method = method;
+	rq.uri = uri;
+	snprintf(auth, sizeof(auth), "Bearer %s", admin);
+	rq.authorization = auth;
+	rq.if_match = if_match;
+	if (body != NULL) {
+		rq.body = body;
+		rq.body_len = strlen(body);
+		rq.content_type = "application/json";
+	}
+	http_resp_reset(&rs);
+	api_handle(st, &conf, &rq, &rs);
+	r.status = rs.status;
+	r.headers = strdup(rs.headers.p ? rs.headers.p : "");
+	r.body = strdup(rs.body.p ? rs.body.p : "");
+	if (r.body[0] != '\0')
+		r.json = json_tokener_parse(r.body);
+	http_resp_free(&rs);
+	return r;
+}
+
+/*
+ * The ETag header's value (owned), checked to be a strong tag of 32
+ * lower-case hex digits; NULL when there is none.
+ */
+static char *
+etag_of(const struct res *r)
+{
+	const char *p = strstr(r->headers, "ETag: "), *q;
+	char *v;
+	size_t i;
+
+	if (p == NULL)
+		return NULL;
+	p += 6;
+	q = strstr(p, "\r\n");
+	cr_assert_not_null(q, "%s", r->headers);
+	cr_assert_eq(q - p, 34, "ETag length: %s", r->headers);
+	cr_assert_eq(p[0], '"');
+	cr_assert_eq(p[33], '"');
+	for (i = 1; i < 33; i++)
+		cr_assert(strchr("0123456789abcdef", p[i]) != NULL, "%s", r->headers);
+	cr_assert_null(strstr(q, "ETag: "), "one ETag only: %s", r->headers);
+	v = strndup(p, 34);
+	cr_assert_not_null(v);
+	return v;
+}
+
+/* GET uri: 200 and its ETag (owned). */
+static char *
+get_etag(const char *uri)
+{
+	struct res r = call_if("GET", uri, NULL, NULL);
+	char *e;
+
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	e = etag_of(&r);
+	cr_assert_not_null(e, "GET %s has an ETag: %s", uri, r.headers);
+	res_free(&r);
+	return e;
+}
+
+Test(api, etag_on_user_responses)
+{
+	char uri[256], *id, *created, *e1, *e2, *patched, *shaped;
+	struct res r;
+
+	r = call("POST", "/api/v2/users", "{\"email\":\"etag@example.com\",\"connection\":"
+	    "\"Username-Password-Authentication\"}", admin);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	created = etag_of(&r);
+	cr_assert_not_null(created, "POST 201 has an ETag: %s", r.headers);
+	id = strdup(str(r.json, "user_id"));
+	res_free(&r);
+	snprintf(uri, sizeof(uri), "/api/v2/users/%s", id);
+
+	e1 = get_etag(uri);
+	e2 = get_etag(uri);
+	cr_assert_str_eq(e1, created, "GET: the ETag of the record POST wrote");
+	cr_assert_str_eq(e1, e2, "stable across GETs");
+
+	/* A shaped body carries the ETag of the stored version it came from. */
+	snprintf(uri, sizeof(uri), "/api/v2/users/%s?fields=email", id);
+	shaped = get_etag(uri);
+	cr_assert_str_eq(shaped, e1);
+	snprintf(uri, sizeof(uri), "/api/v2/users/%s", id);
+
+	r = call_if("PATCH", uri, "{\"user_metadata\":{\"a\":1}}", NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	patched = etag_of(&r);
+	cr_assert_not_null(patched, "PATCH 200 has an ETag: %s", r.headers);
+	cr_assert_str_neq(patched, e1, "a change changes the ETag");
+	res_free(&r);
+	free(e2);
+	e2 = get_etag(uri);
+	cr_assert_str_eq(e2, patched, "GET after PATCH: the PATCH's ETag");
+
+	/* Errors and listings carry none. */
+	r = call_if("GET", "/api/v2/users/auth0%7Cnobody", NULL, NULL);
+	cr_assert_eq(r.status, 404);
+	cr_assert_null(strstr(r.headers, "ETag"), "%s", r.headers);
+	res_free(&r);
+	r = call_if("PATCH", uri, "{\"user_metadata\":{\"a.b\":1}}", NULL);
+	cr_assert_eq(r.status, 400);
+	cr_assert_null(strstr(r.headers, "ETag"), "%s", r.headers);
+	res_free(&r);
+	r = call_if("GET", "/api/v2/users", NULL, NULL);
+	cr_assert_eq(r.status, 200);
+	cr_assert_null(strstr(r.headers, "ETag"), "%s", r.headers);
+	res_free(&r);
+	free(created);
+	free(e1);
+	free(e2);
+	free(patched);
+	free(shaped);
+	free(id);
+}
+
+/* PATCH uri with if_match; expect a 412 and the record byte-for-byte as it was. */
+static void
+assert_patch_refused(const char *id, const char *if_match)
+{
+	char uri[256], *before, *after;
+	struct res r;
+
+	snprintf(uri, sizeof(uri), "/api/v2/users/%s", id);
+	before = user_text(id);
+	r = call_if("PATCH", uri, "{\"user_metadata\":{\"refused\":true}}", if_match);
+	assert_error(&r, 412, "precondition_failed", "The resource has been modified.");
+	cr_assert_null(strstr(r.headers, "ETag"), "%s", r.headers);
+	res_free(&r);
+	after = user_text(id);
+	cr_assert_str_eq(after, before, "If-Match %s: nothing written", if_match);
+	free(after);
+	free(before);
+}
+
+Test(api, if_match_on_user_patch)
+{
+	char *id = mkuser("ifmatch@example.com", "\"user_metadata\":{\"v\":0}");
+	char uri[256], *old, *cur, hdr[256], *next;
+	struct res r;
+
+	snprintf(uri, sizeof(uri), "/api/v2/users/%s", id);
+	old = get_etag(uri);
+	r = call_if("PATCH", uri, "{\"user_metadata\":{\"v\":1}}", old);
+	cr_assert_eq(r.status, 200, "the current ETag: %s", r.body);
+	cur = etag_of(&r);
+	res_free(&r);
+	cr_assert_str_neq(cur, old);
+
+	/* The old ETag no longer matches: 412 and nothing written. */
+	assert_patch_refused(id, old);
+	/* Weak tags never match (strong comparison), even with the current value. */
+	snprintf(hdr, sizeof(hdr), "W/%s", cur);
+	assert_patch_refused(id, hdr);
+	/* Garbage, an unquoted value, an empty value, "*" in a list. */
+	assert_patch_refused(id, "nonsense");
+	snprintf(hdr, sizeof(hdr), "%.32s", cur + 1);
+	assert_patch_refused(id, hdr);
+	assert_patch_refused(id, "");
+	snprintf(hdr, sizeof(hdr), "*, %s", cur);
+	assert_patch_refused(id, hdr);
+	snprintf(hdr, sizeof(hdr), "%s, \"unterminated", old);
+	assert_patch_refused(id, hdr);
+	/* A tag that only starts like the current one. */
+	snprintf(hdr, sizeof(hdr), "%.33sx\"", cur);
+	assert_patch_refused(id, hdr);
+
+	/* A list matches when any element does, weak ones aside. */
+	snprintf(hdr, sizeof(hdr), "W/%s, %s ,\"a,b\",  %s", cur, old, cur);
+	r = call_if("PATCH", uri, "{\"user_metadata\":{\"v\":2}}", hdr);
+	cr_assert_eq(r.status, 200, "list: %s", r.body);
+	next = etag_of(&r);
+	cr_assert(json_eq(r.json, "user_metadata", "{\"v\":2}"), "%s", r.body);
+	res_free(&r);
+	free(cur);
+	cur = next;
+
+	/* "*" matches any existing record. */
+	r = call_if("PATCH", uri, "{\"user_metadata\":{\"v\":3}}", " * ");
+	cr_assert_eq(r.status, 200, "*: %s", r.body);
+	cr_assert(json_eq(r.json, "user_metadata", "{\"v\":3}"), "%s", r.body);
+	res_free(&r);
+
+	/* An absent user stays 404, If-Match or not. */
+	r = call_if("PATCH", "/api/v2/users/auth0%7Cnobody", "{\"user_metadata\":{}}", "*");
+	assert_error(&r, 404, "inexistent_user", "The user does not exist.");
+	res_free(&r);
+	/* Scope and body errors come first; 412 is only about the stored version. */
+	r = call_if("PATCH", uri, "{\"user_metadata\":", old);
+	assert_error(&r, 400, "invalid_body", "");
+	res_free(&r);
+	free(old);
+	free(cur);
+	free(id);
+}
+
+Test(api, if_match_on_user_delete)
+{
+	char *id = mkuser("ifdel@example.com", NULL), uri[256], *e, *before, *after;
+	struct res r;
+
+	snprintf(uri, sizeof(uri), "/api/v2/users/%s", id);
+	e = get_etag(uri);
+	before = user_text(id);
+	r = call_if("DELETE", uri, NULL, "\"00000000000000000000000000000000\"");
+	assert_error(&r, 412, "precondition_failed", "The resource has been modified.");
+	res_free(&r);
+	after = user_text(id);
+	cr_assert_str_eq(after, before, "a refused DELETE deletes nothing");
+	free(after);
+
+	r = call_if("DELETE", uri, NULL, e);
+	cr_assert_eq(r.status, 204, "%s", r.body);
+	cr_assert_str_eq(r.body, "");
+	res_free(&r);
+	r = call_if("GET", uri, NULL, NULL);
+	assert_error(&r, 404, "inexistent_user", "The user does not exist.");
+	res_free(&r);
+	/* Gone: an If-Match cannot hold, not even "*"; without one, Auth0's 204. */
+	r = call_if("DELETE", uri, NULL, e);
+	assert_error(&r, 412, "precondition_failed", "The user does not exist.");
+	res_free(&r);
+	r = call_if("DELETE", uri, NULL, "*");
+	assert_error(&r, 412, "precondition_failed", "The user does not exist.");
+	res_free(&r);
+	r = call_if("DELETE", uri, NULL, NULL);
+	cr_assert_eq(r.status, 204, "%s", r.body);
+	res_free(&r);
+
+	/* "*" deletes an existing user. */
+	free(id);
+	id = mkuser("ifdel2@example.com", NULL);
+	snprintf(uri, sizeof(uri), "/api/v2/users/%s", id);
+	r = call_if("DELETE", uri, NULL, "*");
+	cr_assert_eq(r.status, 204, "%s", r.body);
+	res_free(&r);
+	r = call_if("GET", uri, NULL, NULL);
+	cr_assert_eq(r.status, 404);
+	res_free(&r);
+	free(before);
+	free(e);
+	free(id);
+}
+
+Test(api, etag_and_if_match_on_clients)
+{
+	char tok[AUTH_TOKEN_LEN + 1], tid[AUTH_ID_LEN + 1], uri[256], auth[600];
+	char *id, *created, *e, *hidden, *patched, *before, *after;
+	struct http_req rq = { 0 };
+	struct http_resp rs = { 0 };
+	struct mk_err err;
+	struct res r;
+
+	r = call("POST", "/api/v2/clients", "{\"name\":\"Tagged\",\"client_metadata\":"
+	    "{\"c\":\"1\"}}", admin);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	created = etag_of(&r);
+	cr_assert_not_null(created, "client POST has an ETag: %s", r.headers);
+	id = strdup(str(r.json, "client_id"));
+	res_free(&r);
+	snprintf(uri, sizeof(uri), "/api/v2/clients/%s", id);
+	e = get_etag(uri);
+	cr_assert_str_eq(e, created);
+
+	/* Without read:client_keys the body hides the secret; the ETag is the same. */
+	cr_assert_eq(auth_token_create(st, SC_READ_CLIENTS, NULL, 0, tok, tid, &err), MK_OK);
+	snprintf(auth, sizeof(auth), "Bearer %s", tok);
+	rq.method = "GET";
+	rq.uri = uri;
+	rq.authorization = auth;
+	http_resp_reset(&rs);
+	api_handle(st, &conf, &rq, &rs);
+	cr_assert_eq(rs.status, 200);
+	cr_assert_null(strstr(rs.body.p, "client_secret"), "%s", rs.body.p);
+	r.status = rs.status;
+	r.headers = strdup(rs.headers.p ? rs.headers.p : "");
+	r.body = NULL;
+	r.json = NULL;
+	http_resp_free(&rs);
+	hidden = etag_of(&r);
+	cr_assert_not_null(hidden);
+	cr_assert_str_eq(hidden, e);
+	res_free(&r);
+
+	r = call_if("PATCH", uri, "{\"client_metadata\":{\"c\":\"2\"}}", e);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	patched = etag_of(&r);
+	cr_assert_not_null(patched);
+	cr_assert_str_neq(patched, e);
+	res_free(&r);
+
+	/* The old ETag: 412, nothing written; weak: 412. */
+	r = call_if("GET", uri, NULL, NULL);
+	before = r.body;
+	r.body = NULL;
+	res_free(&r);
+	r = call_if("PATCH", uri, "{\"client_metadata\":{\"c\":\"3\"}}", e);
+	assert_error(&r, 412, "precondition_failed", "The resource has been modified.");
+	res_free(&r);
+	r = call_if("PATCH", uri, "{\"client_metadata\":{\"c\":\"3\"}}", "W/\"x\", W/\"y\"");
+	assert_error(&r, 412, "precondition_failed", "The resource has been modified.");
+	res_free(&r);
+	r = call_if("DELETE", uri, NULL, e);
+	assert_error(&r, 412, "precondition_failed", "The resource has been modified.");
+	res_free(&r);
+	r = call_if("GET", uri, NULL, NULL);
+	after = r.body;
+	r.body = NULL;
+	res_free(&r);
+	cr_assert_str_eq(after, before, "refused writes changed the client");
+
+	r = call_if("DELETE", uri, NULL, patched);
+	cr_assert_eq(r.status, 204, "%s", r.body);
+	res_free(&r);
+	r = call_if("DELETE", uri, NULL, "*");
+	assert_error(&r, 412, "precondition_failed", "The client does not exist.");
+	res_free(&r);
+	r = call_if("DELETE", uri, NULL, NULL);
+	cr_assert_eq(r.status, 204);
+	res_free(&r);
+	r = call_if("PATCH", uri, "{\"name\":\"x\"}", "*");
+	assert_error(&r, 404, "inexistent_client", "The client does not exist.");
+	res_free(&r);
+	free(before);
+	free(after);
+	free(created);
+	free(e);
+	free(hidden);
+	free(patched);
+	free(id);
+}
