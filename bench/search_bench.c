@@ -339,7 +339,7 @@ main(int argc, char *argv[])
 			pb = json_tokener_parse(body);
 			t0 = now();
 			if (pass == 0) {
-				if (svc_user_patch(s, &ac, id, pb, &out, &err) != MK_OK) {
+				if (svc_user_patch(s, &ac, id, NULL, pb, &out, &err) != MK_OK) {
 					fprintf(stderr, "patch %s: %s\n", id, err.msg);
 					goto out;
 				}

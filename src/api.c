@@ -351,7 +351,7 @@ emit_record(struct mk_buf *out, struct mk_slice rec, const struct fields *f,
 		buf_add(out, rec.p, rec.n);
 		return out->failed ? MK_ERR_NOMEM : MK_OK;
 	}
-	if (jx_parse(rec.p, rec.n, 512, &o, NULL) != MK_OK || o == NULL) {
+	if (jx_parse_stored(rec.p, rec.n, &o) != MK_OK) {
 		log_warnx("a stored record does not parse");
 		return MK_ERR_INTERNAL;
 	}
@@ -794,7 +794,7 @@ user_patch(struct ctx *c, struct json_object *body)
 
 	if (!patch_allowed(c, body))
 		return c->err.code;
-	if ((rc = svc_user_patch_if(c->s, c->conf, c->id, c->rq->if_match, body, &c->rs->body,
+	if ((rc = svc_user_patch(c->s, c->conf, c->id, c->rq->if_match, body, &c->rs->body,
 	    &c->err)) == MK_OK) {
 		add_etag(c->rs, c->rs->body.p, c->rs->body.n);
 		c->rs->status = 200;
@@ -814,7 +814,7 @@ app_type_wanted(const char *list, struct mk_slice rec)
 
 	if (list == NULL)
 		return 1;
-	if (jx_parse(rec.p, rec.n, 512, &o, NULL) != MK_OK)
+	if (jx_parse_stored(rec.p, rec.n, &o) != MK_OK)
 		return 0;
 	if ((t = jx_get_str(o, "app_type")) != NULL) {
 		tl = strlen(t);
@@ -919,7 +919,7 @@ client_write(struct ctx *c, struct json_object *body, int create)
 	if (create)
 		rc = svc_client_create(c->s, c->conf, body, &c->rs->body, &c->err);
 	else
-		rc = svc_client_patch_if(c->s, c->conf, c->id, c->rq->if_match, body,
+		rc = svc_client_patch(c->s, c->conf, c->id, c->rq->if_match, body,
 		    &c->rs->body, &c->err);
 	if (rc == MK_OK) {
 		add_etag(c->rs, c->rs->body.p, c->rs->body.n);
@@ -1000,12 +1000,12 @@ dispatch(struct ctx *c, const struct method_rule *rule)
 	store_txn_end(c->rtx);
 	c->rtx = NULL;
 	if (rule->route == R_USER && strcmp(rule->method, "DELETE") == 0) {
-		if ((rc = svc_user_delete_if(c->s, c->id, c->rq->if_match, &c->err)) == MK_OK)
+		if ((rc = svc_user_delete(c->s, c->id, c->rq->if_match, &c->err)) == MK_OK)
 			c->rs->status = 204;
 		return rc;
 	}
 	if (rule->route == R_CLIENT && strcmp(rule->method, "DELETE") == 0) {
-		if ((rc = svc_client_delete_if(c->s, c->id, c->rq->if_match, &c->err)) == MK_OK)
+		if ((rc = svc_client_delete(c->s, c->id, c->rq->if_match, &c->err)) == MK_OK)
 			c->rs->status = 204;
 		return rc;
 	}

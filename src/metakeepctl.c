@@ -919,7 +919,7 @@ cmd_user_patch(struct ctl *ctl, const struct ctl_cmd *self, int argc, char **arg
 		ctl_errx("user patch: %s", err.msg);
 		goto out;
 	}
-	if (svc_user_patch(ctl->store, &ctl->conf.api, id, body, &out, &err) != MK_OK) {
+	if (svc_user_patch(ctl->store, &ctl->conf.api, id, NULL, body, &out, &err) != MK_OK) {
 		ctl_errx("user patch: %s", err.msg[0] != '\0' ? err.msg : mk_code_name(err.code));
 		goto out;
 	}

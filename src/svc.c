@@ -20,9 +20,6 @@
 
 #define PASSWORD_MAX 1024
 
-/* A stored record is trusted, but still parsed with a bound. */
-#define STORED_MAX_DEPTH 512
-
 struct svc_op {
 	const struct api_conf *conf;
 	const char *id;                /* patch/delete: the target */
@@ -206,7 +203,7 @@ check_if_match(const struct svc_op *op, struct mk_slice rec, struct mk_err *err)
 static enum mk_code
 parse_stored(struct mk_slice rec, struct json_object **out, struct mk_err *err)
 {
-	if (jx_parse(rec.p, rec.n, STORED_MAX_DEPTH, out, NULL) != MK_OK || *out == NULL) {
+	if (jx_parse_stored(rec.p, rec.n, out) != MK_OK) {
 		log_warnx("a stored record does not parse");
 		return mk_fail(err, MK_ERR_INTERNAL, "stored record unreadable");
 	}
@@ -350,13 +347,6 @@ out:
 
 enum mk_code
 svc_user_patch(struct store *s, const struct api_conf *c, const char *id,
-    struct json_object *body, struct mk_buf *out, struct mk_err *err)
-{
-	return svc_user_patch_if(s, c, id, NULL, body, out, err);
-}
-
-enum mk_code
-svc_user_patch_if(struct store *s, const struct api_conf *c, const char *id,
     const char *if_match, struct json_object *body, struct mk_buf *out, struct mk_err *err)
 {
 	struct svc_op op;
@@ -377,13 +367,7 @@ svc_user_patch_if(struct store *s, const struct api_conf *c, const char *id,
 }
 
 enum mk_code
-svc_user_delete(struct store *s, const char *id, struct mk_err *err)
-{
-	return svc_user_delete_if(s, id, NULL, err);
-}
-
-enum mk_code
-svc_user_delete_if(struct store *s, const char *id, const char *if_match,
+svc_user_delete(struct store *s, const char *id, const char *if_match,
     struct mk_err *err)
 {
 	struct svc_op op;
@@ -479,13 +463,6 @@ svc_client_create(struct store *s, const struct api_conf *c, struct json_object 
 
 enum mk_code
 svc_client_patch(struct store *s, const struct api_conf *c, const char *id,
-    struct json_object *body, struct mk_buf *out, struct mk_err *err)
-{
-	return svc_client_patch_if(s, c, id, NULL, body, out, err);
-}
-
-enum mk_code
-svc_client_patch_if(struct store *s, const struct api_conf *c, const char *id,
     const char *if_match, struct json_object *body, struct mk_buf *out, struct mk_err *err)
 {
 	struct svc_op op;
@@ -497,13 +474,7 @@ svc_client_patch_if(struct store *s, const struct api_conf *c, const char *id,
 }
 
 enum mk_code
-svc_client_delete(struct store *s, const char *id, struct mk_err *err)
-{
-	return svc_client_delete_if(s, id, NULL, err);
-}
-
-enum mk_code
-svc_client_delete_if(struct store *s, const char *id, const char *if_match,
+svc_client_delete(struct store *s, const char *id, const char *if_match,
     struct mk_err *err)
 {
 	struct svc_op op;
@@ -554,7 +525,7 @@ find_email_visit(void *ctx, struct mk_slice key, struct mk_slice rec)
 	struct json_object *u = NULL;
 	struct model_user_keys k;
 
-	if (jx_parse(rec.p, rec.n, STORED_MAX_DEPTH, &u, NULL) != MK_OK || u == NULL) {
+	if (jx_parse_stored(rec.p, rec.n, &u) != MK_OK) {
 		f->bad = 1;
 		return 1;
 	}

@@ -27,22 +27,9 @@
 enum mk_code svc_user_create(struct store *s, const struct api_conf *c,
     struct json_object *body, struct mk_buf *out, struct mk_err *err);
 
-/*
- * Apply a PATCH body (borrowed, "password" removed as above) to user id.
- * Errors as svc_user_create, plus MK_ERR_NOTFOUND ("The user does not exist.").
- */
-enum mk_code svc_user_patch(struct store *s, const struct api_conf *c, const char *id,
-    struct json_object *body, struct mk_buf *out, struct mk_err *err);
-
-/* Delete user id; MK_OK also when it was already gone. */
-enum mk_code svc_user_delete(struct store *s, const char *id, struct mk_err *err);
-
 /* The same for clients. */
 enum mk_code svc_client_create(struct store *s, const struct api_conf *c,
     struct json_object *body, struct mk_buf *out, struct mk_err *err);
-enum mk_code svc_client_patch(struct store *s, const struct api_conf *c, const char *id,
-    struct json_object *body, struct mk_buf *out, struct mk_err *err);
-enum mk_code svc_client_delete(struct store *s, const char *id, struct mk_err *err);
 
 /*
  * ETags (spec 7).  The ETag of a stored record is a strong validator of its
@@ -54,8 +41,12 @@ enum mk_code svc_client_delete(struct store *s, const char *id, struct mk_err *e
 void svc_etag(const void *rec, size_t n, char out[SVC_ETAG_SIZE]);
 
 /*
- * The verbs above with an If-Match precondition: if_match is the request's
- * If-Match field value, or NULL for none (then exactly the verbs above).
+ * PATCH a user or client (body borrowed; "password" taken out of a user's as
+ * in svc_user_create) and DELETE one.  Errors as the create verbs, plus
+ * MK_ERR_NOTFOUND ("The user does not exist." / "The client does not
+ * exist."); DELETE of a record already gone is MK_OK (Auth0 answers 204).
+ *
+ * if_match is the request's If-Match field value, or NULL for none.
  * It is compared with the stored record's ETag inside the write
  * transaction, so the check and the write are one atomic step.  It holds
  * when it is "*" and the record exists, or when it lists (comma-separated)
@@ -66,13 +57,13 @@ void svc_etag(const void *rec, size_t n, char out[SVC_ETAG_SIZE]);
  * absent record stays MK_ERR_NOTFOUND; DELETE of an absent record with
  * if_match set is MK_ERR_PRECOND (without it, MK_OK as above).
  */
-enum mk_code svc_user_patch_if(struct store *s, const struct api_conf *c, const char *id,
+enum mk_code svc_user_patch(struct store *s, const struct api_conf *c, const char *id,
     const char *if_match, struct json_object *body, struct mk_buf *out, struct mk_err *err);
-enum mk_code svc_user_delete_if(struct store *s, const char *id, const char *if_match,
+enum mk_code svc_user_delete(struct store *s, const char *id, const char *if_match,
     struct mk_err *err);
-enum mk_code svc_client_patch_if(struct store *s, const struct api_conf *c, const char *id,
+enum mk_code svc_client_patch(struct store *s, const struct api_conf *c, const char *id,
     const char *if_match, struct json_object *body, struct mk_buf *out, struct mk_err *err);
-enum mk_code svc_client_delete_if(struct store *s, const char *id, const char *if_match,
+enum mk_code svc_client_delete(struct store *s, const char *id, const char *if_match,
     struct mk_err *err);
 
 /*
