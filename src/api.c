@@ -65,13 +65,14 @@ http_resp_free(struct http_resp *rs)
 
 /* ---- responses ---- */
 
-static const char *
-reason_phrase(int status)
+const char *
+http_reason(int status)
 {
 	switch (status) {
 	case 200: return "OK";
 	case 201: return "Created";
 	case 204: return "No Content";
+	case 304: return "Not Modified";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
@@ -80,10 +81,12 @@ reason_phrase(int status)
 	case 409: return "Conflict";
 	case 412: return "Precondition Failed";
 	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
 	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";
-	default: return "Internal Server Error";
 	}
+	return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
 }
 
 /* Replace whatever was built with an error body. errcode may be NULL. */
@@ -99,7 +102,7 @@ resp_error(struct http_resp *rs, int status, const char *errcode, const char *ms
 	if (o == NULL)
 		goto fallback;
 	json_object_object_add(o, "statusCode", json_object_new_int(status));
-	json_object_object_add(o, "error", json_object_new_string(reason_phrase(status)));
+	json_object_object_add(o, "error", json_object_new_string(http_reason(status)));
 	json_object_object_add(o, "message", json_object_new_string(msg));
 	if (errcode != NULL)
 		json_object_object_add(o, "errorCode", json_object_new_string(errcode));

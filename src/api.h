@@ -42,6 +42,9 @@ struct http_resp {
 	struct mk_buf body;
 };
 
+/* The reason phrase of an HTTP status ("Not Found"), for any status. */
+const char *http_reason(int status);
+
 /* Reset a response for reuse (keeps the buffers' memory). */
 void http_resp_reset(struct http_resp *rs);
 void http_resp_free(struct http_resp *rs);

@@ -615,6 +615,20 @@ jx_parse_stored(const char *buf, size_t len, struct json_object **out)
 	return rc;
 }
 
+enum mk_code
+jx_set_str(struct json_object *obj, const char *key, const char *s, struct mk_err *err)
+{
+	struct json_object *v;
+
+	if ((v = json_object_new_string(s)) == NULL)
+		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
+	if (json_object_object_add(obj, key, v) != 0) {
+		json_object_put(v);
+		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
+	}
+	return MK_OK;
+}
+
 const char *
 jx_text(struct json_object *obj, size_t *len)
 {

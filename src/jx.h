@@ -73,6 +73,13 @@ int jx_depth(struct json_object *obj);
  */
 int jx_utf8_valid(const char *s, size_t n);
 
+/*
+ * Set obj[key] to a new string s, replacing any value in place (json-c keeps
+ * the key's position).  MK_ERR_NOMEM (with err) on failure, obj unchanged.
+ */
+enum mk_code jx_set_str(struct json_object *obj, const char *key, const char *s,
+    struct mk_err *err);
+
 /* Borrowed string member, or NULL when absent or not a string. */
 const char *jx_get_str(struct json_object *obj, const char *key);
 

@@ -1108,21 +1108,6 @@ import_hash(struct json_object *v, const char **out, struct mk_err *err)
 	return MK_OK;
 }
 
-/* Replace the value of an existing key in place (json-c keeps its position). */
-static enum mk_code
-set_str(struct json_object *o, const char *key, const char *s, struct mk_err *err)
-{
-	struct json_object *v;
-
-	if ((v = json_object_new_string(s)) == NULL)
-		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
-	if (json_object_object_add(o, key, v) != 0) {
-		json_object_put(v);
-		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
-	}
-	return MK_OK;
-}
-
 enum mk_code
 model_user_import(struct json_object *rec, const struct model_ctx *ctx,
     const char *connection, struct json_object **out, const char **pwhash,
@@ -1216,8 +1201,8 @@ model_user_import(struct json_object *rec, const struct model_ctx *ctx,
 	if ((rc = model_user_new(body, ctx, &user, err)) != MK_OK)
 		goto out;
 	if (created != NULL) {
-		if ((rc = set_str(user, "created_at", created, err)) != MK_OK ||
-		    (rc = set_str(user, "updated_at", updated != NULL ? updated : created,
+		if ((rc = jx_set_str(user, "created_at", created, err)) != MK_OK ||
+		    (rc = jx_set_str(user, "updated_at", updated != NULL ? updated : created,
 		    err)) != MK_OK)
 			goto out;
 		/* A stored user coming back: no defaults it did not have. */
@@ -1226,7 +1211,7 @@ model_user_import(struct json_object *rec, const struct model_ctx *ctx,
 		if (!json_object_object_get_ex(rec, "nickname", NULL))
 			json_object_object_del(user, "nickname");
 	} else if (updated != NULL &&
-	    (rc = set_str(user, "updated_at", updated, err)) != MK_OK)
+	    (rc = jx_set_str(user, "updated_at", updated, err)) != MK_OK)
 		goto out;
 	if (pwhash != NULL)
 		*pwhash = hash;

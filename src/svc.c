@@ -495,21 +495,6 @@ struct import_op {
 	int64_t now_ms;
 };
 
-/* Replace a string member in place (json-c keeps the key's position). */
-static enum mk_code
-set_member(struct json_object *o, const char *key, const char *s, struct mk_err *err)
-{
-	struct json_object *v;
-
-	if ((v = json_object_new_string(s)) == NULL)
-		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
-	if (json_object_object_add(o, key, v) != 0) {
-		json_object_put(v);
-		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
-	}
-	return MK_OK;
-}
-
 struct find_email {
 	const char *connection;
 	char id[512];
@@ -625,10 +610,10 @@ import_one(struct store_txn *t, struct import_op *op, struct svc_import_rec *r)
 			goto out;
 		user_store_keys(old, &okeys);
 		/* What the record does not say stays as stored. */
-		if (!has_created && (rc = set_member(user, "created_at", okeys.created_at,
+		if (!has_created && (rc = jx_set_str(user, "created_at", okeys.created_at,
 		    err)) != MK_OK)
 			goto out;
-		if (!has_updated && (rc = set_member(user, "updated_at", okeys.updated_at,
+		if (!has_updated && (rc = jx_set_str(user, "updated_at", okeys.updated_at,
 		    err)) != MK_OK)
 			goto out;
 		if ((text.p = jx_text(user, &text.n)) == NULL) {
@@ -643,7 +628,7 @@ import_one(struct store_txn *t, struct import_op *op, struct svc_import_rec *r)
 		}
 		if (!has_updated) {
 			mk_iso8601(op->now_ms, iso);
-			if ((rc = set_member(user, "updated_at", iso, err)) != MK_OK)
+			if ((rc = jx_set_str(user, "updated_at", iso, err)) != MK_OK)
 				goto out;
 		}
 		user_store_keys(user, &nkeys);

@@ -85,30 +85,6 @@ worker_on_term(int sig)
 	errno = saved;
 }
 
-static const char *
-worker_reason(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 204: return "No Content";
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 412: return "Precondition Failed";
-	case 413: return "Payload Too Large";
-	case 415: return "Unsupported Media Type";
-	case 429: return "Too Many Requests";
-	case 500: return "Internal Server Error";
-	case 503: return "Service Unavailable";
-	}
-	return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
-}
-
 /* ---- transports ---- */
 
 /*
@@ -291,9 +267,9 @@ worker_fixed(const struct xport *x, int status, const char *message)
 	    "%s"
 	    "\r\n"
 	    "{\"statusCode\":%d,\"error\":\"%s\",\"message\":\"%s\"}",
-	    status, worker_reason(status),
+	    status, http_reason(status),
 	    status == 503 ? "Retry-After: 5\r\n" : "",
-	    status, worker_reason(status), message);
+	    status, http_reason(status), message);
 	if (n < 0 || (size_t)n >= sizeof(out))
 		return -1;
 	return x->write(x->ctx, out, (size_t)n);
@@ -315,7 +291,7 @@ worker_write_resp(const struct xport *x, const struct http_resp *rs)
 	}
 	n = snprintf(head, sizeof(head),
 	    "Status: %d %s\r\nContent-Type: application/json; charset=utf-8\r\n",
-	    status, worker_reason(status));
+	    status, http_reason(status));
 	if (x->write(x->ctx, head, (size_t)n) == -1 ||
 	    (rs->headers.n > 0 &&
 	     x->write(x->ctx, rs->headers.p, rs->headers.n) == -1) ||
