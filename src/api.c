@@ -638,6 +638,8 @@ users_list(struct ctx *c)
 	struct fields f;
 	struct list_state ls;
 	struct mk_buf *out = &c->rs->body;
+	struct store_page pg;
+	struct sindex_req sr;
 	enum store_order order;
 	long page, per_page;
 	size_t total = 0;
@@ -656,6 +658,10 @@ users_list(struct ctx *c)
 		return rc;
 	if ((rc = search_query(c, &q)) != MK_OK)
 		return rc;
+	pg.order = order;
+	pg.desc = desc;
+	pg.skip = (size_t)page * (size_t)per_page;
+	pg.limit = (size_t)per_page;
 	memset(&ls, 0, sizeof(ls));
 	ls.out = out;
 	ls.f = &f;
@@ -668,16 +674,18 @@ users_list(struct ctx *c)
 	buf_addc(out, '[');
 	if (q != NULL) {
 		/* spec 6: exact, no result limit; total is the number of matches */
-		rc = sindex_search(c->rtx, q, order, desc, (size_t)page * (size_t)per_page,
-		    (size_t)per_page, list_emit, &ls, &total, &c->err);
+		sr.q = q;
+		sr.page = pg;
+		sr.fn = list_emit;
+		sr.ctx = &ls;
+		rc = sindex_search(c->rtx, &sr, &total, &c->err);
 		query_free(q);
 		if (rc == MK_OK && ls.rc != MK_OK)
 			rc = mk_fail(&c->err, ls.rc, "search output failed");
 		if (rc != MK_OK)
 			return rc;
 	} else {
-		rc = store_users_scan(c->rtx, order, desc, (size_t)page * (size_t)per_page,
-		    (size_t)per_page, list_emit, &ls);
+		rc = store_users_scan(c->rtx, &pg, list_emit, &ls);
 		if (rc == MK_OK)
 			rc = ls.rc;
 		if (rc != MK_OK)

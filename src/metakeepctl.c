@@ -1120,7 +1120,7 @@ cmd_export(struct ctl *ctl, const struct ctl_cmd *self, int argc, char **argv)
 		ctl_errx("export: cannot read the database");
 		return CTL_FAIL;
 	}
-	mrc = store_users_scan(t, STORE_BY_ID, 0, 0, 0, export_visit, &x);
+	mrc = store_users_scan(t, &store_page_all, export_visit, &x);
 	store_txn_end(t);
 	if (mrc != MK_OK) {
 		ctl_errx("export: reading the users failed: %s", mk_code_name(mrc));

@@ -742,10 +742,14 @@ static int
 walk_value(struct walk *w, struct json_object *v, size_t plen, int profile)
 {
 	char num[32], small[256], *low = NULL;
+	struct query_term t;
 	const char *s;
 	size_t klen, n;
 	int r = 0;
 
+	t.path = w->path;
+	t.plen = plen;
+	t.profile = profile;
 	switch (json_object_get_type(v)) {
 	case json_type_null:
 		return 0;
@@ -783,20 +787,32 @@ walk_value(struct walk *w, struct json_object *v, size_t plen, int profile)
 			lower_ascii(low, n);
 			s = low;
 		}
-		r = w->fn(w->ctx, w->path, plen, profile, 's', s, n);
+		t.tag = 's';
+		t.val = s;
+		t.vlen = n;
+		r = w->fn(w->ctx, &t);
 		if (low != NULL && low != small)
 			free(low);
 		return r;
 	case json_type_int:
 		query_number_canon_int((long long)json_object_get_int64(v), num);
-		return w->fn(w->ctx, w->path, plen, profile, 'n', num, strlen(num));
+		t.tag = 'n';
+		t.val = num;
+		break;
 	case json_type_double:
 		query_number_canon_double(json_object_get_double(v), num);
-		return w->fn(w->ctx, w->path, plen, profile, 'n', num, strlen(num));
+		t.tag = 'n';
+		t.val = num;
+		break;
 	case json_type_boolean:
-		s = json_object_get_boolean(v) ? "true" : "false";
-		return w->fn(w->ctx, w->path, plen, profile, 'b', s, strlen(s));
+		t.tag = 'b';
+		t.val = json_object_get_boolean(v) ? "true" : "false";
+		break;
+	default:
+		return 0;
 	}
+	t.vlen = strlen(t.val);
+	return w->fn(w->ctx, &t);
 	return 0;
 }
 
@@ -837,21 +853,34 @@ query_terms(struct json_object *user, query_term_fn fn, void *ctx)
 int
 query_term_values(const struct query_node *n, query_term_fn fn, void *ctx)
 {
+	struct query_term t;
 	char num[32];
-	size_t fl;
 	int r;
 
 	if (n->op != QOP_TERM)
 		return 0;
-	fl = strlen(n->field);
-	if ((r = fn(ctx, n->field, fl, n->profile, 's', n->value, n->value_len)) != 0)
+	t.path = n->field;
+	t.plen = strlen(n->field);
+	t.profile = n->profile;
+	t.tag = 's';
+	t.val = n->value;
+	t.vlen = n->value_len;
+	if ((r = fn(ctx, &t)) != 0)
 		return r;
-	if (query_number_canon_text(n->value, n->value_len, num) == 0 &&
-	    (r = fn(ctx, n->field, fl, n->profile, 'n', num, strlen(num))) != 0)
-		return r;
+	if (query_number_canon_text(n->value, n->value_len, num) == 0) {
+		t.tag = 'n';
+		t.val = num;
+		t.vlen = strlen(num);
+		if ((r = fn(ctx, &t)) != 0)
+			return r;
+	}
 	if ((n->value_len == 4 && memcmp(n->value, "true", 4) == 0) ||
-	    (n->value_len == 5 && memcmp(n->value, "false", 5) == 0))
-		return fn(ctx, n->field, fl, n->profile, 'b', n->value, n->value_len);
+	    (n->value_len == 5 && memcmp(n->value, "false", 5) == 0)) {
+		t.tag = 'b';
+		t.val = n->value;
+		t.vlen = n->value_len;
+		return fn(ctx, &t);
+	}
 	return 0;
 }
 
@@ -866,24 +895,21 @@ struct want {
 };
 
 static int
-want_add(void *ctx, const char *path, size_t plen, int profile, char tag,
-    const char *val, size_t vlen)
+want_add(void *ctx, const struct query_term *t)
 {
 	struct want *w = ctx;
+	const char *val = t->val;
 
-	(void)path;
-	(void)plen;
-	(void)profile;
 	if (w->n >= 3)
 		return 0;
-	if (tag == 'n') {
+	if (t->tag == 'n') {
 		/* val is the caller's stack buffer: keep a copy. */
-		memcpy(w->num, val, vlen + 1);
+		memcpy(w->num, val, t->vlen + 1);
 		val = w->num;
 	}
-	w->tag[w->n] = tag;
+	w->tag[w->n] = t->tag;
 	w->val[w->n] = val;
-	w->vlen[w->n] = vlen;
+	w->vlen[w->n] = t->vlen;
 	w->n++;
 	return 0;
 }
@@ -895,34 +921,27 @@ struct match {
 };
 
 static int
-match_term(void *ctx, const char *path, size_t plen, int profile, char tag,
-    const char *val, size_t vlen)
+match_term(void *ctx, const struct query_term *t)
 {
 	struct match *m = ctx;
 	int i;
 
-	(void)profile;
-	if (plen != m->flen || memcmp(path, m->n->field, plen) != 0)
+	if (t->plen != m->flen || memcmp(t->path, m->n->field, t->plen) != 0)
 		return 0;
 	for (i = 0; i < m->want.n; i++)
-		if (m->want.tag[i] == tag && m->want.vlen[i] == vlen &&
-		    memcmp(m->want.val[i], val, vlen) == 0)
+		if (m->want.tag[i] == t->tag && m->want.vlen[i] == t->vlen &&
+		    memcmp(m->want.val[i], t->val, t->vlen) == 0)
 			return 1;
 	return 0;
 }
 
 static int
-match_exists(void *ctx, const char *path, size_t plen, int profile, char tag,
-    const char *val, size_t vlen)
+match_exists(void *ctx, const struct query_term *t)
 {
 	struct match *m = ctx;
 
-	(void)profile;
-	(void)tag;
-	(void)val;
-	(void)vlen;
-	return plen >= m->flen && memcmp(path, m->n->field, m->flen) == 0 &&
-	    (plen == m->flen || path[m->flen] == '.');
+	return t->plen >= m->flen && memcmp(t->path, m->n->field, m->flen) == 0 &&
+	    (t->plen == m->flen || t->path[m->flen] == '.');
 }
 
 int

@@ -101,19 +101,31 @@ char *query_format(const struct query_node *n);
 int query_match(const struct query_node *n, struct json_object *user);
 
 /*
+ * One searchable term, as a value: the path ("email", "user_metadata.a.b";
+ * plen bytes, NUL-terminated there when query_terms or query_term_values
+ * made the term), profile (1 for the profile fields), a
+ * type tag and the canonical value: 's' string (lower-cased for profile
+ * fields), 'n' number (see query_number_canon), 'b' "true" or "false".  val
+ * is vlen bytes and may hold NUL bytes (a JSON "\u0000").
+ */
+struct query_term {
+	const char *path;
+	size_t plen;
+	int profile;
+	char tag;
+	const char *val;
+	size_t vlen;
+};
+
+/*
  * The searchable terms of a user.  fn is called once per scalar leaf with
- * the path ("email", "user_metadata.a.b"), a type tag and the canonical
- * value: 's' string (lower-cased for profile fields), 'n' number (see
- * query_number_canon), 'b' "true" or "false".  path and val are borrowed for
- * the call; val may hold NUL bytes (a JSON "\u0000").  A leaf may be
+ * its term, borrowed for the call (the strings too).  A leaf may be
  * reported more than once (arrays); nulls, [] and {} give nothing; leaves
  * whose path is longer than QUERY_PATH_MAX are skipped (no query can name
- * them).  profile: 1 for the profile fields.  fn returns 0 to go on, a
- * positive value to stop.  Returns 0, the first positive value fn returned,
- * or -1 when memory runs out.
+ * them).  fn returns 0 to go on, a positive value to stop.  Returns 0, the
+ * first positive value fn returned, or -1 when memory runs out.
  */
-typedef int (*query_term_fn)(void *ctx, const char *path, size_t plen, int profile,
-    char tag, const char *val, size_t vlen);
+typedef int (*query_term_fn)(void *ctx, const struct query_term *term);
 int query_terms(struct json_object *user, query_term_fn fn, void *ctx);
 
 /*

@@ -40,12 +40,13 @@ fnv1a(const unsigned char *p, size_t n, uint64_t h)
 }
 
 size_t
-sindex_term_key(const char *path, size_t plen, char tag, const char *val, size_t vlen,
-    char *out, int *hashed)
+sindex_term_key(const struct query_term *term, char *out, int *hashed)
 {
+	const char *path = term->path, *val = term->val;
+	size_t plen = term->plen, vlen = term->vlen, n = plen + 2 + vlen;
+	char tag = term->tag;
 	unsigned char tmp[2];
 	uint64_t h1, h2;
-	size_t n = plen + 2 + vlen;
 
 	if (n <= STORE_SEARCH_KEYMAX) {
 		memcpy(out, path, plen);
@@ -149,14 +150,16 @@ keyset_add(struct keyset *ks, const char *k, size_t n)
 }
 
 static int
-collect_term(void *ctx, const char *path, size_t plen, int profile, char tag,
-    const char *val, size_t vlen)
+collect_term(void *ctx, const struct query_term *t)
 {
 	struct keyset *ks = ctx;
+	struct query_term e = { t->path, 0, t->profile, 'e', NULL, 0 };
+	const char *path = t->path;
+	size_t plen = t->plen, n, i;
+	int profile = t->profile;
 	char key[STORE_SEARCH_KEYMAX];
-	size_t n, i;
 
-	n = sindex_term_key(path, plen, tag, val, vlen, key, NULL);
+	n = sindex_term_key(t, key, NULL);
 	keyset_add(ks, key, n);
 	/*
 	 * The field exists, and so does every object above it.  Sibling
@@ -170,7 +173,8 @@ collect_term(void *ctx, const char *path, size_t plen, int profile, char tag,
 		if (!profile && ks->prevlen >= i && memcmp(ks->prev, path, i) == 0 &&
 		    (ks->prevlen == i || ks->prev[i] == '.'))
 			break;
-		n = sindex_term_key(path, i, 'e', NULL, 0, key, NULL);
+		e.plen = i;
+		n = sindex_term_key(&e, key, NULL);
 		keyset_add(ks, key, n);
 		if (profile)
 			break;
@@ -392,11 +396,10 @@ parts_make(struct parts *p, struct json_object *old, struct json_object *new)
 }
 
 static int
-any_term(void *ctx, const char *path, size_t plen, int profile, char tag,
-    const char *val, size_t vlen)
+any_term(void *ctx, const struct query_term *t)
 {
-	(void)ctx; (void)path; (void)plen; (void)profile; (void)tag; (void)val;
-	(void)vlen;
+	(void)ctx;
+	(void)t;
 	return 1;
 }
 
@@ -649,16 +652,14 @@ struct leafkeys {
 };
 
 static int
-leaf_key_add(void *ctx, const char *path, size_t plen, int profile, char tag,
-    const char *val, size_t vlen)
+leaf_key_add(void *ctx, const struct query_term *t)
 {
 	struct leafkeys *lk = ctx;
 	int h;
 
-	(void)profile;
 	if (lk->n >= 3)
 		return 0;
-	lk->len[lk->n] = sindex_term_key(path, plen, tag, val, vlen, lk->key[lk->n], &h);
+	lk->len[lk->n] = sindex_term_key(t, lk->key[lk->n], &h);
 	lk->hashed |= h;
 	lk->n++;
 	return 0;
@@ -667,13 +668,13 @@ leaf_key_add(void *ctx, const char *path, size_t plen, int profile, char tag,
 static void
 leaf_keys(const struct query_node *n, struct leafkeys *lk)
 {
+	struct query_term e = { n->field, strlen(n->field), n->profile, 'e', NULL, 0 };
 	int h;
 
 	lk->n = 0;
 	lk->hashed = 0;
 	if (n->op == QOP_EXISTS) {
-		lk->len[0] = sindex_term_key(n->field, strlen(n->field), 'e', NULL, 0,
-		    lk->key[0], &h);
+		lk->len[0] = sindex_term_key(&e, lk->key[0], &h);
 		lk->hashed = h;
 		lk->n = 1;
 	} else
@@ -807,7 +808,7 @@ load_all(struct eval *ev)
 
 	if (ev->have_all)
 		return MK_OK;
-	rc = store_users_scan(ev->t, STORE_BY_ID, 0, 0, 0, push_user, &ev->all);
+	rc = store_users_scan(ev->t, &store_page_all, push_user, &ev->all);
 	if (rc == MK_OK && ev->all.n < ev->nusers)
 		rc = MK_ERR_NOMEM;   /* the visitor stopped: no memory */
 	if (rc != MK_OK)
@@ -1082,15 +1083,15 @@ emit_id(struct store_txn *t, struct mk_slice id, store_visit_fn fn, void *ctx, i
 
 /* Few results: read their sort attribute from the records and sort them. */
 static enum mk_code
-page_sorted(struct store_txn *t, const struct idset *r, enum store_order order, int desc,
-    size_t skip, size_t limit, store_visit_fn fn, void *ctx)
+page_sorted(struct store_txn *t, const struct idset *r, const struct store_page *pg,
+    store_visit_fn fn, void *ctx)
 {
 	struct sorted *v;
 	struct json_object *u, *a;
 	struct mk_slice rec;
-	const char *attr = order_attr(order), *s;
+	const char *attr = order_attr(pg->order), *s;
 	enum mk_code rc = MK_OK;
-	size_t i, k, end;
+	size_t i, k, end, skip = pg->skip, limit = pg->limit;
 	int stop = 0;
 
 	if ((v = calloc(r->n ? r->n : 1, sizeof(*v))) == NULL)
@@ -1122,7 +1123,7 @@ page_sorted(struct store_txn *t, const struct idset *r, enum store_order order, 
 		end = limit == 0 || r->n - (skip < r->n ? skip : r->n) < limit ? r->n :
 		    skip + limit;
 		for (k = skip; k < end && !stop && rc == MK_OK; k++)
-			rc = emit_id(t, v[desc ? r->n - 1 - k : k].id, fn, ctx, &stop);
+			rc = emit_id(t, v[pg->desc ? r->n - 1 - k : k].id, fn, ctx, &stop);
 	}
 	for (i = 0; i < r->n; i++)
 		free(v[i].own);
@@ -1156,17 +1157,17 @@ walk_visit(void *ctx, struct mk_slice value, struct mk_slice id, struct mk_slice
 }
 
 static enum mk_code
-page_walk(struct store_txn *t, const struct idset *r, enum store_order order, int desc,
-    size_t skip, size_t limit, store_visit_fn fn, void *ctx)
+page_walk(struct store_txn *t, const struct idset *r, const struct store_page *pg,
+    store_visit_fn fn, void *ctx)
 {
 	struct walkpage w;
 	enum store_index ix;
 	enum mk_code rc;
-	size_t i, want;
-	int stop = 0;
+	size_t i, want, skip = pg->skip, limit = pg->limit;
+	int stop = 0, desc = pg->desc;
 
-	ix = order == STORE_BY_CREATED ? STORE_IX_USERS_CREATED :
-	    order == STORE_BY_UPDATED ? STORE_IX_USERS_UPDATED : STORE_IX_USERS_EMAIL;
+	ix = pg->order == STORE_BY_CREATED ? STORE_IX_USERS_CREATED :
+	    pg->order == STORE_BY_UPDATED ? STORE_IX_USERS_UPDATED : STORE_IX_USERS_EMAIL;
 	memset(&w, 0, sizeof(w));
 	w.r = r;
 	if (skip >= r->n)
@@ -1189,15 +1190,15 @@ page_walk(struct store_txn *t, const struct idset *r, enum store_order order, in
 }
 
 enum mk_code
-sindex_search(struct store_txn *t, const struct query *q, enum store_order order,
-    int desc, size_t skip, size_t limit, store_visit_fn fn, void *ctx, size_t *total,
+sindex_search(struct store_txn *t, const struct sindex_req *rq, size_t *total,
     struct mk_err *err)
 {
+	const struct store_page *pg = &rq->page;
 	struct eval ev;
 	struct idset r = { NULL, 0, 0 };
 	struct scan sc;
 	enum mk_code rc;
-	size_t k, end;
+	size_t k, end, skip = pg->skip, limit = pg->limit;
 	int ready = 0, stop = 0;
 
 	memset(&ev, 0, sizeof(ev));
@@ -1209,27 +1210,27 @@ sindex_search(struct store_txn *t, const struct query *q, enum store_order order
 	if (!ready) {
 		log_warnx("search index incomplete: scanning every user (run "
 		    "metakeepctl check --repair)");
-		sc.root = query_root(q);
+		sc.root = query_root(rq->q);
 		sc.out = &r;
 		sc.rc = MK_OK;
-		rc = store_users_scan(t, STORE_BY_ID, 0, 0, 0, scan_visit, &sc);
+		rc = store_users_scan(t, &store_page_all, scan_visit, &sc);
 		if (rc == MK_OK)
 			rc = sc.rc;
 	} else
-		rc = eval_node(&ev, query_root(q), &r);
+		rc = eval_node(&ev, query_root(rq->q), &r);
 	idset_free(&ev.all);
 	if (rc != MK_OK) {
 		idset_free(&r);
 		return mk_fail(err, rc, "search failed");
 	}
-	if (order == STORE_BY_ID) {
+	if (pg->order == STORE_BY_ID) {
 		end = limit == 0 || r.n - (skip < r.n ? skip : r.n) < limit ? r.n : skip + limit;
 		for (k = skip; k < end && !stop && rc == MK_OK; k++)
-			rc = emit_id(t, r.v[desc ? r.n - 1 - k : k], fn, ctx, &stop);
+			rc = emit_id(t, r.v[pg->desc ? r.n - 1 - k : k], rq->fn, rq->ctx, &stop);
 	} else if (r.n <= sindex_sort_in_memory)
-		rc = page_sorted(t, &r, order, desc, skip, limit, fn, ctx);
+		rc = page_sorted(t, &r, pg, rq->fn, rq->ctx);
 	else
-		rc = page_walk(t, &r, order, desc, skip, limit, fn, ctx);
+		rc = page_walk(t, &r, pg, rq->fn, rq->ctx);
 	if (rc == MK_OK && total != NULL)
 		*total = r.n;
 	idset_free(&r);
@@ -1311,7 +1312,7 @@ rebuild_batch_tx(struct store_txn *t, void *ctx, struct mk_err *err)
 	rb->batch = 0;
 	rb->more = 0;
 	rb->rc = MK_OK;
-	rc = store_users_scan(t, STORE_BY_ID, 0, 0, 0, rebuild_visit, rb);
+	rc = store_users_scan(t, &store_page_all, rebuild_visit, rb);
 	if (rc == MK_OK)
 		rc = rb->rc;
 	if (rc == MK_OK && !rb->more)
@@ -1443,7 +1444,7 @@ sindex_check(struct store *s, sindex_report_fn fn, void *ctx, size_t *problems,
 	if (!ready)
 		report(&ck, "search: index not marked complete (never built, or "
 		    "written by an older build); searches scan every user");
-	rc = store_users_scan(t, STORE_BY_ID, 0, 0, 0, check_visit, &ck);
+	rc = store_users_scan(t, &store_page_all, check_visit, &ck);
 	if (rc == MK_OK)
 		rc = ck.rc;
 	if (rc != MK_OK)

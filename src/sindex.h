@@ -49,22 +49,32 @@ enum mk_code sindex_user_keys(struct json_object *user, struct mk_slice **keys, 
 void sindex_keys_free(struct mk_slice *keys, size_t n);
 
 /*
- * The term key of (path, tag, value) into out (STORE_SEARCH_KEYMAX bytes).
- * Returns its length; *hashed (may be NULL) is set when it is a hash.
+ * The term key of term (its path, tag and value; borrowed) into out
+ * (STORE_SEARCH_KEYMAX bytes).  Returns its length; *hashed (may be NULL)
+ * is set when it is a hash.
  */
-size_t sindex_term_key(const char *path, size_t plen, char tag, const char *val,
-    size_t vlen, char *out, int *hashed);
+size_t sindex_term_key(const struct query_term *term, char *out, int *hashed);
 
 /*
- * Answer a search in read transaction t: the users matching q, ordered as
- * store_users_scan orders (ties by user_id; desc reverses), skipping skip
- * and visiting at most limit (0 = all) with fn(ctx, user_id, record); the
- * slices stay valid until t ends.  *total (may be NULL) gets the number of
- * matching users.  Errors: MK_ERR_NOMEM, MK_ERR_INTERNAL (err->msg set).
+ * A search, as a value: the query (borrowed), the page of its answer, in
+ * the order store_users_scan uses (ties by user_id; desc reverses), and
+ * the visitor of each user of the page, fn(ctx, user_id, record).
  */
-enum mk_code sindex_search(struct store_txn *t, const struct query *q,
-    enum store_order order, int desc, size_t skip, size_t limit,
-    store_visit_fn fn, void *ctx, size_t *total, struct mk_err *err);
+struct sindex_req {
+	const struct query *q;
+	struct store_page page;
+	store_visit_fn fn;
+	void *ctx;
+};
+
+/*
+ * Answer the search rq (borrowed) in read transaction t: the users matching
+ * rq->q, the page rq->page of them visited with rq->fn; the slices stay
+ * valid until t ends.  *total (may be NULL) gets the number of matching
+ * users.  Errors: MK_ERR_NOMEM, MK_ERR_INTERNAL (err->msg set).
+ */
+enum mk_code sindex_search(struct store_txn *t, const struct sindex_req *rq,
+    size_t *total, struct mk_err *err);
 
 /*
  * Results up to this many (default 2048) are ordered by reading their

@@ -1138,25 +1138,38 @@ visit_indexed(struct store_txn *t, MDB_dbi recdb, const MDB_val *ik,
 }
 
 /*
- * Walk db from one end, skipping skip entries and visiting at most limit
- * (0: all).  indexed: the entries are index keys whose records live in recdb.
+ * What walk goes over: db, and when indexed, db's entries are index keys
+ * whose records live in recdb.
+ */
+struct walk_src {
+	MDB_dbi db;
+	int indexed;
+	MDB_dbi recdb;
+};
+
+const struct store_page store_page_all = { STORE_BY_ID, 0, 0, 0 };
+
+/*
+ * Walk src from one end (pg->desc: the last), skipping pg->skip entries and
+ * visiting at most pg->limit (0: all); pg->order is the caller's business
+ * (it chose src).
  */
 static enum mk_code
-walk(struct store_txn *t, MDB_dbi db, int indexed, MDB_dbi recdb, int desc,
-    size_t skip, size_t limit, store_visit_fn fn, void *ctx)
+walk(struct store_txn *t, const struct walk_src *src, const struct store_page *pg,
+    store_visit_fn fn, void *ctx)
 {
 	MDB_cursor *c = NULL;
 	MDB_val k, v;
 	struct mk_slice ks, rs;
-	size_t seen = 0;
+	size_t seen = 0, skip = pg->skip;
 	enum mk_code code = MK_OK;
 	int rc, r, visited;
 
-	if ((code = cursor_open(t, db, &c)) != MK_OK)
+	if ((code = cursor_open(t, src->db, &c)) != MK_OK)
 		return code;
-	for (rc = mdb_cursor_get(c, &k, &v, desc ? MDB_LAST : MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(c, &k, &v, desc ? MDB_PREV : MDB_NEXT)) {
-		if (indexed) {
+	for (rc = mdb_cursor_get(c, &k, &v, pg->desc ? MDB_LAST : MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, pg->desc ? MDB_PREV : MDB_NEXT)) {
+		if (src->indexed) {
 			/*
 			 * Skipping needs no record lookup, but a broken
 			 * entry then counts as skipped: good enough for a
@@ -1166,7 +1179,7 @@ walk(struct store_txn *t, MDB_dbi db, int indexed, MDB_dbi recdb, int desc,
 				skip--;
 				continue;
 			}
-			r = visit_indexed(t, recdb, &k, fn, ctx, &code, &visited);
+			r = visit_indexed(t, src->recdb, &k, fn, ctx, &code, &visited);
 			if (r == -1)
 				goto out;
 			if (visited)
@@ -1186,7 +1199,7 @@ walk(struct store_txn *t, MDB_dbi db, int indexed, MDB_dbi recdb, int desc,
 			if (fn(ctx, ks, rs) != 0)
 				break;
 		}
-		if (limit > 0 && seen >= limit)
+		if (pg->limit > 0 && seen >= pg->limit)
 			break;
 	}
 	if (rc != 0 && rc != MDB_NOTFOUND)
@@ -1197,28 +1210,35 @@ out:
 }
 
 enum mk_code
-store_users_scan(struct store_txn *t, enum store_order order, int desc,
-    size_t skip, size_t limit, store_visit_fn fn, void *ctx)
+store_users_scan(struct store_txn *t, const struct store_page *pg,
+    store_visit_fn fn, void *ctx)
 {
+	struct walk_src src;
 	struct store *s;
 
-	if (t == NULL || fn == NULL)
+	if (t == NULL || pg == NULL || fn == NULL)
 		return MK_ERR_INTERNAL;
 	s = t->s;
-	switch (order) {
+	src.indexed = 1;
+	src.recdb = s->dbi[DB_USERS];
+	switch (pg->order) {
 	case STORE_BY_CREATED:
-		return walk(t, s->dbi[DB_USERS_CREATED], 1, s->dbi[DB_USERS],
-		    desc, skip, limit, fn, ctx);
+		src.db = s->dbi[DB_USERS_CREATED];
+		break;
 	case STORE_BY_UPDATED:
-		return walk(t, s->dbi[DB_USERS_UPDATED], 1, s->dbi[DB_USERS],
-		    desc, skip, limit, fn, ctx);
+		src.db = s->dbi[DB_USERS_UPDATED];
+		break;
 	case STORE_BY_EMAIL:
-		return walk(t, s->dbi[DB_USERS_EMAIL], 1, s->dbi[DB_USERS],
-		    desc, skip, limit, fn, ctx);
+		src.db = s->dbi[DB_USERS_EMAIL];
+		break;
 	case STORE_BY_ID:
-		return walk(t, s->dbi[DB_USERS], 0, 0, desc, skip, limit, fn, ctx);
+		src.db = s->dbi[DB_USERS];
+		src.indexed = 0;
+		break;
+	default:
+		return MK_ERR_INTERNAL;
 	}
-	return MK_ERR_INTERNAL;
+	return walk(t, &src, pg, fn, ctx);
 }
 
 struct by_email_arg {
@@ -1275,14 +1295,18 @@ store_users_by_email(struct store_txn *t, const char *email,
 enum mk_code
 store_scan(struct store_txn *t, enum store_table table, store_visit_fn fn, void *ctx)
 {
+	struct walk_src src = { 0, 0, 0 };
 	MDB_dbi dbi;
 
 	if (t == NULL || fn == NULL || table_dbi(t->s, table, &dbi) == -1)
 		return MK_ERR_INTERNAL;
-	if (table == ST_CLIENTS)
-		return walk(t, t->s->dbi[DB_CLIENTS_CREATED], 1, dbi, 0, 0, 0,
-		    fn, ctx);
-	return walk(t, dbi, 0, 0, 0, 0, 0, fn, ctx);
+	src.db = dbi;
+	if (table == ST_CLIENTS) {
+		src.db = t->s->dbi[DB_CLIENTS_CREATED];
+		src.indexed = 1;
+		src.recdb = dbi;
+	}
+	return walk(t, &src, &store_page_all, fn, ctx);
 }
 
 enum mk_code
@@ -1390,11 +1414,11 @@ store_index_get(struct store_txn *t, enum store_index ix, const char *value,
 enum mk_code
 store_table_scan(struct store_txn *t, enum store_table table, store_visit_fn fn, void *ctx)
 {
-	MDB_dbi dbi;
+	struct walk_src src = { 0, 0, 0 };
 
-	if (t == NULL || fn == NULL || table_dbi(t->s, table, &dbi) == -1)
+	if (t == NULL || fn == NULL || table_dbi(t->s, table, &src.db) == -1)
 		return MK_ERR_INTERNAL;
-	return walk(t, dbi, 0, 0, 0, 0, 0, fn, ctx);
+	return walk(t, &src, &store_page_all, fn, ctx);
 }
 
 enum mk_code

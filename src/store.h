@@ -177,12 +177,26 @@ enum store_order {
 };
 
 /*
- * Users in the given order (ties by user_id; desc reverses the whole order),
- * skipping the first skip, visiting at most limit (0 = no limit).  fn gets
- * key = user_id and the user record.  skip walks the index: O(skip).
+ * One page of an ordered walk, as a plain value: the order (ties by
+ * user_id), desc to reverse the whole order, the number of entries to pass
+ * over first, and the most to visit (0 = no limit).
  */
-enum mk_code store_users_scan(struct store_txn *t, enum store_order order, int desc,
-    size_t skip, size_t limit, store_visit_fn fn, void *ctx);
+struct store_page {
+	enum store_order order;
+	int desc;
+	size_t skip;
+	size_t limit;
+};
+
+/* Every user, in user_id order: the page of whole-store walks. */
+extern const struct store_page store_page_all;
+
+/*
+ * The users of page pg (borrowed).  fn gets key = user_id and the user
+ * record.  skip walks the index: O(skip).
+ */
+enum mk_code store_users_scan(struct store_txn *t, const struct store_page *pg,
+    store_visit_fn fn, void *ctx);
 /* Users whose email is exactly email (lower-case), in user_id order. */
 enum mk_code store_users_by_email(struct store_txn *t, const char *email,
     store_visit_fn fn, void *ctx);

@@ -278,17 +278,15 @@ struct term_count {
 };
 
 static int
-count_term(void *ctx, const char *path, size_t plen, int profile, char tag,
-    const char *val, size_t vlen)
+count_term(void *ctx, const struct query_term *t)
 {
 	struct term_count *tc = ctx;
 
-	cr_expect_eq(strlen(path), plen);
-	cr_expect(tag == 's' || tag == 'n' || tag == 'b');
-	cr_expect(vlen > 0 || tag == 's');
-	(void)val;
+	cr_expect_eq(strlen(t->path), t->plen);
+	cr_expect(t->tag == 's' || t->tag == 'n' || t->tag == 'b');
+	cr_expect(t->vlen > 0 || t->tag == 's');
 	tc->n++;
-	tc->profile += profile;
+	tc->profile += t->profile;
 	return 0;
 }
 

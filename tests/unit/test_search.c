@@ -551,7 +551,8 @@ drop_one_tx(struct store_txn *t, void *ctx, struct mk_err *err)
 
 	(void)err;
 	k.p = key;
-	k.n = sindex_term_key("user_metadata.seq", 17, 'n', "3", 1, key, NULL);
+	k.n = sindex_term_key(&(struct query_term){ "user_metadata.seq", 17, 0, 'n', "3", 1 },
+	    key, NULL);
 	return store_search_del(t, k, id);
 }
 

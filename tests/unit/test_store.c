@@ -198,15 +198,17 @@ collect_fn(void *ctx, struct mk_slice key, struct mk_slice rec)
 	return c->stop_after > 0 && (int)c->n >= c->stop_after;
 }
 
+/* A page as a value, for the scan tables below. */
+#define PG(o, d, skip, limit) ((struct store_page){ (o), (d), (skip), (limit) })
+
 static const char *
-scan(struct store *s, enum store_order order, int desc, size_t skip, size_t limit,
-    struct collect *c)
+scan(struct store *s, struct store_page pg, struct collect *c)
 {
 	struct store_txn *t;
 
 	memset(c, 0, sizeof(*c));
 	cr_assert_eq(store_read_begin(s, &t), MK_OK);
-	cr_assert_eq(store_users_scan(t, order, desc, skip, limit, collect_fn, c), MK_OK);
+	cr_assert_eq(store_users_scan(t, &pg, collect_fn, c), MK_OK);
 	store_txn_end(t);
 	return c->out;
 }
@@ -342,7 +344,7 @@ Test(store, create_duplicate_id_exists)
 	cr_assert_eq(get_str(s, ST_USERS, "auth0|1", buf, sizeof(buf)), MK_OK);
 	cr_assert_str_eq(buf, "first");
 	cr_assert_str_eq(by_email(s, "b@x.com", &c), "", "no index entry for the loser");
-	cr_assert_str_eq(scan(s, STORE_BY_CREATED, 0, 0, 0, &c), "auth0|1");
+	cr_assert_str_eq(scan(s, PG(STORE_BY_CREATED, 0, 0, 0), &c), "auth0|1");
 	store_close(s);
 }
 
@@ -365,7 +367,7 @@ Test(store, update_moves_indexes)
 	cr_assert_eq(email_taken(s, "a@x.com", CONN, "auth0|1"), 0, "except self");
 	cr_assert_eq(email_taken(s, "a@x.com", "other-conn", NULL), 0, "per connection");
 	cr_assert_eq(email_taken(s, "a@x.co", CONN, NULL), 0, "not a prefix match");
-	cr_assert_str_eq(scan(s, STORE_BY_UPDATED, 0, 0, 0, &c), "auth0|1,auth0|2");
+	cr_assert_str_eq(scan(s, PG(STORE_BY_UPDATED, 0, 0, 0), &c), "auth0|1,auth0|2");
 
 	cr_assert_eq(user_put(s, &k1, &k2, "v2"), MK_OK);
 	cr_assert_eq(get_str(s, ST_USERS, "auth0|1", buf, sizeof(buf)), MK_OK);
@@ -377,9 +379,9 @@ Test(store, update_moves_indexes)
 	cr_assert_eq(email_taken(s, "b@x.com", CONN, NULL), 1);
 	cr_assert_eq(email_taken(s, "b@x.com", CONN, "auth0|2"), 1);
 	/* Index entries moved, none left behind: each listing holds 2 users. */
-	cr_assert_str_eq(scan(s, STORE_BY_UPDATED, 0, 0, 0, &c), "auth0|2,auth0|1");
-	cr_assert_str_eq(scan(s, STORE_BY_EMAIL, 0, 0, 0, &c), "auth0|1,auth0|2");
-	cr_assert_str_eq(scan(s, STORE_BY_CREATED, 0, 0, 0, &c), "auth0|1,auth0|2");
+	cr_assert_str_eq(scan(s, PG(STORE_BY_UPDATED, 0, 0, 0), &c), "auth0|2,auth0|1");
+	cr_assert_str_eq(scan(s, PG(STORE_BY_EMAIL, 0, 0, 0), &c), "auth0|1,auth0|2");
+	cr_assert_str_eq(scan(s, PG(STORE_BY_CREATED, 0, 0, 0), &c), "auth0|1,auth0|2");
 	store_close(s);
 }
 
@@ -405,7 +407,7 @@ Test(store, same_email_in_two_connections)
 	cr_assert_str_eq(by_email(s, "same@x.com", &c), "auth0|a,auth0|b");
 	/* A user without email is listed (first) by email, found by no email. */
 	cr_assert_eq(user_put(s, NULL, &none, "n"), MK_OK);
-	cr_assert_str_eq(scan(s, STORE_BY_EMAIL, 0, 0, 0, &c), "auth0|n,auth0|a,auth0|b");
+	cr_assert_str_eq(scan(s, PG(STORE_BY_EMAIL, 0, 0, 0), &c), "auth0|n,auth0|a,auth0|b");
 	cr_assert_str_eq(by_email(s, "", &c), "");
 	cr_assert_eq(email_taken(s, "", CONN, NULL), 0);
 	store_close(s);
@@ -444,35 +446,35 @@ Test(store, scans_all_orders)
 	six_users(s);
 
 	/* created: T1{u1,u6} T2{u2,u4,u5} T3{u3} */
-	cr_assert_str_eq(scan(s, STORE_BY_CREATED, 0, 0, 0, &c),
+	cr_assert_str_eq(scan(s, PG(STORE_BY_CREATED, 0, 0, 0), &c),
 	    "auth0|u1,auth0|u6,auth0|u2,auth0|u4,auth0|u5,auth0|u3");
-	cr_assert_str_eq(scan(s, STORE_BY_CREATED, 1, 0, 0, &c),
+	cr_assert_str_eq(scan(s, PG(STORE_BY_CREATED, 1, 0, 0), &c),
 	    "auth0|u3,auth0|u5,auth0|u4,auth0|u2,auth0|u6,auth0|u1");
-	cr_assert_str_eq(scan(s, STORE_BY_CREATED, 0, 1, 3, &c),
+	cr_assert_str_eq(scan(s, PG(STORE_BY_CREATED, 0, 1, 3), &c),
 	    "auth0|u6,auth0|u2,auth0|u4");
-	cr_assert_str_eq(scan(s, STORE_BY_CREATED, 1, 2, 2, &c), "auth0|u4,auth0|u2");
+	cr_assert_str_eq(scan(s, PG(STORE_BY_CREATED, 1, 2, 2), &c), "auth0|u4,auth0|u2");
 
 	/* updated: T1{u1,u3} T2{u2} T3{u5} 05{u4} 09{u6} */
-	cr_assert_str_eq(scan(s, STORE_BY_UPDATED, 0, 0, 0, &c),
+	cr_assert_str_eq(scan(s, PG(STORE_BY_UPDATED, 0, 0, 0), &c),
 	    "auth0|u1,auth0|u3,auth0|u2,auth0|u5,auth0|u4,auth0|u6");
-	cr_assert_str_eq(scan(s, STORE_BY_UPDATED, 1, 0, 2, &c), "auth0|u6,auth0|u4");
-	cr_assert_str_eq(scan(s, STORE_BY_UPDATED, 0, 5, 10, &c), "auth0|u6");
+	cr_assert_str_eq(scan(s, PG(STORE_BY_UPDATED, 1, 0, 2), &c), "auth0|u6,auth0|u4");
+	cr_assert_str_eq(scan(s, PG(STORE_BY_UPDATED, 0, 5, 10), &c), "auth0|u6");
 
 	/* email: a < ab < b < c < d < e */
-	cr_assert_str_eq(scan(s, STORE_BY_EMAIL, 0, 0, 0, &c),
+	cr_assert_str_eq(scan(s, PG(STORE_BY_EMAIL, 0, 0, 0), &c),
 	    "auth0|u2,auth0|u6,auth0|u4,auth0|u1,auth0|u3,auth0|u5");
-	cr_assert_str_eq(scan(s, STORE_BY_EMAIL, 1, 0, 0, &c),
+	cr_assert_str_eq(scan(s, PG(STORE_BY_EMAIL, 1, 0, 0), &c),
 	    "auth0|u5,auth0|u3,auth0|u1,auth0|u4,auth0|u6,auth0|u2");
-	cr_assert_str_eq(scan(s, STORE_BY_EMAIL, 0, 2, 1, &c), "auth0|u4");
+	cr_assert_str_eq(scan(s, PG(STORE_BY_EMAIL, 0, 2, 1), &c), "auth0|u4");
 
-	cr_assert_str_eq(scan(s, STORE_BY_ID, 0, 0, 0, &c),
+	cr_assert_str_eq(scan(s, PG(STORE_BY_ID, 0, 0, 0), &c),
 	    "auth0|u1,auth0|u2,auth0|u3,auth0|u4,auth0|u5,auth0|u6");
-	cr_assert_str_eq(scan(s, STORE_BY_ID, 1, 0, 0, &c),
+	cr_assert_str_eq(scan(s, PG(STORE_BY_ID, 1, 0, 0), &c),
 	    "auth0|u6,auth0|u5,auth0|u4,auth0|u3,auth0|u2,auth0|u1");
-	cr_assert_str_eq(scan(s, STORE_BY_ID, 0, 4, 0, &c), "auth0|u5,auth0|u6");
-	cr_assert_str_eq(scan(s, STORE_BY_ID, 1, 6, 0, &c), "", "skip past the end");
+	cr_assert_str_eq(scan(s, PG(STORE_BY_ID, 0, 4, 0), &c), "auth0|u5,auth0|u6");
+	cr_assert_str_eq(scan(s, PG(STORE_BY_ID, 1, 6, 0), &c), "", "skip past the end");
 	cr_assert_eq(c.n, 0);
-	cr_assert_str_eq(scan(s, STORE_BY_ID, 0, 100, 5, &c), "");
+	cr_assert_str_eq(scan(s, PG(STORE_BY_ID, 0, 100, 5), &c), "");
 	store_close(s);
 }
 
@@ -487,7 +489,8 @@ Test(store, scan_visit_gets_record_and_can_stop)
 	memset(&c, 0, sizeof(c));
 	c.stop_after = 2;
 	cr_assert_eq(store_read_begin(s, &t), MK_OK);
-	cr_assert_eq(store_users_scan(t, STORE_BY_CREATED, 0, 0, 0, collect_fn, &c), MK_OK);
+	cr_assert_eq(store_users_scan(t, &PG(STORE_BY_CREATED, 0, 0, 0),
+	    collect_fn, &c), MK_OK);
 	store_txn_end(t);
 	cr_assert_str_eq(c.out, "auth0|u1,auth0|u6");
 	cr_assert_eq(c.n, 2);
@@ -515,7 +518,8 @@ Test(store, index_scan_hands_the_right_record)
 	six_users(s);
 	cr_assert_eq(store_read_begin(s, &t), MK_OK);
 	for (o = STORE_BY_CREATED; o <= STORE_BY_ID; o++)
-		cr_assert_eq(store_users_scan(t, o, o & 1, 0, 0, rec_is_id_fn, &bad), MK_OK);
+		cr_assert_eq(store_users_scan(t, &PG(o, o & 1, 0, 0),
+		    rec_is_id_fn, &bad), MK_OK);
 	store_txn_end(t);
 	cr_assert_eq(bad, 0);
 	store_close(s);
@@ -545,15 +549,15 @@ Test(store, delete_removes_indexes_and_pwhash)
 	cr_assert_str_eq(by_email(s, "a@x.com", &c), "");
 	cr_assert_eq(email_taken(s, "a@x.com", CONN, NULL), 0);
 	for (o = STORE_BY_CREATED; o <= STORE_BY_ID; o++) {
-		cr_assert_str_eq(scan(s, o, 0, 0, 0, &c), "auth0|2", "order %d", o);
-		cr_assert_str_eq(scan(s, o, 1, 0, 0, &c), "auth0|2", "order %d desc", o);
+		cr_assert_str_eq(scan(s, PG(o, 0, 0, 0), &c), "auth0|2", "order %d", o);
+		cr_assert_str_eq(scan(s, PG(o, 1, 0, 0), &c), "auth0|2", "order %d desc", o);
 	}
 	/* Second delete: not found; a user without a pwhash deletes fine. */
 	cr_assert_eq(store_write(s, udel_fn, &k1, &err), MK_ERR_NOTFOUND);
 	cr_assert_eq(store_write(s, udel_fn, &k2, &err), MK_OK);
 	cr_assert_eq(count(s, ST_USERS), 0);
 	for (o = STORE_BY_CREATED; o <= STORE_BY_ID; o++)
-		cr_assert_str_eq(scan(s, o, 0, 0, 0, &c), "");
+		cr_assert_str_eq(scan(s, PG(o, 0, 0, 0), &c), "");
 	store_close(s);
 }
 
@@ -592,7 +596,7 @@ Test(store, failing_fn_aborts_everything)
 	cr_assert_eq(count(s, ST_CLIENTS), 0);
 	cr_assert_eq(get_str(s, ST_USERS, "auth0|1", buf, sizeof(buf)), MK_ERR_NOTFOUND);
 	cr_assert_str_eq(by_email(s, "a@x.com", &c), "");
-	cr_assert_str_eq(scan(s, STORE_BY_CREATED, 0, 0, 0, &c), "");
+	cr_assert_str_eq(scan(s, PG(STORE_BY_CREATED, 0, 0, 0), &c), "");
 
 	/* The same change with fn succeeding lands whole. */
 	f.ret = MK_OK;
@@ -827,7 +831,7 @@ Test(store, map_full_is_reported_and_store_survives)
 	cr_assert_eq(count(s, ST_USERS), (size_t)ok);
 	{
 		struct collect c;
-		scan(s, STORE_BY_EMAIL, 0, 0, 0, &c);
+		scan(s, PG(STORE_BY_EMAIL, 0, 0, 0), &c);
 		cr_assert_eq(c.n, (size_t)ok);
 	}
 	store_close(s);
@@ -911,9 +915,9 @@ Test(store, two_processes_write_concurrently)
 
 	s = open_store(0, 0);
 	cr_assert_eq(count(s, ST_USERS), (size_t)(2 * n));
-	scan(s, STORE_BY_CREATED, 0, 0, 0, &c);
+	scan(s, PG(STORE_BY_CREATED, 0, 0, 0), &c);
 	cr_assert_eq(c.n, (size_t)(2 * n));
-	scan(s, STORE_BY_EMAIL, 0, 0, 0, &c);
+	scan(s, PG(STORE_BY_EMAIL, 0, 0, 0), &c);
 	cr_assert_eq(c.n, (size_t)(2 * n));
 	cr_assert_str_eq(by_email(s, "p2-0149@x.com", &c), "auth0|p2-0149");
 	cr_assert_str_eq(by_email(s, "p1-0000@x.com", &c), "auth0|p1-0000");
@@ -1263,7 +1267,7 @@ Test(store, index_clear_and_rebuild)
 	/* Clearing leaves the records, empties the listings. */
 	cr_assert_eq(store_write(s, rebuild_fn, NULL, &err), MK_OK);
 	cr_assert_eq(count(s, ST_USERS), 2);
-	scan(s, STORE_BY_CREATED, 0, 0, 0, &c);
+	scan(s, PG(STORE_BY_CREATED, 0, 0, 0), &c);
 	cr_assert_eq(c.n, 0);
 	cr_assert_str_eq(ix_scan(s, STORE_IX_USERS_EMAIL, &x), "");
 
@@ -1273,8 +1277,8 @@ Test(store, index_clear_and_rebuild)
 	    "2026-01-02T00:00:00.000Z");
 	memset(&keys[2], 0, sizeof(keys[2]));
 	cr_assert_eq(store_write(s, rebuild_fn, keys, &err), MK_OK);
-	cr_assert_str_eq(scan(s, STORE_BY_CREATED, 0, 0, 0, &c), "auth0|a,auth0|b");
-	cr_assert_str_eq(scan(s, STORE_BY_UPDATED, 0, 0, 0, &c), "auth0|b,auth0|a");
+	cr_assert_str_eq(scan(s, PG(STORE_BY_CREATED, 0, 0, 0), &c), "auth0|a,auth0|b");
+	cr_assert_str_eq(scan(s, PG(STORE_BY_UPDATED, 0, 0, 0), &c), "auth0|b,auth0|a");
 	cr_assert_str_eq(ix_scan(s, STORE_IX_USERS_EMAIL, &x),
 	    "|auth0|b=" CONN ",a@x.com|auth0|a=" CONN);
 
@@ -1313,7 +1317,7 @@ Test(store, copy_compact_opens_with_same_data)
 	cr_assert_eq(count(b, ST_TOKENS), 1);
 	cr_assert_eq(get_str(b, ST_USERS, "auth0|a", buf, sizeof(buf)), MK_OK);
 	cr_assert_str_eq(buf, "{\"a\":1}");
-	cr_assert_str_eq(scan(b, STORE_BY_CREATED, 0, 0, 0, &c), "auth0|a,auth0|b");
+	cr_assert_str_eq(scan(b, PG(STORE_BY_CREATED, 0, 0, 0), &c), "auth0|a,auth0|b");
 	store_close(b);
 	store_close(s);
 }
