@@ -600,7 +600,8 @@ jx_parse_stored(const char *buf, size_t len, struct json_object **out)
 
 	if (len == 0 || len > INT_MAX - 1)
 		return MK_ERR_INTERNAL;
-	if ((tok = json_tokener_new_ex(JX_DEPTH_LIMIT + 2)) == NULL)
+	/* + 2: json-c counts depth differently, as in jx_parse. */
+	if ((tok = json_tokener_new_ex(JX_STORED_DEPTH + 2)) == NULL)
 		return MK_ERR_NOMEM;
 	/* A record is an object, so its closing brace ends the parse: no
 	 * terminator (and no copy) is needed. */

@@ -26,6 +26,13 @@
 #define JX_DEPTH_LIMIT 1000
 
 /*
+ * The deepest a record this service stored can nest: it was parsed from a
+ * body under at most JX_DEPTH_LIMIT (jx_parse lowers larger limits).  The
+ * one depth for reading stored records back (jx_parse_stored, checks).
+ */
+#define JX_STORED_DEPTH JX_DEPTH_LIMIT
+
+/*
  * Parse one JSON value from buf[0..len-1] (not NUL-terminated) under strict
  * RFC 8259 rules plus the service's own:
  *  - valid UTF-8 only, and no lone surrogate escapes;

@@ -73,33 +73,11 @@ struct field {
 };
 
 /*
- * The user, in Auth0's response order (alphabetical, metadata last).  The
- * input-only properties follow.  Indexes below must match.
+ * The user, in Auth0's response order (alphabetical, metadata last): the
+ * order of enum U_* is the order of the output.  The input-only properties
+ * follow.  Each row is initialized at its enum index, and the table must
+ * have exactly U__N rows.
  */
-static const struct field user_fields[] = {
-	{ "blocked", VT_BOOL, F_CREATE | F_PATCH | F_OUT, 0, 0, FMT_NONE, META_USER },
-	{ "created_at", VT_INTERNAL, F_OUT, 0, 0, FMT_NONE, META_USER },
-	{ "email", VT_STR, F_CREATE | F_PATCH | F_OUT, 0, 0, FMT_EMAIL, META_USER },
-	{ "email_verified", VT_BOOL, F_CREATE | F_PATCH | F_OUT, 0, 0, FMT_NONE, META_USER },
-	{ "family_name", VT_STR, F_CREATE | F_PATCH | F_NULLABLE | F_OUT, 1, 150, FMT_NONE, META_USER },
-	{ "given_name", VT_STR, F_CREATE | F_PATCH | F_NULLABLE | F_OUT, 1, 150, FMT_NONE, META_USER },
-	{ "identities", VT_INTERNAL, F_OUT, 0, 0, FMT_NONE, META_USER },
-	{ "name", VT_STR, F_CREATE | F_PATCH | F_NULLABLE | F_OUT, 1, 300, FMT_NONE, META_USER },
-	{ "nickname", VT_STR, F_CREATE | F_PATCH | F_NULLABLE | F_OUT, 1, 300, FMT_NONE, META_USER },
-	{ "phone_number", VT_STR, F_CREATE | F_PATCH | F_NULLABLE | F_OUT, 0, 0, FMT_PHONE, META_USER },
-	{ "phone_verified", VT_BOOL, F_CREATE | F_PATCH | F_OUT, 0, 0, FMT_NONE, META_USER },
-	{ "picture", VT_STR, F_CREATE | F_PATCH | F_NULLABLE | F_OUT, 0, 0, FMT_URI, META_USER },
-	{ "updated_at", VT_INTERNAL, F_OUT, 0, 0, FMT_NONE, META_USER },
-	{ "user_id", VT_STR, F_CREATE | F_OUT, 1, 255, FMT_NOCTL, META_USER },
-	{ "username", VT_STR, F_CREATE | F_PATCH | F_NULLABLE | F_OUT, 1, 128, FMT_NONE, META_USER },
-	{ "user_metadata", VT_MD, F_CREATE | F_PATCH | F_OUT, 0, 0, FMT_NONE, META_USER },
-	{ "app_metadata", VT_MD, F_CREATE | F_PATCH | F_OUT, 0, 0, FMT_NONE, META_APP },
-	/* accepted, not stored */
-	{ "connection", VT_STR, F_CREATE | F_PATCH, 1, 255, FMT_NONE, META_USER },
-	{ "verify_email", VT_BOOL, F_CREATE | F_PATCH, 0, 0, FMT_NONE, META_USER },
-	{ "verify_phone_number", VT_BOOL, F_PATCH, 0, 0, FMT_NONE, META_USER },
-};
-
 enum {
 	U_BLOCKED, U_CREATED_AT, U_EMAIL, U_EMAIL_VERIFIED, U_FAMILY_NAME,
 	U_GIVEN_NAME, U_IDENTITIES, U_NAME, U_NICKNAME, U_PHONE_NUMBER,
@@ -108,25 +86,31 @@ enum {
 	U__N
 };
 
-static const struct field client_fields[] = {
-	{ "name", VT_STR, F_CREATE | F_PATCH | F_OUT, 1, 255, FMT_NOANGLE, META_CLIENT },
-	{ "description", VT_STR, F_CREATE | F_PATCH | F_NULLABLE | F_OUT, 0, 140, FMT_NONE, META_CLIENT },
-	{ "client_id", VT_INTERNAL, F_OUT, 0, 0, FMT_NONE, META_CLIENT },
-	{ "client_secret", VT_STR, F_PATCH | F_OUT, 1, 255, FMT_NOCTL, META_CLIENT },
-	{ "app_type", VT_STR, F_CREATE | F_PATCH | F_OUT, 0, 0, FMT_APPTYPE, META_CLIENT },
-	{ "logo_uri", VT_STR, F_CREATE | F_PATCH | F_NULLABLE | F_OUT, 0, 0, FMT_URI, META_CLIENT },
-	{ "is_first_party", VT_BOOL, F_CREATE | F_PATCH | F_OUT, 0, 0, FMT_NONE, META_CLIENT },
-	{ "callbacks", VT_STRARR, F_CREATE | F_PATCH | F_OUT, 0, ARRAY_MAX, FMT_NONE, META_CLIENT },
-	{ "allowed_origins", VT_STRARR, F_CREATE | F_PATCH | F_OUT, 0, ARRAY_MAX, FMT_NONE, META_CLIENT },
-	{ "web_origins", VT_STRARR, F_CREATE | F_PATCH | F_OUT, 0, ARRAY_MAX, FMT_NONE, META_CLIENT },
-	{ "allowed_logout_urls", VT_STRARR, F_CREATE | F_PATCH | F_OUT, 0, ARRAY_MAX, FMT_NONE, META_CLIENT },
-	{ "grant_types", VT_STRARR, F_CREATE | F_PATCH | F_OUT, 0, ARRAY_MAX, FMT_NONE, META_CLIENT },
-	{ "token_endpoint_auth_method", VT_STR, F_CREATE | F_PATCH | F_OUT, 0, 0, FMT_AUTHMETHOD, META_CLIENT },
-	{ "client_metadata", VT_MD, F_CREATE | F_PATCH | F_OUT, 0, 0, FMT_NONE, META_CLIENT },
-	{ "created_at", VT_INTERNAL, F_OUT, 0, 0, FMT_NONE, META_CLIENT },
-	{ "updated_at", VT_INTERNAL, F_OUT, 0, 0, FMT_NONE, META_CLIENT },
+static const struct field user_fields[] = {
+	[U_BLOCKED] = { "blocked", VT_BOOL, F_CREATE | F_PATCH | F_OUT, 0, 0, FMT_NONE, META_USER },
+	[U_CREATED_AT] = { "created_at", VT_INTERNAL, F_OUT, 0, 0, FMT_NONE, META_USER },
+	[U_EMAIL] = { "email", VT_STR, F_CREATE | F_PATCH | F_OUT, 0, 0, FMT_EMAIL, META_USER },
+	[U_EMAIL_VERIFIED] = { "email_verified", VT_BOOL, F_CREATE | F_PATCH | F_OUT, 0, 0, FMT_NONE, META_USER },
+	[U_FAMILY_NAME] = { "family_name", VT_STR, F_CREATE | F_PATCH | F_NULLABLE | F_OUT, 1, 150, FMT_NONE, META_USER },
+	[U_GIVEN_NAME] = { "given_name", VT_STR, F_CREATE | F_PATCH | F_NULLABLE | F_OUT, 1, 150, FMT_NONE, META_USER },
+	[U_IDENTITIES] = { "identities", VT_INTERNAL, F_OUT, 0, 0, FMT_NONE, META_USER },
+	[U_NAME] = { "name", VT_STR, F_CREATE | F_PATCH | F_NULLABLE | F_OUT, 1, 300, FMT_NONE, META_USER },
+	[U_NICKNAME] = { "nickname", VT_STR, F_CREATE | F_PATCH | F_NULLABLE | F_OUT, 1, 300, FMT_NONE, META_USER },
+	[U_PHONE_NUMBER] = { "phone_number", VT_STR, F_CREATE | F_PATCH | F_NULLABLE | F_OUT, 0, 0, FMT_PHONE, META_USER },
+	[U_PHONE_VERIFIED] = { "phone_verified", VT_BOOL, F_CREATE | F_PATCH | F_OUT, 0, 0, FMT_NONE, META_USER },
+	[U_PICTURE] = { "picture", VT_STR, F_CREATE | F_PATCH | F_NULLABLE | F_OUT, 0, 0, FMT_URI, META_USER },
+	[U_UPDATED_AT] = { "updated_at", VT_INTERNAL, F_OUT, 0, 0, FMT_NONE, META_USER },
+	[U_USER_ID] = { "user_id", VT_STR, F_CREATE | F_OUT, 1, 255, FMT_NOCTL, META_USER },
+	[U_USERNAME] = { "username", VT_STR, F_CREATE | F_PATCH | F_NULLABLE | F_OUT, 1, 128, FMT_NONE, META_USER },
+	[U_USER_MD] = { "user_metadata", VT_MD, F_CREATE | F_PATCH | F_OUT, 0, 0, FMT_NONE, META_USER },
+	[U_APP_MD] = { "app_metadata", VT_MD, F_CREATE | F_PATCH | F_OUT, 0, 0, FMT_NONE, META_APP },
+	/* accepted, not stored */
+	[U_CONNECTION] = { "connection", VT_STR, F_CREATE | F_PATCH, 1, 255, FMT_NONE, META_USER },
+	[U_VERIFY_EMAIL] = { "verify_email", VT_BOOL, F_CREATE | F_PATCH, 0, 0, FMT_NONE, META_USER },
+	[U_VERIFY_PHONE] = { "verify_phone_number", VT_BOOL, F_PATCH, 0, 0, FMT_NONE, META_USER },
 };
 
+/* The client, in Auth0's response order; rows at their enum C_* index. */
 enum {
 	C_NAME, C_DESCRIPTION, C_CLIENT_ID, C_CLIENT_SECRET, C_APP_TYPE,
 	C_LOGO_URI, C_IS_FIRST_PARTY, C_CALLBACKS, C_ALLOWED_ORIGINS,
@@ -135,7 +119,29 @@ enum {
 	C__N
 };
 
+static const struct field client_fields[] = {
+	[C_NAME] = { "name", VT_STR, F_CREATE | F_PATCH | F_OUT, 1, 255, FMT_NOANGLE, META_CLIENT },
+	[C_DESCRIPTION] = { "description", VT_STR, F_CREATE | F_PATCH | F_NULLABLE | F_OUT, 0, 140, FMT_NONE, META_CLIENT },
+	[C_CLIENT_ID] = { "client_id", VT_INTERNAL, F_OUT, 0, 0, FMT_NONE, META_CLIENT },
+	[C_CLIENT_SECRET] = { "client_secret", VT_STR, F_PATCH | F_OUT, 1, 255, FMT_NOCTL, META_CLIENT },
+	[C_APP_TYPE] = { "app_type", VT_STR, F_CREATE | F_PATCH | F_OUT, 0, 0, FMT_APPTYPE, META_CLIENT },
+	[C_LOGO_URI] = { "logo_uri", VT_STR, F_CREATE | F_PATCH | F_NULLABLE | F_OUT, 0, 0, FMT_URI, META_CLIENT },
+	[C_IS_FIRST_PARTY] = { "is_first_party", VT_BOOL, F_CREATE | F_PATCH | F_OUT, 0, 0, FMT_NONE, META_CLIENT },
+	[C_CALLBACKS] = { "callbacks", VT_STRARR, F_CREATE | F_PATCH | F_OUT, 0, ARRAY_MAX, FMT_NONE, META_CLIENT },
+	[C_ALLOWED_ORIGINS] = { "allowed_origins", VT_STRARR, F_CREATE | F_PATCH | F_OUT, 0, ARRAY_MAX, FMT_NONE, META_CLIENT },
+	[C_WEB_ORIGINS] = { "web_origins", VT_STRARR, F_CREATE | F_PATCH | F_OUT, 0, ARRAY_MAX, FMT_NONE, META_CLIENT },
+	[C_ALLOWED_LOGOUT_URLS] = { "allowed_logout_urls", VT_STRARR, F_CREATE | F_PATCH | F_OUT, 0, ARRAY_MAX, FMT_NONE, META_CLIENT },
+	[C_GRANT_TYPES] = { "grant_types", VT_STRARR, F_CREATE | F_PATCH | F_OUT, 0, ARRAY_MAX, FMT_NONE, META_CLIENT },
+	[C_AUTH_METHOD] = { "token_endpoint_auth_method", VT_STR, F_CREATE | F_PATCH | F_OUT, 0, 0, FMT_AUTHMETHOD, META_CLIENT },
+	[C_CLIENT_MD] = { "client_metadata", VT_MD, F_CREATE | F_PATCH | F_OUT, 0, 0, FMT_NONE, META_CLIENT },
+	[C_CREATED_AT] = { "created_at", VT_INTERNAL, F_OUT, 0, 0, FMT_NONE, META_CLIENT },
+	[C_UPDATED_AT] = { "updated_at", VT_INTERNAL, F_OUT, 0, 0, FMT_NONE, META_CLIENT },
+};
+
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+_Static_assert(NELEM(user_fields) == U__N, "user_fields[] has one row per U_*");
+_Static_assert(NELEM(client_fields) == C__N, "client_fields[] has one row per C_*");
 
 static const char *const app_types[] = {
 	"native", "spa", "regular_web", "non_interactive", NULL

@@ -18,7 +18,6 @@
 #include "jx.h"
 #include "log.h"
 
-#define STORED_MAX_DEPTH 512
 #define PROBE_FACTOR     4        /* probe when the other side is this much bigger */
 #define REBUILD_BATCH    5000     /* users per rebuild transaction */
 #define CHECK_NAMED      20       /* problems named one by one */
@@ -1016,28 +1015,6 @@ scan_visit(void *ctx, struct mk_slice key, struct mk_slice rec)
 
 /* ---- order and paging ---- */
 
-/*
- * Only the sort attribute is wanted from each result: json-c's own parser is
- * enough for records the service wrote itself (jx_parse's extra checks are
- * for hostile input, and cost more than the search).
- */
-static struct json_object *
-parse_trusted(struct mk_slice rec)
-{
-	struct json_tokener *tok;
-	struct json_object *o;
-
-	if (rec.n > INT32_MAX || (tok = json_tokener_new_ex(STORED_MAX_DEPTH)) == NULL)
-		return NULL;
-	o = json_tokener_parse_ex(tok, rec.p, (int)rec.n);
-	if (json_tokener_get_error(tok) != json_tokener_success) {
-		json_object_put(o);
-		o = NULL;
-	}
-	json_tokener_free(tok);
-	return o;
-}
-
 struct sorted {
 	struct mk_slice key;   /* created_at, updated_at or email */
 	struct mk_slice id;
@@ -1101,7 +1078,9 @@ page_sorted(struct store_txn *t, const struct idset *r, const struct store_page 
 		v[i].key.p = "";
 		if ((rc = store_get(t, ST_USERS, r->v[i], &rec)) != MK_OK)
 			break;
-		if ((u = parse_trusted(rec)) == NULL) {
+		/* Only the sort attribute is wanted: the stored-record parser
+		 * is enough, and cheaper than the search. */
+		if (jx_parse_stored(rec.p, rec.n, &u) != MK_OK) {
 			log_warnx("a stored user does not parse");
 			rc = MK_ERR_INTERNAL;
 			break;
@@ -1265,7 +1244,7 @@ rebuild_visit(void *ctx, struct mk_slice key, struct mk_slice rec)
 		rb->more = 1;
 		return 1;
 	}
-	if (jx_parse(rec.p, rec.n, STORED_MAX_DEPTH, &u, NULL) != MK_OK) {
+	if (jx_parse_stored(rec.p, rec.n, &u) != MK_OK) {
 		log_warnx("rebuild: user %.*s does not parse; not indexed", (int)key.n, key.p);
 	} else {
 		if ((rb->rc = sindex_user_keys(u, &keys, &n)) != MK_OK) {
@@ -1401,7 +1380,7 @@ check_visit(void *ctx, struct mk_slice key, struct mk_slice rec)
 	char pk[160];
 	int has;
 
-	if (jx_parse(rec.p, rec.n, STORED_MAX_DEPTH, &u, NULL) != MK_OK) {
+	if (jx_parse_stored(rec.p, rec.n, &u) != MK_OK) {
 		report(ck, "search: user %.*s does not parse", (int)key.n, key.p);
 		return 0;
 	}
