@@ -20,6 +20,8 @@
  *
  * usage: load -d DIR -n USERS [-m MAPSIZE_MB] [-b BATCH] [-t TOKENFILE] [-r]
  * (-r: insert in random id order; see main)
+ *        load -o FILE -n USERS
+ * (the same users as an Auth0 bulk import file, for metakeepctl import)
  * Prints "users N json_bytes AVG seconds S" and the bytes per user of each
  * table (pages x page size / N) on success.
  */
@@ -46,17 +48,17 @@ static const char *zones[] = { "Europe/Berlin", "America/New_York", "Asia/Tokyo"
     "UTC" };
 static const char *plans[] = { "free", "pro", "team" };
 
-/* The import record of user i (see the top of the file); owned, or NULL. */
-static struct json_object *
-user_rec(unsigned long i)
+/*
+ * The import record of user i (see the top of the file) as JSON text into
+ * text (cap bytes).  Returns its length, or -1 when it does not fit.
+ */
+static int
+user_text(unsigned long i, char *text, size_t cap)
 {
-	char text[1024];
-	struct json_object *o = NULL;
-	struct mk_err err;
 	uint32_t h = (uint32_t)((uint64_t)i * 2654435761u);
 	int n;
 
-	n = snprintf(text, sizeof(text),
+	n = snprintf(text, cap,
 	    "{\"user_id\":\"%08x%08x%08x\",\"email\":\"u%lu@example.com\","
 	    "\"user_metadata\":{\"theme\":\"%s\",\"language\":\"%s\",\"timezone\":\"%s\","
 	    "\"newsletter\":%s,\"plan\":\"%s\",\"score\":%lu,"
@@ -67,12 +69,59 @@ user_rec(unsigned long i)
 	    h, h, h, i, themes[i % 3], langs[i % 5], zones[i % 4],
 	    i % 2 ? "true" : "false", plans[i % 3], i % 10000, i % 10000, i % 100000,
 	    i % 4, i, i % 7 ? "false" : "true");
-	if (n < 0 || (size_t)n >= sizeof(text))
+	return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+/* The import record of user i, parsed; owned, or NULL. */
+static struct json_object *
+user_rec(unsigned long i)
+{
+	char text[1024];
+	struct json_object *o = NULL;
+	struct mk_err err;
+	int n;
+
+	if ((n = user_text(i, text, sizeof(text))) < 0)
 		return NULL;
 	memset(&err, 0, sizeof(err));
 	if (jx_parse(text, (size_t)n, 32, &o, &err) != MK_OK)
 		return NULL;
 	return o;
+}
+
+/*
+ * -o FILE: the N users as one Auth0 bulk import file (a JSON array, one
+ * record a line), in i order (random user_id order, as an export of users
+ * created one by one), for metakeepctl import.  Returns 0 or -1.
+ */
+static int
+write_bulk(const char *path, unsigned long total)
+{
+	char text[1024];
+	unsigned long i;
+	FILE *f;
+	int n;
+
+	if ((f = fopen(path, "w")) == NULL) {
+		perror(path);
+		return -1;
+	}
+	fputs("[\n", f);
+	for (i = 0; i < total; i++) {
+		if ((n = user_text(i, text, sizeof(text))) < 0) {
+			fprintf(stderr, "load: cannot build user %lu\n", i);
+			fclose(f);
+			return -1;
+		}
+		fwrite(text, 1, (size_t)n, f);
+		fputs(i + 1 < total ? ",\n" : "\n", f);
+	}
+	fputs("]\n", f);
+	if (ferror(f) | (fclose(f) != 0)) {
+		perror(path);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -102,7 +151,7 @@ main(int argc, char *argv[])
 	struct svc_import_rec *recs = NULL;
 	struct store_stats st;
 	struct timespec t0, t1;
-	const char *dir = NULL, *tokfile = NULL;
+	const char *dir = NULL, *tokfile = NULL, *bulk = NULL;
 	unsigned long total = 0, bsize = 5000, mapmb = 0, done, n, i;
 	uint64_t json_bytes = 0, *order = NULL;
 	int random_order = 0;
@@ -110,7 +159,7 @@ main(int argc, char *argv[])
 	FILE *f;
 	int ch, status = 1;
 
-	while ((ch = getopt(argc, argv, "d:n:m:b:t:r")) != -1) {
+	while ((ch = getopt(argc, argv, "d:n:m:b:t:ro:")) != -1) {
 		switch (ch) {
 		case 'd': dir = optarg; break;
 		case 'n': total = strtoul(optarg, NULL, 10); break;
@@ -118,9 +167,12 @@ main(int argc, char *argv[])
 		case 'b': bsize = strtoul(optarg, NULL, 10); break;
 		case 't': tokfile = optarg; break;
 		case 'r': random_order = 1; break;
+		case 'o': bulk = optarg; break;
 		default: goto usage;
 		}
 	}
+	if (bulk != NULL && total < (1ul << 21))
+		return write_bulk(bulk, total) == 0 ? 0 : 1;
 	if (dir == NULL || bsize == 0 || bsize > 1000000 || total >= (1ul << 21))
 		goto usage;
 	memset(&o, 0, sizeof(o));
@@ -218,6 +270,7 @@ out:
 	return status;
 usage:
 	fprintf(stderr, "usage: load -d DIR -n USERS (< 2^21) [-m MAPSIZE_MB] [-b BATCH] "
-	    "[-t TOKENFILE] [-r]\n");
+	    "[-t TOKENFILE] [-r]\n"
+	    "       load -o FILE -n USERS (< 2^21)   (write an Auth0 bulk import file)\n");
 	return 2;
 }
