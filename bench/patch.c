@@ -18,7 +18,6 @@
 
 #include <json-c/json.h>
 
-#include "api.h"
 #include "buf.h"
 #include "err.h"
 #include "jx.h"
@@ -52,7 +51,7 @@ main(int argc, char *argv[])
 {
 	struct store_opts o;
 	struct store *s = NULL;
-	struct api_conf ac;
+	struct svc_limits lim;
 	struct mk_err err;
 	struct mk_buf out;
 	struct json_object *body = NULL;
@@ -79,7 +78,7 @@ main(int argc, char *argv[])
 	memset(&o, 0, sizeof(o));
 	memset(&err, 0, sizeof(err));
 	memset(&out, 0, sizeof(out));
-	api_conf_defaults(&ac);
+	svc_limits_defaults(&lim);
 	o.dir = dir;
 	o.map_size = (size_t)mapmb << 20;
 	o.relaxed_sync = 1;
@@ -102,7 +101,7 @@ main(int argc, char *argv[])
 			goto out;
 		}
 		buf_reset(&out);
-		if (svc_user_patch(s, &ac, id, NULL, body, &out, &err) != MK_OK) {
+		if (svc_user_patch(s, &lim, id, NULL, body, &out, &err) != MK_OK) {
 			fprintf(stderr, "patch: %s: %s\n", id, err.msg);
 			goto out;
 		}

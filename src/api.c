@@ -42,10 +42,8 @@
 void
 api_conf_defaults(struct api_conf *c)
 {
-	c->body_limit = 1024 * 1024;
-	c->max_user_bytes = 1024 * 1024;
-	c->max_depth = META_DEFAULT_MAX_DEPTH;
-	c->connections = NULL;
+	c->body_limit = API_BODY_LIMIT_DEFAULT;
+	svc_limits_defaults(&c->limits);
 }
 
 void
@@ -383,17 +381,76 @@ out:
 }
 
 /*
- * spec 7: the ETag header of one record, from its stored bytes (for writes,
- * the body svc returned, which is exactly what it stored).  A hash of ~1 KB
- * keeps the GET fast path free of parsing.
+ * spec 7: the ETag header of one record, its version quoted, from its stored
+ * bytes (for writes, the body svc returned, which is exactly what it
+ * stored).  A hash of ~1 KB keeps the GET fast path free of parsing.
  */
 static void
 add_etag(struct http_resp *rs, const char *p, size_t n)
 {
-	char etag[SVC_ETAG_SIZE];
+	char v[SVC_VERSION_SIZE];
 
-	svc_etag(p, n, etag);
-	buf_printf(&rs->headers, "ETag: %s\r\n", etag);
+	svc_version(p, n, v);
+	buf_printf(&rs->headers, "ETag: \"%s\"\r\n", v);
+}
+
+/*
+ * RFC 9110 13.1.1: If-Match = "*" / #entity-tag, parsed into the
+ * precondition svc checks: "*" alone is any; otherwise the opaque tags of
+ * the strong entity-tags, in order, up to the first element that does not
+ * parse (what follows it cannot match); a weak tag (W/"...") never
+ * matches under the strong comparison, so it is left out.  The slices
+ * point into h; *tags is owned (free it) and NULL when there are none.
+ * Returns -1 when out of memory.
+ */
+static int
+if_match_parse(const char *h, struct svc_precond *pre, struct mk_slice **tags)
+{
+	const char *p = h, *q;
+	struct mk_slice *t;
+	size_t max = 0;
+	int weak;
+
+	memset(pre, 0, sizeof(*pre));
+	*tags = NULL;
+	p += strspn(p, " \t");
+	if (*p == '*') {
+		p++;
+		p += strspn(p, " \t");
+		pre->any = *p == '\0';
+		return 0;
+	}
+	/* Each tag takes two quotes: that bounds their number. */
+	for (q = p; (q = strchr(q, '"')) != NULL; q++)
+		max++;
+	if (max < 2)
+		return 0;
+	if ((t = calloc(max / 2, sizeof(*t))) == NULL)
+		return -1;
+	for (;;) {
+		p += strspn(p, " \t,");
+		if (*p == '\0')
+			break;
+		weak = 0;
+		if (p[0] == 'W' && p[1] == '/') {
+			weak = 1;
+			p += 2;
+		}
+		if (*p != '"' || (q = strchr(p + 1, '"')) == NULL)
+			break;
+		if (!weak) {
+			t[pre->n].p = p + 1;
+			t[pre->n].n = (size_t)(q - p - 1);
+			pre->n++;
+		}
+		p = q + 1;
+		p += strspn(p, " \t");
+		if (*p != ',' && *p != '\0')
+			break;
+	}
+	pre->versions = t;
+	*tags = t;
+	return 0;
 }
 
 /* ---- routing ---- */
@@ -416,6 +473,8 @@ struct ctx {
 	struct auth_token tok;
 	const char *query;        /* raw query string, "" when none */
 	char id[ID_MAX + 1];      /* decoded path id */
+	struct svc_precond pre;   /* If-Match, parsed by precond() */
+	struct mk_slice *pre_tags;/* owned: pre.versions */
 	struct mk_err err;
 };
 
@@ -463,6 +522,19 @@ route_match(struct ctx *c, enum route_id *route)
 		return mk_fail(&c->err, MK_ERR_URI, "The id in the path is not valid.");
 	*route = SEG_IS("users") ? R_USER : R_CLIENT;
 #undef SEG_IS
+	return MK_OK;
+}
+
+/* The request's If-Match as a precondition in *out; NULL when it has none. */
+static enum mk_code
+precond(struct ctx *c, const struct svc_precond **out)
+{
+	*out = NULL;
+	if (c->rq->if_match == NULL)
+		return MK_OK;
+	if (if_match_parse(c->rq->if_match, &c->pre, &c->pre_tags) == -1)
+		return mk_fail(&c->err, MK_ERR_NOMEM, "out of memory");
+	*out = &c->pre;
 	return MK_OK;
 }
 
@@ -521,7 +593,8 @@ read_body(struct ctx *c, struct json_object **out)
 	if (rq->body == NULL || rq->body_len == 0)
 		return mk_fail(&c->err, MK_ERR_INVALID, "Payload validation error: 'Invalid JSON: "
 		    "the body is empty'.");
-	rc = jx_parse(rq->body, rq->body_len, c->conf->max_depth + BODY_EXTRA_DEPTH, &o, &c->err);
+	rc = jx_parse(rq->body, rq->body_len, c->conf->limits.max_depth + BODY_EXTRA_DEPTH, &o,
+	    &c->err);
 	if (rc != MK_OK)
 		return rc;
 	if (!json_object_is_type(o, json_type_object)) {
@@ -764,7 +837,8 @@ user_create(struct ctx *c, struct json_object *body)
 {
 	enum mk_code rc;
 
-	if ((rc = svc_user_create(c->s, c->conf, body, &c->rs->body, &c->err)) == MK_OK) {
+	if ((rc = svc_user_create(c->s, &c->conf->limits, body, &c->rs->body, &c->err))
+	    == MK_OK) {
 		add_etag(c->rs, c->rs->body.p, c->rs->body.n);
 		c->rs->status = 201;
 	}
@@ -801,11 +875,14 @@ patch_allowed(struct ctx *c, struct json_object *body)
 static enum mk_code
 user_patch(struct ctx *c, struct json_object *body)
 {
+	const struct svc_precond *pre;
 	enum mk_code rc;
 
 	if (!patch_allowed(c, body))
 		return c->err.code;
-	if ((rc = svc_user_patch(c->s, c->conf, c->id, c->rq->if_match, body, &c->rs->body,
+	if ((rc = precond(c, &pre)) != MK_OK)
+		return rc;
+	if ((rc = svc_user_patch(c->s, &c->conf->limits, c->id, pre, body, &c->rs->body,
 	    &c->err)) == MK_OK) {
 		add_etag(c->rs, c->rs->body.p, c->rs->body.n);
 		c->rs->status = 200;
@@ -923,14 +1000,15 @@ client_get(struct ctx *c)
 static enum mk_code
 client_write(struct ctx *c, struct json_object *body, int create)
 {
+	const struct svc_precond *pre;
 	enum mk_code rc;
 
 	if (model_body_props(body) & MODEL_PROP_SECRET && !need_scope(c, SC_UPDATE_CLIENT_KEYS))
 		return c->err.code;
 	if (create)
-		rc = svc_client_create(c->s, c->conf, body, &c->rs->body, &c->err);
-	else
-		rc = svc_client_patch(c->s, c->conf, c->id, c->rq->if_match, body,
+		rc = svc_client_create(c->s, &c->conf->limits, body, &c->rs->body, &c->err);
+	else if ((rc = precond(c, &pre)) == MK_OK)
+		rc = svc_client_patch(c->s, &c->conf->limits, c->id, pre, body,
 		    &c->rs->body, &c->err);
 	if (rc == MK_OK) {
 		add_etag(c->rs, c->rs->body.p, c->rs->body.n);
@@ -987,6 +1065,7 @@ static enum mk_code
 dispatch(struct ctx *c, const struct method_rule *rule)
 {
 	struct json_object *body = NULL;
+	const struct svc_precond *pre;
 	enum mk_code rc;
 
 	if ((rc = store_read_begin(c->s, &c->rtx)) != MK_OK)
@@ -1011,12 +1090,14 @@ dispatch(struct ctx *c, const struct method_rule *rule)
 	store_txn_end(c->rtx);
 	c->rtx = NULL;
 	if (rule->route == R_USER && strcmp(rule->method, "DELETE") == 0) {
-		if ((rc = svc_user_delete(c->s, c->id, c->rq->if_match, &c->err)) == MK_OK)
+		if ((rc = precond(c, &pre)) == MK_OK &&
+		    (rc = svc_user_delete(c->s, c->id, pre, &c->err)) == MK_OK)
 			c->rs->status = 204;
 		return rc;
 	}
 	if (rule->route == R_CLIENT && strcmp(rule->method, "DELETE") == 0) {
-		if ((rc = svc_client_delete(c->s, c->id, c->rq->if_match, &c->err)) == MK_OK)
+		if ((rc = precond(c, &pre)) == MK_OK &&
+		    (rc = svc_client_delete(c->s, c->id, pre, &c->err)) == MK_OK)
 			c->rs->status = 204;
 		return rc;
 	}
@@ -1063,6 +1144,7 @@ api_handle(struct store *s, const struct api_conf *conf, const struct http_req *
 	rc = dispatch(&c, rule);
 	if (c.rtx != NULL)
 		store_txn_end(c.rtx);
+	free(c.pre_tags);
 	if (rc != MK_OK) {
 		c.err.code = rc;
 		resp_fail(rs, &c.err, route == R_CLIENT || route == R_CLIENTS ? RES_CLIENT : RES_USER);

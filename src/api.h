@@ -14,12 +14,13 @@
 
 #include "buf.h"
 #include "store.h"
+#include "svc.h"
+
+#define API_BODY_LIMIT_DEFAULT ((size_t)1024 * 1024)
 
 struct api_conf {
-	size_t body_limit;               /* bytes; default 1 MiB */
-	size_t max_user_bytes;           /* serialized user; default 1 MiB */
-	int max_depth;                   /* metadata nesting; default 32 */
-	const char *const *connections;  /* NULL-terminated; NULL = default only */
+	size_t body_limit;               /* bytes; default API_BODY_LIMIT_DEFAULT */
+	struct svc_limits limits;        /* what every write is checked against */
 };
 
 /* Fill c with the defaults. */

@@ -17,6 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* For API_BODY_LIMIT_DEFAULT alone: conf.h stays free of api, and no program
+ * that reads the configuration links api for it. */
+#include "api.h"
+
 #define CONF_SECTION "metakeepd"
 
 /* Bounds that keep a typo from turning into a daemon that cannot work. */
@@ -34,7 +38,8 @@ void
 conf_defaults(struct mk_conf *c)
 {
 	memset(c, 0, sizeof(*c));
-	api_conf_defaults(&c->api);
+	svc_limits_defaults(&c->limits);
+	c->body_limit = API_BODY_LIMIT_DEFAULT;
 	snprintf(c->db_dir, sizeof(c->db_dir), "%s", "/var/lib/metakeep");
 	c->store.dir = c->db_dir;
 	c->workers = 4;
@@ -212,7 +217,7 @@ conf_connections(struct mk_conf *c, const char *s, struct mk_err *err)
 		c->connections[i] = c->conn_storage[i];
 	}
 	c->connections[n] = NULL;
-	c->api.connections = c->connections;
+	c->limits.connections = c->connections;
 	return MK_OK;
 }
 
@@ -247,7 +252,7 @@ conf_set(struct mk_conf *c, const char *key, const char *value, struct mk_err *e
 		if (conf_bytes(value, 1, CONF_MAX_BODY, &v) == -1)
 			return mk_fail(err, MK_ERR_INVALID,
 			    "body_limit: '%s' is not a byte count from 1 to 1G", value);
-		c->api.body_limit = (size_t)v;
+		c->body_limit = (size_t)v;
 	} else if (strcmp(key, "map_size") == 0) {
 		if (conf_bytes(value, CONF_MIN_MAP, CONF_MAX_MAP, &v) == -1)
 			return mk_fail(err, MK_ERR_INVALID,
@@ -273,13 +278,13 @@ conf_set(struct mk_conf *c, const char *key, const char *value, struct mk_err *e
 			return mk_fail(err, MK_ERR_INVALID,
 			    "max_depth: '%s' is not a number from 1 to %d",
 			    value, CONF_MAX_DEPTH);
-		c->api.max_depth = (int)v;
+		c->limits.max_depth = (int)v;
 	} else if (strcmp(key, "max_user_bytes") == 0) {
 		if (conf_bytes(value, CONF_MIN_USER_BYTES, CONF_MAX_BODY, &v) == -1)
 			return mk_fail(err, MK_ERR_INVALID,
 			    "max_user_bytes: '%s' is not a byte count from 1K to 1G",
 			    value);
-		c->api.max_user_bytes = (size_t)v;
+		c->limits.max_user_bytes = (size_t)v;
 	} else if (strcmp(key, "relaxed_sync") == 0) {
 		if (conf_bool(value, &b) == -1)
 			goto badbool;

@@ -23,15 +23,16 @@
 #ifndef MK_CONF_H
 #define MK_CONF_H
 
-#include "api.h"
 #include "err.h"
 #include "store.h"
+#include "svc.h"
 
 #define CONF_MAX_CONNECTIONS 32
 
 struct mk_conf {
 	struct store_opts store;   /* store.dir points into db_dir */
-	struct api_conf api;       /* api.connections points into connections */
+	struct svc_limits limits;  /* limits.connections points into connections */
+	size_t body_limit;         /* request bodies, bytes; default 1 MiB */
 	char db_dir[4096];
 	char socket_path[4096];    /* "" when not set */
 	char listen_addr[256];     /* "host:port", "" when not set */

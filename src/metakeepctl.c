@@ -812,7 +812,7 @@ flush_stdout(void)
 static int
 record_depth(const struct ctl *ctl)
 {
-	int d = ctl->conf.api.max_depth > 0 ? ctl->conf.api.max_depth : 32;
+	int d = ctl->conf.limits.max_depth > 0 ? ctl->conf.limits.max_depth : 32;
 
 	return d + 2 > JX_DEPTH_LIMIT ? JX_DEPTH_LIMIT : d + 2;
 }
@@ -902,24 +902,24 @@ cmd_user_patch(struct ctl *ctl, const struct ctl_cmd *self, int argc, char **arg
 		return CTL_FAIL;
 	rc = CTL_FAIL;
 	if (strcmp(text, "-") == 0) {
-		if (read_all(stdin, "standard input", ctl->conf.api.body_limit, &in) != 0)
+		if (read_all(stdin, "standard input", ctl->conf.body_limit, &in) != 0)
 			goto out;
 		text = in.p != NULL ? in.p : "";
 		len = in.n;
 	} else
 		len = strlen(text);
 	memset(&err, 0, sizeof(err));
-	if (len > ctl->conf.api.body_limit) {
+	if (len > ctl->conf.body_limit) {
 		ctl_errx("user patch: the body is over the limit of %zu bytes",
-		    ctl->conf.api.body_limit);
+		    ctl->conf.body_limit);
 		goto out;
 	}
 	/* The same bound as the API's body parse. */
-	if (jx_parse(text, len, ctl->conf.api.max_depth + 2, &body, &err) != MK_OK) {
+	if (jx_parse(text, len, ctl->conf.limits.max_depth + 2, &body, &err) != MK_OK) {
 		ctl_errx("user patch: %s", err.msg);
 		goto out;
 	}
-	if (svc_user_patch(ctl->store, &ctl->conf.api, id, NULL, body, &out, &err) != MK_OK) {
+	if (svc_user_patch(ctl->store, &ctl->conf.limits, id, NULL, body, &out, &err) != MK_OK) {
 		ctl_errx("user patch: %s", err.msg[0] != '\0' ? err.msg : mk_code_name(err.code));
 		goto out;
 	}
@@ -1217,7 +1217,7 @@ import_flush(struct import_ctx *ic)
 		return;
 	memset(&err, 0, sizeof(err));
 	if (!ic->fatal)
-		mrc = svc_user_import(ic->ctl->store, &ic->ctl->conf.api, ic->connection,
+		mrc = svc_user_import(ic->ctl->store, &ic->ctl->conf.limits, ic->connection,
 		    ic->upsert, ic->recs, ic->nrecs, &err);
 	if (ic->fatal) {
 		/* Already stopped: nothing more is written. */
@@ -1461,7 +1461,7 @@ import_eof(struct import_ctx *ic)
 static int
 connection_configured(const struct ctl *ctl, const char *name)
 {
-	const char *const *c = ctl->conf.api.connections;
+	const char *const *c = ctl->conf.limits.connections;
 
 	if (c == NULL)
 		return strcmp(name, MODEL_DEFAULT_CONNECTION) == 0;
@@ -1542,7 +1542,7 @@ cmd_import(struct ctl *ctl, const struct ctl_cmd *self, int argc, char **argv)
 	ic.tty = isatty(STDERR_FILENO);
 	ic.depth = record_depth(ctl);
 	/* Room for a pretty-printed record at the size limit. */
-	ic.elem_limit = ctl->conf.api.max_user_bytes * 4;
+	ic.elem_limit = ctl->conf.limits.max_user_bytes * 4;
 	if (ic.elem_limit < ((size_t)4 << 20))
 		ic.elem_limit = (size_t)4 << 20;
 	ic.line = 1;
@@ -1693,7 +1693,7 @@ check_user(void *arg, struct mk_slice key, struct mk_slice rec)
 	struct mk_err err;
 	const char *text, *want;
 	char id[120], shown[120];
-	size_t n, max = c->ctl->conf.api.max_user_bytes;
+	size_t n, max = c->ctl->conf.limits.max_user_bytes;
 	enum mk_code mrc;
 	int i;
 
@@ -1905,8 +1905,8 @@ check_run(struct ctl *ctl, struct check *c)
 
 	memset(c, 0, sizeof(*c));
 	c->ctl = ctl;
-	c->mctx.connections = ctl->conf.api.connections;
-	c->mctx.max_depth = ctl->conf.api.max_depth;
+	c->mctx.connections = ctl->conf.limits.connections;
+	c->mctx.max_depth = ctl->conf.limits.max_depth;
 	c->mctx.now_ms = mk_now_ms();
 	c->mctx.new_id = "000000000000000000000000";
 	if (store_read_begin(ctl->store, &c->t) != MK_OK) {

@@ -14,6 +14,7 @@
 
 #include "jx.h"
 #include "log.h"
+#include "meta.h"
 #include "model.h"
 #include "sindex.h"
 #include "util.h"
@@ -21,9 +22,9 @@
 #define PASSWORD_MAX 1024
 
 struct svc_op {
-	const struct api_conf *conf;
+	const struct svc_limits *limits;
 	const char *id;                /* patch/delete: the target */
-	const char *if_match;          /* patch/delete: If-Match value, or NULL */
+	const struct svc_precond *pre; /* patch/delete: precondition, or NULL */
 	struct json_object *body;      /* create/patch: borrowed */
 	const char *pwhash;            /* create/patch: hash to store, or NULL */
 	struct model_ctx mctx;
@@ -31,16 +32,24 @@ struct svc_op {
 };
 
 static void
-op_init(struct svc_op *op, const struct api_conf *c, const char *id,
+op_init(struct svc_op *op, const struct svc_limits *l, const char *id,
     struct json_object *body, struct mk_buf *out)
 {
 	memset(op, 0, sizeof(*op));
-	op->conf = c;
+	op->limits = l;
 	op->id = id;
 	op->body = body;
 	op->out = out;
-	op->mctx.connections = c ? c->connections : NULL;
-	op->mctx.max_depth = c ? c->max_depth : 32;
+	op->mctx.connections = l ? l->connections : NULL;
+	op->mctx.max_depth = l ? l->max_depth : META_DEFAULT_MAX_DEPTH;
+}
+
+void
+svc_limits_defaults(struct svc_limits *l)
+{
+	l->max_user_bytes = 1024 * 1024;
+	l->max_depth = META_DEFAULT_MAX_DEPTH;
+	l->connections = NULL;
 }
 
 /*
@@ -122,7 +131,7 @@ static enum mk_code
 record_text(struct svc_op *op, struct json_object *obj, struct mk_slice *text,
     struct mk_err *err)
 {
-	size_t max = op->conf ? op->conf->max_user_bytes : 0;
+	size_t max = op->limits ? op->limits->max_user_bytes : 0;
 
 	text->p = jx_text(obj, &text->n);
 	if (text->p == NULL)
@@ -137,67 +146,30 @@ record_text(struct svc_op *op, struct json_object *obj, struct mk_slice *text,
 }
 
 void
-svc_etag(const void *rec, size_t n, char out[SVC_ETAG_SIZE])
+svc_version(const void *rec, size_t n, char out[SVC_VERSION_SIZE])
 {
 	char hex[65];
 
 	mk_sha256_hex(rec, n, hex);
-	out[0] = '"';
-	memcpy(out + 1, hex, 32);
-	out[33] = '"';
-	out[34] = '\0';
+	memcpy(out, hex, SVC_VERSION_LEN);
+	out[SVC_VERSION_LEN] = '\0';
 }
 
-/*
- * RFC 9110 13.1.1: If-Match = "*" / #entity-tag, with the strong
- * comparison: a weak tag never matches.  The scan is linear and stops at
- * the first element that does not parse (no match then).
- */
-static int
-if_match_hit(const char *h, const char *etag)
-{
-	const char *p = h, *q;
-	size_t elen = strlen(etag);
-	int weak;
-
-	p += strspn(p, " \t");
-	if (*p == '*') {
-		p++;
-		p += strspn(p, " \t");
-		return *p == '\0';
-	}
-	for (;;) {
-		p += strspn(p, " \t,");
-		if (*p == '\0')
-			return 0;
-		weak = 0;
-		if (p[0] == 'W' && p[1] == '/') {
-			weak = 1;
-			p += 2;
-		}
-		if (*p != '"' || (q = strchr(p + 1, '"')) == NULL)
-			return 0;
-		if (!weak && (size_t)(q + 1 - p) == elen && memcmp(p, etag, elen) == 0)
-			return 1;
-		p = q + 1;
-		p += strspn(p, " \t");
-		if (*p != ',' && *p != '\0')
-			return 0;
-	}
-}
-
-/* The If-Match precondition against the stored bytes, in the transaction. */
+/* The precondition against the stored bytes, in the transaction. */
 static enum mk_code
-check_if_match(const struct svc_op *op, struct mk_slice rec, struct mk_err *err)
+check_precond(const struct svc_op *op, struct mk_slice rec, struct mk_err *err)
 {
-	char etag[SVC_ETAG_SIZE];
+	char v[SVC_VERSION_SIZE];
+	size_t i;
 
-	if (op->if_match == NULL)
+	if (op->pre == NULL || op->pre->any)
 		return MK_OK;
-	svc_etag(rec.p, rec.n, etag);
-	if (!if_match_hit(op->if_match, etag))
-		return mk_fail(err, MK_ERR_PRECOND, "The resource has been modified.");
-	return MK_OK;
+	svc_version(rec.p, rec.n, v);
+	for (i = 0; i < op->pre->n; i++)
+		if (op->pre->versions[i].n == SVC_VERSION_LEN &&
+		    memcmp(op->pre->versions[i].p, v, SVC_VERSION_LEN) == 0)
+			return MK_OK;
+	return mk_fail(err, MK_ERR_PRECOND, "The resource has been modified.");
 }
 
 static enum mk_code
@@ -261,7 +233,7 @@ user_patch_tx(struct store_txn *t, void *vop, struct mk_err *err)
 		return mk_fail(err, rc, "The user does not exist.");
 	if (rc != MK_OK)
 		return rc;
-	if ((rc = check_if_match(op, rec, err)) != MK_OK ||
+	if ((rc = check_precond(op, rec, err)) != MK_OK ||
 	    (rc = parse_stored(rec, &old, err)) != MK_OK)
 		return rc;
 	if ((rc = model_user_patch(old, op->body, &op->mctx, &user, err)) != MK_OK)
@@ -303,13 +275,13 @@ user_delete_tx(struct store_txn *t, void *vop, struct mk_err *err)
 
 	rc = store_get(t, ST_USERS, slice_str(op->id), &rec);
 	/* Auth0 answers 204 for a user already gone; an If-Match cannot hold. */
-	if (rc == MK_ERR_NOTFOUND && op->if_match != NULL)
+	if (rc == MK_ERR_NOTFOUND && op->pre != NULL)
 		return mk_fail(err, MK_ERR_PRECOND, "The user does not exist.");
 	if (rc == MK_ERR_NOTFOUND)
 		return MK_OK;
 	if (rc != MK_OK)
 		return rc;
-	if ((rc = check_if_match(op, rec, err)) != MK_OK ||
+	if ((rc = check_precond(op, rec, err)) != MK_OK ||
 	    (rc = parse_stored(rec, &old, err)) != MK_OK)
 		return rc;
 	user_store_keys(old, &keys);
@@ -320,14 +292,14 @@ user_delete_tx(struct store_txn *t, void *vop, struct mk_err *err)
 }
 
 enum mk_code
-svc_user_create(struct store *s, const struct api_conf *c, struct json_object *body,
+svc_user_create(struct store *s, const struct svc_limits *l, struct json_object *body,
     struct mk_buf *out, struct mk_err *err)
 {
 	struct svc_op op;
 	char id[25], *hash = NULL;
 	enum mk_code rc;
 
-	op_init(&op, c, NULL, body, out);
+	op_init(&op, l, NULL, body, out);
 	if ((rc = take_password(body, &hash, err)) != MK_OK)
 		return rc;
 	if (mk_random_chars(id, 24, MK_ALPHA_HEX) == -1) {
@@ -346,15 +318,16 @@ out:
 }
 
 enum mk_code
-svc_user_patch(struct store *s, const struct api_conf *c, const char *id,
-    const char *if_match, struct json_object *body, struct mk_buf *out, struct mk_err *err)
+svc_user_patch(struct store *s, const struct svc_limits *l, const char *id,
+    const struct svc_precond *pre, struct json_object *body, struct mk_buf *out,
+    struct mk_err *err)
 {
 	struct svc_op op;
 	char *hash = NULL;
 	enum mk_code rc;
 
-	op_init(&op, c, id, body, out);
-	op.if_match = if_match;
+	op_init(&op, l, id, body, out);
+	op.pre = pre;
 	if ((rc = take_password(body, &hash, err)) != MK_OK)
 		return rc;
 	op.pwhash = hash;
@@ -367,13 +340,13 @@ svc_user_patch(struct store *s, const struct api_conf *c, const char *id,
 }
 
 enum mk_code
-svc_user_delete(struct store *s, const char *id, const char *if_match,
+svc_user_delete(struct store *s, const char *id, const struct svc_precond *pre,
     struct mk_err *err)
 {
 	struct svc_op op;
 
 	op_init(&op, NULL, id, NULL, NULL);
-	op.if_match = if_match;
+	op.pre = pre;
 	return store_write(s, user_delete_tx, &op, err);
 }
 
@@ -407,7 +380,7 @@ client_patch_tx(struct store_txn *t, void *vop, struct mk_err *err)
 		return mk_fail(err, rc, "The client does not exist.");
 	if (rc != MK_OK)
 		return rc;
-	if ((rc = check_if_match(op, rec, err)) != MK_OK ||
+	if ((rc = check_precond(op, rec, err)) != MK_OK ||
 	    (rc = parse_stored(rec, &old, err)) != MK_OK)
 		return rc;
 	if ((rc = model_client_patch(old, op->body, &op->mctx, &client, err)) != MK_OK)
@@ -430,13 +403,13 @@ client_delete_tx(struct store_txn *t, void *vop, struct mk_err *err)
 	enum mk_code rc;
 
 	rc = store_get(t, ST_CLIENTS, slice_str(op->id), &rec);
-	if (rc == MK_ERR_NOTFOUND && op->if_match != NULL)
+	if (rc == MK_ERR_NOTFOUND && op->pre != NULL)
 		return mk_fail(err, MK_ERR_PRECOND, "The client does not exist.");
 	if (rc == MK_ERR_NOTFOUND)
 		return MK_OK;
 	if (rc != MK_OK)
 		return rc;
-	if ((rc = check_if_match(op, rec, err)) != MK_OK ||
+	if ((rc = check_precond(op, rec, err)) != MK_OK ||
 	    (rc = parse_stored(rec, &old, err)) != MK_OK)
 		return rc;
 	rc = store_client_del(t, op->id, jx_get_str(old, "created_at"));
@@ -445,13 +418,13 @@ client_delete_tx(struct store_txn *t, void *vop, struct mk_err *err)
 }
 
 enum mk_code
-svc_client_create(struct store *s, const struct api_conf *c, struct json_object *body,
+svc_client_create(struct store *s, const struct svc_limits *l, struct json_object *body,
     struct mk_buf *out, struct mk_err *err)
 {
 	struct svc_op op;
 	char id[33], secret[65];
 
-	op_init(&op, c, NULL, body, out);
+	op_init(&op, l, NULL, body, out);
 	if (mk_random_chars(id, 32, MK_ALPHA_ALNUM) == -1 ||
 	    mk_random_chars(secret, 64, MK_ALPHA_URLSAFE) == -1)
 		return mk_fail(err, MK_ERR_INTERNAL, "no randomness");
@@ -462,32 +435,33 @@ svc_client_create(struct store *s, const struct api_conf *c, struct json_object 
 }
 
 enum mk_code
-svc_client_patch(struct store *s, const struct api_conf *c, const char *id,
-    const char *if_match, struct json_object *body, struct mk_buf *out, struct mk_err *err)
+svc_client_patch(struct store *s, const struct svc_limits *l, const char *id,
+    const struct svc_precond *pre, struct json_object *body, struct mk_buf *out,
+    struct mk_err *err)
 {
 	struct svc_op op;
 
-	op_init(&op, c, id, body, out);
-	op.if_match = if_match;
+	op_init(&op, l, id, body, out);
+	op.pre = pre;
 	op.mctx.now_ms = mk_now_ms();
 	return store_write(s, client_patch_tx, &op, err);
 }
 
 enum mk_code
-svc_client_delete(struct store *s, const char *id, const char *if_match,
+svc_client_delete(struct store *s, const char *id, const struct svc_precond *pre,
     struct mk_err *err)
 {
 	struct svc_op op;
 
 	op_init(&op, NULL, id, NULL, NULL);
-	op.if_match = if_match;
+	op.pre = pre;
 	return store_write(s, client_delete_tx, &op, err);
 }
 
 /* ---- bulk import ---- */
 
 struct import_op {
-	const struct api_conf *conf;
+	const struct svc_limits *limits;
 	const char *connection;
 	int upsert;
 	struct svc_import_rec *recs;
@@ -550,13 +524,13 @@ import_one(struct store_txn *t, struct import_op *op, struct svc_import_rec *r)
 	struct mk_err *err = &r->err;
 	const char *hash = NULL;
 	char id[25], iso[MK_ISO_LEN + 1];
-	size_t max = op->conf != NULL ? op->conf->max_user_bytes : 0;
+	size_t max = op->limits != NULL ? op->limits->max_user_bytes : 0;
 	int taken = 0, has_id, has_created, has_updated, found;
 	enum mk_code rc;
 
 	memset(&mctx, 0, sizeof(mctx));
-	mctx.connections = op->conf != NULL ? op->conf->connections : NULL;
-	mctx.max_depth = op->conf != NULL ? op->conf->max_depth : 32;
+	mctx.connections = op->limits != NULL ? op->limits->connections : NULL;
+	mctx.max_depth = op->limits != NULL ? op->limits->max_depth : META_DEFAULT_MAX_DEPTH;
 	mctx.now_ms = op->now_ms;
 	if (mk_random_chars(id, 24, MK_ALPHA_HEX) == -1)
 		return mk_fail(err, MK_ERR_INTERNAL, "no randomness");
@@ -695,14 +669,14 @@ import_tx(struct store_txn *t, void *vop, struct mk_err *err)
 }
 
 enum mk_code
-svc_user_import(struct store *s, const struct api_conf *c, const char *connection,
+svc_user_import(struct store *s, const struct svc_limits *l, const char *connection,
     int upsert, struct svc_import_rec *recs, size_t n, struct mk_err *err)
 {
 	struct import_op op;
 	size_t i;
 
 	memset(&op, 0, sizeof(op));
-	op.conf = c;
+	op.limits = l;
 	op.connection = connection;
 	op.upsert = upsert;
 	op.recs = recs;

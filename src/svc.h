@@ -13,10 +13,46 @@
 
 #include <json-c/json.h>
 
-#include "api.h"
 #include "buf.h"
 #include "err.h"
 #include "store.h"
+
+/*
+ * The limits every write is checked against.  api_conf and the daemon's
+ * mk_conf embed one; metakeepctl uses the daemon's.
+ */
+struct svc_limits {
+	size_t max_user_bytes;           /* serialized record; default 1 MiB; 0: none */
+	int max_depth;                   /* metadata nesting; default META_DEFAULT_MAX_DEPTH */
+	const char *const *connections;  /* NULL-terminated, borrowed; NULL = default only */
+};
+
+/* Fill l with the defaults. */
+void svc_limits_defaults(struct svc_limits *l);
+
+/*
+ * The version of a stored record (spec 7): the first 32 hex digits of the
+ * SHA-256 of its bytes, a strong validator of them.  Any shape of the
+ * record (fields=, client_secret hidden) has the version of the stored
+ * bytes it came from; api sends it quoted as the ETag.  out holds
+ * SVC_VERSION_SIZE bytes, NUL-terminated.
+ */
+#define SVC_VERSION_LEN 32
+#define SVC_VERSION_SIZE (SVC_VERSION_LEN + 1)
+void svc_version(const void *rec, size_t n, char out[SVC_VERSION_SIZE]);
+
+/*
+ * A precondition on the version of the record a PATCH or DELETE acts on
+ * (api parses If-Match into it; svc only compares).  It holds when any is
+ * set and the record exists, or when one of versions[0..n-1] equals the
+ * record's version byte for byte.  n may be 0: it never holds then.
+ * versions is borrowed for the call.
+ */
+struct svc_precond {
+	int any;
+	const struct mk_slice *versions;
+	size_t n;
+};
 
 /*
  * Create a user from a parsed POST body (borrowed; svc removes "password"
@@ -24,21 +60,12 @@
  * Errors: MK_ERR_INVALID, MK_ERR_EXISTS ("The user already exists."),
  * MK_ERR_FULL, MK_ERR_INTERNAL, MK_ERR_NOMEM.
  */
-enum mk_code svc_user_create(struct store *s, const struct api_conf *c,
+enum mk_code svc_user_create(struct store *s, const struct svc_limits *l,
     struct json_object *body, struct mk_buf *out, struct mk_err *err);
 
 /* The same for clients. */
-enum mk_code svc_client_create(struct store *s, const struct api_conf *c,
+enum mk_code svc_client_create(struct store *s, const struct svc_limits *l,
     struct json_object *body, struct mk_buf *out, struct mk_err *err);
-
-/*
- * ETags (spec 7).  The ETag of a stored record is a strong validator of its
- * bytes: '"', the first 32 hex digits of their SHA-256, '"'.  Any shape of
- * the record (fields=, client_secret hidden) carries the ETag of the stored
- * bytes it came from.  out holds SVC_ETAG_SIZE bytes, NUL-terminated.
- */
-#define SVC_ETAG_SIZE 35
-void svc_etag(const void *rec, size_t n, char out[SVC_ETAG_SIZE]);
 
 /*
  * PATCH a user or client (body borrowed; "password" taken out of a user's as
@@ -46,25 +73,27 @@ void svc_etag(const void *rec, size_t n, char out[SVC_ETAG_SIZE]);
  * MK_ERR_NOTFOUND ("The user does not exist." / "The client does not
  * exist."); DELETE of a record already gone is MK_OK (Auth0 answers 204).
  *
- * if_match is the request's If-Match field value, or NULL for none.
- * It is compared with the stored record's ETag inside the write
- * transaction, so the check and the write are one atomic step.  It holds
- * when it is "*" and the record exists, or when it lists (comma-separated)
- * the record's ETag as a strong tag; a weak tag (W/"...") never matches,
- * nor does anything that does not parse as an entity-tag.
+ * pre is the request's precondition (borrowed), or NULL for none.  It is
+ * checked against the stored record's version inside the write
+ * transaction, so the check and the write are one atomic step.
  * Errors: as the verbs above, plus MK_ERR_PRECOND ("The resource has been
  * modified.") when it does not hold; nothing is written then.  PATCH of an
- * absent record stays MK_ERR_NOTFOUND; DELETE of an absent record with
- * if_match set is MK_ERR_PRECOND (without it, MK_OK as above).
+ * absent record stays MK_ERR_NOTFOUND; DELETE of an absent record with a
+ * precondition is MK_ERR_PRECOND (without one, MK_OK as above).
+ * The PATCH verbs take 7 parameters: the store, the limits, the target and
+ * its precondition, the change, and the two outputs, each of a different
+ * owner; a struct would only move them into the caller's locals.
  */
-enum mk_code svc_user_patch(struct store *s, const struct api_conf *c, const char *id,
-    const char *if_match, struct json_object *body, struct mk_buf *out, struct mk_err *err);
-enum mk_code svc_user_delete(struct store *s, const char *id, const char *if_match,
+enum mk_code svc_user_patch(struct store *s, const struct svc_limits *l, const char *id,
+    const struct svc_precond *pre, struct json_object *body, struct mk_buf *out,
     struct mk_err *err);
-enum mk_code svc_client_patch(struct store *s, const struct api_conf *c, const char *id,
-    const char *if_match, struct json_object *body, struct mk_buf *out, struct mk_err *err);
-enum mk_code svc_client_delete(struct store *s, const char *id, const char *if_match,
+enum mk_code svc_user_delete(struct store *s, const char *id, const struct svc_precond *pre,
     struct mk_err *err);
+enum mk_code svc_client_patch(struct store *s, const struct svc_limits *l, const char *id,
+    const struct svc_precond *pre, struct json_object *body, struct mk_buf *out,
+    struct mk_err *err);
+enum mk_code svc_client_delete(struct store *s, const char *id,
+    const struct svc_precond *pre, struct mk_err *err);
 
 /*
  * Bulk import (additive, for metakeepctl import).  One record of a batch:
@@ -101,7 +130,7 @@ struct svc_import_rec {
  * written and the code says why (MK_ERR_FULL, MK_ERR_INTERNAL,
  * MK_ERR_NOMEM; err->msg set), and recs[].code mean nothing.
  */
-enum mk_code svc_user_import(struct store *s, const struct api_conf *c,
+enum mk_code svc_user_import(struct store *s, const struct svc_limits *l,
     const char *connection, int upsert, struct svc_import_rec *recs, size_t n,
     struct mk_err *err);
 

@@ -66,6 +66,7 @@ struct xport {
 
 struct worker {
 	const struct mk_conf *conf;
+	struct api_conf api;  /* the request limits of conf, as api takes them */
 	struct store *store;
 	struct http_resp rs;
 	struct mk_buf body;
@@ -331,7 +332,7 @@ worker_serve(struct worker *w, const struct xport *x, int *unread)
 	if (worker_content_length(cl, &len) == -1) {
 		log_debug("%s %s: bad CONTENT_LENGTH; no body", rq.method, rq.uri);
 		drain = 1;
-	} else if (len > w->conf->api.body_limit) {
+	} else if (len > w->api.body_limit) {
 		rq.body_too_big = 1;
 		drain = 1;
 	} else if (len > 0) {
@@ -348,7 +349,7 @@ worker_serve(struct worker *w, const struct xport *x, int *unread)
 			    rq.method, rq.uri, len);
 	}
 
-	api_handle(w->store, &w->conf->api, &rq, &w->rs);
+	api_handle(w->store, &w->api, &rq, &w->rs);
 	log_debug("%s %s %d", rq.method, rq.uri, w->rs.status);
 	rc = worker_write_resp(x, &w->rs);
 	if (drain && !worker_drain(x, WORKER_DRAIN_MAX))
@@ -384,6 +385,8 @@ worker_open(struct worker *w, const struct mk_conf *c)
 
 	memset(w, 0, sizeof(*w));
 	w->conf = c;
+	w->api.body_limit = c->body_limit;
+	w->api.limits = c->limits;
 	memset(&err, 0, sizeof(err));
 	if (store_open(&c->store, &w->store, &err) != MK_OK) {
 		log_warnx("cannot open the store: %s", err.msg);

@@ -773,6 +773,38 @@ Test(api, if_match_on_user_patch)
 	free(id);
 }
 
+/*
+ * The If-Match list is read up to its first element that does not parse:
+ * a match before it holds, one after it does not (RFC 9110 grammar).
+ */
+Test(api, if_match_reads_up_to_malformed)
+{
+	char *id = mkuser("ifmal@example.com", "\"user_metadata\":{\"v\":0}");
+	char uri[256], *cur, hdr[256];
+	struct res r;
+
+	snprintf(uri, sizeof(uri), "/api/v2/users/%s", id);
+	cur = get_etag(uri);
+	snprintf(hdr, sizeof(hdr), "nonsense, %s", cur);
+	assert_patch_refused(id, hdr);
+	snprintf(hdr, sizeof(hdr), "W/x, %s", cur);
+	assert_patch_refused(id, hdr);
+	snprintf(hdr, sizeof(hdr), "\"a\" \"b\", %s", cur);
+	assert_patch_refused(id, hdr);
+	snprintf(hdr, sizeof(hdr), "\t%s\t, \"unterminated", cur);
+	r = call_if("PATCH", uri, "{\"user_metadata\":{\"v\":1}}", hdr);
+	cr_assert_eq(r.status, 200, "a match before the malformed element: %s", r.body);
+	res_free(&r);
+	free(cur);
+	cur = get_etag(uri);
+	snprintf(hdr, sizeof(hdr), "%s junk", cur);
+	r = call_if("DELETE", uri, NULL, hdr);
+	cr_assert_eq(r.status, 204, "a match before trailing junk: %s", r.body);
+	res_free(&r);
+	free(cur);
+	free(id);
+}
+
 Test(api, if_match_on_user_delete)
 {
 	char *id = mkuser("ifdel@example.com", NULL), uri[256], *e, *before, *after;

@@ -45,7 +45,7 @@ Test(conf, defaults)
 	cr_assert_eq(c.store.dir, c.db_dir);
 	cr_assert_eq(c.workers, 4);
 	cr_assert_eq(c.max_requests, 0);
-	cr_assert_eq(c.api.body_limit, 1024 * 1024);
+	cr_assert_eq(c.body_limit, 1024 * 1024);
 	cr_assert_str_eq(c.socket_path, "");
 	cr_assert_str_eq(c.listen_addr, "");
 	cr_assert_str_eq(c.user, "");
@@ -73,24 +73,24 @@ Test(conf, workers)
 Test(conf, byte_counts)
 {
 	cr_assert_eq(conf_set(&c, "body_limit", "2K", &err), MK_OK);
-	cr_assert_eq(c.api.body_limit, 2048);
+	cr_assert_eq(c.body_limit, 2048);
 	cr_assert_eq(conf_set(&c, "body_limit", "1G", &err), MK_OK);
-	cr_assert_eq(c.api.body_limit, (size_t)1 << 30);
+	cr_assert_eq(c.body_limit, (size_t)1 << 30);
 	cr_assert_eq(conf_set(&c, "body_limit", "100", &err), MK_OK);
-	cr_assert_eq(c.api.body_limit, 100);
+	cr_assert_eq(c.body_limit, 100);
 	cr_assert_eq(conf_set(&c, "body_limit", "2G", &err), MK_ERR_INVALID);
 	cr_assert_eq(conf_set(&c, "body_limit", "1.5M", &err), MK_ERR_INVALID);
 	cr_assert_eq(conf_set(&c, "body_limit", "0", &err), MK_ERR_INVALID);
 	cr_assert_eq(conf_set(&c, "body_limit", "1KB", &err), MK_ERR_INVALID);
 	cr_assert_eq(conf_set(&c, "body_limit", "18446744073709551615K", &err),
 	    MK_ERR_INVALID);
-	cr_assert_eq(c.api.body_limit, 100);
+	cr_assert_eq(c.body_limit, 100);
 
 	cr_assert_eq(conf_set(&c, "map_size", "512K", &err), MK_ERR_INVALID);
 	cr_assert_eq(conf_set(&c, "map_size", "4g", &err), MK_OK);
 	cr_assert_eq(c.store.map_size, (size_t)4 << 30);
 	cr_assert_eq(conf_set(&c, "max_user_bytes", "64k", &err), MK_OK);
-	cr_assert_eq(c.api.max_user_bytes, 65536);
+	cr_assert_eq(c.limits.max_user_bytes, 65536);
 	cr_assert_eq(conf_set(&c, "max_user_bytes", "1000", &err), MK_ERR_INVALID);
 	cr_assert_eq(conf_set(&c, "max_requests", "0", &err), MK_OK);
 	cr_assert_eq(conf_set(&c, "max_requests", "10000", &err), MK_OK);
@@ -98,7 +98,7 @@ Test(conf, byte_counts)
 	cr_assert_eq(conf_set(&c, "max_requests", "10K", &err), MK_ERR_INVALID);
 	cr_assert_eq(conf_set(&c, "max_depth", "0", &err), MK_ERR_INVALID);
 	cr_assert_eq(conf_set(&c, "max_depth", "64", &err), MK_OK);
-	cr_assert_eq(c.api.max_depth, 64);
+	cr_assert_eq(c.limits.max_depth, 64);
 }
 
 Test(conf, booleans)
@@ -124,7 +124,7 @@ Test(conf, booleans)
 Test(conf, connections)
 {
 	cr_assert_eq(conf_set(&c, "connections", " a , b,c ", &err), MK_OK);
-	cr_assert_eq(c.api.connections, (const char *const *)c.connections);
+	cr_assert_eq(c.limits.connections, (const char *const *)c.connections);
 	cr_assert_str_eq(c.connections[0], "a");
 	cr_assert_str_eq(c.connections[1], "b");
 	cr_assert_str_eq(c.connections[2], "c");
@@ -148,7 +148,7 @@ Test(conf, too_many_connections)
 	for (i = 0; i <= CONF_MAX_CONNECTIONS; i++)
 		sprintf(list + strlen(list), "%sc%d", i ? "," : "", i);
 	cr_assert_eq(conf_set(&c, "connections", list, &err), MK_ERR_INVALID);
-	cr_assert_null(c.api.connections);
+	cr_assert_null(c.limits.connections);
 	*strrchr(list, ',') = '\0';
 	cr_assert_eq(conf_set(&c, "connections", list, &err), MK_OK);
 	cr_assert_str_eq(c.connections[CONF_MAX_CONNECTIONS - 1], "c31");
@@ -215,7 +215,7 @@ Test(conf, file_good)
 	unlink(path);
 	cr_assert_str_eq(c.db_dir, "/srv/metakeep");
 	cr_assert_eq(c.workers, 2);
-	cr_assert_eq(c.api.body_limit, 65536);
+	cr_assert_eq(c.body_limit, 65536);
 	cr_assert_str_eq(c.connections[1], "two");
 	cr_assert_eq(c.store.relaxed_sync, 1);
 }

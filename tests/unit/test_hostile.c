@@ -233,7 +233,7 @@ run_case(const struct hcase *hc)
 	struct res r;
 
 	if (hc->max_user_bytes != 0)
-		conf.max_user_bytes = hc->max_user_bytes;
+		conf.limits.max_user_bytes = hc->max_user_bytes;
 	uri = hc->make_uri ? hc->make_uri() : expand(hc->uri ? hc->uri : "/api/v2/users/{id}");
 	if (hc->make_body)
 		body = hc->make_body();
