@@ -119,9 +119,20 @@ master_restore(const struct sigaction *saved)
 		(void)sigaction(master_sigs[i], &saved[i], NULL);
 }
 
-static void
-master_spawn(struct slot *s, int idx, unsigned gen, const struct sigaction *saved,
-    master_worker_fn fn, void *arg, int *live)
+/* What every worker starts from: master_run's arguments and signal state. */
+struct master_job {
+	master_worker_fn fn;
+	void *arg;
+	const struct sigaction *saved;  /* the handlers before master_run */
+};
+
+/*
+ * Fork a worker of generation gen into slot s (index idx) running job.
+ * Returns 1 when it started, 0 when fork failed (logged; the slot is due
+ * again after MASTER_FAST_MS).
+ */
+static int
+master_spawn(struct slot *s, int idx, unsigned gen, const struct master_job *job)
 {
 	int64_t now = master_now();
 	pid_t pid;
@@ -131,14 +142,14 @@ master_spawn(struct slot *s, int idx, unsigned gen, const struct sigaction *save
 	if ((pid = fork()) == -1) {
 		log_warn("fork");
 		s->due = now + MASTER_FAST_MS;
-		return;
+		return 0;
 	}
 	if (pid == 0) {
 		/* Signals stay blocked: fn installs its handlers, then unblocks. */
-		master_restore(saved);
+		master_restore(job->saved);
 		if (master_beats != NULL)
 			master_mine = &master_beats[idx];
-		exit(fn(arg));
+		exit(job->fn(job->arg));
 	}
 	log_debug("worker %ld started in slot %d", (long)pid, idx);
 	s->pid = pid;
@@ -146,7 +157,7 @@ master_spawn(struct slot *s, int idx, unsigned gen, const struct sigaction *save
 	s->retiring = 0;
 	s->stuck = 0;
 	s->started = now;
-	(*live)++;
+	return 1;
 }
 
 static void
@@ -262,6 +273,7 @@ int
 master_run(int n, master_worker_fn fn, void *arg)
 {
 	struct sigaction sa, saved[MASTER_NSIGS];
+	struct master_job job = { fn, arg, saved };
 	struct slot *slots = NULL;
 	struct timespec ts;
 	sigset_t block, oldmask, waitmask;
@@ -358,7 +370,7 @@ master_run(int n, master_worker_fn fn, void *arg)
 				struct slot *s = &slots[i];
 
 				if (s->pid == -1 && s->due <= now)
-					master_spawn(s, i, gen, saved, fn, arg, &live);
+					live += master_spawn(s, i, gen, &job);
 				if (s->pid == -1)
 					wake = master_earliest(wake, s->due);
 				else if (s->retiring) {

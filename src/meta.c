@@ -98,39 +98,48 @@ meta_cut(const char *p, size_t n, size_t max)
 	return max;
 }
 
-/* Append s to dst (NUL-terminated, cap bytes), remembering overflow. */
+/*
+ * A bounded text being built: dst holds cap bytes, NUL-terminated at at;
+ * cut is set once something did not fit (nothing more is added then).
+ */
+struct meta_text {
+	char *dst;
+	size_t cap, at;
+	int cut;
+};
+
+/* Append s[0..n-1] to t, cut at a character boundary when it is full. */
 static void
-meta_put(char *dst, size_t cap, size_t *at, int *cut, const char *s, size_t n)
+meta_put(struct meta_text *t, const char *s, size_t n)
 {
 	size_t room;
 
-	if (*cut)
+	if (t->cut)
 		return;
-	room = cap - 1 - *at;
+	room = t->cap - 1 - t->at;
 	if (n > room) {
 		n = meta_cut(s, n, room);
-		*cut = 1;
+		t->cut = 1;
 	}
-	memcpy(dst + *at, s, n);
-	*at += n;
-	dst[*at] = '\0';
+	memcpy(t->dst + t->at, s, n);
+	t->at += n;
+	t->dst[t->at] = '\0';
 }
 
 static void
-meta_put_path(char *dst, size_t cap, size_t *at, int *cut,
-    const struct meta_path *p)
+meta_put_path(struct meta_text *t, const struct meta_path *p)
 {
 	char num[24];
 
 	if (p == NULL)
 		return;
-	meta_put_path(dst, cap, at, cut, p->up);
-	meta_put(dst, cap, at, cut, ".", 1);
+	meta_put_path(t, p->up);
+	meta_put(t, ".", 1);
 	if (p->key != NULL)
-		meta_put(dst, cap, at, cut, p->key, strlen(p->key));
+		meta_put(t, p->key, strlen(p->key));
 	else {
 		snprintf(num, sizeof(num), "%zu", p->idx);
-		meta_put(dst, cap, at, cut, num, strlen(num));
+		meta_put(t, num, strlen(num));
 	}
 }
 
@@ -139,14 +148,13 @@ static const char *
 meta_path_fmt(char *dst, enum meta_kind kind, const struct meta_path *p)
 {
 	const char *attr = meta_attr(kind);
-	size_t at = 0;
-	int cut = 0;
+	struct meta_text t = { dst, META_PATH_MAX + 1, 0, 0 };
 
 	dst[0] = '\0';
-	meta_put(dst, META_PATH_MAX + 1, &at, &cut, attr, strlen(attr));
-	meta_put_path(dst, META_PATH_MAX + 1, &at, &cut, p);
-	if (cut)
-		memcpy(dst + at, "...", 4);
+	meta_put(&t, attr, strlen(attr));
+	meta_put_path(&t, p);
+	if (t.cut)
+		memcpy(dst + t.at, "...", 4);
 	return dst;
 }
 
@@ -260,16 +268,26 @@ meta_check_key(enum meta_kind kind, const char *key,
 	return MK_OK;
 }
 
+/* What stays the same during one meta_walk. */
+struct meta_rules {
+	enum meta_kind kind;
+	int max_depth;
+	struct mk_err *err;
+};
+
 /*
  * Walk user/app metadata depth first, in key order; the first rule broken
  * is reported.  level is the nesting level of v if it is a container (the
- * metadata object is 1); the walk never goes below max_depth + 1, so the C
- * stack it uses is bounded by the limit, not by the input.
+ * metadata object is 1); the walk never goes below r->max_depth + 1, so the
+ * C stack it uses is bounded by the limit, not by the input.
  */
 static enum mk_code
-meta_walk(enum meta_kind kind, struct json_object *v, int level,
-    int max_depth, const struct meta_path *path, struct mk_err *err)
+meta_walk(const struct meta_rules *r, struct json_object *v, int level,
+    const struct meta_path *path)
 {
+	enum meta_kind kind = r->kind;
+	int max_depth = r->max_depth;
+	struct mk_err *err = r->err;
 	char buf[META_PATH_MAX + 4];
 	struct json_object_iterator it, end;
 	struct meta_path here;
@@ -293,8 +311,8 @@ meta_walk(enum meta_kind kind, struct json_object *v, int level,
 		here.key = NULL;
 		for (k = 0; k < n; k++) {
 			here.idx = k;
-			if ((rc = meta_walk(kind, json_object_array_get_idx(v, k),
-			    level + 1, max_depth, &here, err)) != MK_OK)
+			if ((rc = meta_walk(r, json_object_array_get_idx(v, k),
+			    level + 1, &here)) != MK_OK)
 				return rc;
 		}
 		return MK_OK;
@@ -307,8 +325,8 @@ meta_walk(enum meta_kind kind, struct json_object *v, int level,
 		if ((rc = meta_check_key(kind, here.key, path, &here, err)) !=
 		    MK_OK)
 			return rc;
-		if ((rc = meta_walk(kind, json_object_iter_peek_value(&it),
-		    level + 1, max_depth, &here, err)) != MK_OK)
+		if ((rc = meta_walk(r, json_object_iter_peek_value(&it),
+		    level + 1, &here)) != MK_OK)
 			return rc;
 	}
 	return MK_OK;
@@ -388,11 +406,13 @@ enum mk_code
 meta_validate(enum meta_kind kind, struct json_object *md, int max_depth,
     struct mk_err *err)
 {
+	struct meta_rules r = { kind, max_depth, err };
+
 	if (!json_object_is_type(md, json_type_object))
 		return meta_not_object(kind, md, err);
 	if (kind == META_CLIENT)
 		return meta_validate_client(md, err);
-	if (max_depth < 1)
-		max_depth = META_DEFAULT_MAX_DEPTH;
-	return meta_walk(kind, md, 1, max_depth, NULL, err);
+	if (r.max_depth < 1)
+		r.max_depth = META_DEFAULT_MAX_DEPTH;
+	return meta_walk(&r, md, 1, NULL);
 }

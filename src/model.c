@@ -143,6 +143,15 @@ static const struct field client_fields[] = {
 _Static_assert(NELEM(user_fields) == U__N, "user_fields[] has one row per U_*");
 _Static_assert(NELEM(client_fields) == C__N, "client_fields[] has one row per C_*");
 
+/* A field table and its length, as one value for the helpers below. */
+struct fieldtab {
+	const struct field *f;
+	size_t n;
+};
+
+static const struct fieldtab user_tab = { user_fields, U__N };
+static const struct fieldtab client_tab = { client_fields, C__N };
+
 static const char *const app_types[] = {
 	"native", "spa", "regular_web", "non_interactive", NULL
 };
@@ -444,9 +453,11 @@ field_index(const struct field *tab, size_t n, const char *name)
  * others, in body order, in Auth0's message.  patch: {} is refused too.
  */
 static enum mk_code
-check_keys(const struct field *tab, size_t n, struct json_object *body, unsigned mask,
+check_keys(const struct fieldtab *ft, struct json_object *body, unsigned mask,
     int patch, struct mk_err *err)
 {
+	const struct field *tab = ft->f;
+	size_t n = ft->n;
 	struct mk_buf b = MK_BUF_INIT;
 	char echo[ECHO_MAX + 1];
 	enum mk_code rc = MK_OK;
@@ -484,9 +495,11 @@ check_keys(const struct field *tab, size_t n, struct json_object *body, unsigned
 
 /* Check every present value of the body, in table order. */
 static enum mk_code
-check_values(const struct field *tab, size_t n, struct json_object *body, int patch,
+check_values(const struct fieldtab *ft, struct json_object *body, int patch,
     int max_depth, struct mk_err *err)
 {
+	const struct field *tab = ft->f;
+	size_t n = ft->n;
 	struct json_object *v;
 	enum mk_code rc;
 	size_t i;
@@ -600,9 +613,11 @@ slot_email(struct json_object **slot, struct json_object *v, struct mk_err *err)
  * stored keys model does not know, kept as they were).  Slots are consumed.
  */
 static enum mk_code
-emit(const struct field *tab, size_t n, struct json_object **slot,
+emit(const struct fieldtab *ft, struct json_object **slot,
     struct json_object *extra, struct json_object **out, struct mk_err *err)
 {
+	const struct field *tab = ft->f;
+	size_t n = ft->n;
 	struct json_object *o = NULL, *c = NULL;
 	enum mk_code rc = MK_OK;
 	size_t i;
@@ -640,9 +655,11 @@ out:
 
 /* Copy the stored values of every F_OUT field into the slots. */
 static enum mk_code
-load_stored(const struct field *tab, size_t n, struct json_object *stored,
+load_stored(const struct fieldtab *ft, struct json_object *stored,
     struct json_object **slot, struct mk_err *err)
 {
+	const struct field *tab = ft->f;
+	size_t n = ft->n;
 	struct json_object *v;
 	enum mk_code rc;
 	size_t i;
@@ -662,9 +679,11 @@ load_stored(const struct field *tab, size_t n, struct json_object *stored,
  * the slots: a value replaces, a null unsets.
  */
 static enum mk_code
-apply_plain(const struct field *tab, size_t n, struct json_object *body,
+apply_plain(const struct fieldtab *ft, struct json_object *body,
     struct json_object **slot, struct mk_err *err)
 {
+	const struct field *tab = ft->f;
+	size_t n = ft->n;
 	struct json_object *v;
 	enum mk_code rc;
 	size_t i;
@@ -818,13 +837,13 @@ model_user_new(struct json_object *body, const struct model_ctx *ctx,
 	enum mk_code rc;
 	int depth = depth_of(ctx);
 
-	if ((rc = check_keys(user_fields, U__N, body, F_CREATE, 0, err)) != MK_OK)
+	if ((rc = check_keys(&user_tab, body, F_CREATE, 0, err)) != MK_OK)
 		goto out;
 	if (!json_object_object_get_ex(body, "connection", &v)) {
 		rc = mk_fail(err, MK_ERR_INVALID, PV "'Missing required property: connection'.");
 		goto out;
 	}
-	if ((rc = check_values(user_fields, U__N, body, 0, depth, err)) != MK_OK)
+	if ((rc = check_values(&user_tab, body, 0, depth, err)) != MK_OK)
 		goto out;
 	conn = json_object_get_string(v);
 	if (!connection_known(ctx, conn)) {
@@ -836,7 +855,7 @@ model_user_new(struct json_object *body, const struct model_ctx *ctx,
 		goto out;
 	}
 
-	if ((rc = apply_plain(user_fields, U__N, body, slot, err)) != MK_OK)
+	if ((rc = apply_plain(&user_tab, body, slot, err)) != MK_OK)
 		goto out;
 	/* Metadata is stored as given (POST does not merge); {} stays {}. */
 	if (json_object_object_get_ex(body, "user_metadata", &v) &&
@@ -884,7 +903,7 @@ model_user_new(struct json_object *body, const struct model_ctx *ctx,
 	if ((rc = slot_time(&slot[U_CREATED_AT], ctx->now_ms, err)) != MK_OK ||
 	    (rc = slot_time(&slot[U_UPDATED_AT], ctx->now_ms, err)) != MK_OK)
 		goto out;
-	rc = emit(user_fields, U__N, slot, NULL, out, err);
+	rc = emit(&user_tab, slot, NULL, out, err);
 out:
 	buf_free(&uid);
 	slots_free(slot, U__N);
@@ -902,9 +921,9 @@ model_user_patch(struct json_object *stored, struct json_object *body,
 	enum mk_code rc;
 	int depth = depth_of(ctx);
 
-	if ((rc = check_keys(user_fields, U__N, body, F_PATCH, 1, err)) != MK_OK)
+	if ((rc = check_keys(&user_tab, body, F_PATCH, 1, err)) != MK_OK)
 		goto out;
-	if ((rc = check_values(user_fields, U__N, body, 1, depth, err)) != MK_OK)
+	if ((rc = check_values(&user_tab, body, 1, depth, err)) != MK_OK)
 		goto out;
 	/* connection picks the identity to change: it must be the user's own. */
 	if (json_object_object_get_ex(body, "connection", &v)) {
@@ -926,13 +945,13 @@ model_user_patch(struct json_object *stored, struct json_object *body,
 		goto out;
 	}
 
-	if ((rc = load_stored(user_fields, U__N, stored, slot, err)) != MK_OK)
+	if ((rc = load_stored(&user_tab, stored, slot, err)) != MK_OK)
 		goto out;
 	if (slot[U_EMAIL] != NULL && (oldmail = json_object_get(slot[U_EMAIL])) == NULL) {
 		rc = mk_fail(err, MK_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = apply_plain(user_fields, U__N, body, slot, err)) != MK_OK)
+	if ((rc = apply_plain(&user_tab, body, slot, err)) != MK_OK)
 		goto out;
 	/*
 	 * A new address is not verified yet (Auth0 does the same), unless the
@@ -948,7 +967,7 @@ model_user_patch(struct json_object *stored, struct json_object *body,
 		goto out;
 	if ((rc = slot_time(&slot[U_UPDATED_AT], ctx->now_ms, err)) != MK_OK)
 		goto out;
-	rc = emit(user_fields, U__N, slot, stored, out, err);
+	rc = emit(&user_tab, slot, stored, out, err);
 out:
 	json_object_put(oldmail);
 	slots_free(slot, U__N);
@@ -964,19 +983,19 @@ model_client_new(struct json_object *body, const struct model_ctx *ctx,
 	enum mk_code rc;
 	int depth = depth_of(ctx);
 
-	if ((rc = check_keys(client_fields, C__N, body, F_CREATE, 0, err)) != MK_OK)
+	if ((rc = check_keys(&client_tab, body, F_CREATE, 0, err)) != MK_OK)
 		goto out;
 	if (!json_object_object_get_ex(body, "name", NULL)) {
 		rc = mk_fail(err, MK_ERR_INVALID, PV "'Missing required property: name'.");
 		goto out;
 	}
-	if ((rc = check_values(client_fields, C__N, body, 0, depth, err)) != MK_OK)
+	if ((rc = check_values(&client_tab, body, 0, depth, err)) != MK_OK)
 		goto out;
 	if (ctx->new_id == NULL || ctx->new_secret == NULL) {
 		rc = mk_fail(err, MK_ERR_INTERNAL, "model: no new client id or secret");
 		goto out;
 	}
-	if ((rc = apply_plain(client_fields, C__N, body, slot, err)) != MK_OK)
+	if ((rc = apply_plain(&client_tab, body, slot, err)) != MK_OK)
 		goto out;
 	if (json_object_object_get_ex(body, "client_metadata", &v) &&
 	    (rc = slot_copy(&slot[C_CLIENT_MD], v, err)) != MK_OK)
@@ -990,7 +1009,7 @@ model_client_new(struct json_object *body, const struct model_ctx *ctx,
 	if ((rc = slot_time(&slot[C_CREATED_AT], ctx->now_ms, err)) != MK_OK ||
 	    (rc = slot_time(&slot[C_UPDATED_AT], ctx->now_ms, err)) != MK_OK)
 		goto out;
-	rc = emit(client_fields, C__N, slot, NULL, out, err);
+	rc = emit(&client_tab, slot, NULL, out, err);
 out:
 	slots_free(slot, C__N);
 	return rc;
@@ -1004,24 +1023,24 @@ model_client_patch(struct json_object *stored, struct json_object *body,
 	enum mk_code rc;
 	int depth = depth_of(ctx);
 
-	if ((rc = check_keys(client_fields, C__N, body, F_PATCH, 1, err)) != MK_OK)
+	if ((rc = check_keys(&client_tab, body, F_PATCH, 1, err)) != MK_OK)
 		goto out;
-	if ((rc = check_values(client_fields, C__N, body, 1, depth, err)) != MK_OK)
+	if ((rc = check_values(&client_tab, body, 1, depth, err)) != MK_OK)
 		goto out;
 	if (!json_object_is_type(stored, json_type_object)) {
 		rc = mk_fail(err, MK_ERR_INTERNAL, "model: stored client is not an object");
 		goto out;
 	}
-	if ((rc = load_stored(client_fields, C__N, stored, slot, err)) != MK_OK)
+	if ((rc = load_stored(&client_tab, stored, slot, err)) != MK_OK)
 		goto out;
-	if ((rc = apply_plain(client_fields, C__N, body, slot, err)) != MK_OK)
+	if ((rc = apply_plain(&client_tab, body, slot, err)) != MK_OK)
 		goto out;
 	if ((rc = merge_md(&client_fields[C_CLIENT_MD], body, &slot[C_CLIENT_MD], depth,
 	    err)) != MK_OK)
 		goto out;
 	if ((rc = slot_time(&slot[C_UPDATED_AT], ctx->now_ms, err)) != MK_OK)
 		goto out;
-	rc = emit(client_fields, C__N, slot, stored, out, err);
+	rc = emit(&client_tab, slot, stored, out, err);
 out:
 	slots_free(slot, C__N);
 	return rc;

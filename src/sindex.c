@@ -445,16 +445,23 @@ has_hashed(const struct mk_slice *k, size_t n)
 	return 0;
 }
 
+/* Term keys as sindex_user_keys gives them: sorted, n of them (borrowed). */
+struct keylist {
+	const struct mk_slice *v;
+	size_t n;
+};
+
 /*
- * Write the difference of old keys ok and new keys nk (both sorted) for
- * user id; p (may be NULL: whole users) vets deletions.
+ * Write the difference of old keys ol and new keys nl for user id; p (may
+ * be NULL: whole users) vets deletions.
  */
 static enum mk_code
-write_diff(struct store_txn *t, const struct parts *p, const struct mk_slice *ok,
-    size_t on, const struct mk_slice *nk, size_t nn, struct mk_slice id)
+write_diff(struct store_txn *t, const struct parts *p, struct keylist ol,
+    struct keylist nl, struct mk_slice id)
 {
+	const struct mk_slice *ok = ol.v, *nk = nl.v;
+	size_t on = ol.n, nn = nl.n, i = 0, j = 0;
 	enum mk_code rc = MK_OK;
-	size_t i = 0, j = 0;
 	int c, d;
 
 	while (rc == MK_OK && (i < on || j < nn)) {
@@ -523,7 +530,8 @@ sindex_user_update(struct store_txn *t, struct json_object *old, struct json_obj
 		goto out;
 	if (!has_hashed(ok, on)) {
 		if ((rc = sindex_user_keys(p.n, &nk, &nn)) == MK_OK)
-			rc = write_diff(t, &p, ok, on, nk, nn, nid);
+			rc = write_diff(t, &p, (struct keylist){ ok, on },
+			    (struct keylist){ nk, nn }, nid);
 		goto out;
 	}
 	/* Whole users; both sorted, a merge finds what left and what came. */
@@ -533,7 +541,8 @@ sindex_user_update(struct store_txn *t, struct json_object *old, struct json_obj
 	if ((rc = sindex_user_keys(old, &ok, &on)) != MK_OK ||
 	    (rc = sindex_user_keys(new, &nk, &nn)) != MK_OK)
 		goto out;
-	rc = write_diff(t, NULL, ok, on, nk, nn, nid);
+	rc = write_diff(t, NULL, (struct keylist){ ok, on }, (struct keylist){ nk, nn },
+	    nid);
 out:
 	parts_free(&p);
 	sindex_keys_free(ok, on);

@@ -210,15 +210,19 @@ check_write(struct store_txn *t, const char *what)
 	return 0;
 }
 
-/* "a '\0' b" into buf; -1 when either part is empty or the key too long. */
+/*
+ * "a '\0' b" into buf; -1 when either part is empty or the key too long
+ * (over s->keymax, which is at most STORE_KEYMAX: buf always has room).
+ */
 static int
-key2(struct store *s, char *buf, size_t cap, const char *a, const char *b, MDB_val *k)
+key2(struct store *s, char buf[STORE_KEYMAX + 1], const char *a, const char *b,
+    MDB_val *k)
 {
 	size_t na, nb;
 
 	na = strlen(a);
 	nb = strlen(b);
-	if (nb == 0 || na + 1 + nb > cap || na + 1 + nb > s->keymax)
+	if (nb == 0 || na + 1 + nb > STORE_KEYMAX || na + 1 + nb > s->keymax)
 		return -1;
 	memcpy(buf, a, na);
 	buf[na] = '\0';
@@ -839,7 +843,7 @@ index_put(struct store_txn *t, int db, const char *value, const char *id,
 	char buf[STORE_KEYMAX + 1];
 	MDB_val k, v;
 
-	if (key2(t->s, buf, sizeof(buf), value, id, &k) == -1)
+	if (key2(t->s, buf, value, id, &k) == -1)
 		return MK_ERR_INVALID;
 	v.mv_data = (void *)(uintptr_t)val;
 	v.mv_size = strlen(val);
@@ -853,7 +857,7 @@ index_del(struct store_txn *t, int db, const char *value, const char *id)
 	MDB_val k;
 
 	/* A key too long to store was never stored. */
-	if (key2(t->s, buf, sizeof(buf), value, id, &k) == -1)
+	if (key2(t->s, buf, value, id, &k) == -1)
 		return MK_OK;
 	return del_quiet(t, t->s->dbi[db], &k);
 }
@@ -876,10 +880,10 @@ store_user_put(struct store_txn *t, const struct store_user_keys *old,
 		return MK_ERR_INTERNAL;
 	}
 	/* Check every key fits before changing anything. */
-	if (key2(t->s, buf, sizeof(buf), email_or_empty(new->email),
+	if (key2(t->s, buf, email_or_empty(new->email),
 	    new->user_id, &k) == -1 ||
-	    key2(t->s, buf, sizeof(buf), new->created_at, new->user_id, &k) == -1 ||
-	    key2(t->s, buf, sizeof(buf), new->updated_at, new->user_id, &k) == -1)
+	    key2(t->s, buf, new->created_at, new->user_id, &k) == -1 ||
+	    key2(t->s, buf, new->updated_at, new->user_id, &k) == -1)
 		return MK_ERR_INVALID;
 
 	n = strlen(new->user_id);
@@ -1069,7 +1073,7 @@ store_client_put(struct store_txn *t, const char *client_id,
 	if (check_write(t, "store_client_put") == -1)
 		return MK_ERR_INTERNAL;
 	if (client_id == NULL || created_at == NULL || client_id[0] == '\0' ||
-	    key2(t->s, buf, sizeof(buf), created_at, client_id, &k) == -1)
+	    key2(t->s, buf, created_at, client_id, &k) == -1)
 		return MK_ERR_INVALID;
 	k.mv_data = (void *)(uintptr_t)client_id;
 	k.mv_size = strlen(client_id);
@@ -1101,40 +1105,36 @@ store_client_del(struct store_txn *t, const char *client_id, const char *created
 }
 
 /*
- * Look the record of an index entry up and hand it to fn.  An entry without
- * a record is a broken index: logged and passed over, never fatal.
- * Returns 0 to go on, 1 to stop, -1 on an LMDB error (code in *code).
+ * The record of index entry ik, from recdb: on success *ks is its id and *rs
+ * the record (both valid until the transaction ends).  An entry without an
+ * id or a record is a broken index: logged, and MK_ERR_NOTFOUND, for the
+ * caller to pass over (never fatal).  Errors: those of LMDB.
  */
-static int
-visit_indexed(struct store_txn *t, MDB_dbi recdb, const MDB_val *ik,
-    store_visit_fn fn, void *ctx, enum mk_code *code, int *visited)
+static enum mk_code
+index_record(struct store_txn *t, MDB_dbi recdb, const MDB_val *ik,
+    struct mk_slice *ks, struct mk_slice *rs)
 {
 	MDB_val id, v;
-	struct mk_slice ks, rs;
 	int rc;
 
-	*visited = 0;
 	if (key_id(ik, &id) == -1) {
 		log_warnx("store %s: index key without an id", t->s->dir);
-		return 0;
+		return MK_ERR_NOTFOUND;
 	}
 	rc = mdb_get(t->txn, recdb, &id, &v);
 	if (rc == MDB_NOTFOUND) {
 		log_warnx("store %s: index entry for a missing record %.*s",
 		    t->s->dir, (int)(id.mv_size > 64 ? 64 : id.mv_size),
 		    (const char *)id.mv_data);
-		return 0;
+		return MK_ERR_NOTFOUND;
 	}
-	if (rc != 0) {
-		*code = cursor_error(t, rc);
-		return -1;
-	}
-	*visited = 1;
-	ks.p = id.mv_data;
-	ks.n = id.mv_size;
-	rs.p = v.mv_data;
-	rs.n = v.mv_size;
-	return fn(ctx, ks, rs) != 0 ? 1 : 0;
+	if (rc != 0)
+		return cursor_error(t, rc);
+	ks->p = id.mv_data;
+	ks->n = id.mv_size;
+	rs->p = v.mv_data;
+	rs->n = v.mv_size;
+	return MK_OK;
 }
 
 /*
@@ -1163,42 +1163,38 @@ walk(struct store_txn *t, const struct walk_src *src, const struct store_page *p
 	struct mk_slice ks, rs;
 	size_t seen = 0, skip = pg->skip;
 	enum mk_code code = MK_OK;
-	int rc, r, visited;
+	int rc;
 
 	if ((code = cursor_open(t, src->db, &c)) != MK_OK)
 		return code;
 	for (rc = mdb_cursor_get(c, &k, &v, pg->desc ? MDB_LAST : MDB_FIRST); rc == 0;
 	    rc = mdb_cursor_get(c, &k, &v, pg->desc ? MDB_PREV : MDB_NEXT)) {
+		/*
+		 * Skipping needs no record lookup, but a broken index entry
+		 * then counts as skipped: good enough for a condition that is
+		 * logged when met.
+		 */
+		if (skip > 0) {
+			skip--;
+			continue;
+		}
 		if (src->indexed) {
-			/*
-			 * Skipping needs no record lookup, but a broken
-			 * entry then counts as skipped: good enough for a
-			 * condition that is logged when met.
-			 */
-			if (skip > 0) {
-				skip--;
+			code = index_record(t, src->recdb, &k, &ks, &rs);
+			if (code == MK_ERR_NOTFOUND) {
+				code = MK_OK;
 				continue;
 			}
-			r = visit_indexed(t, src->recdb, &k, fn, ctx, &code, &visited);
-			if (r == -1)
+			if (code != MK_OK)
 				goto out;
-			if (visited)
-				seen++;
-			if (r == 1)
-				break;
 		} else {
-			if (skip > 0) {
-				skip--;
-				continue;
-			}
 			ks.p = k.mv_data;
 			ks.n = k.mv_size;
 			rs.p = v.mv_data;
 			rs.n = v.mv_size;
-			seen++;
-			if (fn(ctx, ks, rs) != 0)
-				break;
 		}
+		seen++;
+		if (fn(ctx, ks, rs) != 0)
+			break;
 		if (pg->limit > 0 && seen >= pg->limit)
 			break;
 	}
@@ -1399,7 +1395,7 @@ store_index_get(struct store_txn *t, enum store_index ix, const char *value,
 	if (t == NULL || value == NULL || id == NULL || val == NULL ||
 	    (db = ix_db(ix)) < 0)
 		return MK_ERR_INTERNAL;
-	if (key2(t->s, buf, sizeof(buf), value, id, &k) == -1)
+	if (key2(t->s, buf, value, id, &k) == -1)
 		return MK_ERR_NOTFOUND;
 	rc = mdb_get(t->txn, t->s->dbi[db], &k, &v);
 	if (rc == MDB_NOTFOUND)
@@ -1462,9 +1458,9 @@ store_user_index(struct store_txn *t, const struct store_user_keys *k)
 	if (!user_keys_ok(k))
 		return MK_ERR_INVALID;
 	/* All or nothing, as store_user_put: check every key fits first. */
-	if (key2(t->s, buf, sizeof(buf), email_or_empty(k->email), k->user_id, &key) == -1 ||
-	    key2(t->s, buf, sizeof(buf), k->created_at, k->user_id, &key) == -1 ||
-	    key2(t->s, buf, sizeof(buf), k->updated_at, k->user_id, &key) == -1)
+	if (key2(t->s, buf, email_or_empty(k->email), k->user_id, &key) == -1 ||
+	    key2(t->s, buf, k->created_at, k->user_id, &key) == -1 ||
+	    key2(t->s, buf, k->updated_at, k->user_id, &key) == -1)
 		return MK_ERR_INVALID;
 	if ((code = index_put(t, DB_USERS_EMAIL, email_or_empty(k->email), k->user_id,
 	    k->connection)) != MK_OK ||
