@@ -501,6 +501,19 @@ store_close(struct store *s)
 }
 
 enum mk_code
+store_sync_mode(struct store *s, int *durable, unsigned int *flags)
+{
+	unsigned int f;
+
+	if (s == NULL || mdb_env_get_flags(s->env, &f) != 0)
+		return MK_ERR_INTERNAL;
+	*durable = (f & (MDB_NOSYNC | MDB_NOMETASYNC | MDB_WRITEMAP)) == 0;
+	if (flags != NULL)
+		*flags = f;
+	return MK_OK;
+}
+
+enum mk_code
 store_reader_check(struct store *s, int *cleared)
 {
 	int rc, dead = 0;

@@ -71,6 +71,15 @@ enum mk_code store_open(const struct store_opts *o, struct store **out, struct m
 void store_close(struct store *s);
 
 /*
+ * How commits reach the disk: *durable is 1 when every commit syncs before
+ * it returns (the environment has neither MDB_NOSYNC nor MDB_NOMETASYNC,
+ * nor MDB_WRITEMAP, whose writes bypass write(2)), 0 for relaxed_sync.
+ * *flags (may be NULL) gets LMDB's environment flags, for tests.
+ * Errors: MK_ERR_INTERNAL.
+ */
+enum mk_code store_sync_mode(struct store *s, int *durable, unsigned int *flags);
+
+/*
  * Clear the reader slots of dead processes (store_open does it once); a
  * worker may call it after a sibling was killed.  *cleared (may be NULL)
  * gets the number cleared.  Errors: MK_ERR_INTERNAL.

@@ -1160,6 +1160,38 @@ Test(store, relaxed_sync_and_mode)
 	store_close(s);
 }
 
+/*
+ * Durable commits are the default: the environment syncs every commit
+ * (no MDB_NOSYNC, no MDB_NOMETASYNC, no MDB_WRITEMAP, whose writes the
+ * lost-writes layer of tests/soak could not see); relaxed_sync sets both
+ * NOSYNC flags.  A store opened with MDB_NOSYNC by default fails here.
+ */
+Test(store, durable_by_default_relaxed_on_request)
+{
+	struct store_opts o;
+	struct store *s = NULL;
+	struct mk_err err;
+	unsigned int flags;
+	int durable = -1;
+
+	memset(&o, 0, sizeof(o));
+	o.dir = envdir;
+	cr_assert_eq(store_open(&o, &s, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(store_sync_mode(s, &durable, &flags), MK_OK);
+	cr_assert_eq(durable, 1);
+	cr_assert_eq(flags & (MDB_NOSYNC | MDB_NOMETASYNC | MDB_WRITEMAP | MDB_MAPASYNC), 0,
+	    "flags %#x", flags);
+	store_close(s);
+
+	o.relaxed_sync = 1;
+	cr_assert_eq(store_open(&o, &s, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(store_sync_mode(s, &durable, &flags), MK_OK);
+	cr_assert_eq(durable, 0);
+	cr_assert_eq(flags & (MDB_NOSYNC | MDB_NOMETASYNC), MDB_NOSYNC | MDB_NOMETASYNC,
+	    "flags %#x", flags);
+	store_close(s);
+}
+
 /* ---- administration: raw index access, rebuild, copy, statistics ---- */
 
 struct ixc {
