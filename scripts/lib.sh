@@ -24,15 +24,18 @@ mk_bootstrap()
 
 # mk_build DIR [CONFIGURE_ARGS...]: configure (out of tree, in DIR under the
 # repository root) when DIR has no Makefile or was configured with other
-# arguments, then make.  Extra make arguments come from $MK_MAKE_TARGETS.
+# arguments or before Criterion was installed (scripts/run installs less
+# than scripts/test, and both share ./build), then make.  Extra make
+# arguments come from $MK_MAKE_TARGETS.
 mk_build()
 {
-	local dir=$MK_TOP/$1 want
+	local dir=$MK_TOP/$1 want crit=no
 	shift
-	want="$*"
+	pkg-config --exists criterion 2>/dev/null && crit=yes
+	want="$* (criterion: $crit)"
 	mkdir -p "$dir" || return 1
 	if [ ! -f "$dir/Makefile" ] || [ "$(cat "$dir/.mk-configure-args" 2>/dev/null)" != "$want" ]; then
-		echo "== configure $want (in ${dir#"$MK_TOP"/})" >&2
+		echo "== configure $* (in ${dir#"$MK_TOP"/})" >&2
 		(cd "$dir" && "$MK_TOP/configure" -q "$@") || return 1
 		printf '%s' "$want" > "$dir/.mk-configure-args"
 	fi

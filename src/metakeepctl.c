@@ -34,6 +34,7 @@
 
 #include "auth.h"
 #include "conf.h"
+#include "dbdir.h"
 #include "err.h"
 #include "jx.h"
 #include "log.h"
@@ -303,6 +304,11 @@ ctl_store(struct ctl *ctl, int read_only)
 	ctl->conf.store.read_only = read_only;
 	if (store_open(&ctl->conf.store, &ctl->store, &err) != MK_OK) {
 		ctl_errx("cannot open the database in %s: %s", ctl->conf.db_dir, err.msg);
+		return -1;
+	}
+	/* As root next to a daemon: what LMDB just created stays the daemon's. */
+	if (dbdir_adopt(ctl->conf.db_dir, &err) == -1) {
+		ctl_errx("%s", err.msg);
 		return -1;
 	}
 	return 0;

@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <netdb.h>
 #include <pwd.h>
@@ -39,6 +40,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "dbdir.h"
 #include "log.h"
 #include "master.h"
 #include "worker.h"
@@ -408,35 +410,6 @@ resolve_user(const struct mk_conf *c, struct run_user *u)
 }
 
 /*
- * Give the database directory (created if missing) and its LMDB files to
- * the user the workers will run as.
- */
-static int
-prepare_db(const struct mk_conf *c, const struct run_user *u)
-{
-	static const char *const files[] = { "data.mdb", "lock.mdb" };
-	char path[4096 + 16];
-	size_t i;
-
-	if (mkdir(c->db_dir, 0700) == -1 && errno != EEXIST) {
-		log_warn("%s", c->db_dir);
-		return -1;
-	}
-	if (lchown(c->db_dir, u->uid, u->gid) == -1) {
-		log_warn("%s: chown", c->db_dir);
-		return -1;
-	}
-	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", c->db_dir, files[i]);
-		if (lchown(path, u->uid, u->gid) == -1 && errno != ENOENT) {
-			log_warn("%s: chown", path);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/*
  * The group of --group: any group as root, else one of our own (chown
  * allows no other).  Returns 0 or an exit status; *gid set on success.
  */
@@ -466,49 +439,62 @@ resolve_group(const struct mk_conf *c, gid_t *gid)
 	return 0;
 }
 
-/* Give one existing file or directory to the group, with mode. */
+/*
+ * Before the privileges are dropped: create the database directory when
+ * missing and give it and its LMDB files to --user (owner and primary
+ * group) and, with --group, to that group, setgid on the directory so that
+ * the files LMDB makes later inherit the group, mode 0660 on the files.
+ * dbdir_give follows no link and gives away only what is ours or already
+ * theirs (a hard link planted in a directory the user owns would otherwise
+ * hand root's file over).  Returns 0, or -1 after saying why.
+ */
 static int
-share_path(const char *path, int dir, gid_t gid, mode_t mode)
+prepare_db(const struct mk_conf *c, const struct run_user *u, gid_t gid)
 {
-	int fd;
+	struct dbdir_owner o;
+	struct mk_err err;
+	int group = c->group[0] != '\0';
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (dir ? O_DIRECTORY : 0));
-	if (fd == -1)
-		return errno == ENOENT && !dir ? 0 : -1;
-	if (fchown(fd, (uid_t)-1, gid) == -1 || fchmod(fd, mode) == -1) {
-		close(fd);
+	if (mkdir(c->db_dir, group ? 02770 : 0700) == -1 && errno != EEXIST) {
+		log_warn("%s", c->db_dir);
 		return -1;
 	}
-	close(fd);
+	o.uid = u->set ? u->uid : (uid_t)-1;
+	o.gid = group ? gid : u->set ? u->gid : (gid_t)-1;
+	o.dir_mode = group ? 02770 : 0;
+	o.file_mode = group ? 0660 : 0;
+	o.leave_others = 0;
+	memset(&err, 0, sizeof(err));
+	if (dbdir_give(c->db_dir, &o, &err) == -1) {
+		log_warnx("%s", err.msg);
+		return -1;
+	}
 	return 0;
 }
 
 /*
- * --group: the database directory (setgid, so that the files LMDB makes
- * later inherit the group) and its files belong to the group and are open
- * to it.  Runs before the privileges are dropped.
+ * After the privileges are dropped, before any worker: can we use the
+ * database directory?  A clear sentence now rather than a worker dying on
+ * "mkdir: Permission denied" again and again.  Returns 0, or -1 after
+ * saying why.
  */
 static int
-prepare_group(const struct mk_conf *c, gid_t gid)
+check_db(const struct mk_conf *c, const struct run_user *u)
 {
-	static const char *const files[] = { "data.mdb", "lock.mdb" };
-	char path[4096 + 16];
-	size_t i;
+	struct passwd *pw;
+	struct mk_err err;
+	char who[64];
 
-	if (mkdir(c->db_dir, 02770) == -1 && errno != EEXIST) {
-		log_warn("%s", c->db_dir);
+	if (u->set)
+		snprintf(who, sizeof(who), "%s", u->name);
+	else if ((pw = getpwuid(geteuid())) != NULL)
+		snprintf(who, sizeof(who), "%s", pw->pw_name);
+	else
+		snprintf(who, sizeof(who), "uid %ju", (uintmax_t)geteuid());
+	memset(&err, 0, sizeof(err));
+	if (dbdir_reach(c->db_dir, who, &err) == -1) {
+		log_warnx("%s", err.msg);
 		return -1;
-	}
-	if (share_path(c->db_dir, 1, gid, 02770) == -1) {
-		log_warn("%s: giving it to group %s", c->db_dir, c->group);
-		return -1;
-	}
-	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", c->db_dir, files[i]);
-		if (share_path(path, 0, gid, 0660) == -1) {
-			log_warn("%s: giving it to group %s", path, c->group);
-			return -1;
-		}
 	}
 	return 0;
 }
@@ -634,9 +620,7 @@ main(int argc, char *argv[])
 		}
 	} else if (mode == MODE_INHERITED)
 		fd = 0;
-	if (u.set && prepare_db(&conf, &u) == -1)
-		goto out;
-	if (conf.group[0] != '\0' && prepare_group(&conf, gid) == -1)
+	if ((u.set || conf.group[0] != '\0') && prepare_db(&conf, &u, gid) == -1)
 		goto out;
 
 	if (mode == MODE_SOCKET && !conf.foreground && daemon(0, 0) == -1) {
@@ -649,6 +633,8 @@ main(int argc, char *argv[])
 		pid_written = 1;
 	}
 	if (u.set && drop_privileges(&u) == -1)
+		goto out;
+	if (mode != MODE_CGI && check_db(&conf, &u) == -1)
 		goto out;
 
 	if (mode == MODE_CGI) {
