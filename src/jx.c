@@ -703,3 +703,208 @@ jx_get_str(struct json_object *obj, const char *key)
 		return NULL;
 	return json_object_get_string(v);
 }
+
+/* ---- jx_split: the records of a file, found by tracking strings and brackets ---- */
+
+/* Where in the top-level sequence a split is (struct jx_split's top). */
+enum jx_top {
+	TOP_BEGIN,   /* nothing seen yet */
+	TOP_FIRST,   /* after '[' */
+	TOP_ELEM,    /* after ',' */
+	TOP_SEP,     /* after an element of the array */
+	TOP_END,     /* after ']' */
+	TOP_SEQ,     /* between the values of a sequence (ndjson) */
+};
+
+void
+jx_split_init(struct jx_split *s, size_t limit)
+{
+	memset(s, 0, sizeof(*s));
+	s->limit = limit;
+	s->line = 1;
+	s->top = TOP_BEGIN;
+}
+
+void
+jx_split_free(struct jx_split *s)
+{
+	buf_free(&s->rec);
+}
+
+static int
+split_ws(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* A byte that ends a bare scalar (number, true, ...). */
+static int
+split_ends_bare(int c)
+{
+	return split_ws(c) || c == ',' || c == ']' || c == '}' || c == '[' || c == '{' ||
+	    c == '"';
+}
+
+/* Keep one byte of the record, up to the limit. */
+static void
+split_byte(struct jx_split *s, int c)
+{
+	char ch = (char)c;
+
+	if (s->over)
+		return;
+	if (s->rec.n >= s->limit) {
+		s->over = 1;
+		return;
+	}
+	buf_add(&s->rec, &ch, 1);
+}
+
+static void
+split_start(struct jx_split *s, int c)
+{
+	s->in_rec = 1;
+	s->rec_line = s->line;
+	s->depth = s->in_str = s->esc = s->bare = s->over = 0;
+	buf_reset(&s->rec);
+	split_byte(s, c);
+	if (c == '{' || c == '[')
+		s->depth = 1;
+	else if (c == '"')
+		s->in_str = 1;
+	else
+		s->bare = 1;
+}
+
+/* A record is complete: hand it over, then wait for what follows it. */
+static void
+split_done(struct jx_split *s, jx_split_fn fn, void *ctx)
+{
+	struct jx_split_rec r;
+
+	r.p = s->rec.p != NULL ? s->rec.p : "";
+	r.n = s->rec.n;
+	r.no = ++s->records;
+	r.line = s->rec_line;
+	r.over = s->over;
+	r.nomem = s->rec.failed;
+	fn(ctx, &r);
+	buf_reset(&s->rec);
+	s->in_rec = s->over = 0;
+	s->top = s->array ? TOP_SEP : TOP_SEQ;
+}
+
+/* One byte.  Returns 0, or -1 on a structural error (err set). */
+static int
+split_feed1(struct jx_split *s, int c, jx_split_fn fn, void *ctx, struct mk_err *err)
+{
+	s->off++;
+	if (s->in_rec) {
+		if (s->bare) {
+			if (!split_ends_bare(c)) {
+				split_byte(s, c);
+				goto nl;
+			}
+			split_done(s, fn, ctx);
+			/* The delimiter is the sequence's: fall through to it. */
+		} else {
+			split_byte(s, c);
+			if (s->in_str) {
+				if (s->esc)
+					s->esc = 0;
+				else if (c == '\\')
+					s->esc = 1;
+				else if (c == '"') {
+					s->in_str = 0;
+					if (s->depth == 0)
+						split_done(s, fn, ctx);
+				}
+			} else if (c == '"')
+				s->in_str = 1;
+			else if (c == '{' || c == '[')
+				s->depth++;
+			else if ((c == '}' || c == ']') && --s->depth == 0)
+				split_done(s, fn, ctx);
+			goto nl;
+		}
+	}
+	if (split_ws(c))
+		goto nl;
+	switch (s->top) {
+	case TOP_BEGIN:
+		if (c == '[') {
+			s->array = 1;
+			s->top = TOP_FIRST;
+			break;
+		}
+		if (c == ',' || c == ']' || c == '}')
+			goto bad;
+		split_start(s, c);
+		break;
+	case TOP_FIRST:
+		if (c == ']') {
+			s->top = TOP_END;
+			break;
+		}
+		/* FALLTHROUGH */
+	case TOP_ELEM:
+	case TOP_SEQ:
+		if (c == ',' || c == ']' || c == '}')
+			goto bad;
+		split_start(s, c);
+		break;
+	case TOP_SEP:
+		if (c == ',')
+			s->top = TOP_ELEM;
+		else if (c == ']')
+			s->top = TOP_END;
+		else
+			goto bad;
+		break;
+	case TOP_END:
+		goto bad;
+	}
+nl:
+	if (c == '\n')
+		s->line++;
+	return 0;
+bad:
+	s->err_line = s->line;
+	mk_fail(err, MK_ERR_INVALID, "unexpected '%c' at byte %llu: %s",
+	    c >= 0x20 && c < 0x7f ? c : '?', s->off,
+	    s->top == TOP_SEP ? "expected ',' or ']' after a record" :
+	    s->top == TOP_END ? "nothing may follow the closing ']'" :
+	    "expected a record");
+	return -1;
+}
+
+enum mk_code
+jx_split_feed(struct jx_split *s, const char *p, size_t n, jx_split_fn fn, void *ctx,
+    struct mk_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (split_feed1(s, (unsigned char)p[i], fn, ctx, err) != 0)
+			return MK_ERR_INVALID;
+	return MK_OK;
+}
+
+enum mk_code
+jx_split_end(struct jx_split *s, jx_split_fn fn, void *ctx, struct mk_err *err)
+{
+	if (s->in_rec && s->bare) {
+		split_done(s, fn, ctx);
+		return MK_OK;
+	}
+	if (s->in_rec) {
+		s->err_line = s->rec_line;
+		return mk_fail(err, MK_ERR_INVALID, "the input ends inside record %zu",
+		    s->records + 1);
+	}
+	if (s->array && s->top != TOP_END) {
+		s->err_line = s->line;
+		return mk_fail(err, MK_ERR_INVALID, "the input ends before the closing ']'");
+	}
+	return MK_OK;
+}

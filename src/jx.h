@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <json-c/json.h>
 
+#include "buf.h"
 #include "err.h"
 
 /*
@@ -89,5 +90,66 @@ enum mk_code jx_set_str(struct json_object *obj, const char *key, const char *s,
 
 /* Borrowed string member, or NULL when absent or not a string. */
 const char *jx_get_str(struct json_object *obj, const char *key);
+
+/*
+ * jx_split: the records of a file of records, found without parsing them:
+ * a JSON array of values (Auth0's bulk import format) or a sequence of
+ * values separated by white space (ndjson, as metakeepctl export writes).
+ * Only strings and brackets are tracked, so each record can then be parsed
+ * on its own by jx_parse and a malformed one is one bad record, not the
+ * end of the input.  Input comes in chunks of any size (a record may span
+ * chunks); memory is one record's copy, at most limit bytes.
+ *
+ * Usage: jx_split_init, jx_split_feed for each chunk, jx_split_end at the
+ * end of the input, jx_split_free.  fn(ctx, rec) is called for each
+ * complete record, in order; rec and its bytes are borrowed for the call.
+ */
+struct jx_split_rec {
+	const char *p;            /* the record's bytes (not NUL-terminated) */
+	size_t n;
+	size_t no;                /* its position in the input, from 1 */
+	size_t line;              /* the line it starts on, from 1 */
+	int over;                 /* longer than the limit: p holds nothing useful */
+	int nomem;                /* its copy ran out of memory: p holds nothing useful */
+};
+typedef void (*jx_split_fn)(void *ctx, const struct jx_split_rec *rec);
+
+/* The splitter's state; callers read only line and err_line. */
+struct jx_split {
+	size_t limit;             /* bytes kept of one record */
+	size_t line;              /* the line being read, from 1 */
+	size_t err_line;          /* after an error: the line it is on */
+	size_t records;           /* complete records so far */
+	unsigned long long off;   /* bytes fed so far */
+	int top;                  /* where in the top-level sequence (jx.c) */
+	int array;                /* the input is an array */
+	int in_rec, depth, in_str, esc, bare, over;
+	size_t rec_line;
+	struct mk_buf rec;        /* owned: the record being read */
+};
+
+/* Start a split; limit is the longest record kept (longer ones: over). */
+void jx_split_init(struct jx_split *s, size_t limit);
+
+/*
+ * Feed n bytes, calling fn for each record they complete.  Returns MK_OK,
+ * or MK_ERR_INVALID on a structural error of the file ("unexpected ','
+ * at byte 12: expected a record"; err_line is its line): fn has then been
+ * called for the records before it, and nothing more may be fed.
+ */
+enum mk_code jx_split_feed(struct jx_split *s, const char *p, size_t n,
+    jx_split_fn fn, void *ctx, struct mk_err *err);
+
+/*
+ * End of input: completes a last bare value (a number at the very end).
+ * MK_ERR_INVALID when the input ends inside a record ("the input ends
+ * inside record 3"; err_line: the line the record starts on) or an array
+ * is not closed ("the input ends before the closing ']'").
+ */
+enum mk_code jx_split_end(struct jx_split *s, jx_split_fn fn, void *ctx,
+    struct mk_err *err);
+
+/* Release the record buffer; s may be initialized again. */
+void jx_split_free(struct jx_split *s);
 
 #endif

@@ -691,3 +691,106 @@ svc_user_import(struct store *s, const struct svc_limits *l, const char *connect
 		return MK_OK;
 	return store_write(s, import_tx, &op, err);
 }
+
+/* ---- index repair ---- */
+
+struct reindex_op {
+	struct svc_reindex_counts n;
+	enum mk_code code;        /* a store failure, which stops the scan */
+	struct store_txn *t;
+};
+
+static int
+reindex_user(void *arg, struct mk_slice key, struct mk_slice rec)
+{
+	struct reindex_op *r = arg;
+	struct json_object *u = NULL;
+	struct store_user_keys sk;
+	enum mk_code mrc;
+
+	if (jx_parse(rec.p, rec.n, JX_STORED_DEPTH, &u, NULL) != MK_OK ||
+	    !json_object_is_type(u, json_type_object)) {
+		r->n.skipped++;
+		goto out;
+	}
+	user_store_keys(u, &sk);
+	/* Index under the key the record is stored at, the one reads use. */
+	if (strlen(sk.user_id) != key.n || memcmp(sk.user_id, key.p, key.n) != 0) {
+		r->n.skipped++;
+		goto out;
+	}
+	mrc = store_user_index(r->t, &sk);
+	if (mrc == MK_ERR_INVALID)
+		r->n.skipped++;
+	else if (mrc != MK_OK)
+		r->code = mrc;
+	else
+		r->n.users++;
+out:
+	json_object_put(u);
+	return r->code != MK_OK;
+}
+
+static int
+reindex_client(void *arg, struct mk_slice key, struct mk_slice rec)
+{
+	struct reindex_op *r = arg;
+	struct json_object *o = NULL;
+	const char *cid, *created;
+	enum mk_code mrc;
+
+	if (jx_parse(rec.p, rec.n, JX_STORED_DEPTH, &o, NULL) != MK_OK ||
+	    (cid = jx_get_str(o, "client_id")) == NULL ||
+	    (created = jx_get_str(o, "created_at")) == NULL ||
+	    strlen(cid) != key.n || memcmp(cid, key.p, key.n) != 0) {
+		r->n.skipped++;
+		goto out;
+	}
+	mrc = store_client_index(r->t, cid, created);
+	if (mrc == MK_ERR_INVALID)
+		r->n.skipped++;
+	else if (mrc != MK_OK)
+		r->code = mrc;
+	else
+		r->n.clients++;
+out:
+	json_object_put(o);
+	return r->code != MK_OK;
+}
+
+/* Drop the four indexes and write them again from the records. */
+static enum mk_code
+reindex_tx(struct store_txn *t, void *arg, struct mk_err *err)
+{
+	struct reindex_op *r = arg;
+	enum mk_code mrc;
+	int i;
+
+	/* A retried transaction starts over. */
+	memset(&r->n, 0, sizeof(r->n));
+	r->t = t;
+	r->code = MK_OK;
+	for (i = 0; i < STORE_IX__COUNT; i++)
+		if ((mrc = store_index_clear(t, (enum store_index)i)) != MK_OK)
+			return mk_fail(err, mrc, "clearing %s",
+			    store_index_name((enum store_index)i));
+	if ((mrc = store_table_scan(t, ST_USERS, reindex_user, r)) != MK_OK ||
+	    (mrc = r->code) != MK_OK ||
+	    (mrc = store_table_scan(t, ST_CLIENTS, reindex_client, r)) != MK_OK ||
+	    (mrc = r->code) != MK_OK)
+		return mk_fail(err, mrc, "rebuilding the indexes: %s", mk_code_name(mrc));
+	return MK_OK;
+}
+
+enum mk_code
+svc_reindex(struct store *s, struct svc_reindex_counts *out, struct mk_err *err)
+{
+	struct reindex_op r;
+	enum mk_code mrc;
+
+	memset(&r, 0, sizeof(r));
+	if ((mrc = store_write(s, reindex_tx, &r, err)) != MK_OK)
+		return mrc;
+	*out = r.n;
+	return MK_OK;
+}

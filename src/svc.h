@@ -134,4 +134,22 @@ enum mk_code svc_user_import(struct store *s, const struct svc_limits *l,
     const char *connection, int upsert, struct svc_import_rec *recs, size_t n,
     struct mk_err *err);
 
+/*
+ * Index repair (for metakeepctl check --repair).  Rebuild the order indexes
+ * (users_email, users_created, users_updated, clients_created) from the
+ * records in one store_write: every entry is dropped, then each user and
+ * client whose record parses and names the id it is stored under is
+ * indexed again.  A record that does not is left out and counted in
+ * skipped (metakeepctl check reports it).  The search index is not
+ * touched: sindex_rebuild rebuilds it.  On success *out holds the counts
+ * (caller's storage).  Errors: those of store_write (MK_ERR_FULL,
+ * MK_ERR_INTERNAL, MK_ERR_NOMEM; err->msg set); nothing is changed then.
+ */
+struct svc_reindex_counts {
+	size_t users, clients;    /* records indexed */
+	size_t skipped;           /* records left out */
+};
+enum mk_code svc_reindex(struct store *s, struct svc_reindex_counts *out,
+    struct mk_err *err);
+
 #endif

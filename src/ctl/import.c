@@ -1,0 +1,339 @@
+/*
+ * import: metakeepctl import [--upsert] [--connection NAME] [--batch N]
+ * FILE|-: users from an Auth0 bulk import file (a JSON array) or an export
+ * (ndjson).  jx_split finds the records, jx_parse reads each one, and
+ * svc_user_import writes them in batches of one write transaction each, so
+ * a bad record is reported (FILE:LINE: record N: reason) and skipped while
+ * the others are imported.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "err.h"
+#include "jx.h"
+#include "model.h"
+#include "svc.h"
+#include "util.h"
+#include "ctl/ctl.h"
+
+#define IMPORT_BATCH 1000
+#define IMPORT_BATCH_MAX 100000
+#define IMPORT_BATCH_BYTES ((size_t)32 << 20)  /* of record text, per batch */
+
+/* import's options, set by the parser (opt.c). */
+struct import_opts {
+	int upsert;
+	const char *connection;     /* or NULL: each record's own */
+	size_t batch;               /* records per write transaction */
+};
+static struct import_opts io = { 0, NULL, IMPORT_BATCH };
+
+static int import_connection(const struct ctl_cmd *, const char *, void *);
+static int import_batch(const struct ctl_cmd *, const char *, void *);
+
+static const struct ctl_opt import_opts[] = {
+	{ 'u', "upsert", NULL, &io.upsert, NULL, CTL_NONE,
+	    "replace users that exist already (same user_id,\n"
+	    "or same email in the connection when the record\n"
+	    "has no user_id); a rerun then changes nothing" },
+	{ 'C', "connection", "NAME", &io.connection, import_connection, CTL_NONE,
+	    "put every user in connection NAME (default: the\n"
+	    "record's connection or identities, else the\n"
+	    "default connection)" },
+	{ 'b', "batch", "N", &io.batch, import_batch, CTL_NONE,
+	    "records per write transaction (default 1000)" },
+	{ 0, NULL, NULL, NULL, NULL, CTL_NONE, NULL },
+};
+
+const struct ctl_spec import_spec = {
+	import_opts, 1, "exactly one FILE (or - for standard input) is needed", NULL,
+	"Errors are reported per record as FILE:LINE: record N: reason; the\n"
+	"other records are imported.  Exit status 1 when any record failed.\n",
+	NULL,
+};
+
+/* One record read from the file, waiting for its batch to be written. */
+struct pending {
+	size_t no;          /* 1-based position in the file */
+	size_t line;        /* line where it starts */
+	size_t slot;        /* index into recs, when msg is NULL */
+	char *msg;          /* owned: why it could not be read, or NULL */
+};
+
+struct import_ctx {
+	struct ctl *ctl;
+	const char *name;           /* the file, for messages */
+	const char *connection;
+	int upsert;
+	size_t batch_max;
+	struct svc_import_rec *recs;/* batch_max slots */
+	struct pending *pend;       /* batch_max slots */
+	size_t nrecs, npend, bytes;
+	size_t records, created, updated, unchanged, failed;
+	int fatal;
+	int tty;
+	int depth;
+	int64_t t0;
+	struct jx_split split;      /* finds the records in the file */
+};
+
+static int
+import_connection(const struct ctl_cmd *self, const char *arg, void *dst)
+{
+	if (arg[0] == '\0')
+		return usage_error(self, "--connection: a name is needed");
+	*(const char **)dst = arg;
+	return -1;
+}
+
+static int
+import_batch(const struct ctl_cmd *self, const char *arg, void *dst)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (!isdigit((unsigned char)arg[0]) || *end != '\0' || errno != 0 ||
+	    v < 1 || v > IMPORT_BATCH_MAX)
+		return usage_error(self, "--batch: a number from 1 to %d", IMPORT_BATCH_MAX);
+	*(size_t *)dst = v;
+	return -1;
+}
+
+/* Depth bound for parsing one whole user: metadata depth plus the user and slack. */
+static int
+record_depth(const struct ctl *ctl)
+{
+	int d = ctl->conf.limits.max_depth > 0 ? ctl->conf.limits.max_depth : 32;
+
+	return d + 2 > JX_DEPTH_LIMIT ? JX_DEPTH_LIMIT : d + 2;
+}
+
+static void
+import_say(struct import_ctx *ic, size_t line, size_t no, const char *msg)
+{
+	/* A progress line is on the terminal: start a fresh one. */
+	if (ic->tty)
+		fputc('\n', stderr);
+	fprintf(stderr, PROG ": %s:%zu: record %zu: %s\n", ic->name, line, no, msg);
+}
+
+static void
+import_progress(struct import_ctx *ic, int done)
+{
+	double s;
+
+	if (!ic->tty)
+		return;
+	s = (double)(mk_now_ms() - ic->t0) / 1000.0;
+	fprintf(stderr, "\r" PROG ": import: %zu records, %.0f/s%s", ic->records,
+	    s > 0 ? (double)ic->records / s : 0.0, done ? "\n" : "");
+}
+
+/* Write the pending batch, report its records in file order, and empty it. */
+static void
+import_flush(struct import_ctx *ic)
+{
+	struct svc_import_rec *r;
+	struct pending *p;
+	struct mk_err err;
+	enum mk_code mrc = MK_OK;
+	size_t i;
+
+	if (ic->npend == 0)
+		return;
+	memset(&err, 0, sizeof(err));
+	if (!ic->fatal)
+		mrc = svc_user_import(ic->ctl->store, &ic->ctl->conf.limits, ic->connection,
+		    ic->upsert, ic->recs, ic->nrecs, &err);
+	if (ic->fatal) {
+		/* Already stopped: nothing more is written. */
+	} else if (mrc != MK_OK) {
+		if (ic->tty)
+			fputc('\n', stderr);
+		ctl_errx("import: %s: records %zu to %zu were not written: %s", ic->name,
+		    ic->pend[0].no, ic->pend[ic->npend - 1].no,
+		    err.msg[0] != '\0' ? err.msg : mk_code_name(mrc));
+		ic->fatal = 1;
+	} else {
+		for (i = 0; i < ic->npend; i++) {
+			p = &ic->pend[i];
+			if (p->msg != NULL) {
+				import_say(ic, p->line, p->no, p->msg);
+				ic->failed++;
+				continue;
+			}
+			r = &ic->recs[p->slot];
+			if (r->code != MK_OK) {
+				import_say(ic, p->line, p->no, r->err.msg[0] != '\0' ?
+				    r->err.msg : mk_code_name(r->code));
+				ic->failed++;
+			} else if (r->action == SVC_IMPORT_CREATED)
+				ic->created++;
+			else if (r->action == SVC_IMPORT_UPDATED)
+				ic->updated++;
+			else
+				ic->unchanged++;
+		}
+	}
+	for (i = 0; i < ic->nrecs; i++) {
+		json_object_put(ic->recs[i].rec);
+		ic->recs[i].rec = NULL;
+	}
+	for (i = 0; i < ic->npend; i++) {
+		free(ic->pend[i].msg);
+		ic->pend[i].msg = NULL;
+	}
+	ic->nrecs = ic->npend = ic->bytes = 0;
+	import_progress(ic, 0);
+}
+
+/* A complete record of the file (jx_split_fn): parse it and queue it. */
+static void
+import_element(void *arg, const struct jx_split_rec *rec)
+{
+	struct import_ctx *ic = arg;
+	struct json_object *o = NULL;
+	struct pending *p;
+	struct mk_err err;
+	char msg[MK_ERR_MSG + 64];
+
+	ic->records++;
+	p = &ic->pend[ic->npend++];
+	p->no = ic->records;
+	p->line = rec->line;
+	p->msg = NULL;
+	memset(&err, 0, sizeof(err));
+	if (rec->over)
+		snprintf(msg, sizeof(msg), "the record is larger than %zu bytes", ic->split.limit);
+	else if (rec->nomem)
+		snprintf(msg, sizeof(msg), "out of memory");
+	else if (jx_parse(rec->p, rec->n, ic->depth, &o, &err) != MK_OK)
+		snprintf(msg, sizeof(msg), "%s", err.msg);
+	else {
+		p->slot = ic->nrecs;
+		ic->recs[ic->nrecs++].rec = o;
+		ic->bytes += rec->n;
+		goto queued;
+	}
+	if ((p->msg = strdup(msg)) == NULL) {
+		ctl_errx("import: out of memory");
+		ic->npend--;
+		ic->fatal = 1;
+	}
+queued:
+	if (ic->npend == ic->batch_max || ic->bytes >= IMPORT_BATCH_BYTES)
+		import_flush(ic);
+}
+
+static int
+connection_configured(const struct ctl *ctl, const char *name)
+{
+	const char *const *c = ctl->conf.limits.connections;
+
+	if (c == NULL)
+		return strcmp(name, MODEL_DEFAULT_CONNECTION) == 0;
+	for (; *c != NULL; c++)
+		if (strcmp(*c, name) == 0)
+			return 1;
+	return 0;
+}
+
+int
+cmd_import(struct ctl *ctl, const struct ctl_cmd *self, char **operands)
+{
+	static char ibuf[1 << 16];
+	struct import_ctx ic;
+	FILE *f = NULL;
+	const char *path = operands[0];
+	struct mk_err err;
+	size_t n, i, limit;
+	int rc = CTL_FAIL, stop = 0;
+
+	(void)self;
+	memset(&ic, 0, sizeof(ic));
+	ic.batch_max = io.batch;
+	ic.upsert = io.upsert;
+	ic.connection = io.connection;
+	if (ic.connection != NULL && !connection_configured(ctl, ic.connection)) {
+		ctl_errx("import: connection '%s' is not configured (see 'connections' "
+		    "in the configuration file)", ic.connection);
+		return CTL_FAIL;
+	}
+	if (strcmp(path, "-") == 0) {
+		f = stdin;
+		ic.name = "(stdin)";
+	} else if ((f = fopen(path, "r")) == NULL) {
+		ctl_errx("import: %s: %s", path, strerror(errno));
+		return CTL_FAIL;
+	} else
+		ic.name = path;
+
+	ic.ctl = ctl;
+	ic.tty = isatty(STDERR_FILENO);
+	ic.depth = record_depth(ctl);
+	/* Room for a pretty-printed record at the size limit. */
+	limit = ctl->conf.limits.max_user_bytes * 4;
+	if (limit < ((size_t)4 << 20))
+		limit = (size_t)4 << 20;
+	jx_split_init(&ic.split, limit);
+	ic.t0 = mk_now_ms();
+	ic.recs = calloc(ic.batch_max, sizeof(*ic.recs));
+	ic.pend = calloc(ic.batch_max, sizeof(*ic.pend));
+	if (ic.recs == NULL || ic.pend == NULL) {
+		ctl_errx("import: out of memory");
+		goto out;
+	}
+
+	memset(&err, 0, sizeof(err));
+	while (!stop && !ic.fatal && (n = fread(ibuf, 1, sizeof(ibuf), f)) > 0) {
+		if (jx_split_feed(&ic.split, ibuf, n, import_element, &ic, &err) != MK_OK) {
+			if (ic.tty)
+				fputc('\n', stderr);
+			ctl_errx("import: %s:%zu: %s", ic.name, ic.split.err_line, err.msg);
+			stop = 1;
+		}
+	}
+	if (!stop && ferror(f)) {
+		ctl_errx("import: %s: %s", ic.name, strerror(errno));
+		stop = 1;
+	}
+	if (!stop && !ic.fatal &&
+	    jx_split_end(&ic.split, import_element, &ic, &err) != MK_OK) {
+		ctl_errx("import: %s:%zu: %s", ic.name, ic.split.err_line, err.msg);
+		stop = 1;
+	}
+	/* What was read before a structural error is still written. */
+	import_flush(&ic);
+	import_progress(&ic, 1);
+	fprintf(stderr, PROG ": import: %zu record%s: %zu created, %zu updated, "
+	    "%zu unchanged, %zu failed%s\n", ic.records, ic.records == 1 ? "" : "s",
+	    ic.created, ic.updated, ic.unchanged, ic.failed,
+	    stop || ic.fatal ? "; stopped early" : "");
+	if (!stop && !ic.fatal && ic.failed == 0)
+		rc = CTL_OK;
+out:
+	if (f != NULL && f != stdin)
+		fclose(f);
+	if (ic.recs != NULL)
+		for (i = 0; i < ic.nrecs; i++)
+			json_object_put(ic.recs[i].rec);
+	if (ic.pend != NULL)
+		for (i = 0; i < ic.npend; i++)
+			free(ic.pend[i].msg);
+	free(ic.recs);
+	free(ic.pend);
+	jx_split_free(&ic.split);
+	return rc;
+}
