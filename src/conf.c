@@ -13,9 +13,11 @@
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* For API_BODY_LIMIT_DEFAULT alone: conf.h stays free of api, and no program
  * that reads the configuration links api for it. */
@@ -41,15 +43,18 @@ conf_defaults(struct mk_conf *c)
 	svc_limits_defaults(&c->limits);
 	c->body_limit = API_BODY_LIMIT_DEFAULT;
 	snprintf(c->db_dir, sizeof(c->db_dir), "%s", "/var/lib/metakeep");
-	c->store.dir = c->db_dir;
+	c->store.dir = c->db_dir;   /* stays: database changes db_dir in place */
 	c->workers = 4;
 	c->request_timeout = CONF_REQUEST_TIMEOUT;
 	c->connections[0] = NULL;
 }
 
+/* ---- value parsers: 0 and *out set, or -1 ---- */
+
 /*
  * A byte count: decimal digits with an optional K, M or G suffix (powers
- * of 1024).  Returns 0 and sets *out, or -1 when malformed or above max.
+ * of 1024).  Returns 0 and sets *out, or -1 when malformed or out of
+ * [min, max].
  */
 static int
 conf_bytes(const char *s, unsigned long long min, unsigned long long max,
@@ -129,18 +134,6 @@ conf_bool(const char *s, int *out)
 	return -1;
 }
 
-/* Copy a string value into a fixed field; -1 when empty or too long. */
-static int
-conf_str(char *dst, size_t dstsz, const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n >= dstsz)
-		return -1;
-	memcpy(dst, s, n + 1);
-	return 0;
-}
-
 /*
  * "host:port" or "[v6addr]:port" with a port in 1..65535.  Only the shape
  * is checked here; the name is resolved when the socket is opened.
@@ -178,12 +171,98 @@ conf_username(const char *s)
 	return s[0] == '-' ? -1 : 0;
 }
 
-/* "a, b ,c": split on commas, trim blanks; no empty names, no more than fit. */
-static int
-conf_connections(struct mk_conf *c, const char *s, struct mk_err *err)
+/* ---- setters, one per type: 0 with the field set, or -1 and nothing changed ---- */
+
+static void *
+field(struct mk_conf *c, const struct conf_key *k)
 {
-	char tmp[CONF_MAX_CONNECTIONS][256];
-	const char *p = s, *comma, *b, *e;
+	return (char *)c + k->off;
+}
+
+/*
+ * Store v into an unsigned or int field of k->size bytes (v fits: the
+ * bounds say so, and test_conf checks each row).  -1 for a field of
+ * another size.
+ */
+static int
+put_num(struct mk_conf *c, const struct conf_key *k, unsigned long long v)
+{
+	unsigned u = (unsigned)v;
+
+	switch (k->size) {
+	case sizeof(v):
+		memcpy(field(c, k), &v, sizeof(v));
+		return 0;
+	case sizeof(u):
+		memcpy(field(c, k), &u, sizeof(u));
+		return 0;
+	}
+	return -1;
+}
+
+/* A string of min..max bytes into a char array field. */
+static int
+set_string(struct mk_conf *c, const struct conf_key *k, const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n < k->min || n > k->max || n >= k->size)
+		return -1;
+	memcpy(field(c, k), v, n + 1);
+	return 0;
+}
+
+static int
+set_num(struct mk_conf *c, const struct conf_key *k, const char *v)
+{
+	unsigned long long n;
+
+	if (conf_num(v, k->min, k->max, &n) == -1)
+		return -1;
+	return put_num(c, k, n);
+}
+
+static int
+set_bytes(struct mk_conf *c, const struct conf_key *k, const char *v)
+{
+	unsigned long long n;
+
+	if (conf_bytes(v, k->min, k->max, &n) == -1)
+		return -1;
+	return put_num(c, k, n);
+}
+
+static int
+set_bool(struct mk_conf *c, const struct conf_key *k, const char *v)
+{
+	int b;
+
+	if (conf_bool(v, &b) == -1)
+		return -1;
+	return put_num(c, k, (unsigned long long)b);
+}
+
+static int
+set_listen(struct mk_conf *c, const struct conf_key *k, const char *v)
+{
+	return conf_listen(v) == -1 ? -1 : set_string(c, k, v);
+}
+
+static int
+set_name(struct mk_conf *c, const struct conf_key *k, const char *v)
+{
+	return conf_username(v) == -1 ? -1 : set_string(c, k, v);
+}
+
+/*
+ * "a, b ,c": split on commas, trim blanks; 1 to k->max names, none empty
+ * or longer than a conn_storage slot holds.
+ */
+static int
+set_list(struct mk_conf *c, const struct conf_key *k, const char *v)
+{
+	char tmp[CONF_MAX_CONNECTIONS][sizeof(c->conn_storage[0])];
+	const char *p = v, *comma, *b, *e;
 	size_t n = 0, i, len;
 
 	for (;;) {
@@ -194,16 +273,8 @@ conf_connections(struct mk_conf *c, const char *s, struct mk_err *err)
 		while (e > b && isspace((unsigned char)e[-1]))
 			e--;
 		len = (size_t)(e - b);
-		if (len == 0)
-			return mk_fail(err, MK_ERR_INVALID,
-			    "connections: empty connection name");
-		if (len >= sizeof(tmp[0]))
-			return mk_fail(err, MK_ERR_INVALID,
-			    "connections: a name is longer than %zu bytes",
-			    sizeof(tmp[0]) - 1);
-		if (n == CONF_MAX_CONNECTIONS)
-			return mk_fail(err, MK_ERR_INVALID,
-			    "connections: more than %d names", CONF_MAX_CONNECTIONS);
+		if (len == 0 || len >= sizeof(tmp[0]) || n == k->max || n == CONF_MAX_CONNECTIONS)
+			return -1;
 		memcpy(tmp[n], b, len);
 		tmp[n][len] = '\0';
 		n++;
@@ -218,109 +289,126 @@ conf_connections(struct mk_conf *c, const char *s, struct mk_err *err)
 	}
 	c->connections[n] = NULL;
 	c->limits.connections = c->connections;
-	return MK_OK;
+	return 0;
+}
+
+/* ---- the table ---- */
+
+/* Per type: its setter, and what its bounds add to the message. */
+static const struct {
+	int (*set)(struct mk_conf *c, const struct conf_key *k, const char *v);
+	enum { B_NONE, B_NUM, B_BYTES, B_LEN, B_LIST } bounds;
+} types[] = {
+	[CONF_STRING] = { set_string, B_LEN },
+	[CONF_NUM] = { set_num, B_NUM },
+	[CONF_BYTES] = { set_bytes, B_BYTES },
+	[CONF_BOOL] = { set_bool, B_NONE },
+	[CONF_LISTEN] = { set_listen, B_NONE },
+	[CONF_NAME] = { set_name, B_NONE },
+	[CONF_LIST] = { set_list, B_LIST },
+};
+_Static_assert(sizeof(types) / sizeof(types[0]) == CONF_NTYPES, "a setter per type");
+
+#define F(m) offsetof(struct mk_conf, m), sizeof(((struct mk_conf *)0)->m)
+#define LEN(m) (sizeof(((struct mk_conf *)0)->m) - 1)
+#define BOOLS "true/false, yes/no, on/off or 1/0"
+
+const struct conf_key conf_keys[] = {
+	{ "database", CONF_STRING, F(db_dir), 1, LEN(db_dir), "a path" },
+	{ "socket", CONF_STRING, F(socket_path), 1, CONF_SUN_PATH - 1, "a path" },
+	{ "listen", CONF_LISTEN, F(listen_addr), 1, LEN(listen_addr),
+	    "HOST:PORT (or [IPv6]:PORT)" },
+	{ "workers", CONF_NUM, F(workers), 1, CONF_MAX_WORKERS, "a number" },
+	{ "body_limit", CONF_BYTES, F(body_limit), 1, CONF_MAX_BODY, "a byte count" },
+	{ "map_size", CONF_BYTES, F(store.map_size), CONF_MIN_MAP, CONF_MAX_MAP,
+	    "a byte count" },
+	{ "map_max", CONF_BYTES, F(store.map_max), CONF_MIN_MAP, CONF_MAX_MAP,
+	    "a byte count" },
+	{ "max_requests", CONF_NUM, F(max_requests), 0, ULONG_MAX, "a number" },
+	{ "request_timeout", CONF_NUM, F(request_timeout), 0, CONF_MAX_REQUEST_TIMEOUT,
+	    "a number of seconds" },
+	{ "max_depth", CONF_NUM, F(limits.max_depth), 1, CONF_MAX_DEPTH, "a number" },
+	{ "max_user_bytes", CONF_BYTES, F(limits.max_user_bytes), CONF_MIN_USER_BYTES,
+	    CONF_MAX_BODY, "a byte count" },
+	{ "relaxed_sync", CONF_BOOL, F(store.relaxed_sync), 0, 1, BOOLS },
+	{ "foreground", CONF_BOOL, F(foreground), 0, 1, BOOLS },
+	{ "debug", CONF_BOOL, F(debug), 0, 1, BOOLS },
+	{ "connections", CONF_LIST, F(connections), 1, CONF_MAX_CONNECTIONS,
+	    "a comma-separated list" },
+	{ "user", CONF_NAME, F(user), 1, LEN(user), "a user name" },
+	/* Group names follow the rules of user names. */
+	{ "group", CONF_NAME, F(group), 1, LEN(group), "a group name" },
+	{ "pid_file", CONF_STRING, F(pid_file), 1, LEN(pid_file), "a path" },
+};
+const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);
+
+const struct conf_key *
+conf_key(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < conf_nkeys; i++)
+		if (strcmp(conf_keys[i].key, key) == 0)
+			return &conf_keys[i];
+	return NULL;
+}
+
+/* A byte count the way a person writes it: 1M, 1024G, 1000. */
+static void
+fmt_bytes(char *out, size_t n, unsigned long long v)
+{
+	static const struct { unsigned long long mul; char suffix; } units[] = {
+		{ 1ULL << 30, 'G' }, { 1ULL << 20, 'M' }, { 1ULL << 10, 'K' },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (v != 0 && v % units[i].mul == 0) {
+			snprintf(out, n, "%llu%c", v / units[i].mul, units[i].suffix);
+			return;
+		}
+	snprintf(out, n, "%llu", v);
+}
+
+/* The one message: "KEY: 'VALUE' is not WHAT[ BOUNDS]". */
+static enum mk_code
+conf_refuse(const struct conf_key *k, const char *value, struct mk_err *err)
+{
+	char lo[32], hi[32], bounds[128] = "";
+
+	switch (types[k->type].bounds) {
+	case B_NONE:
+		break;
+	case B_NUM:
+		snprintf(bounds, sizeof(bounds), " from %llu to %llu", k->min, k->max);
+		break;
+	case B_BYTES:
+		fmt_bytes(lo, sizeof(lo), k->min);
+		fmt_bytes(hi, sizeof(hi), k->max);
+		snprintf(bounds, sizeof(bounds), " from %s to %s", lo, hi);
+		break;
+	case B_LEN:
+		snprintf(bounds, sizeof(bounds), " of %llu to %llu bytes", k->min, k->max);
+		break;
+	case B_LIST:
+		snprintf(bounds, sizeof(bounds), " of %llu to %llu names of 1 to %zu bytes",
+		    k->min, k->max, sizeof(((struct mk_conf *)0)->conn_storage[0]) - 1);
+		break;
+	}
+	return mk_fail(err, MK_ERR_INVALID, "%s: '%s' is not %s%s", k->key, value, k->what,
+	    bounds);
 }
 
 enum mk_code
 conf_set(struct mk_conf *c, const char *key, const char *value, struct mk_err *err)
 {
-	unsigned long long v;
-	int b;
+	const struct conf_key *k = conf_key(key);
 
-	if (strcmp(key, "database") == 0) {
-		if (conf_str(c->db_dir, sizeof(c->db_dir), value) == -1)
-			goto bad;
-		c->store.dir = c->db_dir;
-	} else if (strcmp(key, "socket") == 0) {
-		if (strlen(value) >= CONF_SUN_PATH)
-			return mk_fail(err, MK_ERR_INVALID,
-			    "socket: path longer than %d bytes", CONF_SUN_PATH - 1);
-		if (conf_str(c->socket_path, sizeof(c->socket_path), value) == -1)
-			goto bad;
-	} else if (strcmp(key, "listen") == 0) {
-		if (conf_listen(value) == -1 ||
-		    conf_str(c->listen_addr, sizeof(c->listen_addr), value) == -1)
-			return mk_fail(err, MK_ERR_INVALID,
-			    "listen: '%s' is not HOST:PORT (or [IPv6]:PORT)", value);
-	} else if (strcmp(key, "workers") == 0) {
-		if (conf_num(value, 1, CONF_MAX_WORKERS, &v) == -1)
-			return mk_fail(err, MK_ERR_INVALID,
-			    "workers: '%s' is not a number from 1 to %d",
-			    value, CONF_MAX_WORKERS);
-		c->workers = (int)v;
-	} else if (strcmp(key, "body_limit") == 0) {
-		if (conf_bytes(value, 1, CONF_MAX_BODY, &v) == -1)
-			return mk_fail(err, MK_ERR_INVALID,
-			    "body_limit: '%s' is not a byte count from 1 to 1G", value);
-		c->body_limit = (size_t)v;
-	} else if (strcmp(key, "map_size") == 0) {
-		if (conf_bytes(value, CONF_MIN_MAP, CONF_MAX_MAP, &v) == -1)
-			return mk_fail(err, MK_ERR_INVALID,
-			    "map_size: '%s' is not a byte count from 1M to 1024G", value);
-		c->store.map_size = (size_t)v;
-	} else if (strcmp(key, "map_max") == 0) {
-		if (conf_bytes(value, CONF_MIN_MAP, CONF_MAX_MAP, &v) == -1)
-			return mk_fail(err, MK_ERR_INVALID,
-			    "map_max: '%s' is not a byte count from 1M to 1024G", value);
-		c->store.map_max = (size_t)v;
-	} else if (strcmp(key, "max_requests") == 0) {
-		if (conf_num(value, 0, ULONG_MAX, &v) == -1)
-			goto bad;
-		c->max_requests = (unsigned long)v;
-	} else if (strcmp(key, "request_timeout") == 0) {
-		if (conf_num(value, 0, CONF_MAX_REQUEST_TIMEOUT, &v) == -1)
-			return mk_fail(err, MK_ERR_INVALID,
-			    "request_timeout: '%s' is not a number of seconds from 0 to %d",
-			    value, CONF_MAX_REQUEST_TIMEOUT);
-		c->request_timeout = (unsigned)v;
-	} else if (strcmp(key, "max_depth") == 0) {
-		if (conf_num(value, 1, CONF_MAX_DEPTH, &v) == -1)
-			return mk_fail(err, MK_ERR_INVALID,
-			    "max_depth: '%s' is not a number from 1 to %d",
-			    value, CONF_MAX_DEPTH);
-		c->limits.max_depth = (int)v;
-	} else if (strcmp(key, "max_user_bytes") == 0) {
-		if (conf_bytes(value, CONF_MIN_USER_BYTES, CONF_MAX_BODY, &v) == -1)
-			return mk_fail(err, MK_ERR_INVALID,
-			    "max_user_bytes: '%s' is not a byte count from 1K to 1G",
-			    value);
-		c->limits.max_user_bytes = (size_t)v;
-	} else if (strcmp(key, "relaxed_sync") == 0) {
-		if (conf_bool(value, &b) == -1)
-			goto badbool;
-		c->store.relaxed_sync = b;
-	} else if (strcmp(key, "foreground") == 0) {
-		if (conf_bool(value, &b) == -1)
-			goto badbool;
-		c->foreground = b;
-	} else if (strcmp(key, "debug") == 0) {
-		if (conf_bool(value, &b) == -1)
-			goto badbool;
-		c->debug = b;
-	} else if (strcmp(key, "connections") == 0) {
-		return conf_connections(c, value, err);
-	} else if (strcmp(key, "user") == 0) {
-		if (conf_username(value) == -1 ||
-		    conf_str(c->user, sizeof(c->user), value) == -1)
-			return mk_fail(err, MK_ERR_INVALID,
-			    "user: '%s' is not a user name", value);
-	} else if (strcmp(key, "group") == 0) {
-		/* Group names follow the rules of user names. */
-		if (conf_username(value) == -1 ||
-		    conf_str(c->group, sizeof(c->group), value) == -1)
-			return mk_fail(err, MK_ERR_INVALID,
-			    "group: '%s' is not a group name", value);
-	} else if (strcmp(key, "pid_file") == 0) {
-		if (conf_str(c->pid_file, sizeof(c->pid_file), value) == -1)
-			goto bad;
-	} else
+	if (k == NULL)
 		return mk_fail(err, MK_ERR_INVALID, "unknown key '%s'", key);
+	if (types[k->type].set(c, k, value) == -1)
+		return conf_refuse(k, value, err);
 	return MK_OK;
-bad:
-	return mk_fail(err, MK_ERR_INVALID, "%s: bad value '%s'", key, value);
-badbool:
-	return mk_fail(err, MK_ERR_INVALID,
-	    "%s: '%s' is not true/false, yes/no, on/off or 1/0", key, value);
 }
 
 struct conf_parse {

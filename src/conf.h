@@ -23,6 +23,8 @@
 #ifndef MK_CONF_H
 #define MK_CONF_H
 
+#include <stddef.h>
+
 #include "err.h"
 #include "store.h"
 #include "svc.h"
@@ -49,6 +51,39 @@ struct mk_conf {
 };
 
 /*
+ * The keys, one row each (as nginx's ngx_command_t): the type says how the
+ * value is parsed and what its bounds mean; off and size locate the field
+ * in struct mk_conf.  A value that does not parse or is out of bounds is
+ * refused with one message shape, "KEY: 'VALUE' is not WHAT BOUNDS", e.g.
+ * "workers: '0' is not a number from 1 to 256".
+ */
+enum conf_type {
+	CONF_STRING,   /* min..max bytes (a path) */
+	CONF_NUM,      /* a decimal number in [min, max] */
+	CONF_BYTES,    /* a byte count, optional K, M, G suffix, in [min, max] */
+	CONF_BOOL,     /* true/false, yes/no, on/off, 1/0 */
+	CONF_LISTEN,   /* HOST:PORT or [IPv6]:PORT, min..max bytes */
+	CONF_NAME,     /* a user or group name, min..max bytes */
+	CONF_LIST,     /* the connections: min..max names */
+	CONF_NTYPES
+};
+
+struct conf_key {
+	const char *key;
+	enum conf_type type;
+	size_t off;                /* offsetof(struct mk_conf, field) */
+	size_t size;               /* sizeof that field */
+	unsigned long long min, max;
+	const char *what;          /* the message's WHAT: "a number", "a path" */
+};
+
+extern const struct conf_key conf_keys[];
+extern const size_t conf_nkeys;
+
+/* The row of key, or NULL. */
+const struct conf_key *conf_key(const char *key);
+
+/*
  * Defaults: database "/var/lib/metakeep", 4 workers, request_timeout 30,
  * api and store defaults.
  */
@@ -63,7 +98,9 @@ enum mk_code conf_load_file(struct mk_conf *c, const char *path, struct mk_err *
 
 /*
  * Set one key as the file would ("workers", "4"); used for command-line
- * options too, so both share one validation.  MK_ERR_INVALID on a bad value.
+ * options too, so both share one validation.  MK_ERR_INVALID on an unknown
+ * key ("unknown key 'KEY'") or a bad value (the message above); c is
+ * unchanged then.
  */
 enum mk_code conf_set(struct mk_conf *c, const char *key, const char *value, struct mk_err *err);
 

@@ -1,9 +1,11 @@
 /*
  * test_conf: the settings module: defaults, every key's validation through
- * conf_set (a bad value is refused and changes nothing), and conf_load_file
- * with its file:line messages.
+ * conf_set (a bad value is refused and changes nothing), the key table
+ * (each row's bounds fit its field, its one message shape, its
+ * documentation), and conf_load_file with its file:line messages.
  */
 #include <criterion/criterion.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,4 +258,217 @@ Test(conf, file_missing)
 	cr_assert_eq(conf_load_file(&c, "/nonexistent/metakeepd.conf", &err),
 	    MK_ERR_NOTFOUND);
 	cr_assert_eq(c.workers, 4);
+}
+
+/* ---- the key table: every row's bounds, message and documentation ---- */
+
+/* The number in k's field, whatever its width. */
+static unsigned long long
+get_num(const struct conf_key *k)
+{
+	unsigned long long v = 0;
+	unsigned u = 0;
+
+	if (k->size == sizeof(v))
+		memcpy(&v, (const char *)&c + k->off, sizeof(v));
+	else {
+		cr_assert_eq(k->size, sizeof(u), "%s: a field of %zu bytes", k->key, k->size);
+		memcpy(&u, (const char *)&c + k->off, sizeof(u));
+		v = u;
+	}
+	return v;
+}
+
+/* conf_set must refuse value with the table's message, leaving the field. */
+static void
+assert_refused(const struct conf_key *k, const char *value, const char *bounds)
+{
+	char want[MK_ERR_MSG], before[4096];
+
+	cr_assert_leq(k->size, sizeof(before));
+	memcpy(before, (const char *)&c + k->off, k->size);
+	cr_assert_eq(conf_set(&c, k->key, value, &err), MK_ERR_INVALID,
+	    "%s '%.40s' accepted", k->key, value);
+	cr_assert_eq(memcmp(before, (const char *)&c + k->off, k->size), 0,
+	    "%s '%.40s' changed the field", k->key, value);
+	snprintf(want, sizeof(want), "%s: '%s' is not %s%s", k->key, value, k->what, bounds);
+	cr_assert_str_eq(err.msg, want);
+}
+
+static void
+check_num_row(const struct conf_key *k)
+{
+	char v[32], bounds[96];
+	/* Byte counts print their bounds with suffixes: one_message_shape checks those. */
+	int exact = k->type == CONF_NUM;
+
+	snprintf(v, sizeof(v), "%llu", k->min);
+	cr_assert_eq(conf_set(&c, k->key, v, &err), MK_OK, "%s min %s: %s", k->key, v,
+	    err.msg);
+	cr_assert_eq(get_num(k), k->min, "%s min", k->key);
+	snprintf(v, sizeof(v), "%llu", k->max);
+	cr_assert_eq(conf_set(&c, k->key, v, &err), MK_OK, "%s max %s: %s", k->key, v,
+	    err.msg);
+	cr_assert_eq(get_num(k), k->max, "%s max: the field holds it", k->key);
+	snprintf(bounds, sizeof(bounds), " from %llu to %llu", k->min, k->max);
+	if (k->max < ULLONG_MAX) {
+		snprintf(v, sizeof(v), "%llu", k->max + 1);
+		if (exact)
+			assert_refused(k, v, bounds);
+		else
+			cr_assert_eq(conf_set(&c, k->key, v, &err), MK_ERR_INVALID, "%s", k->key);
+	}
+	if (k->min > 0) {
+		snprintf(v, sizeof(v), "%llu", k->min - 1);
+		if (exact)
+			assert_refused(k, v, bounds);
+		else
+			cr_assert_eq(conf_set(&c, k->key, v, &err), MK_ERR_INVALID, "%s", k->key);
+	}
+	cr_assert_eq(get_num(k), k->max, "%s: refused values left it", k->key);
+}
+
+/* Strings: min..max bytes fit the field; one more byte is refused. */
+static void
+check_len_row(const struct conf_key *k)
+{
+	char v[4200], bounds[64];
+
+	cr_assert_lt(k->max, k->size, "%s: max %llu does not fit %zu bytes", k->key, k->max,
+	    k->size);
+	cr_assert_lt(k->max + 1, sizeof(v));
+	memset(v, 'a', k->max);
+	if (k->type == CONF_STRING)
+		v[0] = '/';
+	if (k->type == CONF_LISTEN)
+		memcpy(v + k->max - 2, ":1", 2);
+	v[k->max] = '\0';
+	cr_assert_eq(conf_set(&c, k->key, v, &err), MK_OK, "%s of %llu bytes: %s", k->key,
+	    k->max, err.msg);
+	cr_assert_str_eq((const char *)&c + k->off, v);
+	if (k->type == CONF_LISTEN)
+		memcpy(v + k->max - 2, "a:1", 4);
+	else {
+		v[k->max] = 'a';
+		v[k->max + 1] = '\0';
+	}
+	if (k->type == CONF_STRING) {
+		snprintf(bounds, sizeof(bounds), " of %llu to %llu bytes", k->min, k->max);
+		assert_refused(k, v, bounds);
+		assert_refused(k, "", bounds);
+	} else {
+		assert_refused(k, v, "");
+		assert_refused(k, "", "");
+	}
+}
+
+Test(conf, table_bounds)
+{
+	size_t i, checked = 0;
+
+	for (i = 0; i < conf_nkeys; i++) {
+		const struct conf_key *k = &conf_keys[i];
+
+		cr_assert_eq(conf_key(k->key), k, "%s: one row per key", k->key);
+		cr_assert_leq(k->off + k->size, sizeof(c), "%s: inside struct mk_conf", k->key);
+		cr_assert_leq(k->min, k->max, "%s", k->key);
+		switch (k->type) {
+		case CONF_NUM:
+		case CONF_BYTES:
+		case CONF_BOOL:
+			check_num_row(k);
+			checked++;
+			break;
+		case CONF_STRING:
+		case CONF_LISTEN:
+		case CONF_NAME:
+			check_len_row(k);
+			checked++;
+			break;
+		case CONF_LIST:
+		case CONF_NTYPES:
+			break;
+		}
+	}
+	cr_assert_geq(checked, 16, "%zu rows checked", checked);
+}
+
+Test(conf, one_message_shape)
+{
+	static const struct { const char *key, *value, *msg; } cases[] = {
+		{ "workers", "0", "workers: '0' is not a number from 1 to 256" },
+		{ "workers", "8x", "workers: '8x' is not a number from 1 to 256" },
+		{ "body_limit", "2G", "body_limit: '2G' is not a byte count from 1 to 1G" },
+		{ "map_size", "512K", "map_size: '512K' is not a byte count from 1M to 1024G" },
+		{ "map_max", "1T", "map_max: '1T' is not a byte count from 1M to 1024G" },
+		{ "max_user_bytes", "1000",
+		    "max_user_bytes: '1000' is not a byte count from 1K to 1G" },
+		{ "request_timeout", "-1",
+		    "request_timeout: '-1' is not a number of seconds from 0 to 86400" },
+		{ "max_requests", "10K",
+		    "max_requests: '10K' is not a number from 0 to 18446744073709551615" },
+		{ "max_depth", "1001", "max_depth: '1001' is not a number from 1 to 1000" },
+		{ "relaxed_sync", "maybe",
+		    "relaxed_sync: 'maybe' is not true/false, yes/no, on/off or 1/0" },
+		{ "listen", "::1:9000", "listen: '::1:9000' is not HOST:PORT (or [IPv6]:PORT)" },
+		{ "user", "bad user", "user: 'bad user' is not a user name" },
+		{ "group", "-x", "group: '-x' is not a group name" },
+		{ "database", "", "database: '' is not a path of 1 to 4095 bytes" },
+		{ "pid_file", "", "pid_file: '' is not a path of 1 to 4095 bytes" },
+		{ "connections", "x,,y", "connections: 'x,,y' is not a comma-separated list "
+		    "of 1 to 32 names of 1 to 255 bytes" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		cr_assert_eq(conf_set(&c, cases[i].key, cases[i].value, &err), MK_ERR_INVALID,
+		    "%s '%s'", cases[i].key, cases[i].value);
+		cr_assert_str_eq(err.msg, cases[i].msg);
+	}
+}
+
+/* Read a file of the source tree (relative to tests/data/..) into a string. */
+static char *
+read_src(const char *rel)
+{
+	char path[4096], *text;
+	FILE *f;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/../../%s", MK_TEST_DATA, rel);
+	f = fopen(path, "r");
+	cr_assert_not_null(f, "%s", path);
+	cr_assert_eq(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	rewind(f);
+	text = calloc(1, (size_t)n + 1);
+	cr_assert_not_null(text);
+	cr_assert_eq(fread(text, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return text;
+}
+
+/* Every key of the table is in the example file and the manual page. */
+Test(conf, every_key_documented)
+{
+	char *example = read_src("etc/metakeepd.conf.example");
+	char *man = read_src("man/metakeepd.8");
+	char want[128], want2[128];
+	size_t i;
+
+	for (i = 0; i < conf_nkeys; i++) {
+		const char *k = conf_keys[i].key;
+
+		snprintf(want, sizeof(want), "\n%s = ", k);
+		snprintf(want2, sizeof(want2), "\n;%s = ", k);
+		cr_assert(strstr(example, want) != NULL || strstr(example, want2) != NULL,
+		    "etc/metakeepd.conf.example does not show '%s'", k);
+		snprintf(want, sizeof(want), ".RB [ %s ]", k);
+		snprintf(want2, sizeof(want2), ".BI %s ", k);
+		cr_assert(strstr(man, want) != NULL || strstr(man, want2) != NULL,
+		    "man/metakeepd.8 does not describe '%s'", k);
+	}
+	free(man);
+	free(example);
 }
