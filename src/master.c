@@ -28,6 +28,7 @@
 #include <sys/mman.h>
 #include <sys/select.h>
 #include <sys/wait.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -189,7 +190,7 @@ master_reap(struct slot *slots, int n, int stopping, int *live)
 			continue;
 		s->pid = -1;
 		(*live)--;
-		if (WIFEXITED(st) && WEXITSTATUS(st) == MASTER_EXIT_CONFIG) {
+		if (WIFEXITED(st) && WEXITSTATUS(st) == EX_CONFIG) {
 			log_warnx("worker %ld: fatal configuration error, stopping",
 			    (long)pid);
 			fatal = 1;
@@ -415,7 +416,7 @@ master_run(int n, master_worker_fn fn, void *arg)
 			log_warn("pselect");
 	}
 	log_info("all workers stopped");
-	rc = fatal ? MASTER_EXIT_CONFIG : 0;
+	rc = fatal ? EX_CONFIG : 0;
 out:
 	if (installed)
 		master_restore(saved);

@@ -7,8 +7,8 @@
  *                    that crashes within 1 s of its start is replaced after
  *                    a delay that doubles from 100 ms up to 5 s, and the
  *                    delay resets once a worker of that slot lives 1 s.
- *   exit status 78   (EX_CONFIG) from a worker: fatal configuration; the
- *                    master stops the others and returns 78.
+ *   EX_CONFIG (78)   from a worker (sysexits.h): fatal configuration; the
+ *                    master stops the others and returns EX_CONFIG.
  *   SIGTERM, SIGINT  graceful stop: SIGTERM to every worker (each finishes
  *                    its request in flight), wait up to 10 s, then SIGKILL.
  *   SIGHUP           rolling restart: the workers alive at that moment are
@@ -32,16 +32,13 @@
 #ifndef MK_MASTER_H
 #define MK_MASTER_H
 
-/* Exit status from a worker meaning "my configuration cannot work". */
-#define MASTER_EXIT_CONFIG 78
-
 /* Runs in each forked worker; its return value is the worker's exit status. */
 typedef int (*master_worker_fn)(void *arg);
 
 /*
  * Fork nworkers workers running fn(arg) and supervise them until a stop
  * signal, then return once all have exited.  Returns 0 after a requested
- * stop, MASTER_EXIT_CONFIG when a worker reported a fatal configuration,
+ * stop, EX_CONFIG when a worker reported a fatal configuration,
  * 1 when the master itself failed (sigaction).  In a worker, fn starts
  * with the dispositions the master changed put back, but with SIGCHLD,
  * SIGTERM, SIGINT and SIGHUP still blocked, so it can install its own

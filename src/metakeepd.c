@@ -37,6 +37,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/un.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -45,8 +46,6 @@
 #include "master.h"
 #include "worker.h"
 
-#define EXIT_USAGE 64   /* EX_USAGE */
-#define EXIT_CONFIG 78  /* EX_CONFIG */
 
 enum mode {
 	MODE_SOCKET,
@@ -192,7 +191,7 @@ parse_args(int argc, char *argv[], struct mk_conf *c)
 			exit(0);
 		case '?':
 			usage(stderr);
-			return EXIT_USAGE;
+			return EX_USAGE;
 		default:
 			break;
 		}
@@ -200,12 +199,12 @@ parse_args(int argc, char *argv[], struct mk_conf *c)
 	if (optind < argc) {
 		fprintf(stderr, "metakeepd: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
-		return EXIT_USAGE;
+		return EX_USAGE;
 	}
 	memset(&err, 0, sizeof(err));
 	if (config != NULL && conf_load_file(c, config, &err) != MK_OK) {
 		fprintf(stderr, "metakeepd: %s\n", err.msg);
-		return EXIT_CONFIG;
+		return EX_CONFIG;
 	}
 
 	optind = 0;  /* glibc: start over, re-reading the option string */
@@ -215,13 +214,13 @@ parse_args(int argc, char *argv[], struct mk_conf *c)
 			continue;
 		if (conf_set(c, key, value, &err) != MK_OK) {
 			fprintf(stderr, "metakeepd: %s\n", err.msg);
-			return EXIT_USAGE;
+			return EX_USAGE;
 		}
 	}
 	if (c->socket_path[0] != '\0' && c->listen_addr[0] != '\0') {
 		fprintf(stderr, "metakeepd: give either a socket or a listen address, "
 		    "not both\n");
-		return EXIT_USAGE;
+		return EX_USAGE;
 	}
 	if (c->debug)
 		c->foreground = 1;
@@ -383,24 +382,24 @@ resolve_user(const struct mk_conf *c, struct run_user *u)
 	if (geteuid() == 0 && c->user[0] == '\0') {
 		log_warnx("refusing to run as root: give --user NAME "
 		    "(or user = NAME in the configuration file)");
-		return EXIT_CONFIG;
+		return EX_CONFIG;
 	}
 	if (c->user[0] == '\0')
 		return 0;
 	if ((pw = getpwnam(c->user)) == NULL) {
 		log_warnx("user %s: no such user", c->user);
-		return EXIT_CONFIG;
+		return EX_CONFIG;
 	}
 	if (geteuid() != 0) {
 		if (pw->pw_uid != geteuid()) {
 			log_warnx("--user %s needs root", c->user);
-			return EXIT_CONFIG;
+			return EX_CONFIG;
 		}
 		return 0;
 	}
 	if (pw->pw_uid == 0) {
 		log_warnx("refusing to run as root: --user %s is root", c->user);
-		return EXIT_CONFIG;
+		return EX_CONFIG;
 	}
 	u->set = 1;
 	u->uid = pw->pw_uid;
@@ -422,7 +421,7 @@ resolve_group(const struct mk_conf *c, gid_t *gid)
 
 	if ((gr = getgrnam(c->group)) == NULL) {
 		log_warnx("group %s: no such group", c->group);
-		return EXIT_CONFIG;
+		return EX_CONFIG;
 	}
 	if (geteuid() != 0 && gr->gr_gid != getegid()) {
 		n = getgroups((int)(sizeof(groups) / sizeof(groups[0])), groups);
@@ -432,7 +431,7 @@ resolve_group(const struct mk_conf *c, gid_t *gid)
 		if (n <= 0 || i == n) {
 			log_warnx("--group %s: not one of this user's groups",
 			    c->group);
-			return EXIT_CONFIG;
+			return EX_CONFIG;
 		}
 	}
 	*gid = gr->gr_gid;
@@ -584,7 +583,7 @@ main(int argc, char *argv[])
 	else {
 		fprintf(stderr, "metakeepd: no socket: give --socket PATH or --listen "
 		    "HOST:PORT, or start it from a web server (see metakeepd(8))\n");
-		return EXIT_USAGE;
+		return EX_USAGE;
 	}
 
 	/* CGI writes to the web server's error log, which is its stderr. */
@@ -598,7 +597,7 @@ main(int argc, char *argv[])
 		conf.store.mode = 0660;
 		umask(0007);
 	}
-	rc = EXIT_CONFIG;
+	rc = EX_CONFIG;
 
 	if (mode == MODE_SOCKET && !conf.foreground &&
 	    (absolutize(conf.db_dir, sizeof(conf.db_dir)) == -1 ||
@@ -649,7 +648,7 @@ main(int argc, char *argv[])
 	d.fd = fd;
 	master_set_request_timeout(conf.request_timeout);
 	rc = master_run(conf.workers, run_worker, &d);
-	if (rc == MASTER_EXIT_CONFIG)
+	if (rc == EX_CONFIG)
 		log_warnx("a worker could not start; see the messages above");
 out:
 	if (fd > 0)

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -439,7 +440,7 @@ worker_run(const struct mk_conf *c, int listen_fd)
 	}
 	if (worker_open(&w, c) == -1) {
 		worker_close(&w);
-		return WORKER_EXIT_CONFIG;
+		return EX_CONFIG;
 	}
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, listen_fd, 0) != 0) {
 		log_warnx("cannot initialise libfcgi");
@@ -500,7 +501,7 @@ worker_cgi(const struct mk_conf *c)
 	signal(SIGPIPE, SIG_IGN);
 	if (worker_open(&w, c) == -1) {
 		(void)worker_fixed(&x, 503, "The store is unavailable.");
-		status = WORKER_EXIT_CONFIG;
+		status = EX_CONFIG;
 		goto out;
 	}
 	if (worker_serve(&w, &x, &unread) == -1)

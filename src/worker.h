@@ -30,23 +30,20 @@
 
 #include "conf.h"
 
-/* Exit status of a worker whose configuration cannot work (the store does
- * not open): the master does not respawn it, it stops.  EX_CONFIG. */
-#define WORKER_EXIT_CONFIG 78
-
 /*
  * Serve FastCGI requests on listen_fd until told to stop or after
  * c->max_requests requests (when not 0).  Runs in a forked child; the
  * return value is its exit status: 0 after a stop or a recycle,
- * WORKER_EXIT_CONFIG when the store cannot be opened, 1 when the listening
- * socket is unusable.  c is borrowed.
+ * EX_CONFIG (sysexits.h) when the store cannot be opened: the master does
+ * not respawn such a worker, it stops; 1 when the listening socket is
+ * unusable.  c is borrowed.
  */
 int worker_run(const struct mk_conf *c, int listen_fd);
 
 /*
  * Answer the one CGI request described by the environment and stdin, on
  * stdout.  Returns the process exit status: 0 when an answer was written
- * (an error answer included), WORKER_EXIT_CONFIG when the store cannot be
+ * (an error answer included), EX_CONFIG when the store cannot be
  * opened (a 500 is written first), 1 when stdout failed.
  */
 int worker_cgi(const struct mk_conf *c);
