@@ -11,96 +11,43 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api.h"
-#include "auth.h"
+#include "helper_api.h"
 #include "jx.h"
 #include "store.h"
 
-static char dir[] = "/tmp/mk-test-api-XXXXXX";
-static struct store *st;
-static struct api_conf conf;
-static char admin[AUTH_TOKEN_LEN + 1];
+static struct th_env env;
 
 static void
 setup(void)
 {
-	struct store_opts o = { 0 };
-	struct mk_err err;
-	char id[AUTH_ID_LEN + 1];
-
-	strcpy(dir, "/tmp/mk-test-api-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	o.dir = dir;
-	o.map_size = 64u << 20;
-	o.relaxed_sync = 1;
-	cr_assert_eq(store_open(&o, &st, &err), MK_OK, "%s", err.msg);
-	api_conf_defaults(&conf);
-	cr_assert_eq(auth_token_create(st, SC_ALL, NULL, 0, admin, id, &err), MK_OK);
+	th_env_open(&env, "test-api", 64u << 20);
 }
 
 static void
 teardown(void)
 {
-	char cmd[128];
-
-	store_close(st);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	th_env_close(&env);
 }
 
 TestSuite(api, .init = setup, .fini = teardown);
 
-struct res {
-	int status;
-	char *headers;
-	char *body;
-	struct json_object *json;   /* parsed body, NULL when empty or not JSON */
-};
-
-static void
-res_free(struct res *r)
-{
-	free(r->headers);
-	free(r->body);
-	json_object_put(r->json);
-}
-
 /* Send a request; ct NULL means application/json when there is a body. */
-static struct res
+static struct th_res
 call_ct(const char *method, const char *uri, const char *body, const char *token,
     const char *ct)
 {
-	struct http_req rq = { 0 };
-	struct http_resp rs = { 0 };
-	struct res r = { 0 };
-	char auth[600];
+	struct http_req rq;
 
-	rq.method = method;
-	rq.uri = uri;
-	if (token != NULL) {
-		snprintf(auth, sizeof(auth), "Bearer %s", token);
-		rq.authorization = auth;
-	}
-	if (body != NULL) {
-		rq.body = body;
-		rq.body_len = strlen(body);
-		rq.content_type = ct ? ct : "application/json";
-	}
-	http_resp_reset(&rs);
-	api_handle(st, &conf, &rq, &rs);
-	r.status = rs.status;
-	r.headers = strdup(rs.headers.p ? rs.headers.p : "");
-	r.body = strdup(rs.body.p ? rs.body.p : "");
-	if (r.body[0] != '\0')
-		r.json = json_tokener_parse(r.body);
-	http_resp_free(&rs);
-	return r;
+	th_req_init(&rq, method, uri, body);
+	if (body != NULL && ct != NULL)
+		rq.content_type = ct;
+	return th_send(&env, &rq, token);
 }
 
-static struct res
+static struct th_res
 call(const char *method, const char *uri, const char *body, const char *token)
 {
-	return call_ct(method, uri, body, token, NULL);
+	return th_call(&env, method, uri, body, token);
 }
 
 static const char *
@@ -127,7 +74,7 @@ json_eq(struct json_object *o, const char *key, const char *want)
 }
 
 static void
-assert_error(struct res *r, int status, const char *code, const char *msg_prefix)
+assert_error(struct th_res *r, int status, const char *code, const char *msg_prefix)
 {
 	struct json_object *v;
 
@@ -148,16 +95,16 @@ static char *
 mkuser(const char *email, const char *extra)
 {
 	char body[4096];
-	struct res r;
+	struct th_res r;
 	char *id;
 
 	snprintf(body, sizeof(body), "{\"email\":\"%s\",\"connection\":"
 	    "\"Username-Password-Authentication\"%s%s}", email, extra ? "," : "",
 	    extra ? extra : "");
-	r = call("POST", "/api/v2/users", body, admin);
+	r = call("POST", "/api/v2/users", body, env.admin);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	id = strdup(str(r.json, "user_id"));
-	res_free(&r);
+	th_res_free(&r);
 	return id;
 }
 
@@ -165,27 +112,27 @@ static char *
 user_text(const char *id)
 {
 	char uri[1024];
-	struct res r;
+	struct th_res r;
 	char *t;
 
 	snprintf(uri, sizeof(uri), "/api/v2/users/%s", id);
-	r = call("GET", uri, NULL, admin);
+	r = call("GET", uri, NULL, env.admin);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	t = r.body;
 	r.body = NULL;
-	res_free(&r);
+	th_res_free(&r);
 	return t;
 }
 
 Test(api, seed_walkthrough)
 {
 	char uri[256], *id;
-	struct res r;
+	struct th_res r;
 
 	r = call("POST", "/api/v2/users", "{\"email\":\"jane.doe@example.com\","
 	    "\"connection\":\"Username-Password-Authentication\",\"password\":\"s3cret!pw\","
 	    "\"user_metadata\":{\"hobby\":\"surfing\"},\"app_metadata\":{\"plan\":\"full\"}}",
-	    admin);
+	    env.admin);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	cr_assert(json_eq(r.json, "user_metadata", "{\"hobby\":\"surfing\"}"));
 	cr_assert(json_eq(r.json, "app_metadata", "{\"plan\":\"full\"}"));
@@ -195,126 +142,126 @@ Test(api, seed_walkthrough)
 	id = strdup(str(r.json, "user_id"));
 	cr_assert_eq(strncmp(id, "auth0|", 6), 0);
 	cr_assert_eq(strlen(id), 30);
-	res_free(&r);
+	th_res_free(&r);
 	snprintf(uri, sizeof(uri), "/api/v2/users/%s", id);
 
 	r = call("PATCH", uri, "{\"user_metadata\":{\"addresses\":{\"home\":"
-	    "{\"street\":\"123 Main St\",\"city\":\"Anytown\"}}}}", admin);
+	    "{\"street\":\"123 Main St\",\"city\":\"Anytown\"}}}}", env.admin);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert(json_eq(r.json, "user_metadata", "{\"hobby\":\"surfing\",\"addresses\":"
 	    "{\"home\":{\"street\":\"123 Main St\",\"city\":\"Anytown\"}}}"), "%s", r.body);
-	res_free(&r);
+	th_res_free(&r);
 
 	/* Nested objects are replaced whole: send all of addresses to add work. */
 	r = call("PATCH", uri, "{\"user_metadata\":{\"addresses\":{\"home\":"
 	    "{\"street\":\"123 Main St\",\"city\":\"Anytown\"},\"work\":{\"street\":\"999 Corporate Way\","
-	    "\"city\":\"Anytown\"}}}}", admin);
+	    "\"city\":\"Anytown\"}}}}", env.admin);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert(json_eq(r.json, "user_metadata", "{\"hobby\":\"surfing\",\"addresses\":"
 	    "{\"home\":{\"street\":\"123 Main St\",\"city\":\"Anytown\"},\"work\":{\"street\":"
 	    "\"999 Corporate Way\",\"city\":\"Anytown\"}}}"), "%s", r.body);
-	res_free(&r);
+	th_res_free(&r);
 
 	r = call("PATCH", uri, "{\"user_metadata\":{\"addresses\":{\"work\":{\"city\":\"X\"}}}}",
-	    admin);
+	    env.admin);
 	cr_assert(json_eq(r.json, "user_metadata", "{\"hobby\":\"surfing\",\"addresses\":"
 	    "{\"work\":{\"city\":\"X\"}}}"), "home is gone: %s", r.body);
-	res_free(&r);
+	th_res_free(&r);
 
-	r = call("PATCH", uri, "{\"user_metadata\":{\"hobby\":null}}", admin);
+	r = call("PATCH", uri, "{\"user_metadata\":{\"hobby\":null}}", env.admin);
 	cr_assert_eq(r.status, 200);
 	cr_assert(json_eq(r.json, "user_metadata", "{\"addresses\":{\"work\":{\"city\":\"X\"}}}"),
 	    "%s", r.body);
-	res_free(&r);
+	th_res_free(&r);
 
-	r = call("PATCH", uri, "{\"user_metadata\":{\"addresses\":null}}", admin);
+	r = call("PATCH", uri, "{\"user_metadata\":{\"addresses\":null}}", env.admin);
 	cr_assert(json_eq(r.json, "user_metadata", "{}"), "last key removed leaves {}: %s", r.body);
-	res_free(&r);
+	th_res_free(&r);
 
-	r = call("PATCH", uri, "{\"user_metadata\":{}}", admin);
+	r = call("PATCH", uri, "{\"user_metadata\":{}}", env.admin);
 	cr_assert_eq(r.status, 200);
 	cr_assert_null(strstr(r.body, "user_metadata"), "{} removes it: %s", r.body);
 	cr_assert(json_eq(r.json, "app_metadata", "{\"plan\":\"full\"}"));
-	res_free(&r);
+	th_res_free(&r);
 
-	r = call("PATCH", uri, "{\"app_metadata\":{}}", admin);
+	r = call("PATCH", uri, "{\"app_metadata\":{}}", env.admin);
 	cr_assert_null(strstr(r.body, "app_metadata"), "%s", r.body);
-	res_free(&r);
+	th_res_free(&r);
 	free(id);
 }
 
 Test(api, routes_and_methods)
 {
-	struct res r;
+	struct th_res r;
 
-	r = call("GET", "/api/v2/nothing", NULL, admin);
+	r = call("GET", "/api/v2/nothing", NULL, env.admin);
 	assert_error(&r, 404, NULL, "Not Found");
-	res_free(&r);
-	r = call("GET", "/api/v2/users/a/b", NULL, admin);
+	th_res_free(&r);
+	r = call("GET", "/api/v2/users/a/b", NULL, env.admin);
 	assert_error(&r, 404, NULL, "Not Found");
-	res_free(&r);
-	r = call("PUT", "/api/v2/users/auth0%7Cabc", NULL, admin);
+	th_res_free(&r);
+	r = call("PUT", "/api/v2/users/auth0%7Cabc", NULL, env.admin);
 	assert_error(&r, 405, NULL, "Method Not Allowed");
 	cr_assert_not_null(strstr(r.headers, "Allow: GET, PATCH, DELETE\r\n"), "%s", r.headers);
-	res_free(&r);
-	r = call("GET", "/api/v2/users/auth0%zz", NULL, admin);
+	th_res_free(&r);
+	r = call("GET", "/api/v2/users/auth0%zz", NULL, env.admin);
 	assert_error(&r, 400, "invalid_uri", "The id");
-	res_free(&r);
-	r = call("GET", "/api/v2/users/auth0%00x", NULL, admin);
+	th_res_free(&r);
+	r = call("GET", "/api/v2/users/auth0%00x", NULL, env.admin);
 	assert_error(&r, 400, "invalid_uri", "The id");
-	res_free(&r);
-	r = call("GET", "/api/v2/users/auth0%7Cnobody", NULL, admin);
+	th_res_free(&r);
+	r = call("GET", "/api/v2/users/auth0%7Cnobody", NULL, env.admin);
 	assert_error(&r, 404, "inexistent_user", "The user does not exist.");
-	res_free(&r);
-	r = call("GET", "/api/v2/clients/nope", NULL, admin);
+	th_res_free(&r);
+	r = call("GET", "/api/v2/clients/nope", NULL, env.admin);
 	assert_error(&r, 404, "inexistent_client", "The client does not exist.");
-	res_free(&r);
+	th_res_free(&r);
 }
 
 Test(api, encoded_raw_and_prefixed_ids)
 {
 	char *id = mkuser("enc@example.com", NULL), uri[256];
-	struct res r;
+	struct th_res r;
 
 	cr_assert_eq(strncmp(id, "auth0|", 6), 0);
 	snprintf(uri, sizeof(uri), "/api/v2/users/auth0%%7C%s", id + 6);
-	r = call("GET", uri, NULL, admin);
+	r = call("GET", uri, NULL, env.admin);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_str_eq(str(r.json, "user_id"), id);
-	res_free(&r);
+	th_res_free(&r);
 	snprintf(uri, sizeof(uri), "/admin/api/v2/users/%s?fields=user_id", id);
-	r = call("GET", uri, NULL, admin);
+	r = call("GET", uri, NULL, env.admin);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert(json_eq(r.json, NULL, "{}") == 0);
 	cr_assert_eq(json_object_object_length(r.json), 1, "%s", r.body);
-	res_free(&r);
+	th_res_free(&r);
 	free(id);
 }
 
 Test(api, tokens)
 {
-	struct res r;
+	struct th_res r;
 	char tok[AUTH_TOKEN_LEN + 1], tid[AUTH_ID_LEN + 1];
 	struct mk_err err;
 
 	r = call("GET", "/api/v2/users", NULL, NULL);
 	assert_error(&r, 401, NULL, "Missing authentication");
-	res_free(&r);
+	th_res_free(&r);
 	r = call("GET", "/api/v2/users", NULL, "mk_notatoken");
 	assert_error(&r, 401, NULL, "Invalid token");
-	res_free(&r);
-	cr_assert_eq(auth_token_create(st, SC_READ_USERS, NULL, 0, tok, tid, &err), MK_OK);
+	th_res_free(&r);
+	cr_assert_eq(auth_token_create(env.st, SC_READ_USERS, NULL, 0, tok, tid, &err), MK_OK);
 	r = call("GET", "/api/v2/users", NULL, tok);
 	cr_assert_eq(r.status, 200, "%s", r.body);
-	res_free(&r);
+	th_res_free(&r);
 	r = call("POST", "/api/v2/users", "{}", tok);
 	assert_error(&r, 403, "insufficient_scope", "Insufficient scope, expected any of: "
 	    "create:users");
-	res_free(&r);
+	th_res_free(&r);
 	r = call("GET", "/api/v2/clients", NULL, tok);
 	assert_error(&r, 403, "insufficient_scope", "Insufficient scope, expected any of: "
 	    "read:clients,read:client_keys");
-	res_free(&r);
+	th_res_free(&r);
 }
 
 Test(api, app_metadata_scope_and_current_user)
@@ -322,37 +269,37 @@ Test(api, app_metadata_scope_and_current_user)
 	char *id = mkuser("scoped@example.com", NULL), *other = mkuser("other@example.com", NULL);
 	char tok[AUTH_TOKEN_LEN + 1], me[AUTH_TOKEN_LEN + 1], tid[AUTH_ID_LEN + 1], uri[256];
 	struct mk_err err;
-	struct res r;
+	struct th_res r;
 
-	cr_assert_eq(auth_token_create(st, SC_UPDATE_USERS_APP_METADATA, NULL, 0, tok, tid, &err),
+	cr_assert_eq(auth_token_create(env.st, SC_UPDATE_USERS_APP_METADATA, NULL, 0, tok, tid, &err),
 	    MK_OK);
 	snprintf(uri, sizeof(uri), "/api/v2/users/%s", id);
 	r = call("PATCH", uri, "{\"app_metadata\":{\"plan\":\"gold\"}}", tok);
 	cr_assert_eq(r.status, 200, "%s", r.body);
-	res_free(&r);
+	th_res_free(&r);
 	r = call("PATCH", uri, "{\"user_metadata\":{\"a\":1}}", tok);
 	assert_error(&r, 403, "insufficient_scope", "Some fields cannot be updated");
-	res_free(&r);
+	th_res_free(&r);
 
-	cr_assert_eq(auth_token_create(st, SC_READ_CURRENT_USER | SC_UPDATE_CURRENT_USER_METADATA,
+	cr_assert_eq(auth_token_create(env.st, SC_READ_CURRENT_USER | SC_UPDATE_CURRENT_USER_METADATA,
 	    id, 0, me, tid, &err), MK_OK);
 	r = call("GET", uri, NULL, me);
 	cr_assert_eq(r.status, 200, "%s", r.body);
-	res_free(&r);
+	th_res_free(&r);
 	r = call("PATCH", uri, "{\"user_metadata\":{\"theme\":\"dark\"}}", me);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert(json_eq(r.json, "user_metadata", "{\"theme\":\"dark\"}"), "%s", r.body);
-	res_free(&r);
+	th_res_free(&r);
 	r = call("PATCH", uri, "{\"app_metadata\":{\"plan\":\"free\"}}", me);
 	assert_error(&r, 403, "insufficient_scope", "Some fields cannot be updated");
-	res_free(&r);
+	th_res_free(&r);
 	snprintf(uri, sizeof(uri), "/api/v2/users/%s", other);
 	r = call("GET", uri, NULL, me);
 	assert_error(&r, 403, NULL, "User to be acted on does not match subject in bearer token.");
-	res_free(&r);
+	th_res_free(&r);
 	r = call("PATCH", uri, "{\"user_metadata\":{\"theme\":\"dark\"}}", me);
 	assert_error(&r, 403, NULL, "User to be acted on does not match subject in bearer token.");
-	res_free(&r);
+	th_res_free(&r);
 	free(id);
 	free(other);
 }
@@ -393,18 +340,18 @@ Test(api, bad_input_changes_nothing)
 	};
 	char *id = mkuser("bad@example.com", "\"user_metadata\":{\"keep\":\"me\"}");
 	char *before = user_text(id), *after, uri[256], deep[512];
-	struct res r;
+	struct th_res r;
 	size_t i;
 	int d;
 
 	snprintf(uri, sizeof(uri), "/api/v2/users/%s", id);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		r = call_ct("PATCH", uri, cases[i].body, admin, cases[i].ct);
+		r = call_ct("PATCH", uri, cases[i].body, env.admin, cases[i].ct);
 		cr_expect_eq(r.status, cases[i].status, "case %zu (%s): %d %s", i, cases[i].body,
 		    r.status, r.body);
 		if (r.status == cases[i].status)
 			assert_error(&r, cases[i].status, cases[i].code, cases[i].msg);
-		res_free(&r);
+		th_res_free(&r);
 		after = user_text(id);
 		cr_assert_str_eq(after, before, "case %zu changed the record", i);
 		free(after);
@@ -416,20 +363,20 @@ Test(api, bad_input_changes_nothing)
 	strcat(deep, "1");
 	for (d = 0; d < 41; d++)
 		strcat(deep, "}");
-	r = call("PATCH", uri, deep, admin);
+	r = call("PATCH", uri, deep, env.admin);
 	assert_error(&r, 400, "invalid_body", "");
-	res_free(&r);
+	th_res_free(&r);
 	/* A body past the limit is refused before it is parsed. */
 	{
-		size_t big = conf.body_limit + 10;
+		size_t big = env.conf.body_limit + 10;
 		char *b = malloc(big + 1);
 		memset(b, ' ', big);
 		b[big] = '\0';
 		b[0] = '{';
 		b[big - 1] = '}';
-		r = call("PATCH", uri, b, admin);
+		r = call("PATCH", uri, b, env.admin);
 		assert_error(&r, 413, "payload_too_large", "");
-		res_free(&r);
+		th_res_free(&r);
 		free(b);
 	}
 	after = user_text(id);
@@ -442,50 +389,50 @@ Test(api, bad_input_changes_nothing)
 Test(api, duplicate_email_conflict)
 {
 	char *id = mkuser("dup@example.com", NULL);
-	struct res r;
+	struct th_res r;
 
 	r = call("POST", "/api/v2/users", "{\"email\":\"DUP@example.com\",\"connection\":"
-	    "\"Username-Password-Authentication\"}", admin);
+	    "\"Username-Password-Authentication\"}", env.admin);
 	assert_error(&r, 409, "auth0_idp_error", "The user already exists.");
-	res_free(&r);
+	th_res_free(&r);
 	r = call("POST", "/api/v2/users", "{\"email\":\"x@example.com\",\"connection\":"
-	    "\"Nope\"}", admin);
+	    "\"Nope\"}", env.admin);
 	assert_error(&r, 400, "invalid_body", "Connection does not exist.");
-	res_free(&r);
+	th_res_free(&r);
 	free(id);
 }
 
 Test(api, list_and_by_email)
 {
 	char *a = mkuser("b-list@example.com", NULL), *b = mkuser("a-list@example.com", NULL);
-	struct res r;
+	struct th_res r;
 
-	r = call("GET", "/api/v2/users-by-email?email=A-LIST%40example.com", NULL, admin);
+	r = call("GET", "/api/v2/users-by-email?email=A-LIST%40example.com", NULL, env.admin);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert(json_object_is_type(r.json, json_type_array));
 	cr_assert_eq(json_object_array_length(r.json), 1);
-	res_free(&r);
-	r = call("GET", "/api/v2/users-by-email?email=none%40example.com", NULL, admin);
+	th_res_free(&r);
+	r = call("GET", "/api/v2/users-by-email?email=none%40example.com", NULL, env.admin);
 	cr_assert_str_eq(r.body, "[]");
-	res_free(&r);
-	r = call("GET", "/api/v2/users?include_totals=true&per_page=1&sort=email:1", NULL, admin);
+	th_res_free(&r);
+	r = call("GET", "/api/v2/users?include_totals=true&per_page=1&sort=email:1", NULL, env.admin);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert(json_eq(r.json, "total", "2"), "%s", r.body);
 	cr_assert(json_eq(r.json, "length", "1"), "%s", r.body);
 	cr_assert(json_eq(r.json, "limit", "1"), "%s", r.body);
 	cr_assert(json_eq(r.json, "start", "0"), "%s", r.body);
 	cr_assert_not_null(strstr(r.body, "a-list@example.com"), "sorted by email: %s", r.body);
-	res_free(&r);
-	r = call("GET", "/api/v2/users?sort=email:-1&fields=email", NULL, admin);
+	th_res_free(&r);
+	r = call("GET", "/api/v2/users?sort=email:-1&fields=email", NULL, env.admin);
 	cr_assert_str_eq(r.body, "[{\"email\":\"b-list@example.com\"},"
 	    "{\"email\":\"a-list@example.com\"}]");
-	res_free(&r);
-	r = call("GET", "/api/v2/users?per_page=101", NULL, admin);
+	th_res_free(&r);
+	r = call("GET", "/api/v2/users?per_page=101", NULL, env.admin);
 	assert_error(&r, 400, "invalid_query_string", "");
-	res_free(&r);
-	r = call("GET", "/api/v2/users?sort=name:1", NULL, admin);
+	th_res_free(&r);
+	r = call("GET", "/api/v2/users?sort=name:1", NULL, env.admin);
 	assert_error(&r, 400, "invalid_query_string", "");
-	res_free(&r);
+	th_res_free(&r);
 	free(a);
 	free(b);
 }
@@ -493,19 +440,19 @@ Test(api, list_and_by_email)
 Test(api, delete_is_idempotent)
 {
 	char *id = mkuser("del@example.com", NULL), uri[256];
-	struct res r;
+	struct th_res r;
 
 	snprintf(uri, sizeof(uri), "/api/v2/users/%s", id);
-	r = call("DELETE", uri, NULL, admin);
+	r = call("DELETE", uri, NULL, env.admin);
 	cr_assert_eq(r.status, 204);
 	cr_assert_str_eq(r.body, "");
-	res_free(&r);
-	r = call("GET", uri, NULL, admin);
+	th_res_free(&r);
+	r = call("GET", uri, NULL, env.admin);
 	assert_error(&r, 404, "inexistent_user", "The user does not exist.");
-	res_free(&r);
-	r = call("DELETE", uri, NULL, admin);
+	th_res_free(&r);
+	r = call("DELETE", uri, NULL, env.admin);
 	cr_assert_eq(r.status, 204);
-	res_free(&r);
+	th_res_free(&r);
 	/* The email is free again. */
 	free(mkuser("del@example.com", NULL));
 	free(id);
@@ -515,85 +462,66 @@ Test(api, clients)
 {
 	char tok[AUTH_TOKEN_LEN + 1], tid[AUTH_ID_LEN + 1], uri[256], *id;
 	struct mk_err err;
-	struct res r;
+	struct th_res r;
 
 	r = call("POST", "/api/v2/clients", "{\"name\":\"My App\",\"client_metadata\":"
-	    "{\"mycolor\":\"red\",\"myflavor\":\"grape\"}}", admin);
+	    "{\"mycolor\":\"red\",\"myflavor\":\"grape\"}}", env.admin);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	cr_assert_eq(strlen(str(r.json, "client_id")), 32);
 	cr_assert_eq(strlen(str(r.json, "client_secret")), 64);
 	id = strdup(str(r.json, "client_id"));
-	res_free(&r);
+	th_res_free(&r);
 	snprintf(uri, sizeof(uri), "/api/v2/clients/%s", id);
 
-	cr_assert_eq(auth_token_create(st, SC_READ_CLIENTS, NULL, 0, tok, tid, &err), MK_OK);
+	cr_assert_eq(auth_token_create(env.st, SC_READ_CLIENTS, NULL, 0, tok, tid, &err), MK_OK);
 	r = call("GET", uri, NULL, tok);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_null(strstr(r.body, "client_secret"), "secret hidden: %s", r.body);
 	cr_assert(json_eq(r.json, "client_metadata", "{\"mycolor\":\"red\",\"myflavor\":\"grape\"}"));
-	res_free(&r);
+	th_res_free(&r);
 	r = call("GET", "/api/v2/clients", NULL, tok);
 	cr_assert_null(strstr(r.body, "client_secret"), "%s", r.body);
-	res_free(&r);
-	r = call("GET", uri, NULL, admin);
+	th_res_free(&r);
+	r = call("GET", uri, NULL, env.admin);
 	cr_assert_not_null(strstr(r.body, "client_secret"), "%s", r.body);
-	res_free(&r);
+	th_res_free(&r);
 
 	r = call("PATCH", uri, "{\"client_metadata\":{\"mycolor\":\"blue\",\"mynewthing\":"
-	    "\"something\"}}", admin);
+	    "\"something\"}}", env.admin);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert(json_eq(r.json, "client_metadata", "{\"mycolor\":\"blue\",\"myflavor\":\"grape\","
 	    "\"mynewthing\":\"something\"}"), "%s", r.body);
-	res_free(&r);
-	r = call("PATCH", uri, "{\"client_metadata\":{\"myflavor\":null}}", admin);
+	th_res_free(&r);
+	r = call("PATCH", uri, "{\"client_metadata\":{\"myflavor\":null}}", env.admin);
 	cr_assert(json_eq(r.json, "client_metadata", "{\"mycolor\":\"blue\",\"mynewthing\":"
 	    "\"something\"}"), "%s", r.body);
-	res_free(&r);
-	r = call("PATCH", uri, "{\"client_metadata\":{\"n\":5}}", admin);
+	th_res_free(&r);
+	r = call("PATCH", uri, "{\"client_metadata\":{\"n\":5}}", env.admin);
 	assert_error(&r, 400, "invalid_body", "");
-	res_free(&r);
-	r = call("GET", "/api/v2/clients?include_totals=true", NULL, admin);
+	th_res_free(&r);
+	r = call("GET", "/api/v2/clients?include_totals=true", NULL, env.admin);
 	cr_assert(json_eq(r.json, "total", "1"), "%s", r.body);
-	res_free(&r);
-	r = call("DELETE", uri, NULL, admin);
+	th_res_free(&r);
+	r = call("DELETE", uri, NULL, env.admin);
 	cr_assert_eq(r.status, 204);
-	res_free(&r);
-	r = call("GET", uri, NULL, admin);
+	th_res_free(&r);
+	r = call("GET", uri, NULL, env.admin);
 	assert_error(&r, 404, "inexistent_client", "The client does not exist.");
-	res_free(&r);
+	th_res_free(&r);
 	free(id);
 }
 
 /* ---- spec 7: ETag and If-Match ---- */
 
 /* A request with an If-Match header (NULL: none) and admin's token. */
-static struct res
+static struct th_res
 call_if(const char *method, const char *uri, const char *body, const char *if_match)
 {
-	struct http_req rq = { 0 };
-	struct http_resp rs = { 0 };
-	struct res r = { 0 };
-	char auth[600];
+	struct http_req rq;
 
-	rq.method = method;
-	rq.uri = uri;
-	snprintf(auth, sizeof(auth), "Bearer %s", admin);
-	rq.authorization = auth;
+	th_req_init(&rq, method, uri, body);
 	rq.if_match = if_match;
-	if (body != NULL) {
-		rq.body = body;
-		rq.body_len = strlen(body);
-		rq.content_type = "application/json";
-	}
-	http_resp_reset(&rs);
-	api_handle(st, &conf, &rq, &rs);
-	r.status = rs.status;
-	r.headers = strdup(rs.headers.p ? rs.headers.p : "");
-	r.body = strdup(rs.body.p ? rs.body.p : "");
-	if (r.body[0] != '\0')
-		r.json = json_tokener_parse(r.body);
-	http_resp_free(&rs);
-	return r;
+	return th_send(&env, &rq, env.admin);
 }
 
 /*
@@ -601,7 +529,7 @@ call_if(const char *method, const char *uri, const char *body, const char *if_ma
  * lower-case hex digits; NULL when there is none.
  */
 static char *
-etag_of(const struct res *r)
+etag_of(const struct th_res *r)
 {
 	const char *p = strstr(r->headers, "ETag: "), *q;
 	char *v;
@@ -627,28 +555,28 @@ etag_of(const struct res *r)
 static char *
 get_etag(const char *uri)
 {
-	struct res r = call_if("GET", uri, NULL, NULL);
+	struct th_res r = call_if("GET", uri, NULL, NULL);
 	char *e;
 
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	e = etag_of(&r);
 	cr_assert_not_null(e, "GET %s has an ETag: %s", uri, r.headers);
-	res_free(&r);
+	th_res_free(&r);
 	return e;
 }
 
 Test(api, etag_on_user_responses)
 {
 	char uri[256], *id, *created, *e1, *e2, *patched, *shaped;
-	struct res r;
+	struct th_res r;
 
 	r = call("POST", "/api/v2/users", "{\"email\":\"etag@example.com\",\"connection\":"
-	    "\"Username-Password-Authentication\"}", admin);
+	    "\"Username-Password-Authentication\"}", env.admin);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	created = etag_of(&r);
 	cr_assert_not_null(created, "POST 201 has an ETag: %s", r.headers);
 	id = strdup(str(r.json, "user_id"));
-	res_free(&r);
+	th_res_free(&r);
 	snprintf(uri, sizeof(uri), "/api/v2/users/%s", id);
 
 	e1 = get_etag(uri);
@@ -667,7 +595,7 @@ Test(api, etag_on_user_responses)
 	patched = etag_of(&r);
 	cr_assert_not_null(patched, "PATCH 200 has an ETag: %s", r.headers);
 	cr_assert_str_neq(patched, e1, "a change changes the ETag");
-	res_free(&r);
+	th_res_free(&r);
 	free(e2);
 	e2 = get_etag(uri);
 	cr_assert_str_eq(e2, patched, "GET after PATCH: the PATCH's ETag");
@@ -676,15 +604,15 @@ Test(api, etag_on_user_responses)
 	r = call_if("GET", "/api/v2/users/auth0%7Cnobody", NULL, NULL);
 	cr_assert_eq(r.status, 404);
 	cr_assert_null(strstr(r.headers, "ETag"), "%s", r.headers);
-	res_free(&r);
+	th_res_free(&r);
 	r = call_if("PATCH", uri, "{\"user_metadata\":{\"a.b\":1}}", NULL);
 	cr_assert_eq(r.status, 400);
 	cr_assert_null(strstr(r.headers, "ETag"), "%s", r.headers);
-	res_free(&r);
+	th_res_free(&r);
 	r = call_if("GET", "/api/v2/users", NULL, NULL);
 	cr_assert_eq(r.status, 200);
 	cr_assert_null(strstr(r.headers, "ETag"), "%s", r.headers);
-	res_free(&r);
+	th_res_free(&r);
 	free(created);
 	free(e1);
 	free(e2);
@@ -698,14 +626,14 @@ static void
 assert_patch_refused(const char *id, const char *if_match)
 {
 	char uri[256], *before, *after;
-	struct res r;
+	struct th_res r;
 
 	snprintf(uri, sizeof(uri), "/api/v2/users/%s", id);
 	before = user_text(id);
 	r = call_if("PATCH", uri, "{\"user_metadata\":{\"refused\":true}}", if_match);
 	assert_error(&r, 412, "precondition_failed", "The resource has been modified.");
 	cr_assert_null(strstr(r.headers, "ETag"), "%s", r.headers);
-	res_free(&r);
+	th_res_free(&r);
 	after = user_text(id);
 	cr_assert_str_eq(after, before, "If-Match %s: nothing written", if_match);
 	free(after);
@@ -716,14 +644,14 @@ Test(api, if_match_on_user_patch)
 {
 	char *id = mkuser("ifmatch@example.com", "\"user_metadata\":{\"v\":0}");
 	char uri[256], *old, *cur, hdr[256], *next;
-	struct res r;
+	struct th_res r;
 
 	snprintf(uri, sizeof(uri), "/api/v2/users/%s", id);
 	old = get_etag(uri);
 	r = call_if("PATCH", uri, "{\"user_metadata\":{\"v\":1}}", old);
 	cr_assert_eq(r.status, 200, "the current ETag: %s", r.body);
 	cur = etag_of(&r);
-	res_free(&r);
+	th_res_free(&r);
 	cr_assert_str_neq(cur, old);
 
 	/* The old ETag no longer matches: 412 and nothing written. */
@@ -750,7 +678,7 @@ Test(api, if_match_on_user_patch)
 	cr_assert_eq(r.status, 200, "list: %s", r.body);
 	next = etag_of(&r);
 	cr_assert(json_eq(r.json, "user_metadata", "{\"v\":2}"), "%s", r.body);
-	res_free(&r);
+	th_res_free(&r);
 	free(cur);
 	cur = next;
 
@@ -758,16 +686,16 @@ Test(api, if_match_on_user_patch)
 	r = call_if("PATCH", uri, "{\"user_metadata\":{\"v\":3}}", " * ");
 	cr_assert_eq(r.status, 200, "*: %s", r.body);
 	cr_assert(json_eq(r.json, "user_metadata", "{\"v\":3}"), "%s", r.body);
-	res_free(&r);
+	th_res_free(&r);
 
 	/* An absent user stays 404, If-Match or not. */
 	r = call_if("PATCH", "/api/v2/users/auth0%7Cnobody", "{\"user_metadata\":{}}", "*");
 	assert_error(&r, 404, "inexistent_user", "The user does not exist.");
-	res_free(&r);
+	th_res_free(&r);
 	/* Scope and body errors come first; 412 is only about the stored version. */
 	r = call_if("PATCH", uri, "{\"user_metadata\":", old);
 	assert_error(&r, 400, "invalid_body", "");
-	res_free(&r);
+	th_res_free(&r);
 	free(old);
 	free(cur);
 	free(id);
@@ -781,7 +709,7 @@ Test(api, if_match_reads_up_to_malformed)
 {
 	char *id = mkuser("ifmal@example.com", "\"user_metadata\":{\"v\":0}");
 	char uri[256], *cur, hdr[256];
-	struct res r;
+	struct th_res r;
 
 	snprintf(uri, sizeof(uri), "/api/v2/users/%s", id);
 	cur = get_etag(uri);
@@ -794,13 +722,13 @@ Test(api, if_match_reads_up_to_malformed)
 	snprintf(hdr, sizeof(hdr), "\t%s\t, \"unterminated", cur);
 	r = call_if("PATCH", uri, "{\"user_metadata\":{\"v\":1}}", hdr);
 	cr_assert_eq(r.status, 200, "a match before the malformed element: %s", r.body);
-	res_free(&r);
+	th_res_free(&r);
 	free(cur);
 	cur = get_etag(uri);
 	snprintf(hdr, sizeof(hdr), "%s junk", cur);
 	r = call_if("DELETE", uri, NULL, hdr);
 	cr_assert_eq(r.status, 204, "a match before trailing junk: %s", r.body);
-	res_free(&r);
+	th_res_free(&r);
 	free(cur);
 	free(id);
 }
@@ -808,14 +736,14 @@ Test(api, if_match_reads_up_to_malformed)
 Test(api, if_match_on_user_delete)
 {
 	char *id = mkuser("ifdel@example.com", NULL), uri[256], *e, *before, *after;
-	struct res r;
+	struct th_res r;
 
 	snprintf(uri, sizeof(uri), "/api/v2/users/%s", id);
 	e = get_etag(uri);
 	before = user_text(id);
 	r = call_if("DELETE", uri, NULL, "\"00000000000000000000000000000000\"");
 	assert_error(&r, 412, "precondition_failed", "The resource has been modified.");
-	res_free(&r);
+	th_res_free(&r);
 	after = user_text(id);
 	cr_assert_str_eq(after, before, "a refused DELETE deletes nothing");
 	free(after);
@@ -823,20 +751,20 @@ Test(api, if_match_on_user_delete)
 	r = call_if("DELETE", uri, NULL, e);
 	cr_assert_eq(r.status, 204, "%s", r.body);
 	cr_assert_str_eq(r.body, "");
-	res_free(&r);
+	th_res_free(&r);
 	r = call_if("GET", uri, NULL, NULL);
 	assert_error(&r, 404, "inexistent_user", "The user does not exist.");
-	res_free(&r);
+	th_res_free(&r);
 	/* Gone: an If-Match cannot hold, not even "*"; without one, Auth0's 204. */
 	r = call_if("DELETE", uri, NULL, e);
 	assert_error(&r, 412, "precondition_failed", "The user does not exist.");
-	res_free(&r);
+	th_res_free(&r);
 	r = call_if("DELETE", uri, NULL, "*");
 	assert_error(&r, 412, "precondition_failed", "The user does not exist.");
-	res_free(&r);
+	th_res_free(&r);
 	r = call_if("DELETE", uri, NULL, NULL);
 	cr_assert_eq(r.status, 204, "%s", r.body);
-	res_free(&r);
+	th_res_free(&r);
 
 	/* "*" deletes an existing user. */
 	free(id);
@@ -844,10 +772,10 @@ Test(api, if_match_on_user_delete)
 	snprintf(uri, sizeof(uri), "/api/v2/users/%s", id);
 	r = call_if("DELETE", uri, NULL, "*");
 	cr_assert_eq(r.status, 204, "%s", r.body);
-	res_free(&r);
+	th_res_free(&r);
 	r = call_if("GET", uri, NULL, NULL);
 	cr_assert_eq(r.status, 404);
-	res_free(&r);
+	th_res_free(&r);
 	free(before);
 	free(e);
 	free(id);
@@ -855,83 +783,71 @@ Test(api, if_match_on_user_delete)
 
 Test(api, etag_and_if_match_on_clients)
 {
-	char tok[AUTH_TOKEN_LEN + 1], tid[AUTH_ID_LEN + 1], uri[256], auth[600];
+	char tok[AUTH_TOKEN_LEN + 1], tid[AUTH_ID_LEN + 1], uri[256];
 	char *id, *created, *e, *hidden, *patched, *before, *after;
-	struct http_req rq = { 0 };
-	struct http_resp rs = { 0 };
 	struct mk_err err;
-	struct res r;
+	struct th_res r;
 
 	r = call("POST", "/api/v2/clients", "{\"name\":\"Tagged\",\"client_metadata\":"
-	    "{\"c\":\"1\"}}", admin);
+	    "{\"c\":\"1\"}}", env.admin);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	created = etag_of(&r);
 	cr_assert_not_null(created, "client POST has an ETag: %s", r.headers);
 	id = strdup(str(r.json, "client_id"));
-	res_free(&r);
+	th_res_free(&r);
 	snprintf(uri, sizeof(uri), "/api/v2/clients/%s", id);
 	e = get_etag(uri);
 	cr_assert_str_eq(e, created);
 
 	/* Without read:client_keys the body hides the secret; the ETag is the same. */
-	cr_assert_eq(auth_token_create(st, SC_READ_CLIENTS, NULL, 0, tok, tid, &err), MK_OK);
-	snprintf(auth, sizeof(auth), "Bearer %s", tok);
-	rq.method = "GET";
-	rq.uri = uri;
-	rq.authorization = auth;
-	http_resp_reset(&rs);
-	api_handle(st, &conf, &rq, &rs);
-	cr_assert_eq(rs.status, 200);
-	cr_assert_null(strstr(rs.body.p, "client_secret"), "%s", rs.body.p);
-	r.status = rs.status;
-	r.headers = strdup(rs.headers.p ? rs.headers.p : "");
-	r.body = NULL;
-	r.json = NULL;
-	http_resp_free(&rs);
+	cr_assert_eq(auth_token_create(env.st, SC_READ_CLIENTS, NULL, 0, tok, tid, &err), MK_OK);
+	r = call("GET", uri, NULL, tok);
+	cr_assert_eq(r.status, 200);
+	cr_assert_null(strstr(r.body, "client_secret"), "%s", r.body);
 	hidden = etag_of(&r);
 	cr_assert_not_null(hidden);
 	cr_assert_str_eq(hidden, e);
-	res_free(&r);
+	th_res_free(&r);
 
 	r = call_if("PATCH", uri, "{\"client_metadata\":{\"c\":\"2\"}}", e);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	patched = etag_of(&r);
 	cr_assert_not_null(patched);
 	cr_assert_str_neq(patched, e);
-	res_free(&r);
+	th_res_free(&r);
 
 	/* The old ETag: 412, nothing written; weak: 412. */
 	r = call_if("GET", uri, NULL, NULL);
 	before = r.body;
 	r.body = NULL;
-	res_free(&r);
+	th_res_free(&r);
 	r = call_if("PATCH", uri, "{\"client_metadata\":{\"c\":\"3\"}}", e);
 	assert_error(&r, 412, "precondition_failed", "The resource has been modified.");
-	res_free(&r);
+	th_res_free(&r);
 	r = call_if("PATCH", uri, "{\"client_metadata\":{\"c\":\"3\"}}", "W/\"x\", W/\"y\"");
 	assert_error(&r, 412, "precondition_failed", "The resource has been modified.");
-	res_free(&r);
+	th_res_free(&r);
 	r = call_if("DELETE", uri, NULL, e);
 	assert_error(&r, 412, "precondition_failed", "The resource has been modified.");
-	res_free(&r);
+	th_res_free(&r);
 	r = call_if("GET", uri, NULL, NULL);
 	after = r.body;
 	r.body = NULL;
-	res_free(&r);
+	th_res_free(&r);
 	cr_assert_str_eq(after, before, "refused writes changed the client");
 
 	r = call_if("DELETE", uri, NULL, patched);
 	cr_assert_eq(r.status, 204, "%s", r.body);
-	res_free(&r);
+	th_res_free(&r);
 	r = call_if("DELETE", uri, NULL, "*");
 	assert_error(&r, 412, "precondition_failed", "The client does not exist.");
-	res_free(&r);
+	th_res_free(&r);
 	r = call_if("DELETE", uri, NULL, NULL);
 	cr_assert_eq(r.status, 204);
-	res_free(&r);
+	th_res_free(&r);
 	r = call_if("PATCH", uri, "{\"name\":\"x\"}", "*");
 	assert_error(&r, 404, "inexistent_client", "The client does not exist.");
-	res_free(&r);
+	th_res_free(&r);
 	free(before);
 	free(after);
 	free(created);

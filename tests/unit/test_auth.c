@@ -11,40 +11,22 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "helper.h"
 #include "store.h"
 #include "util.h"
 
-static struct store *st;
-static char dir[64];
+static struct th_db db;
 
 static void
 setup(void)
 {
-	struct store_opts o;
-	struct mk_err err;
-
-	snprintf(dir, sizeof(dir), "/tmp/mk-test-auth.XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	memset(&o, 0, sizeof(o));
-	o.dir = dir;
-	o.map_size = 16u << 20;
-	err.msg[0] = '\0';
-	cr_assert_eq(store_open(&o, &st, &err), MK_OK, "store_open: %s", err.msg);
+	th_db_open(&db, "test-auth", 16u << 20, 0);
 }
 
 static void
 teardown(void)
 {
-	char path[128];
-
-	if (st != NULL)
-		store_close(st);
-	st = NULL;
-	snprintf(path, sizeof(path), "%s/data.mdb", dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/lock.mdb", dir);
-	unlink(path);
-	rmdir(dir);
+	th_db_close(&db);
 }
 
 TestSuite(auth, .init = setup, .fini = teardown, .timeout = 30);
@@ -56,7 +38,7 @@ check(const char *hdr, int64_t now, struct auth_token *out, struct mk_err *err)
 	struct store_txn *t = NULL;
 	enum mk_code rc;
 
-	cr_assert_eq(store_read_begin(st, &t), MK_OK);
+	cr_assert_eq(store_read_begin(db.st, &t), MK_OK);
 	rc = auth_check(t, hdr, now, out, err);
 	store_txn_end(t);
 	return rc;
@@ -69,19 +51,14 @@ issue(uint32_t scopes, const char *sub, int64_t exp, char tok[AUTH_TOKEN_LEN + 1
 	struct mk_err err;
 
 	err.msg[0] = '\0';
-	cr_assert_eq(auth_token_create(st, scopes, sub, exp, tok, id, &err), MK_OK,
+	cr_assert_eq(auth_token_create(db.st, scopes, sub, exp, tok, id, &err), MK_OK,
 	    "create: %s", err.msg);
-}
-
-static void
-bearer(char *hdr, size_t n, const char *tok)
-{
-	snprintf(hdr, n, "Bearer %s", tok);
 }
 
 Test(auth, create_then_check_round_trips)
 {
-	char tok[AUTH_TOKEN_LEN + 1], id[AUTH_ID_LEN + 1], hdr[128], hash[65];
+	char tok[AUTH_TOKEN_LEN + 1], id[AUTH_ID_LEN + 1], hash[65];
+	char *hdr = NULL;
 	struct auth_token at;
 	struct mk_err err;
 	int64_t exp = mk_now_ms() + 3600000;
@@ -96,29 +73,32 @@ Test(auth, create_then_check_round_trips)
 	cr_assert_eq(strlen(id), AUTH_ID_LEN);
 	cr_assert_eq(strncmp(id, hash, AUTH_ID_LEN), 0, "id is the hash prefix");
 
-	bearer(hdr, sizeof(hdr), tok);
+	hdr = th_bearer(tok);
 	memset(&at, 0, sizeof(at));
 	cr_assert_eq(check(hdr, mk_now_ms(), &at, &err), MK_OK, "%s", err.msg);
 	cr_assert_eq(at.scopes, SC_READ_USERS | SC_UPDATE_USERS);
 	cr_assert_str_eq(at.sub, "auth0|0123456789abcdef01234567");
 	cr_assert_eq(at.exp_ms, exp);
 	cr_assert_str_eq(at.id, id);
+	free(hdr);
 }
 
 Test(auth, no_subject_no_expiry)
 {
-	char tok[AUTH_TOKEN_LEN + 1], id[AUTH_ID_LEN + 1], hdr[128];
+	char tok[AUTH_TOKEN_LEN + 1], id[AUTH_ID_LEN + 1];
+	char *hdr = NULL;
 	struct auth_token at;
 	struct mk_err err;
 
 	issue(SC_ALL, NULL, 0, tok, id);
-	bearer(hdr, sizeof(hdr), tok);
+	hdr = th_bearer(tok);
 	cr_assert_eq(check(hdr, mk_now_ms(), &at, &err), MK_OK, "%s", err.msg);
 	cr_assert_eq(at.scopes, SC_ALL);
 	cr_assert_str_eq(at.sub, "");
 	cr_assert_eq(at.exp_ms, 0);
 	/* Far in the future still good: no expiry. */
 	cr_assert_eq(check(hdr, INT64_C(32503680000000), &at, &err), MK_OK);
+	free(hdr);
 }
 
 Test(auth, two_tokens_are_different)
@@ -154,14 +134,15 @@ Test(auth, scheme_case_and_spaces)
 
 Test(auth, wrong_token_is_invalid)
 {
-	char tok[AUTH_TOKEN_LEN + 1], id[AUTH_ID_LEN + 1], hdr[128];
+	char tok[AUTH_TOKEN_LEN + 1], id[AUTH_ID_LEN + 1];
+	char *hdr = NULL;
 	struct auth_token at;
 	struct mk_err err;
 
 	issue(SC_ALL, NULL, 0, tok, id);
 	/* Flip the last character: same shape, different token. */
 	tok[AUTH_TOKEN_LEN - 1] = tok[AUTH_TOKEN_LEN - 1] == 'A' ? 'B' : 'A';
-	bearer(hdr, sizeof(hdr), tok);
+	hdr = th_bearer(tok);
 	memset(&at, 0x5a, sizeof(at));
 	cr_assert_eq(check(hdr, mk_now_ms(), &at, &err), MK_ERR_UNAUTH);
 	cr_assert_eq(err.code, MK_ERR_UNAUTH);
@@ -172,9 +153,11 @@ Test(auth, wrong_token_is_invalid)
 	cr_assert_str_eq(err.msg, "Invalid token");
 	/* A prefix of a valid token is not the token. */
 	tok[AUTH_TOKEN_LEN - 1] = '\0';
-	bearer(hdr, sizeof(hdr), tok);
+	free(hdr);
+	hdr = th_bearer(tok);
 	cr_assert_eq(check(hdr, mk_now_ms(), &at, &err), MK_ERR_UNAUTH);
 	cr_assert_str_eq(err.msg, "Invalid token");
+	free(hdr);
 }
 
 Test(auth, overlong_token_is_invalid)
@@ -212,38 +195,43 @@ Test(auth, missing_authentication)
 
 Test(auth, expired_token_rejected)
 {
-	char tok[AUTH_TOKEN_LEN + 1], id[AUTH_ID_LEN + 1], hdr[128];
+	char tok[AUTH_TOKEN_LEN + 1], id[AUTH_ID_LEN + 1];
+	char *hdr = NULL;
 	struct auth_token at;
 	struct mk_err err;
 	int64_t exp = mk_now_ms() + 60000;
 
 	issue(SC_READ_USERS, NULL, exp, tok, id);
-	bearer(hdr, sizeof(hdr), tok);
+	hdr = th_bearer(tok);
 	cr_assert_eq(check(hdr, exp - 1, &at, &err), MK_OK, "%s", err.msg);
 	cr_assert_eq(check(hdr, exp, &at, &err), MK_ERR_UNAUTH);
 	cr_assert_str_eq(err.msg, "Invalid token");
 	cr_assert_eq(check(hdr, exp + 86400000, &at, &err), MK_ERR_UNAUTH);
 	cr_assert_str_eq(err.msg, "Invalid token");
+	free(hdr);
 }
 
 Test(auth, revoked_token_rejected)
 {
 	char t1[AUTH_TOKEN_LEN + 1], i1[AUTH_ID_LEN + 1];
-	char t2[AUTH_TOKEN_LEN + 1], i2[AUTH_ID_LEN + 1], hdr[128];
+	char t2[AUTH_TOKEN_LEN + 1], i2[AUTH_ID_LEN + 1];
+	char *hdr = NULL;
 	struct auth_token at;
 	struct mk_err err;
 
 	issue(SC_READ_USERS, NULL, 0, t1, i1);
 	issue(SC_READ_USERS, NULL, 0, t2, i2);
-	cr_assert_eq(auth_token_revoke(st, i1, &err), MK_OK, "%s", err.msg);
-	bearer(hdr, sizeof(hdr), t1);
+	cr_assert_eq(auth_token_revoke(db.st, i1, &err), MK_OK, "%s", err.msg);
+	hdr = th_bearer(t1);
 	cr_assert_eq(check(hdr, mk_now_ms(), &at, &err), MK_ERR_UNAUTH);
 	cr_assert_str_eq(err.msg, "Invalid token");
 	/* The other token is untouched. */
-	bearer(hdr, sizeof(hdr), t2);
+	free(hdr);
+	hdr = th_bearer(t2);
 	cr_assert_eq(check(hdr, mk_now_ms(), &at, &err), MK_OK);
 	/* Revoking again: gone. */
-	cr_assert_eq(auth_token_revoke(st, i1, &err), MK_ERR_NOTFOUND);
+	cr_assert_eq(auth_token_revoke(db.st, i1, &err), MK_ERR_NOTFOUND);
+	free(hdr);
 }
 
 /* Put a record under a chosen key, to build prefixes that collide. */
@@ -271,7 +259,7 @@ raw_put(const char *key)
 	snprintf(rec, sizeof(rec), "{\"id\":\"%.16s\",\"scopes\":[\"read:users\"]}", key);
 	r.key = key;
 	r.rec = rec;
-	cr_assert_eq(store_write(st, raw_put_fn, &r, &err), MK_OK);
+	cr_assert_eq(store_write(db.st, raw_put_fn, &r, &err), MK_OK);
 }
 
 struct counter {
@@ -299,7 +287,8 @@ Test(auth, revoke_by_prefix_and_ambiguous)
 	    "abcd000000000000000000000000000000000000000000000000000000000000";
 	static const char kb[] =
 	    "abcd111111111111111111111111111111111111111111111111111111111111";
-	char tok[AUTH_TOKEN_LEN + 1], id[AUTH_ID_LEN + 1], pfx[8], hdr[128];
+	char tok[AUTH_TOKEN_LEN + 1], id[AUTH_ID_LEN + 1], pfx[8];
+	char *hdr = NULL;
 	struct counter c;
 	struct auth_token at;
 	struct mk_err err;
@@ -309,22 +298,22 @@ Test(auth, revoke_by_prefix_and_ambiguous)
 	issue(SC_READ_USERS, NULL, 0, tok, id);
 
 	err.msg[0] = '\0';
-	cr_assert_eq(auth_token_revoke(st, "abcd", &err), MK_ERR_INVALID);
+	cr_assert_eq(auth_token_revoke(db.st, "abcd", &err), MK_ERR_INVALID);
 	cr_assert_str_eq(err.msg, "ambiguous token id");
-	cr_assert_eq(auth_token_revoke(st, "ABCD", &err), MK_ERR_INVALID, "case-insensitive");
+	cr_assert_eq(auth_token_revoke(db.st, "ABCD", &err), MK_ERR_INVALID, "case-insensitive");
 	memset(&c, 0, sizeof(c));
-	cr_assert_eq(auth_token_list(st, count_visit, &c), MK_OK);
+	cr_assert_eq(auth_token_list(db.st, count_visit, &c), MK_OK);
 	cr_assert_eq(c.n, 3, "an ambiguous revoke deletes nothing");
 
-	cr_assert_eq(auth_token_revoke(st, "abc", &err), MK_ERR_INVALID, "too short");
-	cr_assert_eq(auth_token_revoke(st, "abcdxyz", &err), MK_ERR_INVALID, "not hex");
-	cr_assert_eq(auth_token_revoke(st, "abcd0000000000000", &err), MK_ERR_INVALID,
+	cr_assert_eq(auth_token_revoke(db.st, "abc", &err), MK_ERR_INVALID, "too short");
+	cr_assert_eq(auth_token_revoke(db.st, "abcdxyz", &err), MK_ERR_INVALID, "not hex");
+	cr_assert_eq(auth_token_revoke(db.st, "abcd0000000000000", &err), MK_ERR_INVALID,
 	    "longer than an id");
-	cr_assert_eq(auth_token_revoke(st, "abcd2", &err), MK_ERR_NOTFOUND);
+	cr_assert_eq(auth_token_revoke(db.st, "abcd2", &err), MK_ERR_NOTFOUND);
 
-	cr_assert_eq(auth_token_revoke(st, "abcd0", &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(auth_token_revoke(db.st, "abcd0", &err), MK_OK, "%s", err.msg);
 	memset(&c, 0, sizeof(c));
-	cr_assert_eq(auth_token_list(st, count_visit, &c), MK_OK);
+	cr_assert_eq(auth_token_list(db.st, count_visit, &c), MK_OK);
 	cr_assert_eq(c.n, 2);
 	cr_assert_eq(c.saw_a, 0);
 	cr_assert_eq(c.saw_b, 1);
@@ -333,10 +322,11 @@ Test(auth, revoke_by_prefix_and_ambiguous)
 	memcpy(pfx, id, 6);
 	pfx[6] = '\0';
 	if (strncmp(pfx, "abcd", 4) != 0) {
-		cr_assert_eq(auth_token_revoke(st, pfx, &err), MK_OK, "%s", err.msg);
-		bearer(hdr, sizeof(hdr), tok);
+		cr_assert_eq(auth_token_revoke(db.st, pfx, &err), MK_OK, "%s", err.msg);
+		hdr = th_bearer(tok);
 		cr_assert_eq(check(hdr, mk_now_ms(), &at, &err), MK_ERR_UNAUTH);
 	}
+	free(hdr);
 }
 
 static int
@@ -359,7 +349,7 @@ Test(auth, list_and_record_parse)
 
 	issue(SC_DELETE_CLIENTS | SC_READ_CURRENT_USER, "auth0|x", 1234567890123, tok, id);
 	memset(&at, 0, sizeof(at));
-	cr_assert_eq(auth_token_list(st, parse_visit, &at), MK_OK);
+	cr_assert_eq(auth_token_list(db.st, parse_visit, &at), MK_OK);
 	cr_assert_str_eq(at.id, id);
 	cr_assert_eq(at.scopes, SC_DELETE_CLIENTS | SC_READ_CURRENT_USER);
 	cr_assert_str_eq(at.sub, "auth0|x");
@@ -405,16 +395,16 @@ Test(auth, create_refuses_bad_arguments)
 	char sub[AUTH_SUB_MAX + 1];
 	struct mk_err err;
 
-	cr_assert_eq(auth_token_create(st, 0, NULL, 0, tok, id, &err), MK_ERR_INVALID);
-	cr_assert_eq(auth_token_create(st, 1u << 20, NULL, 0, tok, id, &err), MK_ERR_INVALID);
-	cr_assert_eq(auth_token_create(st, SC_ALL, "", 0, tok, id, &err), MK_ERR_INVALID);
+	cr_assert_eq(auth_token_create(db.st, 0, NULL, 0, tok, id, &err), MK_ERR_INVALID);
+	cr_assert_eq(auth_token_create(db.st, 1u << 20, NULL, 0, tok, id, &err), MK_ERR_INVALID);
+	cr_assert_eq(auth_token_create(db.st, SC_ALL, "", 0, tok, id, &err), MK_ERR_INVALID);
 	memset(sub, 'x', AUTH_SUB_MAX);
 	sub[AUTH_SUB_MAX] = '\0';
-	cr_assert_eq(auth_token_create(st, SC_ALL, sub, 0, tok, id, &err), MK_ERR_INVALID);
+	cr_assert_eq(auth_token_create(db.st, SC_ALL, sub, 0, tok, id, &err), MK_ERR_INVALID);
 	cr_assert_str_eq(tok, "unchanged");
 	cr_assert_str_eq(id, "unchanged");
 	sub[AUTH_SUB_MAX - 1] = '\0';
-	cr_assert_eq(auth_token_create(st, SC_ALL, sub, 0, tok, id, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(auth_token_create(db.st, SC_ALL, sub, 0, tok, id, &err), MK_OK, "%s", err.msg);
 }
 
 Test(auth, scope_names_round_trip)
@@ -524,15 +514,15 @@ slurp(const char *path, size_t *n)
 
 Test(auth, token_never_stored)
 {
-	char tok[AUTH_TOKEN_LEN + 1], id[AUTH_ID_LEN + 1], hash[65], path[128];
+	char tok[AUTH_TOKEN_LEN + 1], id[AUTH_ID_LEN + 1], hash[65], path[TH_DIR_MAX + 16];
 	char *data;
 	size_t n;
 
 	issue(SC_ALL, "auth0|subject", 0, tok, id);
 	mk_sha256_hex(tok, strlen(tok), hash);
-	store_close(st);
-	st = NULL;
-	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	store_close(db.st);
+	db.st = NULL;
+	snprintf(path, sizeof(path), "%s/data.mdb", db.dir);
 	data = slurp(path, &n);
 	/* The scan works: the hash and the record are in the file ... */
 	cr_assert(contains(data, n, hash, 64), "hash not found: scan is broken");

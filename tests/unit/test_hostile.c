@@ -22,54 +22,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "api.h"
-#include "auth.h"
+#include "helper_api.h"
 #include "jx.h"
 #include "store.h"
 
 /* Wall-clock bound on one hostile request (generous: sanitizer builds). */
 #define HOSTILE_MAX_SECONDS 10.0
 
-static char dir[] = "/tmp/mk-test-hostile-XXXXXX";
-static struct store *st;
-static struct api_conf conf;
-static char admin[AUTH_TOKEN_LEN + 1];
+static struct th_env env;
 static char victim[64];   /* the victim's user_id */
 
-struct res {
-	int status;
-	char *body;
-	struct json_object *json;
-	double seconds;
-};
-
-static void
-res_free(struct res *r)
-{
-	free(r->body);
-	json_object_put(r->json);
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* ct: NULL = application/json when there is a body; "" = no Content-Type. */
-static struct res
+static struct th_res
 call(const char *method, const char *uri, const char *body, size_t body_len,
     const char *ct, const char *authorization)
 {
 	struct http_req rq = { 0 };
-	struct http_resp rs = { 0 };
-	struct res r = { 0 };
-	double t0;
+	struct th_res r;
 
 	rq.method = method;
 	rq.uri = uri;
@@ -80,29 +50,10 @@ call(const char *method, const char *uri, const char *body, size_t body_len,
 		rq.content_type = ct[0] != '\0' ? ct : NULL;
 	else if (body != NULL)
 		rq.content_type = "application/json";
-	http_resp_reset(&rs);
-	t0 = now_s();
-	api_handle(st, &conf, &rq, &rs);
-	r.seconds = now_s() - t0;
-	r.status = rs.status;
-	r.body = strndup(rs.body.p ? rs.body.p : "", rs.body.n);
-	cr_assert_not_null(r.body);
-	if (rs.body.n > 0)
-		cr_assert_eq(jx_parse(rs.body.p, rs.body.n, 64, &r.json, NULL), MK_OK,
-		    "the answer is JSON: %.200s", r.body);
-	http_resp_free(&rs);
+	r = th_send(&env, &rq, NULL);
+	if (r.body_len > 0)
+		cr_assert_not_null(r.json, "the answer is JSON: %.200s", r.body);
 	return r;
-}
-
-static char *
-bearer(const char *tok)
-{
-	char *a = malloc(strlen(tok) + 8);
-
-	cr_assert_not_null(a);
-	strcpy(a, "Bearer ");
-	strcat(a, tok);
-	return a;
 }
 
 /* The victim's record exactly as stored (owned), and the number of users. */
@@ -113,7 +64,7 @@ stored_victim(size_t *nusers)
 	struct mk_slice key = { victim, strlen(victim) }, rec;
 	char *copy;
 
-	cr_assert_eq(store_read_begin(st, &t), MK_OK);
+	cr_assert_eq(store_read_begin(env.st, &t), MK_OK);
 	cr_assert_eq(store_get(t, ST_USERS, key, &rec), MK_OK, "the victim is still there");
 	copy = malloc(rec.n + 1);
 	cr_assert_not_null(copy);
@@ -131,38 +82,25 @@ setup(void)
 	    "\"Username-Password-Authentication\",\"password\":\"s3cret!pw\","
 	    "\"user_metadata\":{\"keep\":\"me\",\"n\":[1,2.50,{\"x\":null}]},"
 	    "\"app_metadata\":{\"plan\":\"full\"}}";
-	struct store_opts o = { 0 };
-	struct mk_err err;
-	char id[AUTH_ID_LEN + 1], *auth;
 	const char *uid;
-	struct res r;
+	struct th_res r;
+	char *auth;
 
-	strcpy(dir, "/tmp/mk-test-hostile-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	o.dir = dir;
-	o.map_size = 256u << 20;
-	o.relaxed_sync = 1;
-	cr_assert_eq(store_open(&o, &st, &err), MK_OK, "%s", err.msg);
-	api_conf_defaults(&conf);
-	cr_assert_eq(auth_token_create(st, SC_ALL, NULL, 0, admin, id, &err), MK_OK);
-	auth = bearer(admin);
+	th_env_open(&env, "test-hostile", 256u << 20);
+	auth = th_bearer(env.admin);
 	r = call("POST", "/api/v2/users", body, sizeof(body) - 1, NULL, auth);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	uid = jx_get_str(r.json, "user_id");
 	cr_assert_not_null(uid);
 	snprintf(victim, sizeof(victim), "%s", uid);
-	res_free(&r);
+	th_res_free(&r);
 	free(auth);
 }
 
 static void
 teardown(void)
 {
-	char cmd[128];
-
-	store_close(st);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	th_env_close(&env);
 }
 
 TestSuite(hostile, .init = setup, .fini = teardown, .timeout = 120);
@@ -183,7 +121,7 @@ struct hcase {
 	const char *code;         /* errorCode; NULL: the body must have none */
 	const char *msg;          /* prefix of the message */
 	/* Accepted inputs: check the answer and return; the victim may change. */
-	void (*accepted)(const struct res *);
+	void (*accepted)(const struct th_res *);
 };
 
 static char *
@@ -204,7 +142,7 @@ expand(const char *pat)
 }
 
 static void
-assert_error_body(const struct hcase *hc, const struct res *r)
+assert_error_body(const struct hcase *hc, const struct th_res *r)
 {
 	struct json_object *v;
 	const char *msg;
@@ -230,16 +168,16 @@ run_case(const struct hcase *hc)
 {
 	char *uri, *body = NULL, *auth, *before, *after;
 	size_t n_before, n_after;
-	struct res r;
+	struct th_res r;
 
 	if (hc->max_user_bytes != 0)
-		conf.limits.max_user_bytes = hc->max_user_bytes;
+		env.conf.limits.max_user_bytes = hc->max_user_bytes;
 	uri = hc->make_uri ? hc->make_uri() : expand(hc->uri ? hc->uri : "/api/v2/users/{id}");
 	if (hc->make_body)
 		body = hc->make_body();
 	else if (hc->body)
 		body = strdup(hc->body);
-	auth = hc->make_auth ? hc->make_auth() : bearer(admin);
+	auth = hc->make_auth ? hc->make_auth() : th_bearer(env.admin);
 	before = stored_victim(&n_before);
 
 	r = call(hc->method ? hc->method : "PATCH", uri, body, body ? strlen(body) : 0,
@@ -258,7 +196,7 @@ run_case(const struct hcase *hc)
 		cr_assert_str_eq(after, before, "%s: the stored user changed", hc->name);
 		cr_assert_eq(n_after, n_before, "%s: users were added or removed", hc->name);
 	}
-	res_free(&r);
+	th_res_free(&r);
 	free(before);
 	free(after);
 	free(uri);
@@ -442,7 +380,7 @@ token_admin_10k(void)
 	char *t = malloc(10240 + 64);
 
 	cr_assert_not_null(t);
-	sprintf(t, "Bearer %s", admin);
+	sprintf(t, "Bearer %s", env.admin);
 	memset(t + strlen(t), 'x', 10240);
 	t[7 + AUTH_TOKEN_LEN + 10240] = '\0';
 	return t;
@@ -457,7 +395,7 @@ no_auth(void)
 /* ---- checks for accepted inputs ---- */
 
 static struct json_object *
-md_of(const struct res *r)
+md_of(const struct th_res *r)
 {
 	struct json_object *md = NULL;
 
@@ -467,7 +405,7 @@ md_of(const struct res *r)
 
 /* The answer and the stored record agree byte for byte (stored form = response). */
 static void
-answer_is_stored(const struct res *r)
+answer_is_stored(const struct th_res *r)
 {
 	size_t n;
 	char *s = stored_victim(&n);
@@ -477,7 +415,7 @@ answer_is_stored(const struct res *r)
 }
 
 static void
-nul_value_ok(const struct res *r)
+nul_value_ok(const struct th_res *r)
 {
 	struct json_object *v;
 
@@ -490,7 +428,7 @@ nul_value_ok(const struct res *r)
 }
 
 static void
-keys_100k_ok(const struct res *r)
+keys_100k_ok(const struct th_res *r)
 {
 	struct json_object *v;
 
@@ -501,14 +439,14 @@ keys_100k_ok(const struct res *r)
 }
 
 static void
-key_255_ok(const struct res *r)
+key_255_ok(const struct th_res *r)
 {
 	cr_assert_eq(r->status, 200);
 	answer_is_stored(r);
 }
 
 static void
-int64_ok(const struct res *r)
+int64_ok(const struct th_res *r)
 {
 	cr_assert_not_null(strstr(r->body, "\"lo\":-9223372036854775808,"
 	    "\"hi\":9223372036854775807"), "%.400s", r->body);
@@ -653,9 +591,9 @@ HOSTILE(post_client_no_body, .method = "POST", .uri = "/api/v2/clients", .ct = "
 Test(hostile, raw_nul_byte_counts)
 {
 	static const char body[] = "{\"user_metadata\":{\"a\":\"x\0y\"}}";
-	char *auth = bearer(admin), *uri = expand("/api/v2/users/{id}"), *before, *after;
+	char *auth = th_bearer(env.admin), *uri = expand("/api/v2/users/{id}"), *before, *after;
 	size_t n0, n1;
-	struct res r;
+	struct th_res r;
 
 	before = stored_victim(&n0);
 	r = call("PATCH", uri, body, sizeof(body) - 1, NULL, auth);
@@ -663,7 +601,7 @@ Test(hostile, raw_nul_byte_counts)
 	cr_assert_str_eq(jx_get_str(r.json, "errorCode"), "invalid_body");
 	after = stored_victim(&n1);
 	cr_assert_str_eq(after, before);
-	res_free(&r);
+	th_res_free(&r);
 	free(before);
 	free(after);
 	free(auth);
@@ -706,26 +644,26 @@ Test(hostile, id_with_slash_roundtrip)
 {
 	static const char body[] = "{\"email\":\"slash@example.com\",\"connection\":"
 	    "\"Username-Password-Authentication\",\"user_id\":\"a/../b\"}";
-	char *auth = bearer(admin);
-	struct res r;
+	char *auth = th_bearer(env.admin);
+	struct th_res r;
 
 	r = call("POST", "/api/v2/users", body, sizeof(body) - 1, NULL, auth);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	cr_assert_str_eq(jx_get_str(r.json, "user_id"), "auth0|a/../b");
-	res_free(&r);
+	th_res_free(&r);
 	r = call("GET", "/api/v2/users/auth0%7Ca%2F..%2Fb", NULL, 0, NULL, auth);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_str_eq(jx_get_str(r.json, "user_id"), "auth0|a/../b");
-	res_free(&r);
+	th_res_free(&r);
 	r = call("GET", "/api/v2/users/auth0|a/../b", NULL, 0, NULL, auth);
 	cr_assert_eq(r.status, 404, "%s", r.body);
 	cr_assert_null(jx_get_str(r.json, "errorCode"), "an unknown route: %s", r.body);
-	res_free(&r);
+	th_res_free(&r);
 	r = call("DELETE", "/api/v2/users/auth0%7Ca%2F..%2Fb", NULL, 0, NULL, auth);
 	cr_assert_eq(r.status, 204, "%s", r.body);
-	res_free(&r);
+	th_res_free(&r);
 	r = call("GET", "/api/v2/users/auth0%7Ca%2F..%2Fb", NULL, 0, NULL, auth);
 	cr_assert_eq(r.status, 404, "%s", r.body);
-	res_free(&r);
+	th_res_free(&r);
 	free(auth);
 }

@@ -6,16 +6,12 @@
  * Child processes never use Criterion asserts: they report through their
  * exit status, and each bounds itself with alarm().
  */
-/* nftw(3) */
-#define _XOPEN_SOURCE 700
-
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <ftw.h>
 #include <lmdb.h>
 #include <signal.h>
 #include <stdint.h>
@@ -24,27 +20,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "helper.h"
 #include "log.h"
 #include "store.h"
 
-static char tmpdir[64];
-static char envdir[128];
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
+static char tmpdir[TH_DIR_MAX];
+static char envdir[TH_DIR_MAX + 16];
 
 static void
 setup(void)
 {
 	log_init("test_store", 1, 0);
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/mk-store-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
+	th_tmpdir(tmpdir, "store");
 	/* A sub-directory, so store_open's mkdir -p is exercised. */
 	snprintf(envdir, sizeof(envdir), "%s/db/env", tmpdir);
 }
@@ -52,27 +39,14 @@ setup(void)
 static void
 teardown(void)
 {
-	if (tmpdir[0] != '\0')
-		nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	th_rmtree(tmpdir);
 }
 
+/* The store in envdir (durable commits, as by default). */
 static struct store *
 open_store(size_t map_size, int read_only)
 {
-	struct store_opts o;
-	struct store *s = NULL;
-	struct mk_err err;
-	enum mk_code code;
-
-	memset(&o, 0, sizeof(o));
-	memset(&err, 0, sizeof(err));
-	o.dir = envdir;
-	o.map_size = map_size;
-	o.read_only = read_only;
-	code = store_open(&o, &s, &err);
-	cr_assert_eq(code, MK_OK, "store_open: %s", err.msg);
-	cr_assert_not_null(s);
-	return s;
+	return th_store_open(envdir, map_size, read_only ? TH_READ_ONLY : 0);
 }
 
 static struct mk_slice

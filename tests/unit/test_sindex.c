@@ -1,5 +1,6 @@
 /*
- * test_search: GET /api/v2/users?q= against a brute-force scan.
+ * test_sindex: the search index (sindex) through GET /api/v2/users?q=,
+ * against a brute-force scan.
  *
  * A few hundred users with varied metadata are created through api_handle;
  * then hand-written and randomly generated queries go through api_handle
@@ -16,8 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api.h"
-#include "auth.h"
+#include "helper_api.h"
 #include "jx.h"
 #include "query.h"
 #include "sindex.h"
@@ -25,10 +25,7 @@
 
 #define NUSERS 300
 
-static char dir[] = "/tmp/mk-test-search-XXXXXX";
-static struct store *st;
-static struct api_conf conf;
-static char admin[AUTH_TOKEN_LEN + 1];
+static struct th_env env;
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 
 static unsigned
@@ -43,18 +40,7 @@ rnd(unsigned n)
 static void
 setup(void)
 {
-	struct store_opts o = { 0 };
-	struct mk_err err;
-	char id[AUTH_ID_LEN + 1];
-
-	strcpy(dir, "/tmp/mk-test-search-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	o.dir = dir;
-	o.map_size = 256u << 20;
-	o.relaxed_sync = 1;
-	cr_assert_eq(store_open(&o, &st, &err), MK_OK, "%s", err.msg);
-	api_conf_defaults(&conf);
-	cr_assert_eq(auth_token_create(st, SC_ALL, NULL, 0, admin, id, &err), MK_OK);
+	th_env_open(&env, "test-search", 256u << 20);
 	rng = 0x9e3779b97f4a7c15ULL;
 	sindex_sort_in_memory = 2048;
 }
@@ -62,53 +48,16 @@ setup(void)
 static void
 teardown(void)
 {
-	char cmd[128];
-
-	store_close(st);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	th_env_close(&env);
 }
 
-TestSuite(search, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(sindex, .init = setup, .fini = teardown, .timeout = 120);
 
-struct res {
-	int status;
-	char *body;
-	struct json_object *json;
-};
-
-static void
-res_free(struct res *r)
-{
-	free(r->body);
-	json_object_put(r->json);
-}
-
-static struct res
+/* A request with the admin token. */
+static struct th_res
 call(const char *method, const char *uri, const char *body)
 {
-	struct http_req rq = { 0 };
-	struct http_resp rs = { 0 };
-	struct res r = { 0 };
-	char auth[600];
-
-	rq.method = method;
-	rq.uri = uri;
-	snprintf(auth, sizeof(auth), "Bearer %s", admin);
-	rq.authorization = auth;
-	if (body != NULL) {
-		rq.body = body;
-		rq.body_len = strlen(body);
-		rq.content_type = "application/json";
-	}
-	http_resp_reset(&rs);
-	api_handle(st, &conf, &rq, &rs);
-	r.status = rs.status;
-	r.body = strdup(rs.body.p ? rs.body.p : "");
-	if (r.body[0] != '\0')
-		r.json = json_tokener_parse(r.body);
-	http_resp_free(&rs);
-	return r;
+	return th_call(&env, method, uri, body, env.admin);
 }
 
 static void
@@ -220,14 +169,14 @@ static void
 load_users(int n)
 {
 	char body[8192];
-	struct res r;
+	struct th_res r;
 	int i;
 
 	for (i = 0; i < n; i++) {
 		make_user(i, body, sizeof(body));
 		r = call("POST", "/api/v2/users", body);
 		cr_assert_eq(r.status, 201, "%s -> %s", body, r.body);
-		res_free(&r);
+		th_res_free(&r);
 	}
 }
 
@@ -284,7 +233,7 @@ brute_force(const char *q, const char *attr, int desc)
 	cr_assert_eq(query_parse(q, strlen(q), &pq, &e), MK_OK, "%s: %s", q, e.msg);
 	b.root = query_root(pq);
 	b.hits = json_object_new_array();
-	cr_assert_eq(store_read_begin(st, &t), MK_OK);
+	cr_assert_eq(store_read_begin(env.st, &t), MK_OK);
 	cr_assert_eq(store_scan(t, ST_USERS, bf_visit, &b), MK_OK);
 	store_txn_end(t);
 	sort_attr = attr;
@@ -305,7 +254,7 @@ service(const char *q, const char *sort, int per_page)
 {
 	char enc[8192], uri[9000];
 	struct json_object *ids = json_object_new_array(), *users, *v;
-	struct res r;
+	struct th_res r;
 	int page, total = -1;
 	size_t i, n;
 
@@ -324,7 +273,7 @@ service(const char *q, const char *sort, int per_page)
 		for (i = 0; i < n; i++)
 			json_object_array_add(ids, json_object_new_string(
 			    jx_get_str(json_object_array_get_idx(users, i), "user_id")));
-		res_free(&r);
+		th_res_free(&r);
 		if (n < (size_t)per_page)
 			break;
 		cr_assert(page < 100, "paging does not end");
@@ -460,7 +409,7 @@ run_queries(int nrandom)
 	}
 }
 
-Test(search, matches_brute_force)
+Test(sindex, matches_brute_force)
 {
 	load_users(NUSERS);
 	run_queries(250);
@@ -469,9 +418,9 @@ Test(search, matches_brute_force)
 	run_queries(60);
 }
 
-Test(search, patch_is_visible_at_once)
+Test(sindex, patch_is_visible_at_once)
 {
-	struct res r;
+	struct th_res r;
 	char body[8192], uri[512], *id;
 	struct json_object *v;
 
@@ -480,25 +429,25 @@ Test(search, patch_is_visible_at_once)
 	r = call("POST", "/api/v2/users", body);
 	cr_assert_eq(r.status, 201);
 	id = strdup(jx_get_str(r.json, "user_id"));
-	res_free(&r);
+	th_res_free(&r);
 
 	r = call("GET", "/api/v2/users?q=user_metadata.plan%3Aunique-42", NULL);
 	cr_assert_eq(r.status, 200);
 	cr_assert_eq(json_object_array_length(r.json), 0, "%s", r.body);
-	res_free(&r);
+	th_res_free(&r);
 
 	snprintf(uri, sizeof(uri), "/api/v2/users/%s", id);
 	r = call("PATCH", uri, "{\"user_metadata\":{\"plan\":\"unique-42\"},"
 	    "\"app_metadata\":{\"tier\":77}}");
 	cr_assert_eq(r.status, 200, "%s", r.body);
-	res_free(&r);
+	th_res_free(&r);
 
 	r = call("GET", "/api/v2/users?q=user_metadata.plan%3Aunique-42", NULL);
 	cr_assert_eq(r.status, 200);
 	cr_assert_eq(json_object_array_length(r.json), 1, "%s", r.body);
 	v = json_object_array_get_idx(r.json, 0);
 	cr_assert_str_eq(jx_get_str(v, "user_id"), id);
-	res_free(&r);
+	th_res_free(&r);
 
 	/* The old value is gone from the index, and the new one answers. */
 	r = call("GET", "/api/v2/users?q=app_metadata.tier%3A77%20AND%20"
@@ -506,22 +455,22 @@ Test(search, patch_is_visible_at_once)
 	cr_assert_eq(r.status, 200);
 	cr_assert(json_object_object_get_ex(r.json, "total", &v));
 	cr_assert_eq(json_object_get_int(v), 1, "%s", r.body);
-	res_free(&r);
+	th_res_free(&r);
 
 	r = call("PATCH", uri, "{\"user_metadata\":{\"plan\":null}}");
 	cr_assert_eq(r.status, 200, "%s", r.body);
-	res_free(&r);
+	th_res_free(&r);
 	r = call("GET", "/api/v2/users?q=user_metadata.plan%3Aunique-42", NULL);
 	cr_assert_eq(json_object_array_length(r.json), 0, "%s", r.body);
-	res_free(&r);
+	th_res_free(&r);
 
 	/* Delete: no trace in the index. */
 	r = call("DELETE", uri, NULL);
 	cr_assert_eq(r.status, 204);
-	res_free(&r);
+	th_res_free(&r);
 	r = call("GET", "/api/v2/users?q=user_metadata.seq%3A999", NULL);
 	cr_assert_eq(json_object_array_length(r.json), 0, "%s", r.body);
-	res_free(&r);
+	th_res_free(&r);
 	free(id);
 }
 
@@ -556,31 +505,31 @@ drop_one_tx(struct store_txn *t, void *ctx, struct mk_err *err)
 	return store_search_del(t, k, id);
 }
 
-Test(search, check_rebuild_and_scan_fallback)
+Test(sindex, check_rebuild_and_scan_fallback)
 {
 	struct mk_err err;
 	size_t problems = 99, users = 0, entries = 0;
-	struct res r;
+	struct th_res r;
 	char *id;
 
 	load_users(40);
-	cr_assert_eq(sindex_check(st, count_line, NULL, &problems, &err), MK_OK, "%s",
+	cr_assert_eq(sindex_check(env.st, count_line, NULL, &problems, &err), MK_OK, "%s",
 	    err.msg);
 	cr_assert_eq(problems, 0);
 
 	/* Index gone: searches scan, answers unchanged. */
-	cr_assert_eq(store_write(st, unmark_tx, NULL, &err), MK_OK);
+	cr_assert_eq(store_write(env.st, unmark_tx, NULL, &err), MK_OK);
 	nlines = 0;
-	cr_assert_eq(sindex_check(st, count_line, NULL, &problems, &err), MK_OK);
+	cr_assert_eq(sindex_check(env.st, count_line, NULL, &problems, &err), MK_OK);
 	cr_assert_gt(problems, 1);
 	cr_assert_gt(nlines, 1);
 	compare("user_metadata.plan:gold OR NOT app_metadata.tier:1", "created_at:1", 100);
 	compare("user_metadata.tags:red", "email:1", 100);
 
-	cr_assert_eq(sindex_rebuild(st, &users, &entries, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(sindex_rebuild(env.st, &users, &entries, &err), MK_OK, "%s", err.msg);
 	cr_assert_eq(users, 40);
 	cr_assert_gt(entries, 40 * 10);
-	cr_assert_eq(sindex_check(st, count_line, NULL, &problems, &err), MK_OK);
+	cr_assert_eq(sindex_check(env.st, count_line, NULL, &problems, &err), MK_OK);
 	cr_assert_eq(problems, 0);
 	compare("user_metadata.plan:gold OR NOT app_metadata.tier:1", "created_at:1", 100);
 
@@ -588,19 +537,19 @@ Test(search, check_rebuild_and_scan_fallback)
 	r = call("GET", "/api/v2/users?q=user_metadata.seq%3A3", NULL);
 	cr_assert_eq(json_object_array_length(r.json), 1, "%s", r.body);
 	id = strdup(jx_get_str(json_object_array_get_idx(r.json, 0), "user_id"));
-	res_free(&r);
-	cr_assert_eq(store_write(st, drop_one_tx, id, &err), MK_OK);
+	th_res_free(&r);
+	cr_assert_eq(store_write(env.st, drop_one_tx, id, &err), MK_OK);
 	nlines = 0;
-	cr_assert_eq(sindex_check(st, count_line, NULL, &problems, &err), MK_OK);
+	cr_assert_eq(sindex_check(env.st, count_line, NULL, &problems, &err), MK_OK);
 	cr_assert_eq(problems, 1);
 	cr_assert_eq(nlines, 1);
-	cr_assert_eq(sindex_rebuild(st, NULL, NULL, &err), MK_OK);
-	cr_assert_eq(sindex_check(st, NULL, NULL, &problems, &err), MK_OK);
+	cr_assert_eq(sindex_rebuild(env.st, NULL, NULL, &err), MK_OK);
+	cr_assert_eq(sindex_check(env.st, NULL, NULL, &problems, &err), MK_OK);
 	cr_assert_eq(problems, 0);
 	free(id);
 }
 
-Test(search, bad_queries_are_400_with_position)
+Test(sindex, bad_queries_are_400_with_position)
 {
 	static const struct { const char *uri; const char *msg; } bad[] = {
 		{ "/api/v2/users?q=jane", "bare word is not supported at position 0" },
@@ -612,7 +561,7 @@ Test(search, bad_queries_are_400_with_position)
 		{ "/api/v2/users?q=%ZZ", "on property q" },
 	};
 	struct json_object *v;
-	struct res r;
+	struct th_res r;
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -623,20 +572,20 @@ Test(search, bad_queries_are_400_with_position)
 		cr_expect(json_object_object_get_ex(r.json, "message", &v));
 		cr_expect_not_null(strstr(json_object_get_string(v), bad[i].msg), "%s: %s",
 		    bad[i].uri, r.body);
-		res_free(&r);
+		th_res_free(&r);
 	}
 	/* A blank q is a plain listing; fields= shapes search results. */
 	load_users(3);
 	r = call("GET", "/api/v2/users?q=%20&search_engine=v2", NULL);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_eq(json_object_array_length(r.json), 3);
-	res_free(&r);
+	th_res_free(&r);
 	r = call("GET", "/api/v2/users?q=_exists_%3Aemail&fields=user_id,email", NULL);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_eq(json_object_array_length(r.json), 3);
 	v = json_object_array_get_idx(r.json, 0);
 	cr_assert_eq(json_object_object_length(v), 2, "%s", r.body);
-	res_free(&r);
+	th_res_free(&r);
 }
 
 /*
@@ -730,14 +679,14 @@ step_to(struct upd *u, size_t *cur, size_t next)
 
 	u->old = u->new;
 	u->new = state(next);
-	cr_assert_eq(store_write(st, upd_tx, u, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(store_write(env.st, upd_tx, u, &err), MK_OK, "%s", err.msg);
 	json_object_put(u->old);
-	cr_assert_eq(sindex_check(st, NULL, NULL, &problems, &err), MK_OK);
+	cr_assert_eq(sindex_check(env.st, NULL, NULL, &problems, &err), MK_OK);
 	cr_assert_eq(problems, 0, "state %zu -> %zu", *cur, next);
 	*cur = next;
 }
 
-Test(search, partial_updates_keep_index_exact)
+Test(sindex, partial_updates_keep_index_exact)
 {
 	struct mk_err err;
 	struct upd u = { NULL, NULL };
@@ -745,7 +694,7 @@ Test(search, partial_updates_keep_index_exact)
 
 	load_users(5);
 	u.new = state(0);
-	cr_assert_eq(store_write(st, upd_tx, &u, &err), MK_OK);
+	cr_assert_eq(store_write(env.st, upd_tx, &u, &err), MK_OK);
 	/* Every ordered pair of states, then a random walk. */
 	for (i = 0; i < NSTATES; i++)
 		for (j = 0; j < NSTATES; j++) {
@@ -756,8 +705,8 @@ Test(search, partial_updates_keep_index_exact)
 		step_to(&u, &cur, rnd(NSTATES));
 	u.old = u.new;
 	u.new = NULL;
-	cr_assert_eq(store_write(st, upd_tx, &u, &err), MK_OK);
+	cr_assert_eq(store_write(env.st, upd_tx, &u, &err), MK_OK);
 	json_object_put(u.old);
-	cr_assert_eq(sindex_check(st, NULL, NULL, &problems, &err), MK_OK);
+	cr_assert_eq(sindex_check(env.st, NULL, NULL, &problems, &err), MK_OK);
 	cr_assert_eq(problems, 0);
 }
