@@ -766,7 +766,7 @@ reindex_tx(struct store_txn *t, void *arg, struct mk_err *err)
 	enum mk_code mrc;
 	int i;
 
-	/* A retried transaction starts over. */
+	/* The counts are of this transaction only. */
 	memset(&r->n, 0, sizeof(r->n));
 	r->t = t;
 	r->code = MK_OK;
