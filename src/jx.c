@@ -717,10 +717,12 @@ enum jx_top {
 };
 
 void
-jx_split_init(struct jx_split *s, size_t limit)
+jx_split_init(struct jx_split *s, size_t limit, jx_split_fn fn, void *ctx)
 {
 	memset(s, 0, sizeof(*s));
 	s->limit = limit;
+	s->fn = fn;
+	s->ctx = ctx;
 	s->line = 1;
 	s->top = TOP_BEGIN;
 }
@@ -778,7 +780,7 @@ split_start(struct jx_split *s, int c)
 
 /* A record is complete: hand it over, then wait for what follows it. */
 static void
-split_done(struct jx_split *s, jx_split_fn fn, void *ctx)
+split_done(struct jx_split *s)
 {
 	struct jx_split_rec r;
 
@@ -788,7 +790,7 @@ split_done(struct jx_split *s, jx_split_fn fn, void *ctx)
 	r.line = s->rec_line;
 	r.over = s->over;
 	r.nomem = s->rec.failed;
-	fn(ctx, &r);
+	s->fn(s->ctx, &r);
 	buf_reset(&s->rec);
 	s->in_rec = s->over = 0;
 	s->top = s->array ? TOP_SEP : TOP_SEQ;
@@ -796,7 +798,7 @@ split_done(struct jx_split *s, jx_split_fn fn, void *ctx)
 
 /* One byte.  Returns 0, or -1 on a structural error (err set). */
 static int
-split_feed1(struct jx_split *s, int c, jx_split_fn fn, void *ctx, struct mk_err *err)
+split_feed1(struct jx_split *s, int c, struct mk_err *err)
 {
 	s->off++;
 	if (s->in_rec) {
@@ -805,7 +807,7 @@ split_feed1(struct jx_split *s, int c, jx_split_fn fn, void *ctx, struct mk_err 
 				split_byte(s, c);
 				goto nl;
 			}
-			split_done(s, fn, ctx);
+			split_done(s);
 			/* The delimiter is the sequence's: fall through to it. */
 		} else {
 			split_byte(s, c);
@@ -817,14 +819,14 @@ split_feed1(struct jx_split *s, int c, jx_split_fn fn, void *ctx, struct mk_err 
 				else if (c == '"') {
 					s->in_str = 0;
 					if (s->depth == 0)
-						split_done(s, fn, ctx);
+						split_done(s);
 				}
 			} else if (c == '"')
 				s->in_str = 1;
 			else if (c == '{' || c == '[')
 				s->depth++;
 			else if ((c == '}' || c == ']') && --s->depth == 0)
-				split_done(s, fn, ctx);
+				split_done(s);
 			goto nl;
 		}
 	}
@@ -879,22 +881,21 @@ bad:
 }
 
 enum mk_code
-jx_split_feed(struct jx_split *s, const char *p, size_t n, jx_split_fn fn, void *ctx,
-    struct mk_err *err)
+jx_split_feed(struct jx_split *s, const char *p, size_t n, struct mk_err *err)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (split_feed1(s, (unsigned char)p[i], fn, ctx, err) != 0)
+		if (split_feed1(s, (unsigned char)p[i], err) != 0)
 			return MK_ERR_INVALID;
 	return MK_OK;
 }
 
 enum mk_code
-jx_split_end(struct jx_split *s, jx_split_fn fn, void *ctx, struct mk_err *err)
+jx_split_end(struct jx_split *s, struct mk_err *err)
 {
 	if (s->in_rec && s->bare) {
-		split_done(s, fn, ctx);
+		split_done(s);
 		return MK_OK;
 	}
 	if (s->in_rec) {

@@ -101,8 +101,9 @@ const char *jx_get_str(struct json_object *obj, const char *key);
  * chunks); memory is one record's copy, at most limit bytes.
  *
  * Usage: jx_split_init, jx_split_feed for each chunk, jx_split_end at the
- * end of the input, jx_split_free.  fn(ctx, rec) is called for each
- * complete record, in order; rec and its bytes are borrowed for the call.
+ * end of the input, jx_split_free.  The fn given to jx_split_init is called
+ * as fn(ctx, rec) for each complete record, in order; rec and its bytes
+ * are borrowed for the call.
  */
 struct jx_split_rec {
 	const char *p;            /* the record's bytes (not NUL-terminated) */
@@ -114,9 +115,11 @@ struct jx_split_rec {
 };
 typedef void (*jx_split_fn)(void *ctx, const struct jx_split_rec *rec);
 
-/* The splitter's state; callers read only line and err_line. */
+/* The splitter's state; callers read only limit, line and err_line. */
 struct jx_split {
 	size_t limit;             /* bytes kept of one record */
+	jx_split_fn fn;           /* called for each record */
+	void *ctx;                /* fn's first argument (borrowed) */
 	size_t line;              /* the line being read, from 1 */
 	size_t err_line;          /* after an error: the line it is on */
 	size_t records;           /* complete records so far */
@@ -128,8 +131,11 @@ struct jx_split {
 	struct mk_buf rec;        /* owned: the record being read */
 };
 
-/* Start a split; limit is the longest record kept (longer ones: over). */
-void jx_split_init(struct jx_split *s, size_t limit);
+/*
+ * Start a split: limit is the longest record kept (longer ones: over); fn
+ * gets each record with ctx.
+ */
+void jx_split_init(struct jx_split *s, size_t limit, jx_split_fn fn, void *ctx);
 
 /*
  * Feed n bytes, calling fn for each record they complete.  Returns MK_OK,
@@ -138,7 +144,7 @@ void jx_split_init(struct jx_split *s, size_t limit);
  * called for the records before it, and nothing more may be fed.
  */
 enum mk_code jx_split_feed(struct jx_split *s, const char *p, size_t n,
-    jx_split_fn fn, void *ctx, struct mk_err *err);
+    struct mk_err *err);
 
 /*
  * End of input: completes a last bare value (a number at the very end).
@@ -146,8 +152,7 @@ enum mk_code jx_split_feed(struct jx_split *s, const char *p, size_t n,
  * inside record 3"; err_line: the line the record starts on) or an array
  * is not closed ("the input ends before the closing ']'").
  */
-enum mk_code jx_split_end(struct jx_split *s, jx_split_fn fn, void *ctx,
-    struct mk_err *err);
+enum mk_code jx_split_end(struct jx_split *s, struct mk_err *err);
 
 /* Release the record buffer; s may be initialized again. */
 void jx_split_free(struct jx_split *s);

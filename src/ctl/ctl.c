@@ -100,9 +100,13 @@ static const struct ctl_opt top_opts[] = {
 	{ 0, NULL, NULL, NULL, NULL, CTL_NONE, NULL },
 };
 
+static const struct ctl_spec top_spec = {
+	top_opts, 0, NULL, NULL, NULL, NULL,
+};
+
 /* The top level, as a group for the parser and usage_error (no path). */
 static const struct ctl_cmd top = {
-	PROG, NULL, "COMMAND [ARGS]", NULL, CTL_NONE, NULL, NULL, top_cmds,
+	PROG, NULL, "COMMAND [ARGS]", NULL, CTL_NONE, &top_spec, NULL, top_cmds,
 };
 
 /* The column of the option texts in the top-level --help. */
@@ -202,9 +206,7 @@ dispatch(struct ctl *c, const struct ctl_cmd *self, int argc, char **argv)
 	int rc;
 
 	if (self->sub != NULL) {
-		/* "+": stop at the subcommand; its options are its own. */
-		if ((rc = ctl_options(self, self == &top ? top_opts : NULL, 1, argc, argv,
-		    NULL)) >= 0)
+		if ((rc = ctl_options(self, argc, argv, NULL)) >= 0)
 			return rc;
 		if (optind >= argc && self == &top) {
 			usage_top(stderr);
@@ -216,7 +218,7 @@ dispatch(struct ctl *c, const struct ctl_cmd *self, int argc, char **argv)
 			return usage_error(self, "unknown command '%s'", argv[optind]);
 		return dispatch(c, sub, argc - optind, argv + optind);
 	}
-	if ((rc = ctl_options(self, sp->opts, 0, argc, argv, &need)) >= 0)
+	if ((rc = ctl_options(self, argc, argv, &need)) >= 0)
 		return rc;
 	if (sp->nargs == 0 && optind < argc)
 		return usage_error(self, "unexpected argument '%s'", argv[optind]);

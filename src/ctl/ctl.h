@@ -90,7 +90,8 @@ struct ctl_spec {
 /*
  * A command.  run gets the operands (spec->nargs of them) with the store
  * open as need says; returns an enum ctl_exit.  A group (sub != NULL) has
- * neither spec nor run: its first operand names one of its subcommands.
+ * no run: its first operand names one of its subcommands; its spec, if
+ * any, gives only options (the top level's -c, -d, -V).
  */
 struct ctl_cmd {
 	const char *name;
@@ -106,14 +107,13 @@ struct ctl_cmd {
 /* ---- opt.c: options and usage, shared by every command ---- */
 
 /*
- * Parse argv[1..] against opts (plus an implied --help, which prints
- * usage_cmd and help_more) with getopt_long; stop at the first operand when
- * posix ('+', for the top level and groups).  *need (may be NULL) is raised
- * by the options given.  Returns -1 to go on, operands at argv[optind];
- * else an exit status.
+ * Parse argv[1..] against self's options (self->spec->opts; none without a
+ * spec) plus an implied --help, which prints usage_cmd and help_more, with
+ * getopt_long; a group (self->sub) stops at its first operand, the
+ * subcommand.  *need (may be NULL) is raised by the options given.
+ * Returns -1 to go on, operands at argv[optind]; else an exit status.
  */
-int ctl_options(const struct ctl_cmd *self, const struct ctl_opt *opts, int posix,
-    int argc, char **argv, enum ctl_need *need);
+int ctl_options(const struct ctl_cmd *self, int argc, char **argv, enum ctl_need *need);
 
 /* The option lines of a table, the text column at col. */
 void ctl_opt_lines(FILE *f, const struct ctl_opt *opts, int col);

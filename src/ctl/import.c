@@ -287,7 +287,7 @@ cmd_import(struct ctl *ctl, const struct ctl_cmd *self, char **operands)
 	limit = ctl->conf.limits.max_user_bytes * 4;
 	if (limit < ((size_t)4 << 20))
 		limit = (size_t)4 << 20;
-	jx_split_init(&ic.split, limit);
+	jx_split_init(&ic.split, limit, import_element, &ic);
 	ic.t0 = mk_now_ms();
 	ic.recs = calloc(ic.batch_max, sizeof(*ic.recs));
 	ic.pend = calloc(ic.batch_max, sizeof(*ic.pend));
@@ -298,7 +298,7 @@ cmd_import(struct ctl *ctl, const struct ctl_cmd *self, char **operands)
 
 	memset(&err, 0, sizeof(err));
 	while (!stop && !ic.fatal && (n = fread(ibuf, 1, sizeof(ibuf), f)) > 0) {
-		if (jx_split_feed(&ic.split, ibuf, n, import_element, &ic, &err) != MK_OK) {
+		if (jx_split_feed(&ic.split, ibuf, n, &err) != MK_OK) {
 			if (ic.tty)
 				fputc('\n', stderr);
 			ctl_errx("import: %s:%zu: %s", ic.name, ic.split.err_line, err.msg);
@@ -310,7 +310,7 @@ cmd_import(struct ctl *ctl, const struct ctl_cmd *self, char **operands)
 		stop = 1;
 	}
 	if (!stop && !ic.fatal &&
-	    jx_split_end(&ic.split, import_element, &ic, &err) != MK_OK) {
+	    jx_split_end(&ic.split, &err) != MK_OK) {
 		ctl_errx("import: %s:%zu: %s", ic.name, ic.split.err_line, err.msg);
 		stop = 1;
 	}

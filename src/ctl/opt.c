@@ -160,23 +160,23 @@ opt_store(const struct ctl_cmd *self, const struct ctl_opt *o, char *arg)
 }
 
 int
-ctl_options(const struct ctl_cmd *self, const struct ctl_opt *opts, int posix,
-    int argc, char **argv, enum ctl_need *need)
+ctl_options(const struct ctl_cmd *self, int argc, char **argv, enum ctl_need *need)
 {
+	const struct ctl_opt *opts = self->spec != NULL ? self->spec->opts : NULL;
 	struct option lo[CTL_OPT_MAX + 2];
 	char shorts[3 * CTL_OPT_MAX + 8], *sp = shorts;
 	const struct ctl_opt *o;
 	size_t n = 0;
 	int ch, rc;
 
-	if (posix)
+	/* "+": a group stops at the subcommand; its options are its own. */
+	if (self->sub != NULL)
 		*sp++ = '+';
 	/* Leading ':': a missing value is told apart from an unknown option. */
 	*sp++ = ':';
 	for (o = opts; o != NULL && o->ch != 0; o++) {
 		if (n == CTL_OPT_MAX) {
-			ctl_errx("%s: too many options", self != NULL && self->path != NULL ?
-			    self->path : PROG);
+			ctl_errx("%s: too many options", self->path != NULL ? self->path : PROG);
 			return CTL_FAIL;
 		}
 		lo[n].name = o->name;

@@ -432,7 +432,21 @@ Test(jx, parse_stored)
 
 /* ---- jx_split: the records of an array or an ndjson sequence ---- */
 
-/* What a split found: one line per record, "no:line:over:text". */
+/*
+ * One case: in, split with limit, gives the records want (one line per
+ * record, "no:line:over:text"), then MK_OK, or rc with the message msg
+ * about line.
+ */
+struct split_case {
+	const char *in;
+	size_t limit;
+	const char *want;
+	enum mk_code rc;
+	const char *msg;
+	size_t line;
+};
+
+/* What a split found, in split_case's form. */
 struct split_got {
 	char out[2048];
 	size_t len;
@@ -450,124 +464,136 @@ split_collect(void *ctx, const struct jx_split_rec *rec)
 	g->len += (size_t)n;
 }
 
-/*
- * Split in[0..len-1] fed in chunks of chunk bytes (0: all at once) with the
- * given limit.  Returns the code of the feed that failed, else of the end;
- * the records in got, the error in err and *line.
- */
-static enum mk_code
-split_run(const char *in, size_t len, size_t chunk, size_t limit, struct split_got *got,
-    struct mk_err *err, size_t *line)
+/* Run one case fed in chunks of chunk bytes (0: all at once). */
+static void
+split_one(const struct split_case *c, size_t chunk)
 {
+	struct split_got got;
 	struct jx_split s;
+	struct mk_err err;
 	enum mk_code rc = MK_OK;
-	size_t off = 0, n;
+	size_t off = 0, n, len = strlen(c->in);
 
-	memset(got, 0, sizeof(*got));
-	memset(err, 0, sizeof(*err));
-	jx_split_init(&s, limit);
+	memset(&got, 0, sizeof(got));
+	memset(&err, 0, sizeof(err));
+	jx_split_init(&s, c->limit, split_collect, &got);
 	while (off < len && rc == MK_OK) {
 		n = chunk == 0 || len - off < chunk ? len - off : chunk;
-		rc = jx_split_feed(&s, in + off, n, split_collect, got, err);
+		rc = jx_split_feed(&s, c->in + off, n, &err);
 		off += n;
 	}
 	if (rc == MK_OK)
-		rc = jx_split_end(&s, split_collect, got, err);
-	*line = s.err_line;
+		rc = jx_split_end(&s, &err);
+	cr_expect_eq(rc, c->rc, "%s (chunks of %zu): code %d, %s", c->in, chunk, rc, err.msg);
+	cr_expect_str_eq(got.out, c->want, "%s (chunks of %zu)", c->in, chunk);
+	if (c->rc != MK_OK) {
+		cr_expect_str_eq(err.msg, c->msg, "%s (chunks of %zu)", c->in, chunk);
+		cr_expect_eq(s.err_line, c->line, "%s (chunks of %zu): line %zu, want %zu",
+		    c->in, chunk, s.err_line, c->line);
+	}
 	jx_split_free(&s);
-	return rc;
 }
 
-/* in splits into want (split_got's form) with code rc and message msg, in any chunking. */
+/* Every case of a table, whole and in chunks of 1, 2, 3 and 7 bytes. */
 static void
-split_expect(const char *in, size_t limit, enum mk_code rc, const char *want,
-    const char *msg, size_t line)
+split_table(const struct split_case *c, size_t n)
 {
 	static const size_t chunks[] = { 0, 1, 2, 3, 7 };
-	struct split_got got;
-	struct mk_err err;
-	size_t i, l;
+	size_t i, k;
 
-	for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
-		cr_expect_eq(split_run(in, strlen(in), chunks[i], limit, &got, &err, &l), rc,
-		    "%s (chunks of %zu): code %d, %s", in, chunks[i], err.code, err.msg);
-		cr_expect_str_eq(got.out, want, "%s (chunks of %zu)", in, chunks[i]);
-		if (rc != MK_OK) {
-			cr_expect_str_eq(err.msg, msg, "%s (chunks of %zu)", in, chunks[i]);
-			cr_expect_eq(l, line, "%s (chunks of %zu): line %zu, want %zu", in,
-			    chunks[i], l, line);
-		}
-	}
+	for (i = 0; i < n; i++)
+		for (k = 0; k < sizeof(chunks) / sizeof(chunks[0]); k++)
+			split_one(&c[i], chunks[k]);
 }
+
+#define SPLIT_TABLE(t) split_table((t), sizeof(t) / sizeof((t)[0]))
 
 Test(jx_split, array)
 {
-	/* Brackets and quotes inside strings, escapes, nesting, bare scalars. */
-	split_expect("[ {\"a\":\"]}\\\"x\"} , [1,[2]] ,\"s\",12, true ,null,\"a\\\\\"]", 64,
-	    MK_OK,
-	    "1:1:0:{\"a\":\"]}\\\"x\"}\n2:1:0:[1,[2]]\n3:1:0:\"s\"\n4:1:0:12\n"
-	    "5:1:0:true\n6:1:0:null\n7:1:0:\"a\\\\\"\n", NULL, 0);
-	split_expect("", 64, MK_OK, "", NULL, 0);
-	split_expect("[]", 64, MK_OK, "", NULL, 0);
-	split_expect(" \r\n\t[ \n ]\n ", 64, MK_OK, "", NULL, 0);
-	/* Lines count from 1, a record is on the line where it starts. */
-	split_expect("[\n{\"a\":\n1},\n\n\"b\"\n]", 64, MK_OK,
-	    "1:2:0:{\"a\":\n1}\n2:5:0:\"b\"\n", NULL, 0);
+	static const struct split_case t[] = {
+		/* Brackets and quotes inside strings, escapes, nesting, bare scalars. */
+		{ "[ {\"a\":\"]}\\\"x\"} , [1,[2]] ,\"s\",12, true ,null,\"a\\\\\"]", 64,
+		    "1:1:0:{\"a\":\"]}\\\"x\"}\n2:1:0:[1,[2]]\n3:1:0:\"s\"\n4:1:0:12\n"
+		    "5:1:0:true\n6:1:0:null\n7:1:0:\"a\\\\\"\n", MK_OK, NULL, 0 },
+		{ "", 64, "", MK_OK, NULL, 0 },
+		{ "[]", 64, "", MK_OK, NULL, 0 },
+		{ " \r\n\t[ \n ]\n ", 64, "", MK_OK, NULL, 0 },
+		/* Lines count from 1, a record is on the line where it starts. */
+		{ "[\n{\"a\":\n1},\n\n\"b\"\n]", 64, "1:2:0:{\"a\":\n1}\n2:5:0:\"b\"\n",
+		    MK_OK, NULL, 0 },
+	};
+
+	SPLIT_TABLE(t);
 }
 
 Test(jx_split, ndjson)
 {
-	split_expect("{\"a\":1}\n{\"b\":2}\n\n  {\"c\":\n3}\n42", 64, MK_OK,
-	    "1:1:0:{\"a\":1}\n2:2:0:{\"b\":2}\n3:4:0:{\"c\":\n3}\n4:6:0:42\n", NULL, 0);
-	/* No white space needed between values that end themselves. */
-	split_expect("{}[]\"x\"{\"y\":[]}", 64, MK_OK,
-	    "1:1:0:{}\n2:1:0:[]\n3:1:0:\"x\"\n4:1:0:{\"y\":[]}\n", NULL, 0);
-	/* A bare value ends at a delimiter, which then counts for itself. */
-	split_expect("1 2\ntrue{}", 64, MK_OK, "1:1:0:1\n2:1:0:2\n3:2:0:true\n4:2:0:{}\n",
-	    NULL, 0);
+	static const struct split_case t[] = {
+		{ "{\"a\":1}\n{\"b\":2}\n\n  {\"c\":\n3}\n42", 64,
+		    "1:1:0:{\"a\":1}\n2:2:0:{\"b\":2}\n3:4:0:{\"c\":\n3}\n4:6:0:42\n",
+		    MK_OK, NULL, 0 },
+		/* No white space needed between values that end themselves. */
+		{ "{}[]\"x\"{\"y\":[]}", 64,
+		    "1:1:0:{}\n2:1:0:[]\n3:1:0:\"x\"\n4:1:0:{\"y\":[]}\n", MK_OK, NULL, 0 },
+		/* A bare value ends at a delimiter, which then counts for itself. */
+		{ "1 2\ntrue{}", 64, "1:1:0:1\n2:1:0:2\n3:2:0:true\n4:2:0:{}\n",
+		    MK_OK, NULL, 0 },
+	};
+
+	SPLIT_TABLE(t);
 }
 
 /* A record over the limit is still found, and flagged; the next one is not. */
 Test(jx_split, limit)
 {
-	split_expect("[\"abcdef\", \"ab\", {\"a\":[1,2,3,4,5]}]", 4, MK_OK,
-	    "1:1:1:\n2:1:0:\"ab\"\n3:1:1:\n", NULL, 0);
-	split_expect("\"abc\"", 5, MK_OK, "1:1:0:\"abc\"\n", NULL, 0);
-	split_expect("\"abcd\"", 5, MK_OK, "1:1:1:\n", NULL, 0);
+	static const struct split_case t[] = {
+		{ "[\"abcdef\", \"ab\", {\"a\":[1,2,3,4,5]}]", 4,
+		    "1:1:1:\n2:1:0:\"ab\"\n3:1:1:\n", MK_OK, NULL, 0 },
+		{ "\"abc\"", 5, "1:1:0:\"abc\"\n", MK_OK, NULL, 0 },
+		{ "\"abcd\"", 5, "1:1:1:\n", MK_OK, NULL, 0 },
+	};
+
+	SPLIT_TABLE(t);
 }
 
 /* Structural errors name the byte and the line; records before them are handed over. */
 Test(jx_split, structure)
 {
-	split_expect("]", 64, MK_ERR_INVALID, "",
-	    "unexpected ']' at byte 1: expected a record", 1);
-	split_expect(",", 64, MK_ERR_INVALID, "",
-	    "unexpected ',' at byte 1: expected a record", 1);
-	split_expect("[{\"a\":1} {\"b\":2}]", 64, MK_ERR_INVALID, "1:1:0:{\"a\":1}\n",
-	    "unexpected '{' at byte 10: expected ',' or ']' after a record", 1);
-	split_expect("[1]x", 64, MK_ERR_INVALID, "1:1:0:1\n",
-	    "unexpected 'x' at byte 4: nothing may follow the closing ']'", 1);
-	split_expect("[1,\n,2]", 64, MK_ERR_INVALID, "1:1:0:1\n",
-	    "unexpected ',' at byte 5: expected a record", 2);
-	split_expect("[1,]", 64, MK_ERR_INVALID, "1:1:0:1\n",
-	    "unexpected ']' at byte 4: expected a record", 1);
-	split_expect("{} }", 64, MK_ERR_INVALID, "1:1:0:{}\n",
-	    "unexpected '}' at byte 4: expected a record", 1);
-	/* A byte that would mangle a message is shown as '?'. */
-	split_expect("[1 \x01", 64, MK_ERR_INVALID, "1:1:0:1\n",
-	    "unexpected '?' at byte 4: expected ',' or ']' after a record", 1);
+	static const struct split_case t[] = {
+		{ "]", 64, "", MK_ERR_INVALID,
+		    "unexpected ']' at byte 1: expected a record", 1 },
+		{ ",", 64, "", MK_ERR_INVALID,
+		    "unexpected ',' at byte 1: expected a record", 1 },
+		{ "[{\"a\":1} {\"b\":2}]", 64, "1:1:0:{\"a\":1}\n", MK_ERR_INVALID,
+		    "unexpected '{' at byte 10: expected ',' or ']' after a record", 1 },
+		{ "[1]x", 64, "1:1:0:1\n", MK_ERR_INVALID,
+		    "unexpected 'x' at byte 4: nothing may follow the closing ']'", 1 },
+		{ "[1,\n,2]", 64, "1:1:0:1\n", MK_ERR_INVALID,
+		    "unexpected ',' at byte 5: expected a record", 2 },
+		{ "[1,]", 64, "1:1:0:1\n", MK_ERR_INVALID,
+		    "unexpected ']' at byte 4: expected a record", 1 },
+		{ "{} }", 64, "1:1:0:{}\n", MK_ERR_INVALID,
+		    "unexpected '}' at byte 4: expected a record", 1 },
+		/* A byte that would mangle a message is shown as '?'. */
+		{ "[1 \x01", 64, "1:1:0:1\n", MK_ERR_INVALID,
+		    "unexpected '?' at byte 4: expected ',' or ']' after a record", 1 },
+	};
+
+	SPLIT_TABLE(t);
 }
 
 /* The input may not end inside a record or an open array. */
 Test(jx_split, end)
 {
-	split_expect("[{\"a\":", 64, MK_ERR_INVALID, "",
-	    "the input ends inside record 1", 1);
-	split_expect("{\"a\":1}\n\n{\"b\"", 64, MK_ERR_INVALID, "1:1:0:{\"a\":1}\n",
-	    "the input ends inside record 2", 3);
-	split_expect("[\"a\\\"]", 64, MK_ERR_INVALID, "",
-	    "the input ends inside record 1", 1);
-	split_expect("[{\"a\":1},\n", 64, MK_ERR_INVALID, "1:1:0:{\"a\":1}\n",
-	    "the input ends before the closing ']'", 2);
-	split_expect("[", 64, MK_ERR_INVALID, "", "the input ends before the closing ']'", 1);
+	static const struct split_case t[] = {
+		{ "[{\"a\":", 64, "", MK_ERR_INVALID, "the input ends inside record 1", 1 },
+		{ "{\"a\":1}\n\n{\"b\"", 64, "1:1:0:{\"a\":1}\n", MK_ERR_INVALID,
+		    "the input ends inside record 2", 3 },
+		{ "[\"a\\\"]", 64, "", MK_ERR_INVALID, "the input ends inside record 1", 1 },
+		{ "[{\"a\":1},\n", 64, "1:1:0:{\"a\":1}\n", MK_ERR_INVALID,
+		    "the input ends before the closing ']'", 2 },
+		{ "[", 64, "", MK_ERR_INVALID, "the input ends before the closing ']'", 1 },
+	};
+
+	SPLIT_TABLE(t);
 }
