@@ -452,12 +452,12 @@ struct keylist {
 };
 
 /*
- * Write the difference of old keys ol and new keys nl for user id; p (may
- * be NULL: whole users) vets deletions.
+ * Write the difference of old keys ol and new keys nl for user number num;
+ * p (may be NULL: whole users) vets deletions.
  */
 static enum mk_code
 write_diff(struct store_txn *t, const struct parts *p, struct keylist ol,
-    struct keylist nl, struct mk_slice id)
+    struct keylist nl, uint32_t num)
 {
 	const struct mk_slice *ok = ol.v, *nk = nl.v;
 	size_t on = ol.n, nn = nl.n, i = 0, j = 0;
@@ -476,10 +476,10 @@ write_diff(struct store_txn *t, const struct parts *p, struct keylist ol,
 			if (d < 0)
 				rc = MK_ERR_NOMEM;
 			else if (d > 0)
-				rc = store_search_del(t, ok[i], id);
+				rc = store_search_del(t, ok[i], num);
 			i++;
 		} else if (c > 0)
-			rc = store_search_put(t, nk[j++], id);
+			rc = store_search_put(t, nk[j++], num);
 		else {
 			i++;
 			j++;
@@ -488,37 +488,52 @@ write_diff(struct store_txn *t, const struct parts *p, struct keylist ol,
 	return rc;
 }
 
+/*
+ * The number of the user whose object u is (its user_id), as stored in t.
+ * 0: u has no user_id, or no such user is stored (nothing to index).
+ */
+static enum mk_code
+num_of(struct store_txn *t, struct json_object *u, uint32_t *num)
+{
+	const char *s;
+	struct mk_slice id;
+	enum mk_code rc;
+
+	*num = 0;
+	if (u == NULL || (s = user_id_of(u)) == NULL)
+		return MK_OK;
+	id.p = s;
+	id.n = strlen(s);
+	rc = store_user_num(t, id, num);
+	if (rc == MK_ERR_NOTFOUND) {
+		*num = 0;
+		return MK_OK;
+	}
+	return rc;
+}
+
 enum mk_code
 sindex_user_update(struct store_txn *t, struct json_object *old, struct json_object *new)
 {
-	struct mk_slice *ok = NULL, *nk = NULL, oid = { NULL, 0 }, nid = { NULL, 0 };
+	struct mk_slice *ok = NULL, *nk = NULL;
 	struct parts p;
 	size_t on = 0, nn = 0, i;
-	const char *s;
+	uint32_t onum = 0, nnum = 0;
 	enum mk_code rc = MK_OK;
-	int hold = 0, hnew = 0;
 
 	memset(&p, 0, sizeof(p));
-	if (old != NULL && (s = user_id_of(old)) != NULL) {
-		oid.p = s;
-		oid.n = strlen(s);
-		hold = 1;
-	}
-	if (new != NULL && (s = user_id_of(new)) != NULL) {
-		nid.p = s;
-		nid.n = strlen(s);
-		hnew = 1;
-	}
-	if (!hold || !hnew || oid.n != nid.n || memcmp(oid.p, nid.p, oid.n) != 0) {
+	if ((rc = num_of(t, old, &onum)) != MK_OK || (rc = num_of(t, new, &nnum)) != MK_OK)
+		goto out;
+	if (old == NULL || new == NULL || onum != nnum || nnum == 0) {
 		/* Not one user (create, delete): every entry goes or comes. */
-		if (hold && (rc = sindex_user_keys(old, &ok, &on)) != MK_OK)
+		if (onum != 0 && (rc = sindex_user_keys(old, &ok, &on)) != MK_OK)
 			goto out;
-		if (hnew && (rc = sindex_user_keys(new, &nk, &nn)) != MK_OK)
+		if (nnum != 0 && new != NULL && (rc = sindex_user_keys(new, &nk, &nn)) != MK_OK)
 			goto out;
 		for (i = 0; i < on && rc == MK_OK; i++)
-			rc = store_search_del(t, ok[i], oid);
+			rc = store_search_del(t, ok[i], onum);
 		for (i = 0; i < nn && rc == MK_OK; i++)
-			rc = store_search_put(t, nk[i], nid);
+			rc = store_search_put(t, nk[i], nnum);
 		goto out;
 	}
 	/* One user: only the parts that changed. */
@@ -531,7 +546,7 @@ sindex_user_update(struct store_txn *t, struct json_object *old, struct json_obj
 	if (!has_hashed(ok, on)) {
 		if ((rc = sindex_user_keys(p.n, &nk, &nn)) == MK_OK)
 			rc = write_diff(t, &p, (struct keylist){ ok, on },
-			    (struct keylist){ nk, nn }, nid);
+			    (struct keylist){ nk, nn }, nnum);
 		goto out;
 	}
 	/* Whole users; both sorted, a merge finds what left and what came. */
@@ -542,7 +557,7 @@ sindex_user_update(struct store_txn *t, struct json_object *old, struct json_obj
 	    (rc = sindex_user_keys(new, &nk, &nn)) != MK_OK)
 		goto out;
 	rc = write_diff(t, NULL, (struct keylist){ ok, on }, (struct keylist){ nk, nn },
-	    nid);
+	    nnum);
 out:
 	parts_free(&p);
 	sindex_keys_free(ok, on);
@@ -550,15 +565,16 @@ out:
 	return rc;
 }
 
-/* ---- id sets ---- */
+/* ---- number sets ---- */
 
-struct idset {
-	struct mk_slice *v;
+/* Sorted, unique user numbers. */
+struct numset {
+	uint32_t *v;
 	size_t n, cap;
 };
 
 static void
-idset_free(struct idset *s)
+numset_free(struct numset *s)
 {
 	free(s->v);
 	s->v = NULL;
@@ -566,87 +582,79 @@ idset_free(struct idset *s)
 }
 
 static int
-idset_push(struct idset *s, struct mk_slice id)
+numset_grow(struct numset *s, size_t more)
 {
-	struct mk_slice *nv;
+	uint32_t *nv;
+	size_t cap;
 
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		if ((nv = realloc(s->v, cap * sizeof(*nv))) == NULL)
-			return -1;
-		s->v = nv;
-		s->cap = cap;
-	}
-	s->v[s->n++] = id;
+	if (s->cap - s->n >= more)
+		return 0;
+	cap = s->cap ? s->cap * 2 : 64;
+	while (cap - s->n < more)
+		cap *= 2;
+	if ((nv = realloc(s->v, cap * sizeof(*nv))) == NULL)
+		return -1;
+	s->v = nv;
+	s->cap = cap;
 	return 0;
 }
 
 static int
-idset_has(const struct idset *s, const struct mk_slice *id)
+numset_push(struct numset *s, uint32_t num)
 {
-	size_t lo = 0, hi = s->n, mid;
-	int c;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		c = slice_cmp(&s->v[mid], id);
-		if (c == 0)
-			return 1;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	if (numset_grow(s, 1) == -1)
+		return -1;
+	s->v[s->n++] = num;
 	return 0;
+}
+
+static int
+num_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
 }
 
 enum setop { OP_UNION, OP_INTER, OP_MINUS };
 
 /* *a = *a op b (both sorted); b is left alone. */
 static int
-idset_combine(struct idset *a, const struct idset *b, enum setop op)
+numset_combine(struct numset *a, const struct numset *b, enum setop op)
 {
-	struct idset r = { NULL, 0, 0 };
+	struct numset r = { NULL, 0, 0 };
 	size_t i = 0, j = 0;
-	int c;
 
+	if (numset_grow(&r, op == OP_UNION ? a->n + b->n : a->n) == -1)
+		return -1;
 	while (i < a->n || j < b->n) {
-		if (i == a->n)
-			c = 1;
-		else if (j == b->n)
-			c = -1;
-		else
-			c = slice_cmp(&a->v[i], &b->v[j]);
-		if (c < 0) {
-			if (op != OP_INTER && idset_push(&r, a->v[i]) == -1)
-				goto fail;
+		if (j == b->n || (i < a->n && a->v[i] < b->v[j])) {
+			if (op != OP_INTER)
+				r.v[r.n++] = a->v[i];
 			i++;
-		} else if (c > 0) {
-			if (op == OP_UNION && idset_push(&r, b->v[j]) == -1)
-				goto fail;
+		} else if (i == a->n || a->v[i] > b->v[j]) {
+			if (op == OP_UNION)
+				r.v[r.n++] = b->v[j];
 			j++;
 		} else {
-			if (op != OP_MINUS && idset_push(&r, a->v[i]) == -1)
-				goto fail;
+			if (op != OP_MINUS)
+				r.v[r.n++] = a->v[i];
 			i++;
 			j++;
 		}
 		if (op != OP_UNION && i == a->n)
 			break;
 	}
-	idset_free(a);
+	numset_free(a);
 	*a = r;
 	return 0;
-fail:
-	idset_free(&r);
-	return -1;
 }
 
 /* ---- evaluation ---- */
 
 struct eval {
 	struct store_txn *t;
-	struct idset all;      /* every user id, read once when needed */
+	struct numset all;     /* every user number, read once when needed */
 	int have_all;
 	size_t nusers;
 	struct mk_err *err;
@@ -710,7 +718,7 @@ count_leaf(struct eval *ev, const struct query_node *n, size_t *est)
 	return MK_OK;
 }
 
-/* An upper bound of the number of ids n yields, from entry counts only. */
+/* An upper bound of the number of users n yields, from entry counts only. */
 static enum mk_code
 estimate(struct eval *ev, const struct query_node *n, size_t *est)
 {
@@ -735,7 +743,7 @@ estimate(struct eval *ev, const struct query_node *n, size_t *est)
 	return MK_ERR_INTERNAL;
 }
 
-/* Can n be decided for one id by index probes alone? */
+/* Can n be decided for one user by index probes alone? */
 static int
 probeable(const struct query_node *n)
 {
@@ -756,7 +764,7 @@ probeable(const struct query_node *n)
 }
 
 static enum mk_code
-probe(struct eval *ev, const struct query_node *n, struct mk_slice id, int *yes)
+probe(struct eval *ev, const struct query_node *n, uint32_t num, int *yes)
 {
 	struct leafkeys lk;
 	struct mk_slice k;
@@ -770,7 +778,7 @@ probe(struct eval *ev, const struct query_node *n, struct mk_slice id, int *yes)
 		for (i = 0; i < lk.n; i++) {
 			k.p = lk.key[i];
 			k.n = lk.len[i];
-			if ((rc = store_search_has(ev->t, k, id, &has)) != MK_OK)
+			if ((rc = store_search_has(ev->t, k, num, &has)) != MK_OK)
 				return rc;
 			if (has) {
 				*yes = 1;
@@ -781,13 +789,13 @@ probe(struct eval *ev, const struct query_node *n, struct mk_slice id, int *yes)
 		return MK_OK;
 	case QOP_AND:
 	case QOP_OR:
-		if ((rc = probe(ev, n->a, id, yes)) != MK_OK)
+		if ((rc = probe(ev, n->a, num, yes)) != MK_OK)
 			return rc;
 		if (*yes == (n->op == QOP_OR))
 			return MK_OK;
-		return probe(ev, n->b, id, yes);
+		return probe(ev, n->b, num, yes);
 	case QOP_NOT:
-		if ((rc = probe(ev, n->a, id, yes)) != MK_OK)
+		if ((rc = probe(ev, n->a, num, yes)) != MK_OK)
 			return rc;
 		*yes = !*yes;
 		return MK_OK;
@@ -795,18 +803,25 @@ probe(struct eval *ev, const struct query_node *n, struct mk_slice id, int *yes)
 	return MK_ERR_INTERNAL;
 }
 
+/* A block of numbers from store_search_get onto a numset. */
 static int
-push_id(void *ctx, struct mk_slice key, struct mk_slice id)
+push_nums(void *ctx, struct mk_slice key, const void *nums, size_t n)
 {
+	struct numset *s = ctx;
+
 	(void)key;
-	return idset_push(ctx, id) == -1;
+	if (numset_grow(s, n) == -1)
+		return 1;
+	memcpy(s->v + s->n, nums, n * sizeof(uint32_t));
+	s->n += n;
+	return 0;
 }
 
 static int
-push_user(void *ctx, struct mk_slice key, struct mk_slice rec)
+push_num(void *ctx, uint32_t num, struct mk_slice id)
 {
-	(void)rec;
-	return idset_push(ctx, key) == -1;
+	(void)id;
+	return numset_push(ctx, num) == -1;
 }
 
 static enum mk_code
@@ -816,24 +831,26 @@ load_all(struct eval *ev)
 
 	if (ev->have_all)
 		return MK_OK;
-	rc = store_users_scan(ev->t, &store_page_all, push_user, &ev->all);
+	rc = store_user_nums_scan(ev->t, 0, push_num, &ev->all);
 	if (rc == MK_OK && ev->all.n < ev->nusers)
 		rc = MK_ERR_NOMEM;   /* the visitor stopped: no memory */
 	if (rc != MK_OK)
-		return mk_fail(ev->err, rc, "reading user ids failed");
+		return mk_fail(ev->err, rc, "reading user numbers failed");
 	ev->have_all = 1;
 	return MK_OK;
 }
 
-/* Does the stored user id match n?  For hashed keys, whose hits may collide. */
+/* Does user num match n?  For hashed keys, whose hits may collide. */
 static enum mk_code
-verify(struct eval *ev, const struct query_node *n, struct mk_slice id, int *yes)
+verify(struct eval *ev, const struct query_node *n, uint32_t num, int *yes)
 {
 	struct json_object *u = NULL;
-	struct mk_slice rec;
+	struct mk_slice id, rec;
 	enum mk_code rc;
 
-	rc = store_get(ev->t, ST_USERS, id, &rec);
+	rc = store_user_id(ev->t, num, &id);
+	if (rc == MK_OK)
+		rc = store_get(ev->t, ST_USERS, id, &rec);
 	if (rc == MK_ERR_NOTFOUND) {
 		*yes = 0;
 		return MK_OK;
@@ -850,13 +867,13 @@ verify(struct eval *ev, const struct query_node *n, struct mk_slice id, int *yes
 }
 
 static enum mk_code eval_node(struct eval *ev, const struct query_node *n,
-    struct idset *out);
+    struct numset *out);
 
 static enum mk_code
-eval_leaf(struct eval *ev, const struct query_node *n, struct idset *out)
+eval_leaf(struct eval *ev, const struct query_node *n, struct numset *out)
 {
 	struct leafkeys lk;
-	struct idset acc = { NULL, 0, 0 }, one = { NULL, 0, 0 };
+	struct numset acc = { NULL, 0, 0 }, one = { NULL, 0, 0 };
 	struct mk_slice k;
 	enum mk_code rc = MK_OK;
 	size_t i, o;
@@ -867,16 +884,16 @@ eval_leaf(struct eval *ev, const struct query_node *n, struct idset *out)
 		k.p = lk.key[j];
 		k.n = lk.len[j];
 		one.n = 0;
-		if ((rc = store_search_get(ev->t, k, push_id, &one)) != MK_OK)
+		if ((rc = store_search_get(ev->t, k, push_nums, &one)) != MK_OK)
 			break;
 		if (acc.n == 0 && j == 0) {
 			acc = one;
 			one.v = NULL;
 			one.n = one.cap = 0;
-		} else if (idset_combine(&acc, &one, OP_UNION) == -1)
+		} else if (numset_combine(&acc, &one, OP_UNION) == -1)
 			rc = MK_ERR_NOMEM;
 	}
-	idset_free(&one);
+	numset_free(&one);
 	if (rc == MK_OK && lk.hashed) {
 		for (i = o = 0; i < acc.n && rc == MK_OK; i++)
 			if ((rc = verify(ev, n, acc.v[i], &yes)) == MK_OK && yes)
@@ -884,7 +901,7 @@ eval_leaf(struct eval *ev, const struct query_node *n, struct idset *out)
 		acc.n = o;
 	}
 	if (rc != MK_OK) {
-		idset_free(&acc);
+		numset_free(&acc);
 		return rc;
 	}
 	*out = acc;
@@ -892,10 +909,10 @@ eval_leaf(struct eval *ev, const struct query_node *n, struct idset *out)
 }
 
 static enum mk_code
-eval_and(struct eval *ev, const struct query_node *n, struct idset *out)
+eval_and(struct eval *ev, const struct query_node *n, struct numset *out)
 {
 	const struct query_node *small = n->a, *big = n->b;
-	struct idset s = { NULL, 0, 0 }, b = { NULL, 0, 0 };
+	struct numset s = { NULL, 0, 0 }, b = { NULL, 0, 0 };
 	size_t ea, eb, i, o;
 	enum mk_code rc;
 	int yes;
@@ -931,30 +948,30 @@ eval_and(struct eval *ev, const struct query_node *n, struct idset *out)
 	if (big->op == QOP_NOT) {
 		if ((rc = eval_node(ev, big->a, &b)) != MK_OK)
 			goto fail;
-		if (idset_combine(&s, &b, OP_MINUS) == -1)
+		if (numset_combine(&s, &b, OP_MINUS) == -1)
 			goto nomem;
 	} else {
 		if ((rc = eval_node(ev, big, &b)) != MK_OK)
 			goto fail;
-		if (idset_combine(&s, &b, OP_INTER) == -1)
+		if (numset_combine(&s, &b, OP_INTER) == -1)
 			goto nomem;
 	}
 done:
-	idset_free(&b);
+	numset_free(&b);
 	*out = s;
 	return MK_OK;
 nomem:
 	rc = MK_ERR_NOMEM;
 fail:
-	idset_free(&s);
-	idset_free(&b);
+	numset_free(&s);
+	numset_free(&b);
 	return rc;
 }
 
 static enum mk_code
-eval_node(struct eval *ev, const struct query_node *n, struct idset *out)
+eval_node(struct eval *ev, const struct query_node *n, struct numset *out)
 {
-	struct idset a = { NULL, 0, 0 }, b = { NULL, 0, 0 };
+	struct numset a = { NULL, 0, 0 }, b = { NULL, 0, 0 };
 	enum mk_code rc;
 
 	switch (n->op) {
@@ -968,7 +985,7 @@ eval_node(struct eval *ev, const struct query_node *n, struct idset *out)
 			return rc;
 		if ((rc = eval_node(ev, n->b, &b)) != MK_OK)
 			break;
-		if (idset_combine(&a, &b, OP_UNION) == -1)
+		if (numset_combine(&a, &b, OP_UNION) == -1)
 			rc = MK_ERR_NOMEM;
 		break;
 	case QOP_NOT:
@@ -976,22 +993,21 @@ eval_node(struct eval *ev, const struct query_node *n, struct idset *out)
 			return rc;
 		if ((rc = eval_node(ev, n->a, &b)) != MK_OK)
 			return rc;
-		a.v = malloc((ev->all.n ? ev->all.n : 1) * sizeof(*a.v));
-		if (a.v == NULL) {
+		if (numset_grow(&a, ev->all.n ? ev->all.n : 1) == -1) {
 			rc = MK_ERR_NOMEM;
 			break;
 		}
 		memcpy(a.v, ev->all.v, ev->all.n * sizeof(*a.v));
-		a.n = a.cap = ev->all.n;
-		if (idset_combine(&a, &b, OP_MINUS) == -1)
+		a.n = ev->all.n;
+		if (numset_combine(&a, &b, OP_MINUS) == -1)
 			rc = MK_ERR_NOMEM;
 		break;
 	default:
 		return MK_ERR_INTERNAL;
 	}
-	idset_free(&b);
+	numset_free(&b);
 	if (rc != MK_OK) {
-		idset_free(&a);
+		numset_free(&a);
 		return rc;
 	}
 	*out = a;
@@ -1000,8 +1016,9 @@ eval_node(struct eval *ev, const struct query_node *n, struct idset *out)
 
 /* Without a complete index: every record through query_match. */
 struct scan {
+	struct store_txn *t;
 	const struct query_node *root;
-	struct idset *out;
+	struct numset *out;
 	enum mk_code rc;
 };
 
@@ -1010,14 +1027,18 @@ scan_visit(void *ctx, struct mk_slice key, struct mk_slice rec)
 {
 	struct scan *sc = ctx;
 	struct json_object *u = NULL;
+	uint32_t num;
 
 	if (jx_parse_stored(rec.p, rec.n, &u) != MK_OK) {
 		log_warnx("a stored user does not parse");
 		sc->rc = MK_ERR_INTERNAL;
 		return 1;
 	}
-	if (query_match(sc->root, u) && idset_push(sc->out, key) == -1)
-		sc->rc = MK_ERR_NOMEM;
+	if (query_match(sc->root, u)) {
+		if ((sc->rc = store_user_num(sc->t, key, &num)) == MK_OK &&
+		    numset_push(sc->out, num) == -1)
+			sc->rc = MK_ERR_NOMEM;
+	}
 	json_object_put(u);
 	return sc->rc != MK_OK;
 }
@@ -1025,7 +1046,7 @@ scan_visit(void *ctx, struct mk_slice key, struct mk_slice rec)
 /* ---- order and paging ---- */
 
 struct sorted {
-	struct mk_slice key;   /* created_at, updated_at or email */
+	struct mk_slice key;   /* created_at, updated_at or email; or the id */
 	struct mk_slice id;
 	char *own;             /* key's storage */
 };
@@ -1067,9 +1088,12 @@ emit_id(struct store_txn *t, struct mk_slice id, store_visit_fn fn, void *ctx, i
 	return MK_OK;
 }
 
-/* Few results: read their sort attribute from the records and sort them. */
+/*
+ * Few results: their ids (and for an attribute order, that attribute, read
+ * from the records), sorted.
+ */
 static enum mk_code
-page_sorted(struct store_txn *t, const struct idset *r, const struct store_page *pg,
+page_sorted(struct store_txn *t, const struct numset *r, const struct store_page *pg,
     store_visit_fn fn, void *ctx)
 {
 	struct sorted *v;
@@ -1083,9 +1107,17 @@ page_sorted(struct store_txn *t, const struct idset *r, const struct store_page 
 	if ((v = calloc(r->n ? r->n : 1, sizeof(*v))) == NULL)
 		return MK_ERR_NOMEM;
 	for (i = 0; i < r->n && rc == MK_OK; i++) {
-		v[i].id = r->v[i];
+		if ((rc = store_user_id(t, r->v[i], &v[i].id)) != MK_OK) {
+			if (rc == MK_ERR_NOTFOUND) {
+				log_warnx("search: user number %u has no user", r->v[i]);
+				rc = MK_ERR_INTERNAL;
+			}
+			break;
+		}
 		v[i].key.p = "";
-		if ((rc = store_get(t, ST_USERS, r->v[i], &rec)) != MK_OK)
+		if (attr == NULL)
+			continue;
+		if ((rc = store_get(t, ST_USERS, v[i].id, &rec)) != MK_OK)
 			break;
 		/* Only the sort attribute is wanted: the stored-record parser
 		 * is enough, and cheaper than the search. */
@@ -1119,61 +1151,71 @@ page_sorted(struct store_txn *t, const struct idset *r, const struct store_page 
 	return rc;
 }
 
-/* Many results: walk the order index, keeping the members of the page. */
+/*
+ * Many results: walk the users in the page's order (the users table or an
+ * order index, from the right end), and hand on the members of the page,
+ * known by their numbers in a bitmap.
+ */
 struct walkpage {
-	const struct idset *r;
-	size_t pos, from, to;   /* ascending positions [from, to) are wanted */
-	struct idset page;
-	int failed;
+	struct store_txn *t;
+	const unsigned char *bits;
+	uint32_t limit;          /* numbers below this are in bits */
+	size_t pos, skip, want;  /* members seen; pass skip, then hand on want */
+	store_visit_fn fn;
+	void *ctx;
+	enum mk_code rc;
 };
 
 static int
-walk_visit(void *ctx, struct mk_slice value, struct mk_slice id, struct mk_slice val)
+walk_visit(void *ctx, struct mk_slice id, struct mk_slice rec)
 {
 	struct walkpage *w = ctx;
+	uint32_t num;
 
-	(void)value;
-	(void)val;
-	if (!idset_has(w->r, &id))
-		return 0;
-	if (w->pos >= w->from && w->pos < w->to && idset_push(&w->page, id) == -1) {
-		w->failed = 1;
+	if ((w->rc = store_user_num(w->t, id, &num)) != MK_OK)
 		return 1;
-	}
-	w->pos++;
-	return w->pos >= w->to;
+	if (num >= w->limit || !(w->bits[num / 8] & (1u << (num % 8))))
+		return 0;
+	if (w->pos++ < w->skip)
+		return 0;
+	if (w->fn(w->ctx, id, rec) != 0)
+		return 1;
+	return --w->want == 0;
 }
 
 static enum mk_code
-page_walk(struct store_txn *t, const struct idset *r, const struct store_page *pg,
+page_walk(struct store_txn *t, const struct numset *r, const struct store_page *pg,
     store_visit_fn fn, void *ctx)
 {
 	struct walkpage w;
-	enum store_index ix;
+	struct store_page all;
+	unsigned char *bits;
 	enum mk_code rc;
-	size_t i, want, skip = pg->skip, limit = pg->limit;
-	int stop = 0, desc = pg->desc;
+	size_t i;
 
-	ix = pg->order == STORE_BY_CREATED ? STORE_IX_USERS_CREATED :
-	    pg->order == STORE_BY_UPDATED ? STORE_IX_USERS_UPDATED : STORE_IX_USERS_EMAIL;
-	memset(&w, 0, sizeof(w));
-	w.r = r;
-	if (skip >= r->n)
+	if (pg->skip >= r->n || r->n == 0)
 		return MK_OK;
-	want = limit == 0 || limit > r->n - skip ? r->n - skip : limit;
-	if (desc) {
-		w.to = r->n - skip;
-		w.from = w.to - want;
-	} else {
-		w.from = skip;
-		w.to = skip + want;
-	}
-	rc = store_index_scan(t, ix, walk_visit, &w);
-	if (rc == MK_OK && w.failed)
-		rc = MK_ERR_NOMEM;
-	for (i = 0; i < w.page.n && !stop && rc == MK_OK; i++)
-		rc = emit_id(t, w.page.v[desc ? w.page.n - 1 - i : i], fn, ctx, &stop);
-	idset_free(&w.page);
+	memset(&w, 0, sizeof(w));
+	w.t = t;
+	w.limit = r->v[r->n - 1] + 1;
+	if ((bits = calloc((size_t)w.limit / 8 + 1, 1)) == NULL)
+		return MK_ERR_NOMEM;
+	for (i = 0; i < r->n; i++)
+		bits[r->v[i] / 8] |= (unsigned char)(1u << (r->v[i] % 8));
+	w.bits = bits;
+	w.skip = pg->skip;
+	w.want = pg->limit == 0 || pg->limit > r->n - pg->skip ? r->n - pg->skip : pg->limit;
+	w.fn = fn;
+	w.ctx = ctx;
+	w.rc = MK_OK;
+	all.order = pg->order;
+	all.desc = pg->desc;
+	all.skip = 0;
+	all.limit = 0;
+	rc = store_users_scan(t, &all, walk_visit, &w);
+	if (rc == MK_OK)
+		rc = w.rc;
+	free(bits);
 	return rc;
 }
 
@@ -1183,11 +1225,10 @@ sindex_search(struct store_txn *t, const struct sindex_req *rq, size_t *total,
 {
 	const struct store_page *pg = &rq->page;
 	struct eval ev;
-	struct idset r = { NULL, 0, 0 };
+	struct numset r = { NULL, 0, 0 };
 	struct scan sc;
 	enum mk_code rc;
-	size_t k, end, skip = pg->skip, limit = pg->limit;
-	int ready = 0, stop = 0;
+	int ready = 0;
 
 	memset(&ev, 0, sizeof(ev));
 	ev.t = t;
@@ -1198,86 +1239,206 @@ sindex_search(struct store_txn *t, const struct sindex_req *rq, size_t *total,
 	if (!ready) {
 		log_warnx("search index incomplete: scanning every user (run "
 		    "metakeepctl check --repair)");
+		sc.t = t;
 		sc.root = query_root(rq->q);
 		sc.out = &r;
 		sc.rc = MK_OK;
 		rc = store_users_scan(t, &store_page_all, scan_visit, &sc);
 		if (rc == MK_OK)
 			rc = sc.rc;
+		if (rc == MK_OK && r.n > 1)
+			qsort(r.v, r.n, sizeof(*r.v), num_cmp);
 	} else
 		rc = eval_node(&ev, query_root(rq->q), &r);
-	idset_free(&ev.all);
+	numset_free(&ev.all);
 	if (rc != MK_OK) {
-		idset_free(&r);
+		numset_free(&r);
 		return mk_fail(err, rc, "search failed");
 	}
-	if (pg->order == STORE_BY_ID) {
-		end = limit == 0 || r.n - (skip < r.n ? skip : r.n) < limit ? r.n : skip + limit;
-		for (k = skip; k < end && !stop && rc == MK_OK; k++)
-			rc = emit_id(t, r.v[pg->desc ? r.n - 1 - k : k], rq->fn, rq->ctx, &stop);
-	} else if (r.n <= sindex_sort_in_memory)
+	if (r.n <= sindex_sort_in_memory)
 		rc = page_sorted(t, &r, pg, rq->fn, rq->ctx);
 	else
 		rc = page_walk(t, &r, pg, rq->fn, rq->ctx);
 	if (rc == MK_OK && total != NULL)
 		*total = r.n;
-	idset_free(&r);
+	numset_free(&r);
 	if (rc != MK_OK)
 		return mk_fail(err, rc, "search: reading results failed");
+	return MK_OK;
+}
+
+/* ---- bulk writes: import and rebuild ---- */
+
+/*
+ * Postings of new users, gathered over a batch and written sorted in one
+ * pass (store_search_put_sorted).  Keys live in one arena (offsets, since
+ * it moves) until written.
+ */
+struct bpost {
+	size_t off, n;
+	uint32_t num;
+};
+
+struct sindex_batch {
+	struct bpost *v;
+	size_t n, cap;
+	char *a;
+	size_t alen, acap;
+	size_t users;
+};
+
+enum mk_code
+sindex_batch_new(struct sindex_batch **out)
+{
+	struct sindex_batch *b;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return MK_ERR_NOMEM;
+	*out = b;
+	return MK_OK;
+}
+
+void
+sindex_batch_free(struct sindex_batch *b)
+{
+	if (b == NULL)
+		return;
+	free(b->v);
+	free(b->a);
+	free(b);
+}
+
+static int
+batch_key(struct sindex_batch *b, const struct mk_slice *k, uint32_t num)
+{
+	struct bpost *nv;
+	char *na;
+	size_t cap;
+
+	if (b->n == b->cap) {
+		cap = b->cap ? b->cap * 2 : 1024;
+		if ((nv = realloc(b->v, cap * sizeof(*nv))) == NULL)
+			return -1;
+		b->v = nv;
+		b->cap = cap;
+	}
+	if (b->acap - b->alen < k->n) {
+		cap = b->acap ? b->acap * 2 : 65536;
+		while (cap - b->alen < k->n)
+			cap *= 2;
+		if ((na = realloc(b->a, cap)) == NULL)
+			return -1;
+		b->a = na;
+		b->acap = cap;
+	}
+	memcpy(b->a + b->alen, k->p, k->n);
+	b->v[b->n].off = b->alen;
+	b->v[b->n].n = k->n;
+	b->v[b->n].num = num;
+	b->alen += k->n;
+	b->n++;
+	return 0;
+}
+
+enum mk_code
+sindex_batch_add(struct sindex_batch *b, struct json_object *user, uint32_t num)
+{
+	struct mk_slice *keys = NULL;
+	size_t n = 0, i;
+	enum mk_code rc;
+
+	if ((rc = sindex_user_keys(user, &keys, &n)) != MK_OK)
+		return rc;
+	for (i = 0; i < n; i++)
+		if (batch_key(b, &keys[i], num) == -1) {
+			rc = MK_ERR_NOMEM;
+			break;
+		}
+	sindex_keys_free(keys, n);
+	b->users++;
+	return rc;
+}
+
+static int
+posting_cmp(const void *va, const void *vb)
+{
+	const struct store_posting *a = va, *b = vb;
+	int c = slice_cmp(&a->key, &b->key);
+
+	if (c != 0)
+		return c;
+	return a->num < b->num ? -1 : a->num > b->num;
+}
+
+enum mk_code
+sindex_batch_write(struct store_txn *t, struct sindex_batch *b, size_t *entries)
+{
+	struct store_posting *p;
+	enum mk_code rc;
+	size_t i;
+
+	if (b->n == 0)
+		goto done;
+	if ((p = malloc(b->n * sizeof(*p))) == NULL)
+		return MK_ERR_NOMEM;
+	for (i = 0; i < b->n; i++) {
+		p[i].key.p = b->a + b->v[i].off;
+		p[i].key.n = b->v[i].n;
+		p[i].num = b->v[i].num;
+	}
+	qsort(p, b->n, sizeof(*p), posting_cmp);
+	rc = store_search_put_sorted(t, p, b->n);
+	free(p);
+	if (rc != MK_OK)
+		return rc;
+done:
+	if (entries != NULL)
+		*entries = b->n;
+	b->n = 0;
+	b->alen = 0;
+	b->users = 0;
 	return MK_OK;
 }
 
 /* ---- administration ---- */
 
 struct rebuild {
-	struct mk_slice after;   /* last id done (copy in afterbuf) */
-	char afterbuf[STORE_SEARCH_KEYMAX];
-	int started;
+	uint32_t from;           /* the next number to index */
 	size_t batch, users, entries;
 	int more;
 	enum mk_code rc;
 	struct store_txn *t;
+	struct sindex_batch *b;
 };
 
 static int
-rebuild_visit(void *ctx, struct mk_slice key, struct mk_slice rec)
+rebuild_visit(void *ctx, uint32_t num, struct mk_slice id)
 {
 	struct rebuild *rb = ctx;
 	struct json_object *u = NULL;
-	struct mk_slice *keys = NULL;
-	size_t n = 0, i;
+	struct mk_slice rec;
 
-	if (rb->started && slice_cmp(&key, &rb->after) <= 0)
-		return 0;
 	if (rb->batch == REBUILD_BATCH) {
 		rb->more = 1;
 		return 1;
 	}
-	if (jx_parse_stored(rec.p, rec.n, &u) != MK_OK) {
-		log_warnx("rebuild: user %.*s does not parse; not indexed", (int)key.n, key.p);
+	rb->rc = store_get(rb->t, ST_USERS, id, &rec);
+	if (rb->rc == MK_ERR_NOTFOUND) {
+		/* A stray number (check reports it): nothing to index. */
+		rb->rc = MK_OK;
+	} else if (rb->rc != MK_OK) {
+		return 1;
+	} else if (jx_parse_stored(rec.p, rec.n, &u) != MK_OK) {
+		log_warnx("rebuild: user %.*s does not parse; not indexed", (int)id.n, id.p);
 	} else {
-		if ((rb->rc = sindex_user_keys(u, &keys, &n)) != MK_OK) {
-			json_object_put(u);
-			return 1;
-		}
-		for (i = 0; i < n && rb->rc == MK_OK; i++)
-			rb->rc = store_search_put(rb->t, keys[i], key);
-		sindex_keys_free(keys, n);
+		rb->rc = sindex_batch_add(rb->b, u, num);
 		json_object_put(u);
 		if (rb->rc != MK_OK)
 			return 1;
-		rb->entries += n;
+		rb->users++;
 	}
-	if (key.n > sizeof(rb->afterbuf)) {
-		rb->rc = MK_ERR_INTERNAL;
-		return 1;
-	}
-	memcpy(rb->afterbuf, key.p, key.n);
-	rb->after.p = rb->afterbuf;
-	rb->after.n = key.n;
-	rb->started = 1;
+	rb->from = num + 1;
 	rb->batch++;
-	rb->users++;
 	return 0;
 }
 
@@ -1294,15 +1455,20 @@ rebuild_batch_tx(struct store_txn *t, void *ctx, struct mk_err *err)
 {
 	struct rebuild *rb = ctx;
 	enum mk_code rc;
+	size_t n = 0;
 
 	(void)err;
 	rb->t = t;
 	rb->batch = 0;
 	rb->more = 0;
 	rb->rc = MK_OK;
-	rc = store_users_scan(t, &store_page_all, rebuild_visit, rb);
+	rc = store_user_nums_scan(t, rb->from, rebuild_visit, rb);
 	if (rc == MK_OK)
 		rc = rb->rc;
+	if (rc == MK_OK)
+		rc = sindex_batch_write(t, rb->b, &n);
+	if (rc == MK_OK)
+		rb->entries += n;
 	if (rc == MK_OK && !rb->more)
 		rc = store_search_set_ready(t, 1);
 	return rc;
@@ -1311,30 +1477,28 @@ rebuild_batch_tx(struct store_txn *t, void *ctx, struct mk_err *err)
 enum mk_code
 sindex_rebuild(struct store *s, size_t *users, size_t *entries, struct mk_err *err)
 {
-	struct rebuild *rb;
-	struct rebuild saved;
+	struct rebuild rb, saved;
 	enum mk_code rc;
 
-	if ((rb = calloc(1, sizeof(*rb))) == NULL)
+	memset(&rb, 0, sizeof(rb));
+	if (sindex_batch_new(&rb.b) != MK_OK)
 		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
-	if ((rc = store_write(s, rebuild_clear_tx, rb, err)) != MK_OK)
+	if ((rc = store_write(s, rebuild_clear_tx, &rb, err)) != MK_OK)
 		goto out;
 	do {
 		/* An aborted batch must not advance the resume point. */
-		saved = *rb;
-		if ((rc = store_write(s, rebuild_batch_tx, rb, err)) != MK_OK) {
-			*rb = saved;
+		saved = rb;
+		if ((rc = store_write(s, rebuild_batch_tx, &rb, err)) != MK_OK) {
+			rb = saved;
 			goto out;
 		}
-		if (rb->after.p != NULL)
-			rb->after.p = rb->afterbuf;
-	} while (rb->more);
+	} while (rb.more);
 	if (users != NULL)
-		*users = rb->users;
+		*users = rb.users;
 	if (entries != NULL)
-		*entries = rb->entries;
+		*entries = rb.entries;
 out:
-	free(rb);
+	sindex_batch_free(rb.b);
 	return rc;
 }
 
@@ -1342,7 +1506,7 @@ struct check {
 	struct store_txn *t;
 	sindex_report_fn fn;
 	void *ctx;
-	size_t problems, expected;
+	size_t problems, expected, users;
 	enum mk_code rc;
 };
 
@@ -1384,11 +1548,20 @@ check_visit(void *ctx, struct mk_slice key, struct mk_slice rec)
 {
 	struct check *ck = ctx;
 	struct json_object *u = NULL;
-	struct mk_slice *keys = NULL;
+	struct mk_slice *keys = NULL, back = { NULL, 0 };
 	size_t n = 0, i;
+	uint32_t num;
 	char pk[160];
 	int has;
 
+	ck->users++;
+	if ((ck->rc = store_user_num(ck->t, key, &num)) != MK_OK)
+		return 1;
+	if (store_user_id(ck->t, num, &back) != MK_OK || slice_cmp(&back, &key) != 0) {
+		report(ck, "search: user %.*s has number %u, which names %s", (int)key.n,
+		    key.p, num, back.p == NULL ? "no user" : "another user");
+		return 0;
+	}
 	if (jx_parse_stored(rec.p, rec.n, &u) != MK_OK) {
 		report(ck, "search: user %.*s does not parse", (int)key.n, key.p);
 		return 0;
@@ -1398,7 +1571,7 @@ check_visit(void *ctx, struct mk_slice key, struct mk_slice rec)
 		return 1;
 	}
 	for (i = 0; i < n; i++) {
-		if ((ck->rc = store_search_has(ck->t, keys[i], key, &has)) != MK_OK)
+		if ((ck->rc = store_search_has(ck->t, keys[i], num, &has)) != MK_OK)
 			break;
 		if (!has) {
 			printable_key(keys[i], pk, sizeof(pk));
@@ -1411,13 +1584,22 @@ check_visit(void *ctx, struct mk_slice key, struct mk_slice rec)
 	return ck->rc != MK_OK;
 }
 
+static int
+count_num(void *ctx, uint32_t num, struct mk_slice id)
+{
+	(void)num;
+	(void)id;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
 enum mk_code
 sindex_check(struct store *s, sindex_report_fn fn, void *ctx, size_t *problems,
     struct mk_err *err)
 {
 	struct check ck;
 	struct store_txn *t = NULL;
-	size_t entries = 0;
+	size_t entries = 0, nums = 0;
 	enum mk_code rc;
 	int ready = 0;
 
@@ -1431,12 +1613,17 @@ sindex_check(struct store *s, sindex_report_fn fn, void *ctx, size_t *problems,
 		goto out;
 	if (!ready)
 		report(&ck, "search: index not marked complete (never built, or "
-		    "written by an older build); searches scan every user");
+		    "upgraded from an older format); searches scan every user");
 	rc = store_users_scan(t, &store_page_all, check_visit, &ck);
 	if (rc == MK_OK)
 		rc = ck.rc;
 	if (rc != MK_OK)
 		goto out;
+	if ((rc = store_user_nums_scan(t, 0, count_num, &nums)) != MK_OK)
+		goto out;
+	if (nums > ck.users)
+		report(&ck, "search: %zu stray user numbers (%zu numbers, %zu users)",
+		    nums - ck.users, nums, ck.users);
 	if ((rc = store_search_entries(t, &entries)) != MK_OK)
 		goto out;
 	if (entries > ck.expected)

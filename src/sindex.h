@@ -2,10 +2,13 @@
  * sindex: the search index of users, and search over it.
  *
  * Every searchable term of a user (query_terms: each profile field, each
- * non-null scalar leaf of user_metadata and app_metadata) becomes one entry
- * of the store's "search" table, term key -> user_id, plus one "exists"
- * entry for each field and each path prefix above a leaf.  svc keeps the
- * entries in step inside the write transaction of the record, so a search
+ * non-null scalar leaf of user_metadata and app_metadata) becomes one
+ * posting in the store's "terms" table, term key -> the user's number (a
+ * 4-byte integer the store gives each user, see store.h), plus one "exists"
+ * posting for each field and each path prefix above a leaf.  A term's
+ * numbers are one sorted, packed list (LMDB MDB_DUPFIXED), so a posting
+ * costs 4 bytes and a list is read a page at a time.  svc keeps the
+ * postings in step inside the write transaction of the record, so a search
  * sees every committed write (spec 6: no eventual consistency).
  *
  * A term key is path '\0' tag value, tag one of 's' 'n' 'b' (query.h) or
@@ -14,10 +17,10 @@
  * candidate against the record, so a collision costs time, never a wrong
  * answer.
  *
- * Search: evaluate the query tree to a sorted set of user ids (index
+ * Search: evaluate the query tree to a sorted set of user numbers (index
  * lookups, union, intersection, difference; an AND with one selective side
  * probes the index for the other side's terms per candidate instead of
- * reading the other side's ids), then order and page.  A store whose index
+ * reading the other side's numbers), then order and page.  A store whose index
  * is not marked complete (store_search_ready) is answered by scanning every
  * record with query_match: slower, still exact.
  */
@@ -25,6 +28,7 @@
 #define MK_SINDEX_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <json-c/json.h>
 
 #include "err.h"
@@ -34,7 +38,9 @@
 /*
  * Inside a store_write: replace the entries of old (the stored user, NULL on
  * create) by those of new (the user being written, NULL on delete).  Only
- * the difference is written.  Both borrowed.  Errors: MK_ERR_FULL,
+ * the difference is written.  Both borrowed.  The user's number is read
+ * from the store by user_id: call it after store_user_put on create and
+ * update, and before store_user_del on delete.  Errors: MK_ERR_FULL,
  * MK_ERR_NOMEM, MK_ERR_INTERNAL.
  */
 enum mk_code sindex_user_update(struct store_txn *t, struct json_object *old,
@@ -78,14 +84,38 @@ enum mk_code sindex_search(struct store_txn *t, const struct sindex_req *rq,
 
 /*
  * Results up to this many (default 2048) are ordered by reading their
- * records and sorting; more are ordered by walking the order index (O(users),
- * no record reads).  A variable so tests can exercise both.
+ * records (ids only, for the user_id order) and sorting; more are ordered by
+ * walking the users in the page's order (the users table or an order
+ * index) and keeping the members of the page (a bitmap of their numbers):
+ * O(position of the page's end), O(users) at most.  A variable so tests can
+ * exercise both.
  */
 extern size_t sindex_sort_in_memory;
 
 /*
+ * Bulk indexing of new users (import, rebuild): their postings are gathered
+ * and written sorted in one pass at the end, with appends where the numbers
+ * are new.  Use one batch inside one store_write: add each user created in
+ * it (after store_user_put; num from store_user_num), and call
+ * sindex_batch_write before the transaction ends, and before any other
+ * change of the index in that transaction (sindex_user_update of a user
+ * added here would miss the postings still queued).  new/free: the batch is
+ * owned by the caller; add borrows user.  write empties the batch; *entries
+ * (may be NULL) gets the postings written.  Errors: MK_ERR_NOMEM, and for
+ * write those of store_search_put.
+ */
+struct sindex_batch;
+enum mk_code sindex_batch_new(struct sindex_batch **out);
+enum mk_code sindex_batch_add(struct sindex_batch *b, struct json_object *user,
+    uint32_t num);
+enum mk_code sindex_batch_write(struct store_txn *t, struct sindex_batch *b,
+    size_t *entries);
+void sindex_batch_free(struct sindex_batch *b);
+
+/*
  * Rebuild the whole index from the records and mark it complete, in
- * batches of write transactions (a live daemon may go on writing: its
+ * batches of write transactions (users in number order, each batch's
+ * postings written sorted) (a live daemon may go on writing: its
  * writes keep their own users' entries right).  *users and *entries (may be
  * NULL) get the counts.  Errors: those of store_write, MK_ERR_NOMEM.
  */
@@ -94,7 +124,8 @@ enum mk_code sindex_rebuild(struct store *s, size_t *users, size_t *entries,
 
 /*
  * Compare the index with the records in one read transaction: missing
- * entries (named, the first few), stray entries (counted), the
+ * entries (named, the first few), stray entries (counted), user numbers
+ * that do not name their user (named) or name none (counted), the
  * completeness mark.  fn(ctx, line) gets one line per problem (borrowed).
  * *problems gets their number (0: consistent).  Errors: MK_ERR_NOMEM,
  * MK_ERR_INTERNAL.

@@ -39,7 +39,7 @@
 
 #include "log.h"
 
-#define STORE_SCHEMA      1
+#define STORE_SCHEMA      2   /* 2: user numbers, search postings of numbers */
 #define STORE_MAP_DEFAULT ((size_t)1 << 30)
 #define STORE_MAXDBS      16
 #define STORE_MAXREADERS  256
@@ -57,14 +57,31 @@ enum {
 	DB_CLIENTS,
 	DB_CLIENTS_CREATED,
 	DB_TOKENS,
-	DB_SEARCH,
+	DB_TERMS,
+	DB_NUMS,
 	DB__COUNT
 };
 
 static const char *const db_names[DB__COUNT] = {
 	"meta", "users", "users_email", "users_created", "users_updated",
-	"pwhash", "clients", "clients_created", "tokens", "search",
+	"pwhash", "clients", "clients_created", "tokens", "terms", "user_nums",
 };
+
+/* LMDB flags of each table beyond MDB_CREATE (see store.h). */
+static unsigned int
+db_flags(int i)
+{
+	if (i == DB_TERMS)
+		return MDB_DUPSORT | MDB_DUPFIXED | MDB_INTEGERDUP;
+	if (i == DB_NUMS)
+		return MDB_INTEGERKEY;
+	return 0;
+}
+
+#define NUM_SIZE sizeof(uint32_t)   /* a user number, native byte order */
+
+static enum mk_code cursor_error(struct store_txn *t, int rc);
+static enum mk_code cursor_open(struct store_txn *t, MDB_dbi dbi, MDB_cursor **c);
 
 struct store_txn {
 	struct store *s;
@@ -268,11 +285,13 @@ table_dbi(struct store *s, enum store_table table, MDB_dbi *dbi)
 }
 
 /*
- * The search index is complete ("meta" holds "search" -> "1") when it was
- * there from the first user on: a store without users gets the mark when
- * opened read-write.  A store that had users before this build (or that an
- * older build wrote to) has none until sindex_rebuild, and searches scan.
+ * The search index is complete ("meta" holds "search" -> SEARCH_MARK) when
+ * it was there from the first user on: a store without users gets the mark
+ * when opened read-write.  A store that had users before (an upgraded one)
+ * has none until sindex_rebuild, and searches scan.
  */
+#define SEARCH_MARK "2"   /* the format of the complete index: postings of numbers */
+
 static int
 search_mark_new(struct store *s, MDB_txn *txn)
 {
@@ -288,25 +307,129 @@ search_mark_new(struct store *s, MDB_txn *txn)
 		return rc;
 	if (ms.ms_entries > 0)
 		return 0;
-	v.mv_data = (void *)(uintptr_t)"1";
-	v.mv_size = 1;
+	v.mv_data = (void *)(uintptr_t)SEARCH_MARK;
+	v.mv_size = strlen(SEARCH_MARK);
+	return mdb_put(txn, s->dbi[DB_META], &k, &v, 0);
+}
+
+static int
+meta_put(struct store *s, MDB_txn *txn, const char *key, const void *val, size_t n)
+{
+	MDB_val k, v;
+
+	k.mv_data = (void *)(uintptr_t)key;
+	k.mv_size = strlen(key);
+	v.mv_data = (void *)(uintptr_t)val;
+	v.mv_size = n;
 	return mdb_put(txn, s->dbi[DB_META], &k, &v, 0);
 }
 
 /*
+ * Schema 1 -> 2, inside store_setup's write transaction: number every user
+ * (in user_id order) by putting the number in front of its record and into
+ * user_nums, drop the old search table (term -> user_id strings), and take
+ * the search index's complete mark away: searches scan every record (exact,
+ * slower) until sindex_rebuild has filled the new index.  Returns an LMDB
+ * code; *users gets the number of users numbered.
+ */
+static int
+migrate_v1(struct store *s, MDB_txn *txn, size_t *users)
+{
+	MDB_cursor *c = NULL;
+	MDB_dbi old;
+	MDB_val k, v, nk, nv;
+	uint32_t num = 0;
+	char *buf = NULL, *nb;
+	size_t cap = 0;
+	int rc;
+
+	rc = mdb_dbi_open(txn, "search", 0, &old);
+	if (rc == 0)
+		rc = mdb_drop(txn, old, 1);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, s->dbi[DB_USERS], &c)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (num == UINT32_MAX) {
+			rc = MDB_MAP_FULL;
+			break;
+		}
+		num++;
+		if (cap < v.mv_size + NUM_SIZE) {
+			cap = v.mv_size + NUM_SIZE + 4096;
+			if ((nb = realloc(buf, cap)) == NULL) {
+				rc = ENOMEM;
+				break;
+			}
+			buf = nb;
+		}
+		memcpy(buf, &num, NUM_SIZE);
+		memcpy(buf + NUM_SIZE, v.mv_data, v.mv_size);
+		nv.mv_data = buf;
+		nv.mv_size = v.mv_size + NUM_SIZE;
+		if ((rc = mdb_cursor_put(c, &k, &nv, MDB_CURRENT)) != 0)
+			break;
+		nk.mv_data = &num;
+		nk.mv_size = NUM_SIZE;
+		if ((rc = mdb_put(txn, s->dbi[DB_NUMS], &nk, &k, MDB_APPEND)) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	free(buf);
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	num++;
+	if ((rc = meta_put(s, txn, "nextnum", &num, NUM_SIZE)) != 0)
+		return rc;
+	k.mv_data = (void *)(uintptr_t)"search";
+	k.mv_size = strlen("search");
+	if ((rc = mdb_del(txn, s->dbi[DB_META], &k, NULL)) != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	*users = num - 1;
+	return 0;
+}
+
+/* The schema version in meta: 0 when none (a new store), -1 unreadable. */
+static long
+schema_of(struct store *s, MDB_txn *txn, int *lmdb_rc)
+{
+	MDB_val k, v;
+	char have[32], *end;
+	long ver;
+
+	k.mv_data = (void *)(uintptr_t)"schema";
+	k.mv_size = strlen("schema");
+	*lmdb_rc = mdb_get(txn, s->dbi[DB_META], &k, &v);
+	if (*lmdb_rc == MDB_NOTFOUND) {
+		*lmdb_rc = 0;
+		return 0;
+	}
+	if (*lmdb_rc != 0 || v.mv_size == 0 || v.mv_size >= sizeof(have))
+		return -1;
+	memcpy(have, v.mv_data, v.mv_size);
+	have[v.mv_size] = '\0';
+	errno = 0;
+	ver = strtol(have, &end, 10);
+	if (errno != 0 || *end != '\0' || ver < 1)
+		return -1;
+	return ver;
+}
+
+/*
  * Open the tables and check the schema, in one transaction: a write one
- * that creates what is missing, or for read-only a read one whose commit
- * keeps the handles.
+ * that creates what is missing (and upgrades an older schema), or for
+ * read-only a read one whose commit keeps the handles.
  */
 static enum mk_code
 store_setup(struct store *s, struct mk_err *err)
 {
 	MDB_txn *txn = NULL;
-	MDB_val k, v;
-	char want[16], have[32];
+	char want[16];
 	unsigned int flags;
-	long ver;
-	char *end;
+	size_t users = 0;
+	long ver = 0;
 	int rc, i;
 	enum mk_code code = MK_ERR_INTERNAL;
 
@@ -316,10 +439,36 @@ store_setup(struct store *s, struct mk_err *err)
 		    mdb_strerror(rc));
 		goto out;
 	}
+	/* meta first: the schema says whether the other tables are ours to read. */
 	for (i = 0; i < DB__COUNT; i++) {
-		/* search: term -> user ids, many per term (see store_search_put). */
-		rc = mdb_dbi_open(txn, db_names[i], flags |
-		    (i == DB_SEARCH ? MDB_DUPSORT : 0), &s->dbi[i]);
+		if (i == DB_META + 1) {
+			ver = schema_of(s, txn, &rc);
+			if (ver < 0) {
+				mk_fail(err, MK_ERR_INTERNAL, "store %s: unreadable schema "
+				    "version%s%s", s->dir, rc ? ": " : "",
+				    rc ? mdb_strerror(rc) : "");
+				goto out;
+			}
+			if (ver == 0 && s->read_only) {
+				mk_fail(err, MK_ERR_INTERNAL, "store %s: no schema version: "
+				    "not a metakeep store", s->dir);
+				goto out;
+			}
+			if (ver > STORE_SCHEMA) {
+				mk_fail(err, MK_ERR_INTERNAL, "store %s: schema version %ld "
+				    "is newer than this build supports (%d); upgrade metakeep",
+				    s->dir, ver, STORE_SCHEMA);
+				goto out;
+			}
+			if (ver > 0 && ver < STORE_SCHEMA && s->read_only) {
+				mk_fail(err, MK_ERR_INTERNAL, "store %s: schema version %ld "
+				    "was written by an older metakeep; open it read-write "
+				    "once (metakeepd, or metakeepctl check) to upgrade it",
+				    s->dir, ver);
+				goto out;
+			}
+		}
+		rc = mdb_dbi_open(txn, db_names[i], flags | db_flags(i), &s->dbi[i]);
 		if (rc == MDB_NOTFOUND) {
 			mk_fail(err, MK_ERR_INTERNAL, "store %s: table %s missing: "
 			    "not a metakeep store, or never opened read-write",
@@ -333,47 +482,18 @@ store_setup(struct store *s, struct mk_err *err)
 		}
 	}
 
-	snprintf(want, sizeof(want), "%d", STORE_SCHEMA);
-	k.mv_data = (void *)(uintptr_t)"schema";
-	k.mv_size = strlen("schema");
-	rc = mdb_get(txn, s->dbi[DB_META], &k, &v);
-	if (rc == MDB_NOTFOUND && !s->read_only) {
-		v.mv_data = want;
-		v.mv_size = strlen(want);
-		rc = mdb_put(txn, s->dbi[DB_META], &k, &v, 0);
-		if (rc != 0) {
+	if (!s->read_only && ver < STORE_SCHEMA) {
+		if (ver == 1 && (rc = migrate_v1(s, txn, &users)) != 0) {
+			code = mk_fail(err, rc == MDB_MAP_FULL ? MK_ERR_FULL :
+			    MK_ERR_INTERNAL, "store %s: upgrading schema 1 to %d: %s",
+			    s->dir, STORE_SCHEMA, mdb_strerror(rc));
+			goto out;
+		}
+		snprintf(want, sizeof(want), "%d", STORE_SCHEMA);
+		if ((rc = meta_put(s, txn, "schema", want, strlen(want))) != 0) {
 			code = mk_fail(err, rc == MDB_MAP_FULL ? MK_ERR_FULL :
 			    MK_ERR_INTERNAL, "store %s: writing schema: %s", s->dir,
 			    mdb_strerror(rc));
-			goto out;
-		}
-	} else if (rc == MDB_NOTFOUND) {
-		mk_fail(err, MK_ERR_INTERNAL, "store %s: no schema version: "
-		    "not a metakeep store", s->dir);
-		goto out;
-	} else if (rc != 0) {
-		mk_fail(err, MK_ERR_INTERNAL, "store %s: reading schema: %s",
-		    s->dir, mdb_strerror(rc));
-		goto out;
-	} else {
-		if (v.mv_size == 0 || v.mv_size >= sizeof(have)) {
-			mk_fail(err, MK_ERR_INTERNAL, "store %s: unreadable schema "
-			    "version", s->dir);
-			goto out;
-		}
-		memcpy(have, v.mv_data, v.mv_size);
-		have[v.mv_size] = '\0';
-		errno = 0;
-		ver = strtol(have, &end, 10);
-		if (errno != 0 || *end != '\0' || ver < 1) {
-			mk_fail(err, MK_ERR_INTERNAL, "store %s: unreadable schema "
-			    "version \"%s\"", s->dir, have);
-			goto out;
-		}
-		if (ver > STORE_SCHEMA) {
-			mk_fail(err, MK_ERR_INTERNAL, "store %s: schema version %ld "
-			    "is newer than this build supports (%d); upgrade metakeep",
-			    s->dir, ver, STORE_SCHEMA);
 			goto out;
 		}
 	}
@@ -393,6 +513,11 @@ store_setup(struct store *s, struct mk_err *err)
 		    mdb_strerror(rc));
 		goto out;
 	}
+	if (ver == 1)
+		log_info("store %s: upgraded from schema 1 to %d: %zu users numbered; "
+		    "the old search index was dropped, and searches scan every user "
+		    "(exact, slower) until it is rebuilt (metakeepd does it at start; "
+		    "or metakeepctl check --repair)", s->dir, STORE_SCHEMA, users);
 	code = MK_OK;
 out:
 	if (txn != NULL)
@@ -715,6 +840,31 @@ store_write(struct store *s, store_write_fn fn, void *ctx, struct mk_err *err)
 	return MK_OK;
 }
 
+/*
+ * A users value is the user's number, then the record: v becomes the
+ * record, *num (may be NULL) the number.  -1 (logged) when it is too short
+ * to be one.
+ */
+static int
+user_value_num(struct store_txn *t, MDB_val *v, uint32_t *num)
+{
+	if (v->mv_size < NUM_SIZE) {
+		log_warnx("store %s: a user record without its number", t->s->dir);
+		return -1;
+	}
+	if (num != NULL)
+		memcpy(num, v->mv_data, NUM_SIZE);
+	v->mv_data = (char *)v->mv_data + NUM_SIZE;
+	v->mv_size -= NUM_SIZE;
+	return 0;
+}
+
+static int
+user_value(struct store_txn *t, MDB_val *v)
+{
+	return user_value_num(t, v, NULL);
+}
+
 enum mk_code
 store_get(struct store_txn *t, enum store_table table, struct mk_slice key,
     struct mk_slice *rec)
@@ -738,6 +888,8 @@ store_get(struct store_txn *t, enum store_table table, struct mk_slice key,
 		log_warnx("store %s: get: %s", t->s->dir, mdb_strerror(rc));
 		return MK_ERR_INTERNAL;
 	}
+	if (dbi == t->s->dbi[DB_USERS] && user_value(t, &v) == -1)
+		return MK_ERR_INTERNAL;
 	rec->p = v.mv_data;
 	rec->n = v.mv_size;
 	return MK_OK;
@@ -875,12 +1027,179 @@ index_del(struct store_txn *t, int db, const char *value, const char *id)
 	return del_quiet(t, t->s->dbi[db], &k);
 }
 
+/*
+ * The next user number, counted up in meta "nextnum" (numbers are never
+ * given twice, so a stale posting can never name a later user).
+ * Errors: MK_ERR_FULL (numbers used up, or the map), MK_ERR_INTERNAL.
+ */
+static enum mk_code
+num_next(struct store_txn *t, uint32_t *out)
+{
+	MDB_val k, v;
+	uint32_t num = 1, next;
+	int rc;
+
+	k.mv_data = (void *)(uintptr_t)"nextnum";
+	k.mv_size = strlen("nextnum");
+	rc = mdb_get(t->txn, t->s->dbi[DB_META], &k, &v);
+	if (rc == 0 && v.mv_size == NUM_SIZE)
+		memcpy(&num, v.mv_data, NUM_SIZE);
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		return txn_fail(t, rc, "nextnum");
+	if (num == UINT32_MAX || num == 0)
+		return MK_ERR_FULL;
+	next = num + 1;
+	v.mv_data = &next;
+	v.mv_size = NUM_SIZE;
+	if ((rc = mdb_put(t->txn, t->s->dbi[DB_META], &k, &v, 0)) != 0)
+		return txn_fail(t, rc, "nextnum");
+	*out = num;
+	return MK_OK;
+}
+
+/*
+ * Write the users value of key k: its number (a new one when create, or
+ * when the stored record has none; the stored one otherwise), then rec.
+ * A new number goes into user_nums too.  create: MK_ERR_EXISTS when taken.
+ */
+static enum mk_code
+user_rec_put(struct store_txn *t, MDB_val *k, int create, struct mk_slice rec)
+{
+	MDB_val v, nk;
+	uint32_t num = 0;
+	enum mk_code code;
+	int rc, fresh = 1;
+
+	if (!create) {
+		rc = mdb_get(t->txn, t->s->dbi[DB_USERS], k, &v);
+		if (rc == 0 && v.mv_size >= NUM_SIZE) {
+			memcpy(&num, v.mv_data, NUM_SIZE);
+			fresh = 0;
+		} else if (rc != 0 && rc != MDB_NOTFOUND)
+			return txn_fail(t, rc, "get");
+	}
+	v.mv_data = NULL;
+	v.mv_size = NUM_SIZE + rec.n;
+	if ((code = put_raw(t, t->s->dbi[DB_USERS], k, &v,
+	    MDB_RESERVE | (create ? MDB_NOOVERWRITE : 0))) != MK_OK)
+		return code;
+	if (fresh && (code = num_next(t, &num)) != MK_OK)
+		return code;
+	memcpy(v.mv_data, &num, NUM_SIZE);
+	if (rec.n > 0)
+		memcpy((char *)v.mv_data + NUM_SIZE, rec.p, rec.n);
+	if (!fresh)
+		return MK_OK;
+	nk.mv_data = &num;
+	nk.mv_size = NUM_SIZE;
+	/* Numbers only grow: an append, unless the counter was tampered with. */
+	rc = mdb_put(t->txn, t->s->dbi[DB_NUMS], &nk, k, MDB_APPEND);
+	if (rc == MDB_KEYEXIST)
+		rc = mdb_put(t->txn, t->s->dbi[DB_NUMS], &nk, k, 0);
+	return rc == 0 ? MK_OK : txn_fail(t, rc, "put number");
+}
+
+enum mk_code
+store_user_num(struct store_txn *t, struct mk_slice id, uint32_t *num)
+{
+	MDB_val k, v;
+	int rc;
+
+	if (t == NULL || num == NULL)
+		return MK_ERR_INTERNAL;
+	if (id.n == 0 || id.n > t->s->keymax)
+		return MK_ERR_NOTFOUND;
+	k.mv_data = (void *)(uintptr_t)id.p;
+	k.mv_size = id.n;
+	rc = mdb_get(t->txn, t->s->dbi[DB_USERS], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return MK_ERR_NOTFOUND;
+	if (rc != 0)
+		return cursor_error(t, rc);
+	if (user_value_num(t, &v, num) == -1)
+		return MK_ERR_INTERNAL;
+	return MK_OK;
+}
+
+enum mk_code
+store_user_id(struct store_txn *t, uint32_t num, struct mk_slice *id)
+{
+	MDB_val k, v;
+	int rc;
+
+	if (t == NULL || id == NULL)
+		return MK_ERR_INTERNAL;
+	k.mv_data = &num;
+	k.mv_size = NUM_SIZE;
+	rc = mdb_get(t->txn, t->s->dbi[DB_NUMS], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return MK_ERR_NOTFOUND;
+	if (rc != 0)
+		return cursor_error(t, rc);
+	id->p = v.mv_data;
+	id->n = v.mv_size;
+	return MK_OK;
+}
+
+enum mk_code
+store_user_nums_scan(struct store_txn *t, uint32_t from, store_num_fn fn, void *ctx)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	struct mk_slice id;
+	uint32_t num;
+	enum mk_code code;
+	int rc;
+
+	if (t == NULL || fn == NULL)
+		return MK_ERR_INTERNAL;
+	if ((code = cursor_open(t, t->s->dbi[DB_NUMS], &c)) != MK_OK)
+		return code;
+	k.mv_data = &from;
+	k.mv_size = NUM_SIZE;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != NUM_SIZE)
+			continue;
+		memcpy(&num, k.mv_data, NUM_SIZE);
+		id.p = v.mv_data;
+		id.n = v.mv_size;
+		if (fn(ctx, num, id) != 0) {
+			rc = MDB_NOTFOUND;
+			break;
+		}
+	}
+	code = rc == MDB_NOTFOUND ? MK_OK : cursor_error(t, rc);
+	mdb_cursor_close(c);
+	return code;
+}
+
+enum mk_code
+store_user_num_limit(struct store_txn *t, uint32_t *limit)
+{
+	MDB_val k, v;
+	uint32_t num = 1;
+	int rc;
+
+	if (t == NULL || limit == NULL)
+		return MK_ERR_INTERNAL;
+	k.mv_data = (void *)(uintptr_t)"nextnum";
+	k.mv_size = strlen("nextnum");
+	rc = mdb_get(t->txn, t->s->dbi[DB_META], &k, &v);
+	if (rc == 0 && v.mv_size == NUM_SIZE)
+		memcpy(&num, v.mv_data, NUM_SIZE);
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		return cursor_error(t, rc);
+	*limit = num;
+	return MK_OK;
+}
+
 enum mk_code
 store_user_put(struct store_txn *t, const struct store_user_keys *old,
     const struct store_user_keys *new, struct mk_slice rec)
 {
 	char buf[STORE_KEYMAX + 1];
-	MDB_val k, v;
+	MDB_val k;
 	enum mk_code code;
 	size_t n;
 
@@ -902,10 +1221,7 @@ store_user_put(struct store_txn *t, const struct store_user_keys *old,
 	n = strlen(new->user_id);
 	k.mv_data = (void *)(uintptr_t)new->user_id;
 	k.mv_size = n;
-	v.mv_data = (void *)(uintptr_t)rec.p;
-	v.mv_size = rec.n;
-	if ((code = put_raw(t, t->s->dbi[DB_USERS], &k, &v,
-	    old == NULL ? MDB_NOOVERWRITE : 0)) != MK_OK)
+	if ((code = user_rec_put(t, &k, old == NULL, rec)) != MK_OK)
 		return code;
 
 	if (old == NULL || !str_eq(old->email, new->email) ||
@@ -951,6 +1267,24 @@ store_user_del(struct store_txn *t, const struct store_user_keys *old)
 	k.mv_size = strlen(old->user_id);
 	if (k.mv_size > t->s->keymax)
 		return MK_ERR_NOTFOUND;
+	{
+		MDB_val v, nk;
+		uint32_t num;
+		int rc;
+
+		rc = mdb_get(t->txn, t->s->dbi[DB_USERS], &k, &v);
+		if (rc == MDB_NOTFOUND)
+			return MK_ERR_NOTFOUND;
+		if (rc != 0)
+			return txn_fail(t, rc, "get");
+		if (v.mv_size >= NUM_SIZE) {
+			memcpy(&num, v.mv_data, NUM_SIZE);
+			nk.mv_data = &num;
+			nk.mv_size = NUM_SIZE;
+			if ((code = del_quiet(t, t->s->dbi[DB_NUMS], &nk)) != MK_OK)
+				return code;
+		}
+	}
 	if ((code = del_raw(t, t->s->dbi[DB_USERS], &k)) != MK_OK)
 		return code;
 	if ((code = del_quiet(t, t->s->dbi[DB_PWHASH], &k)) != MK_OK ||
@@ -1143,6 +1477,8 @@ index_record(struct store_txn *t, MDB_dbi recdb, const MDB_val *ik,
 	}
 	if (rc != 0)
 		return cursor_error(t, rc);
+	if (recdb == t->s->dbi[DB_USERS] && user_value(t, &v) == -1)
+		return MK_ERR_NOTFOUND;
 	ks->p = id.mv_data;
 	ks->n = id.mv_size;
 	rs->p = v.mv_data;
@@ -1200,6 +1536,8 @@ walk(struct store_txn *t, const struct walk_src *src, const struct store_page *p
 			if (code != MK_OK)
 				goto out;
 		} else {
+			if (src->db == t->s->dbi[DB_USERS] && user_value(t, &v) == -1)
+				continue;
 			ks.p = k.mv_data;
 			ks.n = k.mv_size;
 			rs.p = v.mv_data;
@@ -1275,6 +1613,8 @@ by_email_visit(struct store_txn *t, const MDB_val *id, const MDB_val *val, void 
 		a->code = cursor_error(t, rc);
 		return 1;
 	}
+	if (user_value(t, &v) == -1)
+		return 0;
 	ks.p = id->mv_data;
 	ks.n = id->mv_size;
 	rs.p = v.mv_data;
@@ -1630,15 +1970,13 @@ out:
 	return code;
 }
 
-/* ---- Search index: the "search" table (see store.h) ---- */
+/* ---- Search index: the "terms" table (see store.h) ---- */
 
-/* A key (at most STORE_SEARCH_KEYMAX) or, id set, a user id (any id the
- * users table can hold: LMDB limits sorted duplicates like keys). */
+/* A term key: 1 to STORE_SEARCH_KEYMAX bytes (and what LMDB allows). */
 static int
-search_arg(struct store_txn *t, struct mk_slice key, int id, MDB_val *k)
+search_arg(struct store_txn *t, struct mk_slice key, MDB_val *k)
 {
-	if (t == NULL || key.n == 0 || key.n > t->s->keymax ||
-	    (!id && key.n > STORE_SEARCH_KEYMAX))
+	if (t == NULL || key.n == 0 || key.n > t->s->keymax || key.n > STORE_SEARCH_KEYMAX)
 		return -1;
 	k->mv_data = (void *)(uintptr_t)key.p;
 	k->mv_size = key.n;
@@ -1646,33 +1984,112 @@ search_arg(struct store_txn *t, struct mk_slice key, int id, MDB_val *k)
 }
 
 enum mk_code
-store_search_put(struct store_txn *t, struct mk_slice key, struct mk_slice id)
+store_search_put(struct store_txn *t, struct mk_slice key, uint32_t num)
 {
 	MDB_val k, v;
 	enum mk_code code;
 
 	if (check_write(t, "store_search_put") == -1)
 		return MK_ERR_INTERNAL;
-	if (search_arg(t, key, 0, &k) == -1 || search_arg(t, id, 1, &v) == -1)
+	if (search_arg(t, key, &k) == -1)
 		return MK_ERR_INVALID;
-	code = put_raw(t, t->s->dbi[DB_SEARCH], &k, &v, MDB_NODUPDATA);
+	v.mv_data = &num;
+	v.mv_size = NUM_SIZE;
+	code = put_raw(t, t->s->dbi[DB_TERMS], &k, &v, MDB_NODUPDATA);
 	return code == MK_ERR_EXISTS ? MK_OK : code;
 }
 
 enum mk_code
-store_search_del(struct store_txn *t, struct mk_slice key, struct mk_slice id)
+store_search_put_sorted(struct store_txn *t, const struct store_posting *v, size_t n)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k, d;
+	enum mk_code code;
+	size_t i;
+	int rc = 0;
+
+	if (check_write(t, "store_search_put_sorted") == -1)
+		return MK_ERR_INTERNAL;
+	for (i = 0; i < n; i++)
+		if (search_arg(t, v[i].key, &k) == -1)
+			return MK_ERR_INVALID;
+	if ((code = cursor_open(t, t->s->dbi[DB_TERMS], &c)) != MK_OK)
+		return code;
+	for (i = 0; i < n; i++) {
+		k.mv_data = (void *)(uintptr_t)v[i].key.p;
+		k.mv_size = v[i].key.n;
+		d.mv_data = (void *)(uintptr_t)&v[i].num;
+		d.mv_size = NUM_SIZE;
+		/*
+		 * New users' numbers are above every stored one: an append to
+		 * the key's list, unless a concurrent writer got there first.
+		 */
+		rc = mdb_cursor_put(c, &k, &d, MDB_APPENDDUP);
+		if (rc == MDB_KEYEXIST)
+			rc = mdb_cursor_put(c, &k, &d, MDB_NODUPDATA);
+		if (rc == MDB_KEYEXIST)
+			rc = 0;
+		if (rc != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	return rc == 0 ? MK_OK : txn_fail(t, rc, "search put");
+}
+
+enum mk_code
+store_search_del(struct store_txn *t, struct mk_slice key, uint32_t num)
 {
 	MDB_val k, v;
 	int rc;
 
 	if (check_write(t, "store_search_del") == -1)
 		return MK_ERR_INTERNAL;
-	if (search_arg(t, key, 0, &k) == -1 || search_arg(t, id, 1, &v) == -1)
+	if (search_arg(t, key, &k) == -1)
 		return MK_OK;     /* could never have been put */
-	rc = mdb_del(t->txn, t->s->dbi[DB_SEARCH], &k, &v);
+	v.mv_data = &num;
+	v.mv_size = NUM_SIZE;
+	rc = mdb_del(t->txn, t->s->dbi[DB_TERMS], &k, &v);
 	if (rc == 0 || rc == MDB_NOTFOUND)
 		return MK_OK;
 	return txn_fail(t, rc, "search del");
+}
+
+/*
+ * The numbers of the key the cursor is on (first: the value it is on), a
+ * page at a time (MDB_GET_MULTIPLE / MDB_NEXT_MULTIPLE), to fn.  A key
+ * with one number has no duplicate page: first is all.  Returns -1 when fn
+ * stopped; *rcp gets the last LMDB code (MDB_NOTFOUND at the end).
+ */
+static int
+search_pages(MDB_cursor *c, MDB_val *k, const MDB_val *first, store_search_fn fn,
+    void *ctx, int *rcp)
+{
+	MDB_val v;
+	struct mk_slice ks;
+	size_t cnt = 0;
+	int rc;
+
+	ks.p = k->mv_data;
+	ks.n = k->mv_size;
+	if ((rc = mdb_cursor_count(c, &cnt)) != 0) {
+		*rcp = rc;
+		return 0;
+	}
+	if (cnt == 1) {
+		*rcp = MDB_NOTFOUND;
+		if (first->mv_size != NUM_SIZE)
+			return 0;
+		return fn(ctx, ks, first->mv_data, 1) != 0 ? -1 : 0;
+	}
+	for (rc = mdb_cursor_get(c, k, &v, MDB_GET_MULTIPLE); rc == 0;
+	    rc = mdb_cursor_get(c, k, &v, MDB_NEXT_MULTIPLE)) {
+		if (fn(ctx, ks, v.mv_data, v.mv_size / NUM_SIZE) != 0) {
+			*rcp = 0;
+			return -1;
+		}
+	}
+	*rcp = rc;
+	return 0;
 }
 
 enum mk_code
@@ -1680,27 +2097,19 @@ store_search_get(struct store_txn *t, struct mk_slice key, store_search_fn fn, v
 {
 	MDB_cursor *c = NULL;
 	MDB_val k, v;
-	struct mk_slice ks, is;
 	enum mk_code code;
 	int rc;
 
 	if (t == NULL)
 		return MK_ERR_INTERNAL;
-	if (search_arg(t, key, 0, &k) == -1)
+	if (search_arg(t, key, &k) == -1)
 		return MK_OK;     /* no such key can exist */
-	if ((code = cursor_open(t, t->s->dbi[DB_SEARCH], &c)) != MK_OK)
+	if ((code = cursor_open(t, t->s->dbi[DB_TERMS], &c)) != MK_OK)
 		return code;
-	ks = key;
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY); rc == 0;
-	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP)) {
-		is.p = v.mv_data;
-		is.n = v.mv_size;
-		if (fn(ctx, ks, is) != 0) {
-			rc = MDB_NOTFOUND;
-			break;
-		}
-	}
-	code = rc == MDB_NOTFOUND ? MK_OK : cursor_error(t, rc);
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
+	if (rc == 0)
+		search_pages(c, &k, &v, fn, ctx, &rc);
+	code = rc == 0 || rc == MDB_NOTFOUND ? MK_OK : cursor_error(t, rc);
 	mdb_cursor_close(c);
 	return code;
 }
@@ -1716,11 +2125,11 @@ store_search_count(struct store_txn *t, struct mk_slice key, size_t *n)
 
 	if (t == NULL)
 		return MK_ERR_INTERNAL;
-	if (search_arg(t, key, 0, &k) == -1) {
+	if (search_arg(t, key, &k) == -1) {
 		*n = 0;
 		return MK_OK;
 	}
-	if ((code = cursor_open(t, t->s->dbi[DB_SEARCH], &c)) != MK_OK)
+	if ((code = cursor_open(t, t->s->dbi[DB_TERMS], &c)) != MK_OK)
 		return code;
 	rc = mdb_cursor_get(c, &k, &v, MDB_SET);
 	if (rc == 0)
@@ -1737,7 +2146,7 @@ store_search_count(struct store_txn *t, struct mk_slice key, size_t *n)
 }
 
 enum mk_code
-store_search_has(struct store_txn *t, struct mk_slice key, struct mk_slice id, int *has)
+store_search_has(struct store_txn *t, struct mk_slice key, uint32_t num, int *has)
 {
 	MDB_cursor *c = NULL;
 	MDB_val k, v;
@@ -1746,12 +2155,14 @@ store_search_has(struct store_txn *t, struct mk_slice key, struct mk_slice id, i
 
 	if (t == NULL)
 		return MK_ERR_INTERNAL;
-	if (search_arg(t, key, 0, &k) == -1 || search_arg(t, id, 1, &v) == -1) {
+	if (search_arg(t, key, &k) == -1) {
 		*has = 0;
 		return MK_OK;
 	}
-	if ((code = cursor_open(t, t->s->dbi[DB_SEARCH], &c)) != MK_OK)
+	if ((code = cursor_open(t, t->s->dbi[DB_TERMS], &c)) != MK_OK)
 		return code;
+	v.mv_data = &num;
+	v.mv_size = NUM_SIZE;
 	rc = mdb_cursor_get(c, &k, &v, MDB_GET_BOTH);
 	code = rc == 0 || rc == MDB_NOTFOUND ? MK_OK : cursor_error(t, rc);
 	mdb_cursor_close(c);
@@ -1765,24 +2176,21 @@ store_search_scan(struct store_txn *t, store_search_fn fn, void *ctx)
 {
 	MDB_cursor *c = NULL;
 	MDB_val k, v;
-	struct mk_slice ks, is;
 	enum mk_code code;
 	int rc;
 
 	if (t == NULL)
 		return MK_ERR_INTERNAL;
-	if ((code = cursor_open(t, t->s->dbi[DB_SEARCH], &c)) != MK_OK)
+	if ((code = cursor_open(t, t->s->dbi[DB_TERMS], &c)) != MK_OK)
 		return code;
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		ks.p = k.mv_data;
-		ks.n = k.mv_size;
-		is.p = v.mv_data;
-		is.n = v.mv_size;
-		if (fn(ctx, ks, is) != 0) {
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_NODUP)) {
+		if (search_pages(c, &k, &v, fn, ctx, &rc) == -1) {
 			rc = MDB_NOTFOUND;
 			break;
 		}
+		if (rc != MDB_NOTFOUND && rc != 0)
+			break;
 	}
 	code = rc == MDB_NOTFOUND ? MK_OK : cursor_error(t, rc);
 	mdb_cursor_close(c);
@@ -1797,7 +2205,7 @@ store_search_entries(struct store_txn *t, size_t *n)
 
 	if (t == NULL)
 		return MK_ERR_INTERNAL;
-	if ((rc = mdb_stat(t->txn, t->s->dbi[DB_SEARCH], &ms)) != 0) {
+	if ((rc = mdb_stat(t->txn, t->s->dbi[DB_TERMS], &ms)) != 0) {
 		log_warnx("store %s: search stat: %s", t->s->dir, mdb_strerror(rc));
 		return MK_ERR_INTERNAL;
 	}
@@ -1812,7 +2220,7 @@ store_search_clear(struct store_txn *t)
 
 	if (check_write(t, "store_search_clear") == -1)
 		return MK_ERR_INTERNAL;
-	if ((rc = mdb_drop(t->txn, t->s->dbi[DB_SEARCH], 0)) != 0)
+	if ((rc = mdb_drop(t->txn, t->s->dbi[DB_TERMS], 0)) != 0)
 		return txn_fail(t, rc, "search clear");
 	return store_search_set_ready(t, 0);
 }
@@ -1832,7 +2240,8 @@ store_search_ready(struct store_txn *t, int *ready)
 		log_warnx("store %s: search mark: %s", t->s->dir, mdb_strerror(rc));
 		return MK_ERR_INTERNAL;
 	}
-	*ready = rc == 0 && v.mv_size == 1 && *(const char *)v.mv_data == '1';
+	*ready = rc == 0 && v.mv_size == strlen(SEARCH_MARK) &&
+	    memcmp(v.mv_data, SEARCH_MARK, v.mv_size) == 0;
 	return MK_OK;
 }
 
@@ -1847,7 +2256,7 @@ store_search_set_ready(struct store_txn *t, int ready)
 	k.mv_size = strlen("search");
 	if (!ready)
 		return del_quiet(t, t->s->dbi[DB_META], &k);
-	v.mv_data = (void *)(uintptr_t)"1";
-	v.mv_size = 1;
+	v.mv_data = (void *)(uintptr_t)SEARCH_MARK;
+	v.mv_size = strlen(SEARCH_MARK);
 	return put_raw(t, t->s->dbi[DB_META], &k, &v, 0);
 }

@@ -5,7 +5,8 @@
  * HTTP.  Records are opaque byte strings (the JSON text of the object).
  *
  * Tables (LMDB named databases):
- *   users          user_id -> user JSON
+ *   users          user_id -> user number (4 bytes) + user JSON; the number
+ *                  is the store's (see "User numbers"), readers get the JSON
  *   users_email    email '\0' user_id -> connection   (unique per connection,
  *                  checked by the caller with store_user_email_taken)
  *   users_created  created_at '\0' user_id -> ""      (listing order)
@@ -14,10 +15,16 @@
  *   clients        client_id -> client JSON
  *   clients_created created_at '\0' client_id -> ""
  *   tokens         sha256 hex of the token -> token JSON
- *   search         term key -> user_id, duplicates sorted (sindex's terms)
+ *   terms          term key -> user numbers (sindex's postings: sorted
+ *                  4-byte duplicates, MDB_DUPFIXED|MDB_INTEGERDUP)
+ *   user_nums      user number (MDB_INTEGERKEY) -> user_id
  *
- *   meta           "schema" -> "1"; a store with a newer schema is refused;
- *                  "search" -> "1" when the search table is complete
+ *   meta           "schema" -> "2"; a store with a newer schema is refused,
+ *                  one with schema 1 (user_id strings in a "search" table,
+ *                  no numbers) is upgraded when opened read-write (and
+ *                  refused read-only until then);
+ *                  "search" -> "2" when the terms table is complete;
+ *                  "nextnum" -> the next user number (4 bytes)
  *
  * Index keys are the value, a NUL, then the id, so entries sort by value and
  * ties by id.  A user without an email is indexed under the empty email, so
@@ -38,6 +45,7 @@
 #define MK_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "buf.h"
@@ -322,33 +330,71 @@ struct store_stats {
 enum mk_code store_stat(struct store *s, struct store_stats *st, struct mk_err *err);
 
 /*
+ * ---- User numbers (used by sindex) ----
+ *
+ * Every user gets a number when created (store_user_put), from a counter
+ * that only grows, so a number is never given twice; it stays with the user
+ * until deleted.  The search index holds numbers instead of user_id
+ * strings: 4 bytes per posting, sorted and packed by LMDB.
+ */
+typedef int (*store_num_fn)(void *ctx, uint32_t num, struct mk_slice user_id);
+/* The number of user id.  Errors: MK_ERR_NOTFOUND, MK_ERR_INTERNAL. */
+enum mk_code store_user_num(struct store_txn *t, struct mk_slice id, uint32_t *num);
+/* The user_id of number num (borrowed until t ends).  Errors: MK_ERR_NOTFOUND,
+ * MK_ERR_INTERNAL. */
+enum mk_code store_user_id(struct store_txn *t, uint32_t num, struct mk_slice *id);
+/* Every (number, user_id) from number from on, ascending; fn returns 0 to go on. */
+enum mk_code store_user_nums_scan(struct store_txn *t, uint32_t from, store_num_fn fn,
+    void *ctx);
+/* Every number given so far is below *limit. */
+enum mk_code store_user_num_limit(struct store_txn *t, uint32_t *limit);
+
+/*
  * ---- Search index (used by sindex) ----
  *
- * Additive: the table "search" (MDB_DUPSORT) maps a term key to the ids of
- * the users that have the term, one entry per (term, id), ids in byte order
- * under each key.  Keys are opaque bytes made by sindex (1 to
- * STORE_SEARCH_KEYMAX bytes); ids are user_ids (any the users table holds).  The caller keeps it in step with the records inside the same
+ * Additive: the table "terms" maps a term key to the numbers of the users
+ * that have the term, one 4-byte duplicate per (term, user), ascending under
+ * each key.  Keys are opaque bytes made by sindex (1 to STORE_SEARCH_KEYMAX
+ * bytes).  The caller keeps it in step with the records inside the same
  * store_write, so a search sees every committed write.
  */
 #define STORE_SEARCH_KEYMAX 480
 
-/* Add (key, id); an entry already there is fine.  Errors: MK_ERR_INVALID
- * (sizes), MK_ERR_FULL, MK_ERR_INTERNAL (also outside a write). */
-enum mk_code store_search_put(struct store_txn *t, struct mk_slice key, struct mk_slice id);
-/* Remove (key, id); absent is fine (MK_OK).  Errors: MK_ERR_INTERNAL. */
-enum mk_code store_search_del(struct store_txn *t, struct mk_slice key, struct mk_slice id);
+/* Add (key, num); an entry already there is fine.  Errors: MK_ERR_INVALID
+ * (key size), MK_ERR_FULL, MK_ERR_INTERNAL (also outside a write). */
+enum mk_code store_search_put(struct store_txn *t, struct mk_slice key, uint32_t num);
 
-/* fn gets a key and an id (borrowed until the transaction ends); 0 goes on. */
-typedef int (*store_search_fn)(void *ctx, struct mk_slice key, struct mk_slice id);
-/* The ids under key, in byte order.  Errors: MK_ERR_INTERNAL. */
+/* One posting of a bulk write. */
+struct store_posting {
+	struct mk_slice key;
+	uint32_t num;
+};
+/*
+ * Add postings v[0..n-1], sorted by key (byte order, shorter first) then
+ * num, with one cursor: a number above every one under its key (new users)
+ * is appended (MDB_APPENDDUP), others are inserted.  Errors as
+ * store_search_put; nothing is checked against the records.
+ */
+enum mk_code store_search_put_sorted(struct store_txn *t, const struct store_posting *v,
+    size_t n);
+/* Remove (key, num); absent is fine (MK_OK).  Errors: MK_ERR_INTERNAL. */
+enum mk_code store_search_del(struct store_txn *t, struct mk_slice key, uint32_t num);
+
+/*
+ * fn gets a key (borrowed until the transaction ends) and n of its numbers,
+ * ascending, as native-endian uint32 at nums, which may be unaligned (copy
+ * them with memcpy); 0 goes on.
+ */
+typedef int (*store_search_fn)(void *ctx, struct mk_slice key, const void *nums, size_t n);
+/* The numbers under key, ascending, in blocks.  Errors: MK_ERR_INTERNAL. */
 enum mk_code store_search_get(struct store_txn *t, struct mk_slice key,
     store_search_fn fn, void *ctx);
-/* Number of ids under key (0 when none), without reading them. */
+/* Number of users under key (0 when none), without reading them. */
 enum mk_code store_search_count(struct store_txn *t, struct mk_slice key, size_t *n);
-/* Is (key, id) there?  *has gets 0 or 1. */
-enum mk_code store_search_has(struct store_txn *t, struct mk_slice key, struct mk_slice id,
+/* Is (key, num) there?  *has gets 0 or 1. */
+enum mk_code store_search_has(struct store_txn *t, struct mk_slice key, uint32_t num,
     int *has);
-/* Every entry, by key then id. */
+/* Every entry, by key then number, in blocks. */
 enum mk_code store_search_scan(struct store_txn *t, store_search_fn fn, void *ctx);
 /* Number of entries of the whole table. */
 enum mk_code store_search_entries(struct store_txn *t, size_t *n);

@@ -285,8 +285,9 @@ user_delete_tx(struct store_txn *t, void *vop, struct mk_err *err)
 	    (rc = parse_stored(rec, &old, err)) != MK_OK)
 		return rc;
 	user_store_keys(old, &keys);
-	if ((rc = store_user_del(t, &keys)) == MK_OK)
-		rc = sindex_user_update(t, old, NULL);
+	/* The index first: it finds the user's postings by the user's number. */
+	if ((rc = sindex_user_update(t, old, NULL)) == MK_OK)
+		rc = store_user_del(t, &keys);
 	json_object_put(old);
 	return rc;
 }
@@ -467,6 +468,7 @@ struct import_op {
 	struct svc_import_rec *recs;
 	size_t n;
 	int64_t now_ms;
+	struct sindex_batch *batch;  /* the postings of the batch's new users */
 };
 
 struct find_email {
@@ -631,8 +633,18 @@ import_one(struct store_txn *t, struct import_op *op, struct svc_import_rec *r)
 			    "is too long to be stored'.");
 		goto out;
 	}
-	if ((rc = sindex_user_update(t, found ? old : NULL, user)) != MK_OK)
-		goto out;
+	if (found) {
+		/* An update of a user this batch may have created: queue first. */
+		if ((rc = sindex_batch_write(t, op->batch, NULL)) != MK_OK ||
+		    (rc = sindex_user_update(t, old, user)) != MK_OK)
+			goto out;
+	} else {
+		uint32_t num;
+
+		if ((rc = store_user_num(t, slice_str(nkeys.user_id), &num)) != MK_OK ||
+		    (rc = sindex_batch_add(op->batch, user, num)) != MK_OK)
+			goto out;
+	}
 	if (hash != NULL &&
 	    (rc = store_put(t, ST_PWHASH, slice_str(nkeys.user_id), slice_str(hash))) != MK_OK)
 		goto out;
@@ -665,6 +677,9 @@ import_tx(struct store_txn *t, void *vop, struct mk_err *err)
 			mk_fail(err, rc, "record %zu of the batch: %s", i, mk_code_name(rc));
 		return rc;
 	}
+	if ((rc = sindex_batch_write(t, op->batch, NULL)) != MK_OK)
+		return mk_fail(err, rc, "writing the search index of the batch: %s",
+		    mk_code_name(rc));
 	return MK_OK;
 }
 
@@ -673,6 +688,7 @@ svc_user_import(struct store *s, const struct svc_limits *l, const char *connect
     int upsert, struct svc_import_rec *recs, size_t n, struct mk_err *err)
 {
 	struct import_op op;
+	enum mk_code rc;
 	size_t i;
 
 	memset(&op, 0, sizeof(op));
@@ -689,7 +705,11 @@ svc_user_import(struct store *s, const struct svc_limits *l, const char *connect
 	}
 	if (n == 0)
 		return MK_OK;
-	return store_write(s, import_tx, &op, err);
+	if (sindex_batch_new(&op.batch) != MK_OK)
+		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
+	rc = store_write(s, import_tx, &op, err);
+	sindex_batch_free(op.batch);
+	return rc;
 }
 
 /* ---- index repair ---- */

@@ -497,12 +497,14 @@ drop_one_tx(struct store_txn *t, void *ctx, struct mk_err *err)
 {
 	char key[STORE_SEARCH_KEYMAX];
 	struct mk_slice k, id = { ctx, strlen(ctx) };
+	uint32_t num;
 
 	(void)err;
 	k.p = key;
 	k.n = sindex_term_key(&(struct query_term){ "user_metadata.seq", 17, 0, 'n', "3", 1 },
 	    key, NULL);
-	return store_search_del(t, k, id);
+	cr_assert_eq(store_user_num(t, id, &num), MK_OK);
+	return store_search_del(t, k, num);
 }
 
 Test(sindex, check_rebuild_and_scan_fallback)
@@ -640,9 +642,12 @@ upd_tx(struct store_txn *t, void *ctx, struct mk_err *err)
 	    "2026-01-01T00:00:00.000Z", "2026-01-01T00:00:00.000Z" };
 
 	(void)err;
-	if (u->new == NULL)
-		rc = store_user_del(t, &k);
-	else {
+	/* As svc: the index first on delete (it finds the user by number). */
+	if (u->new == NULL) {
+		if ((rc = sindex_user_update(t, u->old, NULL)) != MK_OK)
+			return rc;
+		return store_user_del(t, &k);
+	} else {
 		text = json_object_to_json_string_length(u->new, JSON_C_TO_STRING_PLAIN, &n);
 		rc = store_user_put(t, u->old != NULL ? &k : NULL, &k,
 		    (struct mk_slice){ text, n });

@@ -1037,7 +1037,7 @@ Test(store, newer_schema_refused)
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
-	MDB_val k = { 6, (void *)(uintptr_t)"schema" }, v = { 1, (void *)(uintptr_t)"2" };
+	MDB_val k = { 6, (void *)(uintptr_t)"schema" }, v = { 1, (void *)(uintptr_t)"3" };
 
 	s = open_store(0, 0);
 	store_close(s);
@@ -1056,7 +1056,7 @@ Test(store, newer_schema_refused)
 	memset(&err, 0, sizeof(err));
 	cr_assert_eq(store_open(&o, &s, &err), MK_ERR_INTERNAL);
 	cr_assert_null(s);
-	cr_assert(strstr(err.msg, "schema version 2") != NULL, "message: %s", err.msg);
+	cr_assert(strstr(err.msg, "schema version 3") != NULL, "message: %s", err.msg);
 	o.read_only = 1;
 	cr_assert_eq(store_open(&o, &s, &err), MK_ERR_INTERNAL);
 }
