@@ -1445,8 +1445,15 @@ rebuild_visit(void *ctx, uint32_t num, struct mk_slice id)
 static enum mk_code
 rebuild_clear_tx(struct store_txn *t, void *ctx, struct mk_err *err)
 {
+	size_t fixed = 0;
+	enum mk_code rc;
+
 	(void)ctx;
 	(void)err;
+	if ((rc = store_user_nums_repair(t, &fixed)) != MK_OK)
+		return rc;
+	if (fixed > 0)
+		log_info("rebuild: %zu user numbers repaired", fixed);
 	return store_search_clear(t);
 }
 
@@ -1557,11 +1564,9 @@ check_visit(void *ctx, struct mk_slice key, struct mk_slice rec)
 	ck->users++;
 	if ((ck->rc = store_user_num(ck->t, key, &num)) != MK_OK)
 		return 1;
-	if (store_user_id(ck->t, num, &back) != MK_OK || slice_cmp(&back, &key) != 0) {
+	if (store_user_id(ck->t, num, &back) != MK_OK || slice_cmp(&back, &key) != 0)
 		report(ck, "search: user %.*s has number %u, which names %s", (int)key.n,
 		    key.p, num, back.p == NULL ? "no user" : "another user");
-		return 0;
-	}
 	if (jx_parse_stored(rec.p, rec.n, &u) != MK_OK) {
 		report(ck, "search: user %.*s does not parse", (int)key.n, key.p);
 		return 0;

@@ -339,7 +339,7 @@ migrate_v1(struct store *s, MDB_txn *txn, size_t *users)
 	MDB_dbi old;
 	MDB_val k, v, nk, nv;
 	uint32_t num = 0;
-	char *buf = NULL, *nb;
+	char *buf = NULL, *nb, kbuf[STORE_KEYMAX + 1];
 	size_t cap = 0;
 	int rc;
 
@@ -369,6 +369,13 @@ migrate_v1(struct store *s, MDB_txn *txn, size_t *users)
 		memcpy(buf + NUM_SIZE, v.mv_data, v.mv_size);
 		nv.mv_data = buf;
 		nv.mv_size = v.mv_size + NUM_SIZE;
+		/* k points into the page the put rewrites: give it a copy. */
+		if (k.mv_size > STORE_KEYMAX) {
+			rc = MDB_BAD_VALSIZE;
+			break;
+		}
+		memcpy(kbuf, k.mv_data, k.mv_size);
+		k.mv_data = kbuf;
 		if ((rc = mdb_cursor_put(c, &k, &nv, MDB_CURRENT)) != 0)
 			break;
 		nk.mv_data = &num;
@@ -463,7 +470,8 @@ store_setup(struct store *s, struct mk_err *err)
 			if (ver > 0 && ver < STORE_SCHEMA && s->read_only) {
 				mk_fail(err, MK_ERR_INTERNAL, "store %s: schema version %ld "
 				    "was written by an older metakeep; open it read-write "
-				    "once (metakeepd, or metakeepctl check) to upgrade it",
+				    "once (metakeepd, or metakeepctl check --repair) to "
+				    "upgrade it",
 				    s->dir, ver);
 				goto out;
 			}
@@ -516,8 +524,7 @@ store_setup(struct store *s, struct mk_err *err)
 	if (ver == 1)
 		log_info("store %s: upgraded from schema 1 to %d: %zu users numbered; "
 		    "the old search index was dropped, and searches scan every user "
-		    "(exact, slower) until it is rebuilt (metakeepd does it at start; "
-		    "or metakeepctl check --repair)", s->dir, STORE_SCHEMA, users);
+		    "(exact, slower) until it is rebuilt by metakeepctl check --repair", s->dir, STORE_SCHEMA, users);
 	code = MK_OK;
 out:
 	if (txn != NULL)
@@ -1191,6 +1198,91 @@ store_user_num_limit(struct store_txn *t, uint32_t *limit)
 	else if (rc != 0 && rc != MDB_NOTFOUND)
 		return cursor_error(t, rc);
 	*limit = num;
+	return MK_OK;
+}
+
+enum mk_code
+store_user_nums_repair(struct store_txn *t, size_t *fixed)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k, v, nk, nv;
+	uint32_t num;
+	char *buf = NULL, *nb, kbuf[STORE_KEYMAX + 1];
+	size_t cap = 0, n = 0;
+	enum mk_code code;
+	int rc;
+
+	if (check_write(t, "store_user_nums_repair") == -1)
+		return MK_ERR_INTERNAL;
+	/* Users whose number does not name them get a new one. */
+	if ((code = cursor_open(t, t->s->dbi[DB_USERS], &c)) != MK_OK)
+		return code;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (v.mv_size < NUM_SIZE)
+			continue;   /* not a record of ours at all: check reports it */
+		memcpy(&num, v.mv_data, NUM_SIZE);
+		nk.mv_data = &num;
+		nk.mv_size = NUM_SIZE;
+		rc = mdb_get(t->txn, t->s->dbi[DB_NUMS], &nk, &nv);
+		if (rc == 0 && nv.mv_size == k.mv_size &&
+		    memcmp(nv.mv_data, k.mv_data, k.mv_size) == 0)
+			continue;
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			break;
+		if (cap < v.mv_size) {
+			cap = v.mv_size + 4096;
+			if ((nb = realloc(buf, cap)) == NULL) {
+				free(buf);
+				mdb_cursor_close(c);
+				return MK_ERR_NOMEM;
+			}
+			buf = nb;
+		}
+		memcpy(buf, v.mv_data, v.mv_size);
+		if ((code = num_next(t, &num)) != MK_OK) {
+			free(buf);
+			mdb_cursor_close(c);
+			return code;
+		}
+		memcpy(buf, &num, NUM_SIZE);
+		nv.mv_data = buf;
+		nv.mv_size = v.mv_size;
+		if (k.mv_size > STORE_KEYMAX) {
+			rc = MDB_BAD_VALSIZE;
+			break;
+		}
+		memcpy(kbuf, k.mv_data, k.mv_size);
+		k.mv_data = kbuf;
+		if ((rc = mdb_cursor_put(c, &k, &nv, MDB_CURRENT)) != 0 ||
+		    (rc = mdb_put(t->txn, t->s->dbi[DB_NUMS], &nk, &k, 0)) != 0)
+			break;
+		n++;
+	}
+	mdb_cursor_close(c);
+	free(buf);
+	if (rc != MDB_NOTFOUND)
+		return txn_fail(t, rc, "renumbering users");
+	/* Numbers whose user is gone, or carries another number, go. */
+	if ((code = cursor_open(t, t->s->dbi[DB_NUMS], &c)) != MK_OK)
+		return code;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		rc = mdb_get(t->txn, t->s->dbi[DB_USERS], &v, &nv);
+		if (rc == 0 && nv.mv_size >= NUM_SIZE && k.mv_size == NUM_SIZE &&
+		    memcmp(nv.mv_data, k.mv_data, NUM_SIZE) == 0)
+			continue;
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			break;
+		if ((rc = mdb_cursor_del(c, 0)) != 0)
+			break;
+		n++;
+	}
+	mdb_cursor_close(c);
+	if (rc != MDB_NOTFOUND)
+		return txn_fail(t, rc, "removing stray user numbers");
+	if (fixed != NULL)
+		*fixed = n;
 	return MK_OK;
 }
 

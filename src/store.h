@@ -346,6 +346,15 @@ enum mk_code store_user_id(struct store_txn *t, uint32_t num, struct mk_slice *i
 /* Every (number, user_id) from number from on, ascending; fn returns 0 to go on. */
 enum mk_code store_user_nums_scan(struct store_txn *t, uint32_t from, store_num_fn fn,
     void *ctx);
+/*
+ * Inside store_write: give every user whose number does not name it in
+ * user_nums a new number, and remove user_nums entries whose user is gone
+ * or carries another number.  *fixed (may be NULL) gets how many were
+ * changed.  The search postings of renumbered users are then wrong:
+ * sindex_rebuild calls this before rebuilding.  Errors: MK_ERR_FULL,
+ * MK_ERR_NOMEM, MK_ERR_INTERNAL.
+ */
+enum mk_code store_user_nums_repair(struct store_txn *t, size_t *fixed);
 /* Every number given so far is below *limit. */
 enum mk_code store_user_num_limit(struct store_txn *t, uint32_t *limit);
 

@@ -300,11 +300,14 @@ rm -f "$tmp/broken/lock.mdb"
 # and a valid record with no index entries at all.
 printf '2030-01-01T00:00:00.000Z\\00auth0|ghost\n\n' | mdb_load -T -s users_created "$tmp/broken"
 printf '2001-01-01T00:00:00.000Z\\00auth0|imp000001\n\n' | mdb_load -T -s users_updated "$tmp/broken"
-printf 'auth0|stray\n{"created_at":"2020-01-01T00:00:00.000Z","email":"stray@example.com","email_verified":false,"identities":[{"connection":"Username-Password-Authentication","user_id":"stray","provider":"auth0","isSocial":false}],"updated_at":"2020-01-01T00:00:00.000Z","user_id":"auth0|stray"}\n' |
+# A users value is the user's 4-byte number, then the JSON: this one's
+# number (0x70000000) names no user in user_nums.
+printf 'auth0|stray\n\\00\\00\\00p{"created_at":"2020-01-01T00:00:00.000Z","email":"stray@example.com","email_verified":false,"identities":[{"connection":"Username-Password-Authentication","user_id":"stray","provider":"auth0","isSocial":false}],"updated_at":"2020-01-01T00:00:00.000Z","user_id":"auth0|stray"}\n' |
     mdb_load -T -s users "$tmp/broken"
 run -c "$tmp/conf" --db "$tmp/broken" check
 expect_rc 1 "check of broken indexes"
 has "$tmp/out" "search: user auth0|stray lacks entry email" "search entries of the stray user missing"
+has "$tmp/out" "search: user auth0|stray has number 1879048192, which names no user" "number naming no user found"
 has "$tmp/out" "users_created: entry '2030-01-01T00:00:00.000Z' points at user auth0|ghost" "ghost entry found"
 has "$tmp/out" "users_updated: entry '2001-01-01T00:00:00.000Z' for user auth0|imp000001 does not match" "wrong entry found"
 has "$tmp/out" "user auth0|stray: no users_email entry" "missing entries found"
@@ -321,7 +324,8 @@ expect_rc 0 "stray user readable"
 # A search index entry for a user that does not exist, alone.
 cp -r "$db" "$tmp/broken2"
 rm -f "$tmp/broken2/lock.mdb"
-printf 'user_id\\00sauth0|zzz\nauth0|zzz\n' | mdb_load -T -s search "$tmp/broken2"
+# (terms: term key -> 4-byte user numbers; 0x0fffffff is no user's.)
+printf 'user_id\\00sauth0|zzz\n\\ff\\ff\\ff\\0f\n' | mdb_load -T -s terms "$tmp/broken2"
 run -c "$tmp/conf" --db "$tmp/broken2" check
 expect_rc 1 "check of a stray search entry"
 has "$tmp/out" "search: 1 stray entr" "stray search entry found"
@@ -331,7 +335,7 @@ run -c "$tmp/conf" --db "$tmp/broken2" check
 expect_rc 0 "check after the search repair"
 rm -rf "$tmp/broken2"
 # A record that is not valid is reported, and not "repaired" away.
-printf 'auth0|junk\n{"email":"junk"\n' | mdb_load -T -s users "$tmp/broken"
+printf 'auth0|junk\n\\00\\00\\00q{"email":"junk"\n' | mdb_load -T -s users "$tmp/broken"
 run -c "$tmp/conf" --db "$tmp/broken" check --repair
 expect_rc 1 "check --repair with a bad record"
 has "$tmp/out" "user auth0|junk: the record does not parse" "bad record reported"

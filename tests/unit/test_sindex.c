@@ -715,3 +715,74 @@ Test(sindex, partial_updates_keep_index_exact)
 	cr_assert_eq(sindex_check(env.st, NULL, NULL, &problems, &err), MK_OK);
 	cr_assert_eq(problems, 0);
 }
+
+/*
+ * A store written by the schema-1 format (tests/data/schema1) opens, is
+ * upgraded once (users numbered, the old index dropped), answers searches
+ * exactly while its index is missing (scan), and after sindex_rebuild
+ * passes check and answers from the index.  Read-only, it is refused.
+ */
+static void
+load_schema1(const char *into)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s/* && mdb_load -f %s/schema1/store.dump %s "
+	    "2>/dev/null", into, MK_TEST_DATA, into);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+Test(search, schema1_store_is_upgraded)
+{
+	static const char *qs[] = {
+		"user_metadata.plan:pro",
+		"user_metadata.address.city:Springfield AND NOT user_metadata.newsletter:true",
+		"app_metadata.flags.beta:true OR user_metadata.theme:dark",
+		"_exists_:app_metadata.customer_id",
+		"email:u3@example.com",
+	};
+	struct store_opts o = { 0 };
+	struct mk_err err;
+	struct store *ro = NULL;
+	char id[AUTH_ID_LEN + 1];
+	size_t problems = 0, users = 0, i;
+	int ready = 1;
+	struct store_txn *t;
+
+	store_close(st);
+	st = NULL;
+	load_schema1(dir);
+	o.dir = dir;
+	o.read_only = 1;
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(store_open(&o, &ro, &err), MK_ERR_INTERNAL);
+	cr_assert_not_null(strstr(err.msg, "older metakeep"), "%s", err.msg);
+	o.read_only = 0;
+	o.map_size = 256u << 20;
+	cr_assert_eq(store_open(&o, &st, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(auth_token_create(st, SC_ALL, NULL, 0, admin, id, &err), MK_OK);
+	cr_assert_eq(store_read_begin(st, &t), MK_OK);
+	cr_assert_eq(store_search_ready(t, &ready), MK_OK);
+	store_txn_end(t);
+	cr_assert_eq(ready, 0);
+	/* While the index is missing: exact answers from a scan. */
+	for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+		compare(qs[i], "user_id:1", 100);
+		compare(qs[i], "created_at:-1", 5);
+	}
+	cr_assert_eq(sindex_check(st, count_line, NULL, &problems, &err), MK_OK);
+	cr_assert_gt(problems, 0);
+	cr_assert_eq(sindex_rebuild(st, &users, NULL, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(users, 12);
+	cr_assert_eq(sindex_check(st, count_line, NULL, &problems, &err), MK_OK);
+	cr_assert_eq(problems, 0);
+	for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+		compare(qs[i], "user_id:1", 100);
+		compare(qs[i], "email:1", 5);
+	}
+	/* Opened again: nothing more to upgrade, the index stays complete. */
+	store_close(st);
+	cr_assert_eq(store_open(&o, &st, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(sindex_check(st, NULL, NULL, &problems, &err), MK_OK);
+	cr_assert_eq(problems, 0);
+}
