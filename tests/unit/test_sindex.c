@@ -732,7 +732,7 @@ load_schema1(const char *into)
 	cr_assert_eq(system(cmd), 0, "%s", cmd);
 }
 
-Test(search, schema1_store_is_upgraded)
+Test(sindex, schema1_store_is_upgraded)
 {
 	static const char *qs[] = {
 		"user_metadata.plan:pro",
@@ -749,19 +749,20 @@ Test(search, schema1_store_is_upgraded)
 	int ready = 1;
 	struct store_txn *t;
 
-	store_close(st);
-	st = NULL;
-	load_schema1(dir);
-	o.dir = dir;
+	store_close(env.st);
+	env.st = env.db.st = NULL;
+	load_schema1(env.db.dir);
+	o.dir = env.db.dir;
 	o.read_only = 1;
 	memset(&err, 0, sizeof(err));
 	cr_assert_eq(store_open(&o, &ro, &err), MK_ERR_INTERNAL);
 	cr_assert_not_null(strstr(err.msg, "older metakeep"), "%s", err.msg);
 	o.read_only = 0;
 	o.map_size = 256u << 20;
-	cr_assert_eq(store_open(&o, &st, &err), MK_OK, "%s", err.msg);
-	cr_assert_eq(auth_token_create(st, SC_ALL, NULL, 0, admin, id, &err), MK_OK);
-	cr_assert_eq(store_read_begin(st, &t), MK_OK);
+	cr_assert_eq(store_open(&o, &env.st, &err), MK_OK, "%s", err.msg);
+	env.db.st = env.st;
+	cr_assert_eq(auth_token_create(env.st, SC_ALL, NULL, 0, env.admin, id, &err), MK_OK);
+	cr_assert_eq(store_read_begin(env.st, &t), MK_OK);
 	cr_assert_eq(store_search_ready(t, &ready), MK_OK);
 	store_txn_end(t);
 	cr_assert_eq(ready, 0);
@@ -770,19 +771,21 @@ Test(search, schema1_store_is_upgraded)
 		compare(qs[i], "user_id:1", 100);
 		compare(qs[i], "created_at:-1", 5);
 	}
-	cr_assert_eq(sindex_check(st, count_line, NULL, &problems, &err), MK_OK);
+	cr_assert_eq(sindex_check(env.st, count_line, NULL, &problems, &err), MK_OK);
 	cr_assert_gt(problems, 0);
-	cr_assert_eq(sindex_rebuild(st, &users, NULL, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(sindex_rebuild(env.st, &users, NULL, &err), MK_OK, "%s", err.msg);
 	cr_assert_eq(users, 12);
-	cr_assert_eq(sindex_check(st, count_line, NULL, &problems, &err), MK_OK);
+	cr_assert_eq(sindex_check(env.st, count_line, NULL, &problems, &err), MK_OK);
 	cr_assert_eq(problems, 0);
 	for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
 		compare(qs[i], "user_id:1", 100);
 		compare(qs[i], "email:1", 5);
 	}
 	/* Opened again: nothing more to upgrade, the index stays complete. */
-	store_close(st);
-	cr_assert_eq(store_open(&o, &st, &err), MK_OK, "%s", err.msg);
-	cr_assert_eq(sindex_check(st, NULL, NULL, &problems, &err), MK_OK);
+	store_close(env.st);
+	env.st = env.db.st = NULL;
+	cr_assert_eq(store_open(&o, &env.st, &err), MK_OK, "%s", err.msg);
+	env.db.st = env.st;
+	cr_assert_eq(sindex_check(env.st, NULL, NULL, &problems, &err), MK_OK);
 	cr_assert_eq(problems, 0);
 }
