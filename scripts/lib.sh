@@ -96,17 +96,36 @@ mk_render()
 	fi
 }
 
+# mk_webroot RUNDIR: what the web server configurations serve besides the
+# API, copied below RUNDIR (so that a web server running as another user
+# can read them, whatever the checkout's modes): the front page
+# RUNDIR/www/index.html (etc/www) with the contract as
+# RUNDIR/www/docs/api.md (@DOCROOT@), and the JSON error bodies
+# RUNDIR/errors/NNN.json with lighttpd's lighttpd.lua (etc/errors,
+# @ERRORS@).
+mk_webroot()
+{
+	local run=$1
+	mkdir -p "$run/www/docs" "$run/errors" || return 1
+	cp "$MK_TOP/etc/www/index.html" "$run/www/" &&
+	    cp "$MK_TOP/docs/api.md" "$run/www/docs/" &&
+	    cp "$MK_TOP"/etc/errors/*.json "$MK_TOP/etc/errors/lighttpd.lua" "$run/errors/" &&
+	    chmod -R a+rX "$run/www" "$run/errors"
+}
+
 # mk_render_lighttpd OUT PORT SOCKET RUNDIR LOGDIR [PREFIX]: write a
 # lighttpd config from etc/lighttpd.conf, listening on 127.0.0.1:PORT, with
-# its pid file and upload dir in RUNDIR, an empty document root RUNDIR/www,
-# its error log in LOGDIR, and the API also under PREFIX (default /admin).
+# its pid file and upload dir in RUNDIR, the front page and error bodies
+# below RUNDIR (mk_webroot), its error log in LOGDIR, and the API also
+# under PREFIX (default /admin).
 mk_render_lighttpd()
 {
 	local out=$1 port=$2 sock=$3 run=$4 log=$5 prefix=${6:-/admin}
-	mkdir -p "$run/www" "$log" || return 1
+	mkdir -p "$log" || return 1
+	mk_webroot "$run" || return 1
 	mk_render etc/lighttpd.conf "$out" BIND=127.0.0.1 PORT="$port" \
-	    SOCKET="$sock" DOCROOT="$run/www" RUNDIR="$run" LOGDIR="$log" \
-	    PREFIX="$prefix"
+	    SOCKET="$sock" DOCROOT="$run/www" ERRORS="$run/errors" RUNDIR="$run" \
+	    LOGDIR="$log" PREFIX="$prefix"
 }
 
 # mk_alive PID: the process exists and has not exited.  A child of this
@@ -225,8 +244,10 @@ mk_httpd_user()
 
 # mk_start_httpd KIND TEMPLATE CONF_OUT RUNDIR LOGDIR [NAME=VALUE...]:
 # render TEMPLATE (see mk_render) with BIND=127.0.0.1, PORT (a free port,
-# retried when the bind loses a race), RUNDIR, LOGDIR, DOCROOT=RUNDIR/www,
-# USER, GROUP (mk_httpd_user), MODULES (Apache's) and the given values, then
+# retried when the bind loses a race), RUNDIR, LOGDIR, DOCROOT=RUNDIR/www and
+# ERRORS=RUNDIR/errors (mk_webroot), USER, GROUP (mk_httpd_user), MODULES
+# (Apache's) and the given values, edit it with the sed(1) script
+# $MK_HTTPD_SED when that is set (tests shorten timeouts this way), then
 # check and start the web server KIND (lighttpd, nginx or apache) in the
 # foreground of a background job, with its own pid file in RUNDIR.  Sets
 # MK_HTTPD_PID and MK_PORT.  Stop it with mk_stop_pid.
@@ -235,7 +256,8 @@ mk_start_httpd()
 	local kind=$1 tpl=$2 conf=$3 run=$4 log=$5 port ug elog
 	shift 5
 	ug=$(mk_httpd_user)
-	mkdir -p "$run/www" "$log" || return 1
+	mkdir -p "$log" || return 1
+	mk_webroot "$run" || return 1
 	case $kind in
 	lighttpd) elog=$log/lighttpd-error.log ;;
 	nginx)    elog=$log/nginx-error.log
@@ -251,8 +273,12 @@ mk_start_httpd()
 	for _ in 1 2 3 4 5; do
 		port=$(mk_free_port) || return 1
 		mk_render "$tpl" "$conf" BIND=127.0.0.1 PORT="$port" RUNDIR="$run" \
-		    LOGDIR="$log" DOCROOT="$run/www" USER="${ug% *}" GROUP="${ug#* }" \
+		    LOGDIR="$log" DOCROOT="$run/www" ERRORS="$run/errors" \
+		    USER="${ug% *}" GROUP="${ug#* }" \
 		    MODULES=/usr/lib/apache2/modules "$@" || return 1
+		if [ -n "${MK_HTTPD_SED:-}" ]; then
+			sed -i -e "$MK_HTTPD_SED" "$conf" || return 1
+		fi
 		case $kind in
 		lighttpd)
 			lighttpd -tt -f "$conf" >/dev/null || {
