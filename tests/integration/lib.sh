@@ -21,7 +21,10 @@
 #     apache-cgi      Apache mod_cgi runs metakeepd per request
 #                                                     etc/apache-cgi.conf
 #                           Every one also serves the API under $MK_PREFIX
-#                           (/admin): $BASE$MK_PREFIX/api/v2/...
+#                           (/admin): $BASE$MK_PREFIX/api/v2/...  Set
+#                           MK_HTTPD_SED to a sed(1) script to edit the
+#                           rendered web server config before it starts
+#                           (test_errors.sh shortens timeouts so).
 #   stop_httpd              stop the web server now (by pid); the set-ups
 #                           where it started metakeepd must leave no
 #                           process behind
