@@ -133,11 +133,10 @@ for size in 3m 20m; do
 done
 # Chunked, the size is known only as the body comes.  mod_proxy_fcgi
 # spools it to learn its length, stops at LimitRequestBody and passes an
-# empty body on; mod_cgi passes no CONTENT_LENGTH for a chunked body at
-# all: metakeepd answers both 400 (the body is empty; see README).
+# empty body on: metakeepd answers 400, the body is empty (see README).
 case $MK_STACK in
-apache-proxy|apache-cgi) chunked=400 ;;
-*)                       chunked=413 ;;
+apache-proxy) chunked=400 ;;
+*)            chunked=413 ;;
 esac
 REQ_ARGS=(-H 'Transfer-Encoding: chunked')
 req POST /api/v2/users "@$MK_TMP/3m"
