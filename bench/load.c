@@ -216,7 +216,7 @@ main(int argc, char *argv[])
 				goto out;
 			}
 		}
-		if (svc_user_import(s, &ac, NULL, 0, recs, n, &err) != MK_OK) {
+		if (svc_user_import(s, &ac.limits, NULL, 0, recs, n, &err) != MK_OK) {
 			fprintf(stderr, "load: %s\n", err.msg);
 			goto out;
 		}

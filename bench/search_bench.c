@@ -118,7 +118,7 @@ load_to(struct store *s, const struct api_conf *ac, unsigned long from, unsigned
 				goto out;
 		}
 		memset(&err, 0, sizeof(err));
-		if (svc_user_import(s, ac, NULL, 0, recs, n, &err) != MK_OK) {
+		if (svc_user_import(s, &ac->limits, NULL, 0, recs, n, &err) != MK_OK) {
 			fprintf(stderr, "search_bench: load: %s\n", err.msg);
 			goto out;
 		}
@@ -339,7 +339,7 @@ main(int argc, char *argv[])
 			pb = json_tokener_parse(body);
 			t0 = now();
 			if (pass == 0) {
-				if (svc_user_patch(s, &ac, id, NULL, pb, &out, &err) != MK_OK) {
+				if (svc_user_patch(s, &ac.limits, id, NULL, pb, &out, &err) != MK_OK) {
 					fprintf(stderr, "patch %s: %s\n", id, err.msg);
 					goto out;
 				}
