@@ -409,7 +409,9 @@ cmd_token_list(struct ctl *ctl, const struct ctl_cmd *self, char **operands)
 		ctl_errx("out of memory");
 		goto out;
 	}
-	qsort(lc.v, lc.n, sizeof(lc.v[0]), list_cmp);
+	/* qsort must not get lc.v NULL, as it is when there is no token. */
+	if (lc.n > 1)
+		qsort(lc.v, lc.n, sizeof(lc.v[0]), list_cmp);
 	now_ms = mk_now_ms();
 	if (list_json_flag) {
 		if (list_print_json(&lc, now_ms) != 0) {

@@ -65,6 +65,17 @@ for args in "" "frob" "--frob" "token" "token frob" "token create" \
 done
 [ -e "$db/data.mdb" ] && bad "usage errors created the database" || ok
 
+# --- list with no token yet: the header alone, or [] (nothing to sort)
+run --db "$tmp/empty" import /dev/null
+expect_rc 0 "an empty database"
+run --db "$tmp/empty" token list
+expect_rc 0 "list of no tokens"
+[ "$(cat "$tmp/out")" = "$(printf '%-16s  %-24s  %-34s  %-24s  %s' ID CREATED EXPIRES SUBJECT SCOPES)" ] &&
+    ok || bad "list of no tokens: $(cat "$tmp/out")"
+run --db "$tmp/empty" token list --json
+expect_rc 0 "list --json of no tokens"
+[ "$(tr -d ' \n' <"$tmp/out")" = "[]" ] && ok || bad "list --json of no tokens: $(cat "$tmp/out")"
+
 # --- create: the token alone on stdout, a note on stderr
 run --db "$db" token create --scope "read:users update:users" --subject 'auth0|abc123' --expires 7d
 expect_rc 0 "create"
