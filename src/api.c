@@ -28,6 +28,7 @@
 #include "auth.h"
 #include "jx.h"
 #include "log.h"
+#include "sindex.h"
 #include "util.h"
 
 /* The body's own nesting: the body object plus the metadata's levels. */
@@ -38,6 +39,7 @@ api_conf_defaults(struct api_conf *c)
 {
 	c->body_limit = API_BODY_LIMIT_DEFAULT;
 	svc_limits_defaults(&c->limits);
+	c->search_budget = SINDEX_BUDGET_DEFAULT;
 }
 
 void

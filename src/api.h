@@ -21,6 +21,8 @@
 struct api_conf {
 	size_t body_limit;               /* bytes; default API_BODY_LIMIT_DEFAULT */
 	struct svc_limits limits;        /* what every write is checked against */
+	size_t search_budget;            /* units of work per search (sindex.h);
+	                                    default SINDEX_BUDGET_DEFAULT; 0: none */
 };
 
 /* Fill c with the defaults. */

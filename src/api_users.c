@@ -51,6 +51,8 @@ api_users_list(struct api_ctx *c)
 		sr.page = pg;
 		sr.fn = api_list_emit;
 		sr.ctx = &ls;
+		sr.budget = c->conf->search_budget;
+		sr.spent = NULL;
 		rc = sindex_search(c->rtx, &sr, &total, &c->err);
 		query_free(q);
 		if (rc == MK_OK && ls.rc != MK_OK)

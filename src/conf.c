@@ -22,6 +22,7 @@
 /* For API_BODY_LIMIT_DEFAULT alone: conf.h stays free of api, and no program
  * that reads the configuration links api for it. */
 #include "api.h"
+#include "sindex.h"
 
 #define CONF_SECTION "metakeepd"
 
@@ -34,6 +35,7 @@
 #define CONF_MAX_MAP ((unsigned long long)1 << 40)
 #define CONF_MIN_USER_BYTES 1024ULL
 #define CONF_MAX_DEPTH 1000
+#define CONF_MAX_SEARCH_BUDGET 1000000000000ULL
 #define CONF_SUN_PATH 108 /* sizeof(sockaddr_un.sun_path) on Linux */
 
 void
@@ -42,6 +44,7 @@ conf_defaults(struct mk_conf *c)
 	memset(c, 0, sizeof(*c));
 	svc_limits_defaults(&c->limits);
 	c->body_limit = API_BODY_LIMIT_DEFAULT;
+	c->search_budget = SINDEX_BUDGET_DEFAULT;
 	snprintf(c->db_dir, sizeof(c->db_dir), "%s", "/var/lib/metakeep");
 	c->store.dir = c->db_dir;   /* stays: database changes db_dir in place */
 	c->workers = 4;
@@ -330,6 +333,8 @@ const struct conf_key conf_keys[] = {
 	{ "max_depth", CONF_NUM, F(limits.max_depth), 1, CONF_MAX_DEPTH, "a number" },
 	{ "max_user_bytes", CONF_BYTES, F(limits.max_user_bytes), CONF_MIN_USER_BYTES,
 	    CONF_MAX_BODY, "a byte count" },
+	{ "search_budget", CONF_NUM, F(search_budget), 0, CONF_MAX_SEARCH_BUDGET,
+	    "a number of index operations (0: no limit)" },
 	{ "relaxed_sync", CONF_BOOL, F(store.relaxed_sync), 0, 1, BOOLS },
 	{ "foreground", CONF_BOOL, F(foreground), 0, 1, BOOLS },
 	{ "debug", CONF_BOOL, F(debug), 0, 1, BOOLS },

@@ -15,6 +15,7 @@
  *   request_timeout = 30     ; kill a worker stuck in one request (0: never)
  *   max_depth = 32
  *   max_user_bytes = 1048576
+ *   search_budget = 8000000  ; index operations per search (sindex.h); 0: none
  *   relaxed_sync = false
  *   connections = Username-Password-Authentication, other-db
  *   user = metakeep          ; drop to this user when started as root
@@ -35,6 +36,7 @@ struct mk_conf {
 	struct store_opts store;   /* store.dir points into db_dir */
 	struct svc_limits limits;  /* limits.connections points into connections */
 	size_t body_limit;         /* request bodies, bytes; default 1 MiB */
+	size_t search_budget;      /* units of work per search (sindex.h); 0: none */
 	char db_dir[4096];
 	char socket_path[4096];    /* "" when not set */
 	char listen_addr[256];     /* "host:port", "" when not set */

@@ -18,7 +18,6 @@
 #include "jx.h"
 #include "log.h"
 
-#define PROBE_FACTOR     4        /* probe when the other side is this much bigger */
 #define REBUILD_BATCH    5000     /* users per rebuild transaction */
 #define CHECK_NAMED      20       /* problems named one by one */
 
@@ -652,13 +651,73 @@ numset_combine(struct numset *a, const struct numset *b, enum setop op)
 
 /* ---- evaluation ---- */
 
+/*
+ * The work budget (sindex.h).  Every operation of an evaluation that
+ * touches the index or the records is charged to ev->spent through
+ * charge(), the one place that compares the total with the budget, and
+ * the planner prices its choices in the same units:
+ *   COST_ID      one id read from the index, copied or merged;
+ *   COST_SEEK    positioning on a key (a B-tree descent: a count, a probe,
+ *                the start of a posting list);
+ *   COST_RECORD  reading and parsing one stored record.
+ * The weights are the ratios measured on a 100k-user store (bench/
+ * search_cost prints them: seek/id 6-8, record/id 110-140 in CPU time).
+ */
+#define COST_ID     1
+#define COST_SEEK   8
+#define COST_RECORD 128
+#define COST_WALK   4      /* one entry of an order index walked */
+
 struct eval {
 	struct store_txn *t;
 	struct numset all;     /* every user number, read once when needed */
 	int have_all;
 	size_t nusers;
+	size_t budget;         /* units; 0: no limit */
+	size_t spent;          /* units charged so far */
 	struct mk_err *err;
 };
+
+static size_t
+sat_add(size_t a, size_t b)
+{
+	return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
+static size_t
+sat_mul(size_t a, size_t b)
+{
+	return b != 0 && a > SIZE_MAX / b ? SIZE_MAX : a * b;
+}
+
+/*
+ * Charge n operations of weight unit.  Returns MK_OK, or, once the budget
+ * is passed, MK_ERR_QUERY with the client's message in ev->err: the
+ * evaluation then stops and the search answers that.
+ */
+static enum mk_code
+charge(struct eval *ev, size_t n, size_t unit)
+{
+	ev->spent = sat_add(ev->spent, sat_mul(n, unit));
+	if (ev->budget == 0 || ev->spent <= ev->budget)
+		return MK_OK;
+	return mk_fail(ev->err, MK_ERR_QUERY, "Query validation error: the query is "
+	    "too expensive (it needs more than %zu index operations, the "
+	    "search_budget). Narrow it: AND it with a selective term (email:, "
+	    "user_id: or an id in app_metadata), and use fewer OR terms and NOT "
+	    "clauses.", ev->budget);
+}
+
+/* *a = *a op b, charged (both sorted; b is left alone). */
+static enum mk_code
+combine(struct eval *ev, struct numset *a, const struct numset *b, enum setop op)
+{
+	enum mk_code rc;
+
+	if ((rc = charge(ev, sat_add(a->n, b->n), COST_ID)) != MK_OK)
+		return rc;
+	return numset_combine(a, b, op) == -1 ? MK_ERR_NOMEM : MK_OK;
+}
 
 struct leafkeys {
 	int n;
@@ -697,8 +756,18 @@ leaf_keys(const struct query_node *n, struct leafkeys *lk)
 		query_term_values(n, leaf_key_add, lk);
 }
 
+/*
+ * The plan of a subtree, from entry counts only: est, an upper bound of the
+ * ids it yields; cost, the units of evaluating it as a set (an upper
+ * bound too: an AND inside may probe instead).
+ */
+struct plan {
+	size_t est;
+	size_t cost;
+};
+
 static enum mk_code
-count_leaf(struct eval *ev, const struct query_node *n, size_t *est)
+plan_leaf(struct eval *ev, const struct query_node *n, struct plan *p)
 {
 	struct leafkeys lk;
 	struct mk_slice k;
@@ -707,58 +776,75 @@ count_leaf(struct eval *ev, const struct query_node *n, size_t *est)
 	int i;
 
 	leaf_keys(n, &lk);
+	if ((rc = charge(ev, (size_t)lk.n, COST_SEEK)) != MK_OK)
+		return rc;
 	for (i = 0; i < lk.n; i++) {
 		k.p = lk.key[i];
 		k.n = lk.len[i];
 		if ((rc = store_search_count(ev->t, k, &c)) != MK_OK)
 			return rc;
-		sum += c;
+		sum = sat_add(sum, c);
 	}
-	*est = sum;
+	p->est = sum;
+	p->cost = sat_add((size_t)lk.n * COST_SEEK,
+	    sat_mul(sum, lk.hashed ? COST_ID + COST_RECORD : COST_ID));
 	return MK_OK;
 }
 
-/* An upper bound of the number of users n yields, from entry counts only. */
 static enum mk_code
-estimate(struct eval *ev, const struct query_node *n, size_t *est)
+plan(struct eval *ev, const struct query_node *n, struct plan *p)
 {
-	size_t a, b;
+	struct plan a, b;
 	enum mk_code rc;
 
 	switch (n->op) {
 	case QOP_TERM:
 	case QOP_EXISTS:
-		return count_leaf(ev, n, est);
+		return plan_leaf(ev, n, p);
 	case QOP_AND:
 	case QOP_OR:
-		if ((rc = estimate(ev, n->a, &a)) != MK_OK ||
-		    (rc = estimate(ev, n->b, &b)) != MK_OK)
+		if ((rc = plan(ev, n->a, &a)) != MK_OK ||
+		    (rc = plan(ev, n->b, &b)) != MK_OK)
 			return rc;
-		*est = n->op == QOP_AND ? (a < b ? a : b) : a + b;
+		p->est = n->op == QOP_AND ? (a.est < b.est ? a.est : b.est) :
+		    sat_add(a.est, b.est);
+		p->cost = sat_add(sat_add(a.cost, b.cost), sat_add(a.est, b.est));
 		return MK_OK;
 	case QOP_NOT:
-		*est = ev->nusers;
+		if ((rc = plan(ev, n->a, &a)) != MK_OK)
+			return rc;
+		/* read every id (once per search), copy them, subtract */
+		p->est = ev->nusers;
+		p->cost = sat_add(a.cost, sat_add(sat_mul(ev->nusers, 3), a.est));
 		return MK_OK;
 	}
 	return MK_ERR_INTERNAL;
 }
 
-/* Can n be decided for one user by index probes alone? */
+/*
+ * Can n be decided for one id by index probes alone?  *seeks gets the
+ * probes that takes at most (every leaf key of n).
+ */
 static int
-probeable(const struct query_node *n)
+probe_seeks(const struct query_node *n, size_t *seeks)
 {
 	struct leafkeys lk;
+	size_t a, b;
 
 	switch (n->op) {
 	case QOP_TERM:
 	case QOP_EXISTS:
 		leaf_keys(n, &lk);
+		*seeks = (size_t)lk.n;
 		return !lk.hashed;
 	case QOP_AND:
 	case QOP_OR:
-		return probeable(n->a) && probeable(n->b);
+		if (!probe_seeks(n->a, &a) || !probe_seeks(n->b, &b))
+			return 0;
+		*seeks = a + b;
+		return 1;
 	case QOP_NOT:
-		return probeable(n->a);
+		return probe_seeks(n->a, seeks);
 	}
 	return 0;
 }
@@ -778,7 +864,8 @@ probe(struct eval *ev, const struct query_node *n, uint32_t num, int *yes)
 		for (i = 0; i < lk.n; i++) {
 			k.p = lk.key[i];
 			k.n = lk.len[i];
-			if ((rc = store_search_has(ev->t, k, num, &has)) != MK_OK)
+			if ((rc = charge(ev, 1, COST_SEEK)) != MK_OK ||
+			    (rc = store_search_has(ev->t, k, num, &has)) != MK_OK)
 				return rc;
 			if (has) {
 				*yes = 1;
@@ -831,6 +918,8 @@ load_all(struct eval *ev)
 
 	if (ev->have_all)
 		return MK_OK;
+	if ((rc = charge(ev, ev->nusers, COST_ID)) != MK_OK)
+		return rc;
 	rc = store_user_nums_scan(ev->t, 0, push_num, &ev->all);
 	if (rc == MK_OK && ev->all.n < ev->nusers)
 		rc = MK_ERR_NOMEM;   /* the visitor stopped: no memory */
@@ -848,6 +937,8 @@ verify(struct eval *ev, const struct query_node *n, uint32_t num, int *yes)
 	struct mk_slice id, rec;
 	enum mk_code rc;
 
+	if ((rc = charge(ev, 1, COST_RECORD)) != MK_OK)
+		return rc;
 	rc = store_user_id(ev->t, num, &id);
 	if (rc == MK_OK)
 		rc = store_get(ev->t, ST_USERS, id, &rec);
@@ -884,14 +975,16 @@ eval_leaf(struct eval *ev, const struct query_node *n, struct numset *out)
 		k.p = lk.key[j];
 		k.n = lk.len[j];
 		one.n = 0;
-		if ((rc = store_search_get(ev->t, k, push_nums, &one)) != MK_OK)
+		if ((rc = charge(ev, 1, COST_SEEK)) != MK_OK ||
+		    (rc = store_search_get(ev->t, k, push_nums, &one)) != MK_OK ||
+		    (rc = charge(ev, one.n, COST_ID)) != MK_OK)
 			break;
 		if (acc.n == 0 && j == 0) {
 			acc = one;
 			one.v = NULL;
 			one.n = one.cap = 0;
-		} else if (numset_combine(&acc, &one, OP_UNION) == -1)
-			rc = MK_ERR_NOMEM;
+		} else
+			rc = combine(ev, &acc, &one, OP_UNION);
 	}
 	numset_free(&one);
 	if (rc == MK_OK && lk.hashed) {
@@ -908,70 +1001,302 @@ eval_leaf(struct eval *ev, const struct query_node *n, struct numset *out)
 	return MK_OK;
 }
 
+/* *out = every user id but those of in (in is left alone). */
 static enum mk_code
-eval_and(struct eval *ev, const struct query_node *n, struct numset *out)
+complement(struct eval *ev, const struct numset *in, struct numset *out)
 {
-	const struct query_node *small = n->a, *big = n->b;
-	struct numset s = { NULL, 0, 0 }, b = { NULL, 0, 0 };
-	size_t ea, eb, i, o;
+	struct numset a = { NULL, 0, 0 };
+	enum mk_code rc;
+
+	if ((rc = load_all(ev)) != MK_OK ||
+	    (rc = charge(ev, ev->all.n, COST_ID)) != MK_OK)
+		return rc;
+	if (numset_grow(&a, ev->all.n ? ev->all.n : 1) == -1)
+		return MK_ERR_NOMEM;
+	memcpy(a.v, ev->all.v, ev->all.n * sizeof(*a.v));
+	a.n = ev->all.n;
+	if ((rc = combine(ev, &a, in, OP_MINUS)) != MK_OK) {
+		numset_free(&a);
+		return rc;
+	}
+	*out = a;
+	return MK_OK;
+}
+
+/* The operands of the chain of op (AND, OR) under n, into v (at most QUERY_MAX_NODES). */
+static void
+operands(const struct query_node *n, enum query_op op, const struct query_node **v,
+    size_t *k)
+{
+	if (n->op == op) {
+		operands(n->a, op, v, k);
+		operands(n->b, op, v, k);
+	} else if (*k < QUERY_MAX_NODES)
+		v[(*k)++] = n;
+}
+
+/*
+ * Keep one of each operand that is written the same (query_format's
+ * canonical text), in place.  Returns the new count, or 0 when memory runs
+ * out.
+ */
+static size_t
+unique(const struct query_node **v, size_t k)
+{
+	char *text[QUERY_MAX_NODES];
+	size_t i, j, m = 0;
+	int dup;
+
+	for (i = 0; i < k; i++) {
+		if ((text[m] = query_format(v[i])) == NULL)
+			break;
+		for (dup = 0, j = 0; j < m && !dup; j++)
+			dup = strcmp(text[j], text[m]) == 0;
+		if (dup)
+			free(text[m]);
+		else
+			v[m++] = v[i];
+	}
+	for (j = 0; j < m; j++)
+		free(text[j]);
+	return i < k ? 0 : m;
+}
+
+/* One operand of an AND chain: the node, what is applied (a NOT's inner side), its plan. */
+struct andop {
+	const struct query_node *n, *sub;
+	struct plan p;      /* of sub */
+};
+
+static int
+andop_cmp(const void *va, const void *vb)
+{
+	const struct andop *a = va, *b = vb;
+	int na = a->n->op == QOP_NOT, nb = b->n->op == QOP_NOT;
+
+	/* sets that keep ids first, smallest first; then NOTs, cheapest first */
+	if (na != nb)
+		return na - nb;
+	if (na)
+		return a->p.cost < b->p.cost ? -1 : a->p.cost > b->p.cost;
+	return a->p.est < b->p.est ? -1 : a->p.est > b->p.est;
+}
+
+/*
+ * Apply operand o to the set s (in place): by probing the index for each
+ * id of s, or by evaluating o (a NOT: its inner side) as a set and
+ * intersecting (subtracting), whichever the planner prices lower.
+ */
+static enum mk_code
+and_apply(struct eval *ev, const struct andop *o, struct numset *s)
+{
+	struct numset b = { NULL, 0, 0 };
+	size_t seeks, i, m;
 	enum mk_code rc;
 	int yes;
 
-	if ((rc = estimate(ev, n->a, &ea)) != MK_OK ||
-	    (rc = estimate(ev, n->b, &eb)) != MK_OK)
-		return rc;
-	if (eb < ea) {
-		small = n->b;
-		big = n->a;
-		eb = ea;
-	}
-	if (small->op == QOP_NOT && big->op != QOP_NOT) {
-		/* Never complement when the other side can be subtracted from. */
-		const struct query_node *tmp = small;
-		small = big;
-		big = tmp;
-	}
-	if ((rc = eval_node(ev, small, &s)) != MK_OK)
-		return rc;
-	if (s.n == 0)
-		goto done;
-	if (probeable(big) && (big->op == QOP_NOT || eb > PROBE_FACTOR * s.n)) {
-		for (i = o = 0; i < s.n; i++) {
-			if ((rc = probe(ev, big, s.v[i], &yes)) != MK_OK)
-				goto fail;
+	if (probe_seeks(o->n, &seeks) && sat_mul(sat_mul(s->n, seeks), COST_SEEK) <=
+	    sat_add(o->p.cost, sat_add(s->n, o->p.est))) {
+		for (i = m = 0; i < s->n; i++) {
+			if ((rc = probe(ev, o->n, s->v[i], &yes)) != MK_OK)
+				return rc;
 			if (yes)
-				s.v[o++] = s.v[i];
+				s->v[m++] = s->v[i];
 		}
-		s.n = o;
-		goto done;
+		s->n = m;
+		return MK_OK;
 	}
-	if (big->op == QOP_NOT) {
-		if ((rc = eval_node(ev, big->a, &b)) != MK_OK)
-			goto fail;
-		if (numset_combine(&s, &b, OP_MINUS) == -1)
-			goto nomem;
-	} else {
-		if ((rc = eval_node(ev, big, &b)) != MK_OK)
-			goto fail;
-		if (numset_combine(&s, &b, OP_INTER) == -1)
-			goto nomem;
-	}
-done:
+	if ((rc = eval_node(ev, o->sub, &b)) == MK_OK)
+		rc = combine(ev, s, &b, o->sub != o->n ? OP_MINUS : OP_INTER);
 	numset_free(&b);
+	return rc;
+}
+
+/*
+ * Join the NOT operands of ops[0..k-1] into one by De Morgan: NOT a AND
+ * NOT b is NOT (a OR b), so a set is subtracted from (or every id
+ * copied) once, not once per NOT.  The joined operand's nodes live in tmp
+ * (QUERY_MAX_NODES + 1 of them, owned by the caller); its plan is summed
+ * from the parts' plans.  Returns the new count.
+ */
+static size_t
+and_join_nots(struct andop *ops, size_t k, struct query_node *tmp)
+{
+	struct query_node *sub = NULL, *not = &tmp[QUERY_MAX_NODES];
+	struct plan p = { 0, 0 };
+	size_t i, m = 0, nn = 0, nots = 0;
+
+	for (i = 0; i < k; i++)
+		nots += ops[i].n->op == QOP_NOT;
+	if (nots < 2)
+		return k;
+	for (i = 0; i < k; i++) {
+		if (ops[i].n->op != QOP_NOT) {
+			ops[m++] = ops[i];
+			continue;
+		}
+		if (sub == NULL)
+			sub = ops[i].n->a;
+		else {
+			tmp[nn].op = QOP_OR;
+			tmp[nn].pos = ops[i].n->pos;
+			tmp[nn].a = sub;
+			tmp[nn].b = ops[i].n->a;
+			sub = &tmp[nn++];
+		}
+		p.est = sat_add(p.est, ops[i].p.est);
+		p.cost = sat_add(p.cost, sat_add(ops[i].p.cost, ops[i].p.est));
+	}
+	not->op = QOP_NOT;
+	not->a = sub;
+	ops[m].n = not;
+	ops[m].sub = sub;
+	ops[m].p = p;
+	return m + 1;
+}
+
+/*
+ * An AND chain, flattened: each operand planned once, duplicates dropped,
+ * its NOTs joined into one; the operand with the fewest ids is evaluated
+ * as a set (the NOT only when every operand is one), then the others are
+ * applied to it, smallest first, each the cheaper way, until the set is
+ * empty.
+ */
+static enum mk_code
+eval_and(struct eval *ev, const struct query_node *n, struct numset *out)
+{
+	const struct query_node **v;
+	struct query_node *tmp = NULL;
+	struct andop *ops = NULL;
+	struct numset s = { NULL, 0, 0 };
+	enum mk_code rc = MK_ERR_NOMEM;
+	size_t k = 0, i;
+
+	if ((v = calloc(QUERY_MAX_NODES, sizeof(*v))) == NULL ||
+	    (ops = calloc(QUERY_MAX_NODES, sizeof(*ops))) == NULL ||
+	    (tmp = calloc(QUERY_MAX_NODES + 1, sizeof(*tmp))) == NULL)
+		goto out;
+	operands(n, QOP_AND, v, &k);
+	if ((k = unique(v, k)) == 0)
+		goto out;
+	for (i = 0; i < k; i++) {
+		ops[i].n = v[i];
+		ops[i].sub = v[i]->op == QOP_NOT ? v[i]->a : v[i];
+		if ((rc = plan(ev, ops[i].sub, &ops[i].p)) != MK_OK)
+			goto out;
+	}
+	k = and_join_nots(ops, k, tmp);
+	qsort(ops, k, sizeof(*ops), andop_cmp);
+	if ((rc = eval_node(ev, ops[0].n, &s)) != MK_OK)
+		goto out;
+	for (i = 1; i < k && s.n > 0; i++)
+		if ((rc = and_apply(ev, &ops[i], &s)) != MK_OK)
+			goto out;
 	*out = s;
-	return MK_OK;
-nomem:
-	rc = MK_ERR_NOMEM;
-fail:
+	s.v = NULL;
+	rc = MK_OK;
+out:
 	numset_free(&s);
-	numset_free(&b);
+	free(tmp);
+	free(ops);
+	free(v);
+	return rc;
+}
+
+/* Union of sets[0..k-1] into sets[0], merged in pairs level by level. */
+static enum mk_code
+union_all(struct eval *ev, struct numset *sets, size_t k)
+{
+	enum mk_code rc;
+	size_t i, m;
+
+	while (k > 1) {
+		for (i = m = 0; i + 1 < k; i += 2, m++) {
+			if ((rc = combine(ev, &sets[i], &sets[i + 1], OP_UNION)) != MK_OK)
+				return rc;
+			numset_free(&sets[i + 1]);
+			if (m != i) {
+				sets[m] = sets[i];
+				memset(&sets[i], 0, sizeof(sets[i]));
+			}
+		}
+		if (i < k) {
+			sets[m] = sets[i];
+			if (m != i)
+				memset(&sets[i], 0, sizeof(sets[i]));
+			m++;
+		}
+		k = m;
+	}
+	return MK_OK;
+}
+
+/*
+ * An OR chain, flattened.  Operands written alike are evaluated once;
+ * NOT operands are joined by De Morgan (NOT a OR NOT b is NOT (a AND b)),
+ * so every user id is read and copied once, not once per NOT; the sets
+ * are merged in pairs, level by level, so each id is merged about log k
+ * times instead of k.
+ */
+static enum mk_code
+eval_or(struct eval *ev, const struct query_node *n, struct numset *out)
+{
+	const struct query_node **v;
+	struct query_node *and = NULL;
+	struct numset *sets = NULL, in = { NULL, 0, 0 };
+	struct query_node *nots = NULL;
+	enum mk_code rc = MK_ERR_NOMEM;
+	size_t k = 0, i, m = 0, nn = 0;
+
+	v = calloc(QUERY_MAX_NODES, sizeof(*v));
+	sets = calloc(QUERY_MAX_NODES + 1, sizeof(*sets));
+	and = calloc(QUERY_MAX_NODES, sizeof(*and));
+	if (v == NULL || sets == NULL || and == NULL)
+		goto out;
+	operands(n, QOP_OR, v, &k);
+	if ((k = unique(v, k)) == 0)
+		goto out;
+	for (i = 0; i < k; i++) {
+		if (v[i]->op != QOP_NOT)
+			continue;
+		if (nots == NULL)
+			nots = v[i]->a;
+		else {
+			and[nn].op = QOP_AND;
+			and[nn].pos = v[i]->pos;
+			and[nn].a = nots;
+			and[nn].b = v[i]->a;
+			nots = &and[nn++];
+		}
+	}
+	if (nots != NULL) {
+		if ((rc = eval_node(ev, nots, &in)) != MK_OK ||
+		    (rc = complement(ev, &in, &sets[m++])) != MK_OK)
+			goto out;
+	}
+	for (i = 0; i < k; i++)
+		if (v[i]->op != QOP_NOT && (rc = eval_node(ev, v[i], &sets[m++])) != MK_OK)
+			goto out;
+	if ((rc = union_all(ev, sets, m)) != MK_OK)
+		goto out;
+	*out = sets[0];
+	memset(&sets[0], 0, sizeof(sets[0]));
+	rc = MK_OK;
+out:
+	if (sets != NULL)
+		for (i = 0; i <= QUERY_MAX_NODES; i++)
+			numset_free(&sets[i]);
+	numset_free(&in);
+	free(sets);
+	free(and);
+	free(v);
 	return rc;
 }
 
 static enum mk_code
 eval_node(struct eval *ev, const struct query_node *n, struct numset *out)
 {
-	struct numset a = { NULL, 0, 0 }, b = { NULL, 0, 0 };
+	struct numset in = { NULL, 0, 0 };
 	enum mk_code rc;
 
 	switch (n->op) {
@@ -981,37 +1306,14 @@ eval_node(struct eval *ev, const struct query_node *n, struct numset *out)
 	case QOP_AND:
 		return eval_and(ev, n, out);
 	case QOP_OR:
-		if ((rc = eval_node(ev, n->a, &a)) != MK_OK)
-			return rc;
-		if ((rc = eval_node(ev, n->b, &b)) != MK_OK)
-			break;
-		if (numset_combine(&a, &b, OP_UNION) == -1)
-			rc = MK_ERR_NOMEM;
-		break;
+		return eval_or(ev, n, out);
 	case QOP_NOT:
-		if ((rc = load_all(ev)) != MK_OK)
-			return rc;
-		if ((rc = eval_node(ev, n->a, &b)) != MK_OK)
-			return rc;
-		if (numset_grow(&a, ev->all.n ? ev->all.n : 1) == -1) {
-			rc = MK_ERR_NOMEM;
-			break;
-		}
-		memcpy(a.v, ev->all.v, ev->all.n * sizeof(*a.v));
-		a.n = ev->all.n;
-		if (numset_combine(&a, &b, OP_MINUS) == -1)
-			rc = MK_ERR_NOMEM;
-		break;
-	default:
-		return MK_ERR_INTERNAL;
-	}
-	numset_free(&b);
-	if (rc != MK_OK) {
-		numset_free(&a);
+		if ((rc = eval_node(ev, n->a, &in)) == MK_OK)
+			rc = complement(ev, &in, out);
+		numset_free(&in);
 		return rc;
 	}
-	*out = a;
-	return MK_OK;
+	return MK_ERR_INTERNAL;
 }
 
 /* Without a complete index: every record through query_match. */
@@ -1219,6 +1521,39 @@ page_walk(struct store_txn *t, const struct numset *r, const struct store_page *
 	return rc;
 }
 
+/*
+ * The numbers of the users matching q into *r: from the index, or, when
+ * the index is not complete, by reading every record (charged as such up
+ * front).
+ */
+static enum mk_code
+evaluate(struct eval *ev, const struct query *q, struct numset *r)
+{
+	struct scan sc;
+	enum mk_code rc;
+	int ready = 0;
+
+	if ((rc = store_count(ev->t, ST_USERS, &ev->nusers)) != MK_OK ||
+	    (rc = store_search_ready(ev->t, &ready)) != MK_OK)
+		return mk_fail(ev->err, rc, "search: reading the store failed");
+	if (ready)
+		return eval_node(ev, query_root(q), r);
+	log_warnx("search index incomplete: scanning every user (run "
+	    "metakeepctl check --repair)");
+	if ((rc = charge(ev, ev->nusers, COST_RECORD)) != MK_OK)
+		return rc;
+	sc.t = ev->t;
+	sc.root = query_root(q);
+	sc.out = r;
+	sc.rc = MK_OK;
+	rc = store_users_scan(ev->t, &store_page_all, scan_visit, &sc);
+	if (rc == MK_OK)
+		rc = sc.rc;
+	if (rc == MK_OK && r->n > 1)
+		qsort(r->v, r->n, sizeof(*r->v), num_cmp);
+	return rc;
+}
+
 enum mk_code
 sindex_search(struct store_txn *t, const struct sindex_req *rq, size_t *total,
     struct mk_err *err)
@@ -1226,34 +1561,26 @@ sindex_search(struct store_txn *t, const struct sindex_req *rq, size_t *total,
 	const struct store_page *pg = &rq->page;
 	struct eval ev;
 	struct numset r = { NULL, 0, 0 };
-	struct scan sc;
 	enum mk_code rc;
-	int ready = 0;
 
 	memset(&ev, 0, sizeof(ev));
 	ev.t = t;
 	ev.err = err;
-	if ((rc = store_count(t, ST_USERS, &ev.nusers)) != MK_OK ||
-	    (rc = store_search_ready(t, &ready)) != MK_OK)
-		return mk_fail(err, rc, "search: reading the store failed");
-	if (!ready) {
-		log_warnx("search index incomplete: scanning every user (run "
-		    "metakeepctl check --repair)");
-		sc.t = t;
-		sc.root = query_root(rq->q);
-		sc.out = &r;
-		sc.rc = MK_OK;
-		rc = store_users_scan(t, &store_page_all, scan_visit, &sc);
-		if (rc == MK_OK)
-			rc = sc.rc;
-		if (rc == MK_OK && r.n > 1)
-			qsort(r.v, r.n, sizeof(*r.v), num_cmp);
-	} else
-		rc = eval_node(&ev, query_root(rq->q), &r);
+	ev.budget = rq->budget;
+	rc = evaluate(&ev, rq->q, &r);
 	numset_free(&ev.all);
+	/*
+	 * Ordering reads the results' records (their ids only for the user_id
+	 * order), or walks the users in the page's order.
+	 */
+	if (rc == MK_OK)
+		rc = r.n > sindex_sort_in_memory ? charge(&ev, ev.nusers, COST_WALK) :
+		    charge(&ev, r.n, pg->order == STORE_BY_ID ? COST_SEEK : COST_RECORD);
+	if (rq->spent != NULL)
+		*rq->spent = ev.spent;
 	if (rc != MK_OK) {
 		numset_free(&r);
-		return mk_fail(err, rc, "search failed");
+		return rc == MK_ERR_QUERY ? rc : mk_fail(err, rc, "search failed");
 	}
 	if (r.n <= sindex_sort_in_memory)
 		rc = page_sorted(t, &r, pg, rq->fn, rq->ctx);

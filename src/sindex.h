@@ -62,22 +62,61 @@ void sindex_keys_free(struct mk_slice *keys, size_t n);
 size_t sindex_term_key(const struct query_term *term, char *out, int *hashed);
 
 /*
+ * The work budget of one search.  Evaluating a query is charged, in
+ * units, for every operation it does on the index and the records: 1 per
+ * id read from a posting list, copied or merged; COST_SEEK (8) per
+ * positioning on a key (a count, a probe of one id, the start of a posting
+ * list); COST_RECORD (128) per record read and parsed (hashed-key checks,
+ * ordering a small result by its attribute, the full scan of a store
+ * whose index is incomplete).  Walking an order index for a large result
+ * costs COST_WALK (4) per user.  The weights are measured ratios of the
+ * real costs (bench/search_cost prints them), so units track time: 15-70
+ * ns each on the 2-vCPU machine of BENCHMARKS.md, idle to loaded.
+ *
+ * The one mechanism: the evaluation context carries the budget and the
+ * units spent, every operation goes through one charge() in sindex.c, and
+ * charge() is the only place that compares them.  When the spent units
+ * pass the budget the search stops at once and fails with MK_ERR_QUERY
+ * and a message for the client (the query is too expensive; how to narrow
+ * it); nothing is partly answered.  A new index layout keeps this by
+ * charging its own operations in these units.
+ *
+ * The planner prices its choices in the same units (an AND probes the
+ * index per candidate or evaluates the other side, a NOT's inner side, as
+ * a set, whichever costs less; an OR chain evaluates operands written
+ * alike once and takes one complement for all its NOTs), so the budget
+ * refuses only queries that are expensive under the cheapest plan.
+ *
+ * The default, 8,000,000 units, is 0.1-0.6 s of one core here (far below
+ * the 30 s request_timeout) and lets through any query that touches each
+ * of 1M users a few times (NOT x, sorted, costs about 5 units a user);
+ * larger stores may need more: the operator's search_budget setting
+ * (0 disables the limit).
+ */
+#define SINDEX_BUDGET_DEFAULT ((size_t)8000000)
+
+/*
  * A search, as a value: the query (borrowed), the page of its answer, in
  * the order store_users_scan uses (ties by user_id; desc reverses), and
- * the visitor of each user of the page, fn(ctx, user_id, record).
+ * the visitor of each user of the page, fn(ctx, user_id, record); the
+ * budget in units (above; 0 for no limit) and where to put the units
+ * spent (may be NULL; written whatever the outcome).
  */
 struct sindex_req {
 	const struct query *q;
 	struct store_page page;
 	store_visit_fn fn;
 	void *ctx;
+	size_t budget;
+	size_t *spent;
 };
 
 /*
  * Answer the search rq (borrowed) in read transaction t: the users matching
  * rq->q, the page rq->page of them visited with rq->fn; the slices stay
  * valid until t ends.  *total (may be NULL) gets the number of matching
- * users.  Errors: MK_ERR_NOMEM, MK_ERR_INTERNAL (err->msg set).
+ * users.  Errors: MK_ERR_QUERY (over the budget; err->msg is the client's
+ * message), MK_ERR_NOMEM, MK_ERR_INTERNAL (err->msg set).
  */
 enum mk_code sindex_search(struct store_txn *t, const struct sindex_req *rq,
     size_t *total, struct mk_err *err);

@@ -388,6 +388,7 @@ worker_open(struct worker *w, const struct mk_conf *c)
 	w->conf = c;
 	w->api.body_limit = c->body_limit;
 	w->api.limits = c->limits;
+	w->api.search_budget = c->search_budget;
 	memset(&err, 0, sizeof(err));
 	if (store_open(&c->store, &w->store, &err) != MK_OK) {
 		log_warnx("cannot open the store: %s", err.msg);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "sindex.h"
 
 static struct mk_conf c;
 static struct mk_err err;
@@ -101,6 +102,25 @@ Test(conf, byte_counts)
 	cr_assert_eq(conf_set(&c, "max_depth", "0", &err), MK_ERR_INVALID);
 	cr_assert_eq(conf_set(&c, "max_depth", "64", &err), MK_OK);
 	cr_assert_eq(c.limits.max_depth, 64);
+}
+
+/* The search budget (issue 12 finding 1): a count, 0 for no limit. */
+Test(conf, search_budget)
+{
+	static const char *const badv[] = { "-1", "1M", "1e6", "", "1000000000001", NULL };
+	size_t i;
+
+	cr_assert_eq(c.search_budget, SINDEX_BUDGET_DEFAULT);
+	cr_assert_eq(conf_set(&c, "search_budget", "0", &err), MK_OK);
+	cr_assert_eq(c.search_budget, 0);
+	cr_assert_eq(conf_set(&c, "search_budget", "250000", &err), MK_OK);
+	cr_assert_eq(c.search_budget, 250000);
+	for (i = 0; badv[i] != NULL; i++) {
+		cr_assert_eq(conf_set(&c, "search_budget", badv[i], &err), MK_ERR_INVALID,
+		    "search_budget '%s' accepted", badv[i]);
+		cr_assert_eq(c.search_budget, 250000);
+	}
+	cr_assert(strstr(err.msg, "search_budget") != NULL, "message: %s", err.msg);
 }
 
 Test(conf, booleans)

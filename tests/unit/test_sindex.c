@@ -345,6 +345,17 @@ static const char *fixed_queries[] = {
 	"user_metadata.seq:nothere",
 	"user_metadata.plan:platinum",
 	"user_metadata.nosuch.path:x",
+	/* the planner's rewrites: duplicates merged, NOTs joined by De Morgan */
+	"user_metadata.plan:gold OR user_metadata.plan:gold OR user_metadata.tags:red OR "
+	    "user_metadata.plan:gold",
+	"NOT user_metadata.plan:gold OR NOT user_metadata.tags:red OR blocked:true",
+	"NOT user_metadata.plan:gold OR NOT user_metadata.plan:gold",
+	"NOT (user_metadata.tags:red OR user_metadata.tags:red) OR NOT app_metadata.tier:1 "
+	    "OR NOT (app_metadata.tier:1)",
+	"(NOT user_metadata.plan:silver OR user_metadata.tags:vip) AND NOT (app_metadata.tier:0 "
+	    "OR app_metadata.tier:0 OR blocked:true)",
+	"_exists_:email AND NOT (user_metadata.seq:1 OR user_metadata.seq:2 OR "
+	    "user_metadata.seq:3 OR user_metadata.seq:\"4\")",
 };
 
 /* A term from a pool that hits the generated data often. */
@@ -381,11 +392,12 @@ random_query(char *out, size_t cap, int depth)
 	}
 	random_query(a, sizeof(a), depth - 1);
 	random_query(b, sizeof(b), depth - 1);
-	switch (rnd(5)) {
+	switch (rnd(6)) {
 	case 0: snprintf(out, cap, "(%s AND %s)", a, b); break;
 	case 1: snprintf(out, cap, "(%s OR %s)", a, b); break;
 	case 2: snprintf(out, cap, "(%s AND NOT %s)", a, b); break;
 	case 3: snprintf(out, cap, "NOT (%s)", a); break;
+	case 4: snprintf(out, cap, "(NOT %s OR %s OR %s)", a, b, a); break;
 	default: snprintf(out, cap, "(%s %s)", a, b); break;
 	}
 }
@@ -788,4 +800,148 @@ Test(sindex, schema1_store_is_upgraded)
 	env.db.st = env.st;
 	cr_assert_eq(sindex_check(env.st, NULL, NULL, &problems, &err), MK_OK);
 	cr_assert_eq(problems, 0);
+
+/* ---- the work budget (finding 1 of issue 12) ---- */
+
+static int
+null_visit(void *ctx, struct mk_slice key, struct mk_slice rec)
+{
+	(void)ctx;
+	(void)key;
+	(void)rec;
+	return 0;
+}
+
+/* One search of text by user_id with budget; *spent gets its units. */
+static enum mk_code
+search_spent(const char *text, size_t budget, size_t *spent, struct mk_err *err)
+{
+	struct query *q = NULL;
+	struct query_error qe;
+	struct store_txn *t = NULL;
+	struct sindex_req sr;
+	size_t total = 0;
+	enum mk_code rc;
+
+	cr_assert_eq(query_parse(text, strlen(text), &q, &qe), MK_OK, "%s: %s", text, qe.msg);
+	cr_assert_eq(store_read_begin(st, &t), MK_OK);
+	memset(&sr, 0, sizeof(sr));
+	sr.q = q;
+	sr.page.order = STORE_BY_ID;
+	sr.page.limit = 10;
+	sr.fn = null_visit;
+	sr.budget = budget;
+	sr.spent = spent;
+	rc = sindex_search(t, &sr, &total, err);
+	store_txn_end(t);
+	query_free(q);
+	return rc;
+}
+
+/* Units one search spends, unlimited budget (asserts it succeeds). */
+static size_t
+units(const char *text)
+{
+	struct mk_err err;
+	size_t spent = 0;
+
+	cr_assert_eq(search_spent(text, 0, &spent, &err), MK_OK, "%s: %s", text, err.msg);
+	return spent;
+}
+
+/*
+ * text: head, then n terms joined by sep, then tail; term i (1..n) is
+ * prefix followed by i, or prefix alone when numbered is 0.
+ */
+static void
+build(char *out, size_t cap, const char *head, const char *prefix, int numbered,
+    const char *sep, int n, const char *tail)
+{
+	size_t o;
+	int i;
+
+	o = (size_t)snprintf(out, cap, "%s", head);
+	for (i = 1; i <= n && o < cap; i++) {
+		o += (size_t)snprintf(out + o, cap - o, "%s%s", i > 1 ? sep : "", prefix);
+		if (numbered && o < cap)
+			o += (size_t)snprintf(out + o, cap - o, "%d", i);
+	}
+	if (o < cap)
+		o += (size_t)snprintf(out + o, cap - o, "%s", tail);
+	cr_assert_lt(o, cap);
+}
+
+/*
+ * The queries of the security review: what was quadratic or linear in the
+ * number of terms now costs about one pass over the users.  Before the
+ * cost model, the first probed every email holder once per inner key
+ * (NUSERS x 254 probes, over 600,000 units here); the second read 128
+ * copies of one posting list; the third copied every id once per NOT.
+ */
+Test(search, planner_bounds_the_review_queries)
+{
+	char q[4096];
+	size_t one, u;
+
+	load_users(NUSERS);
+	/* N=127: the AND NOT of 127 ORed terms (the most that fits 256 nodes) */
+	build(q, sizeof(q), "_exists_:email AND NOT (", "user_metadata.q:", 1, " OR ", 127,
+	    ")");
+	u = units(q);
+	cr_expect_lt(u, 4 * NUSERS + 127 * 2 * 8 * 3, "N=127: %zu units", u);
+	/* 128 copies of one term ORed cost what one does, give or take the parse */
+	one = units("_exists_:user_metadata");
+	build(q, sizeof(q), "", "_exists_:user_metadata", 0, " OR ", 128, "");
+	u = units(q);
+	cr_expect_leq(u, one + 16, "128 duplicates: %zu units, one term %zu", u, one);
+	/* 60 NOTs ORed: one complement, not 60 */
+	build(q, sizeof(q), "email:nobody@example.com OR ", "NOT user_metadata.seq:", 1,
+	    " OR ", 60, "");
+	u = units(q);
+	cr_expect_lt(u, 6 * NUSERS + 60 * 2 * 8 * 3, "60 NOTs: %zu units", u);
+}
+
+/*
+ * Over the budget: 400 invalid_query_string saying the query is too
+ * expensive and how to narrow it; under it, the same answer as without a
+ * budget.  sindex_search reports the units spent either way, and refuses
+ * exactly when they pass the budget.
+ */
+Test(search, budget_refuses_expensive_queries)
+{
+	struct json_object *v;
+	struct mk_err err;
+	struct res r;
+	size_t spent = 0, need;
+	const char *text = "NOT blocked:true";
+
+	load_users(NUSERS);
+	need = units(text);
+	conf.search_budget = need - 1;
+	r = call("GET", "/api/v2/users?q=NOT%20blocked%3Atrue&sort=user_id:1", NULL);
+	cr_assert_eq(r.status, 400, "%s", r.body);
+	cr_assert(json_object_object_get_ex(r.json, "errorCode", &v));
+	cr_expect_str_eq(json_object_get_string(v), "invalid_query_string");
+	cr_assert(json_object_object_get_ex(r.json, "error", &v));
+	cr_expect_str_eq(json_object_get_string(v), "Bad Request");
+	cr_assert(json_object_object_get_ex(r.json, "message", &v));
+	cr_expect_not_null(strstr(json_object_get_string(v), "too expensive"), "%s", r.body);
+	cr_expect_not_null(strstr(json_object_get_string(v), "Narrow it"), "%s", r.body);
+	res_free(&r);
+	/* a selective query still answers under that budget */
+	r = call("GET", "/api/v2/users?q=user_metadata.seq%3A7", NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_expect_eq(json_object_array_length(r.json), 1);
+	res_free(&r);
+	/* exactly at the budget it answers */
+	conf.search_budget = need;
+	r = call("GET", "/api/v2/users?q=NOT%20blocked%3Atrue&sort=user_id:1&per_page=10",
+	    NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_expect_gt(json_object_array_length(r.json), 0);
+	res_free(&r);
+	/* the refusal is reported with the units spent past the budget */
+	cr_expect_eq(search_spent(text, need / 2, &spent, &err), MK_ERR_QUERY);
+	cr_expect_gt(spent, need / 2);
+	cr_expect_leq(spent, need);
 }
