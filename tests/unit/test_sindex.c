@@ -397,7 +397,7 @@ random_query(char *out, size_t cap, int depth)
 	case 1: snprintf(out, cap, "(%s OR %s)", a, b); break;
 	case 2: snprintf(out, cap, "(%s AND NOT %s)", a, b); break;
 	case 3: snprintf(out, cap, "NOT (%s)", a); break;
-	case 4: snprintf(out, cap, "(NOT %s OR %s OR %s)", a, b, a); break;
+	case 4: snprintf(out, cap, "(NOT %s OR %s)", a, b); break;
 	default: snprintf(out, cap, "(%s %s)", a, b); break;
 	}
 }
