@@ -824,7 +824,7 @@ search_spent(const char *text, size_t budget, size_t *spent, struct mk_err *err)
 	enum mk_code rc;
 
 	cr_assert_eq(query_parse(text, strlen(text), &q, &qe), MK_OK, "%s: %s", text, qe.msg);
-	cr_assert_eq(store_read_begin(st, &t), MK_OK);
+	cr_assert_eq(store_read_begin(env.st, &t), MK_OK);
 	memset(&sr, 0, sizeof(sr));
 	sr.q = q;
 	sr.page.order = STORE_BY_ID;
@@ -878,7 +878,7 @@ build(char *out, size_t cap, const char *head, const char *prefix, int numbered,
  * (NUSERS x 254 probes, over 600,000 units here); the second read 128
  * copies of one posting list; the third copied every id once per NOT.
  */
-Test(search, planner_bounds_the_review_queries)
+Test(sindex, planner_bounds_the_review_queries)
 {
 	char q[4096];
 	size_t one, u;
@@ -907,17 +907,17 @@ Test(search, planner_bounds_the_review_queries)
  * budget.  sindex_search reports the units spent either way, and refuses
  * exactly when they pass the budget.
  */
-Test(search, budget_refuses_expensive_queries)
+Test(sindex, budget_refuses_expensive_queries)
 {
 	struct json_object *v;
 	struct mk_err err;
-	struct res r;
+	struct th_res r;
 	size_t spent = 0, need;
 	const char *text = "NOT blocked:true";
 
 	load_users(NUSERS);
 	need = units(text);
-	conf.search_budget = need - 1;
+	env.conf.search_budget = need - 1;
 	r = call("GET", "/api/v2/users?q=NOT%20blocked%3Atrue&sort=user_id:1", NULL);
 	cr_assert_eq(r.status, 400, "%s", r.body);
 	cr_assert(json_object_object_get_ex(r.json, "errorCode", &v));
@@ -927,19 +927,19 @@ Test(search, budget_refuses_expensive_queries)
 	cr_assert(json_object_object_get_ex(r.json, "message", &v));
 	cr_expect_not_null(strstr(json_object_get_string(v), "too expensive"), "%s", r.body);
 	cr_expect_not_null(strstr(json_object_get_string(v), "Narrow it"), "%s", r.body);
-	res_free(&r);
+	th_res_free(&r);
 	/* a selective query still answers under that budget */
 	r = call("GET", "/api/v2/users?q=user_metadata.seq%3A7", NULL);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_expect_eq(json_object_array_length(r.json), 1);
-	res_free(&r);
+	th_res_free(&r);
 	/* exactly at the budget it answers */
-	conf.search_budget = need;
+	env.conf.search_budget = need;
 	r = call("GET", "/api/v2/users?q=NOT%20blocked%3Atrue&sort=user_id:1&per_page=10",
 	    NULL);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_expect_gt(json_object_array_length(r.json), 0);
-	res_free(&r);
+	th_res_free(&r);
 	/* the refusal is reported with the units spent past the budget */
 	cr_expect_eq(search_spent(text, need / 2, &spent, &err), MK_ERR_QUERY);
 	cr_expect_gt(spent, need / 2);
