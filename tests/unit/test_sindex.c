@@ -800,6 +800,7 @@ Test(sindex, schema1_store_is_upgraded)
 	env.db.st = env.st;
 	cr_assert_eq(sindex_check(env.st, NULL, NULL, &problems, &err), MK_OK);
 	cr_assert_eq(problems, 0);
+}
 
 /* ---- the work budget (finding 1 of issue 12) ---- */
 
