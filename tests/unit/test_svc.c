@@ -497,3 +497,100 @@ Test(svc, concurrent_patches_from_processes_keep_every_key)
 	free(rec);
 	free(id);
 }
+
+/* Damage done to the order indexes inside one write (store_write's fn). */
+static enum mk_code
+break_indexes(struct store_txn *t, void *ctx, struct mk_err *err)
+{
+	static const struct store_user_keys ghost = {
+		"auth0|ghost", "ghost@example.com", "Username-Password-Authentication",
+		"2030-01-01T00:00:00.000Z", "2030-01-01T00:00:00.000Z",
+	};
+	static const struct store_user_keys junk = {
+		"auth0|junk", "junk@example.com", "Username-Password-Authentication",
+		"2001-01-01T00:00:00.000Z", "2001-01-01T00:00:00.000Z",
+	};
+	static const char junk_rec[] = "{\"email\":";
+	struct mk_slice rec = { junk_rec, sizeof(junk_rec) - 1 };
+	enum mk_code rc;
+
+	(void)ctx;
+	(void)err;
+	/* Every users_email entry gone, a stray entry for nobody, a record that
+	 * does not parse (with its entries), the client's entry gone. */
+	if ((rc = store_index_clear(t, STORE_IX_USERS_EMAIL)) != MK_OK ||
+	    (rc = store_user_index(t, &ghost)) != MK_OK ||
+	    (rc = store_user_put(t, NULL, &junk, rec)) != MK_OK)
+		return rc;
+	return store_index_clear(t, STORE_IX_CLIENTS_CREATED);
+}
+
+/* The number of entries of index ix. */
+static size_t
+index_count(enum store_index ix)
+{
+	struct store_txn *t;
+	size_t n = 0;
+
+	cr_assert_eq(store_read_begin(db.st, &t), MK_OK);
+	cr_assert_eq(store_index_count(t, ix, &n), MK_OK);
+	store_txn_end(t);
+	return n;
+}
+
+/* svc_reindex writes the order indexes again from the records, and only from them. */
+Test(svc, reindex_rebuilds_the_order_indexes)
+{
+	struct svc_reindex_counts n;
+	struct json_object *b, *users[3];
+	struct mk_buf out = MK_BUF_INIT;
+	struct mk_err err;
+	struct store_txn *t;
+	struct mk_slice v;
+	char *ids[3];
+	size_t i;
+
+	ids[0] = mkuser("one@example.com", NULL);
+	ids[1] = mkuser("two@example.com", NULL);
+	ids[2] = mkuser("three@example.com", ",\"app_metadata\":{\"plan\":\"full\"}");
+	b = json("{\"name\":\"My App\"}");
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(svc_client_create(db.st, &lim, b, &out, &err), MK_OK, "%s", err.msg);
+	json_object_put(b);
+	cr_assert_eq(store_write(db.st, break_indexes, NULL, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(index_count(STORE_IX_USERS_EMAIL), 2, "ghost and junk only");
+	cr_assert_eq(index_count(STORE_IX_CLIENTS_CREATED), 0);
+
+	memset(&n, 0xff, sizeof(n));
+	cr_assert_eq(svc_reindex(db.st, &n, &err), MK_OK, "%s", err.msg);
+	cr_expect_eq(n.users, 3);
+	cr_expect_eq(n.clients, 1);
+	cr_expect_eq(n.skipped, 1, "the record that does not parse is left out");
+	/* One entry per readable record in each index: the ghost's are gone. */
+	cr_expect_eq(index_count(STORE_IX_USERS_EMAIL), 3);
+	cr_expect_eq(index_count(STORE_IX_USERS_CREATED), 3);
+	cr_expect_eq(index_count(STORE_IX_USERS_UPDATED), 3);
+	cr_expect_eq(index_count(STORE_IX_CLIENTS_CREATED), 1);
+	/* The records first: stored() has a read transaction of its own. */
+	for (i = 0; i < 3; i++) {
+		char *rec = stored(ids[i]);
+
+		cr_assert_not_null(rec);
+		users[i] = json(rec);
+		free(rec);
+	}
+	cr_assert_eq(store_read_begin(db.st, &t), MK_OK);
+	for (i = 0; i < 3; i++) {
+		cr_expect_eq(store_index_get(t, STORE_IX_USERS_EMAIL,
+		    jx_get_str(users[i], "email"), ids[i], &v), MK_OK,
+		    "no users_email entry for %s", ids[i]);
+		cr_expect_eq(store_index_get(t, STORE_IX_USERS_CREATED,
+		    jx_get_str(users[i], "created_at"), ids[i], &v), MK_OK);
+		json_object_put(users[i]);
+		free(ids[i]);
+	}
+	cr_expect_eq(store_index_get(t, STORE_IX_USERS_CREATED, "2030-01-01T00:00:00.000Z",
+	    "auth0|ghost", &v), MK_ERR_NOTFOUND, "the stray entry is gone");
+	store_txn_end(t);
+	buf_free(&out);
+}
