@@ -42,10 +42,15 @@
 
 #include "conf.h"
 #include "dbdir.h"
+#include "gc.h"
 #include "log.h"
 #include "master.h"
 #include "worker.h"
 
+/* Group commit slots: requests and results up to this are batched (larger
+ * ones commit alone), plus room for the write's own fields. */
+#define POOL_GC_SLOT_MAX   ((size_t)16 << 20)
+#define POOL_GC_SLOT_EXTRA ((size_t)64 << 10)
 
 enum mode {
 	MODE_SOCKET,
@@ -57,6 +62,7 @@ enum mode {
 struct daemon_ctx {
 	const struct mk_conf *conf;
 	int fd;
+	struct gc *gc;   /* group commit region, or NULL */
 };
 
 /* The account to run as, copied out of getpwnam's static storage. */
@@ -552,12 +558,42 @@ write_pid_file(const char *path)
 	return 0;
 }
 
+/*
+ * The group commit region of a pool (gc.h), made before the workers are
+ * forked so they all share it: durable commits only (relaxed commits do
+ * not sync, there is nothing to share) and two workers or more.  A slot
+ * holds a request (a body, re-serialized) and a result (a record); twice
+ * as many slots as workers, so a successor finds one while its
+ * predecessor's is still being freed.  NULL when not worth it or when it
+ * cannot be made (the workers then commit alone, as before).
+ */
+static struct gc *
+pool_gc(const struct mk_conf *c)
+{
+	struct gc *g = NULL;
+	struct mk_err err;
+	size_t bytes;
+
+	if (c->store.relaxed_sync || c->workers < 2)
+		return NULL;
+	bytes = c->body_limit > c->limits.max_user_bytes ? c->body_limit :
+	    c->limits.max_user_bytes;
+	if (bytes == 0 || bytes > POOL_GC_SLOT_MAX)
+		bytes = POOL_GC_SLOT_MAX;
+	bytes += POOL_GC_SLOT_EXTRA;
+	if (gc_new((unsigned)c->workers * 2, bytes, &g, &err) != MK_OK) {
+		log_warnx("%s; workers commit alone", err.msg);
+		return NULL;
+	}
+	return g;
+}
+
 static int
 run_worker(void *arg)
 {
 	const struct daemon_ctx *d = arg;
 
-	return worker_run(d->conf, d->fd);
+	return worker_run(d->conf, d->fd, d->gc);
 }
 
 int
@@ -646,8 +682,10 @@ main(int argc, char *argv[])
 	    conf.workers, conf.db_dir);
 	d.conf = &conf;
 	d.fd = fd;
+	d.gc = pool_gc(&conf);
 	master_set_request_timeout(conf.request_timeout);
 	rc = master_run(conf.workers, run_worker, &d);
+	gc_free(d.gc);
 	if (rc == EX_CONFIG)
 		log_warnx("a worker could not start; see the messages above");
 out:

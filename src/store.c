@@ -791,16 +791,12 @@ map_commit_error(struct store *s, int rc, struct mk_err *err)
 	return mk_fail(err, MK_ERR_INTERNAL, "store: commit failed");
 }
 
-enum mk_code
-store_write(struct store *s, store_write_fn fn, void *ctx, struct mk_err *err)
+/* What every write entry point refuses; MK_OK when s may begin a write. */
+static enum mk_code
+write_allowed(struct store *s, struct mk_err *err)
 {
-	struct store_txn t;
-	enum mk_code code;
-	int rc;
-
-	if (s == NULL || fn == NULL || s->pid != getpid()) {
-		log_warnx("store: write without a function, or on a handle "
-		    "opened by another process");
+	if (s == NULL || s->pid != getpid()) {
+		log_warnx("store: write on a handle opened by another process");
 		return mk_fail(err, MK_ERR_INTERNAL, "store: foreign handle");
 	}
 	if (s->read_only)
@@ -811,35 +807,51 @@ store_write(struct store *s, store_write_fn fn, void *ctx, struct mk_err *err)
 		log_warnx("store %s: nested store_write", s->dir);
 		return mk_fail(err, MK_ERR_INTERNAL, "store: nested write");
 	}
+	return MK_OK;
+}
+
+/* Begin the write transaction of t (growing the map first if it is time). */
+static enum mk_code
+write_begin(struct store *s, struct store_txn *t, struct mk_err *err)
+{
+	int rc;
 
 	map_maybe_grow(s, 0);
-	memset(&t, 0, sizeof(t));
-	t.s = s;
-	t.write = 1;
-	if ((rc = txn_begin(s, 0, &t.txn)) != 0) {
+	memset(t, 0, sizeof(*t));
+	t->s = s;
+	t->write = 1;
+	if ((rc = txn_begin(s, 0, &t->txn)) != 0) {
 		log_warnx("store %s: write begin: %s", s->dir, mdb_strerror(rc));
 		return mk_fail(err, MK_ERR_INTERNAL, "store: cannot begin a write");
 	}
-	s->in_write = 1;
-	code = fn(&t, ctx, err);
-	s->in_write = 0;
+	return MK_OK;
+}
 
-	if (t.failed == MDB_MAP_FULL || t.failed == MDB_TXN_FULL) {
-		mdb_txn_abort(t.txn);
-		if (t.failed == MDB_MAP_FULL)
+/*
+ * End the write transaction t after its fn returned code: commit it when
+ * everything went well, abort it otherwise; the code store_write returns.
+ */
+static enum mk_code
+write_end(struct store *s, struct store_txn *t, enum mk_code code, struct mk_err *err)
+{
+	int rc;
+
+	if (t->failed == MDB_MAP_FULL || t->failed == MDB_TXN_FULL) {
+		mdb_txn_abort(t->txn);
+		if (t->failed == MDB_MAP_FULL)
 			map_maybe_grow(s, 1);
-		return map_commit_error(s, t.failed, err);
+		return map_commit_error(s, t->failed, err);
 	}
 	if (code != MK_OK) {
-		mdb_txn_abort(t.txn);
+		mdb_txn_abort(t->txn);
 		return code;
 	}
-	if (t.failed != 0) {
+	if (t->failed != 0) {
 		/* fn ignored a failure; the transaction is not to be trusted. */
-		mdb_txn_abort(t.txn);
+		mdb_txn_abort(t->txn);
 		return mk_fail(err, MK_ERR_INTERNAL, "store: write failed");
 	}
-	if ((rc = mdb_txn_commit(t.txn)) != 0) {
+	if ((rc = mdb_txn_commit(t->txn)) != 0) {
 		if (rc == MDB_MAP_FULL)
 			map_maybe_grow(s, 1);
 		return map_commit_error(s, rc, err);
@@ -870,6 +882,149 @@ static int
 user_value(struct store_txn *t, MDB_val *v)
 {
 	return user_value_num(t, v, NULL);
+}
+
+enum mk_code
+store_write(struct store *s, store_write_fn fn, void *ctx, struct mk_err *err)
+{
+	struct store_txn t;
+	enum mk_code code;
+
+	if (fn == NULL)
+		return mk_fail(err, MK_ERR_INTERNAL, "store: write without a function");
+	if ((code = write_allowed(s, err)) != MK_OK ||
+	    (code = write_begin(s, &t, err)) != MK_OK)
+		return code;
+	s->in_write = 1;
+	code = fn(&t, ctx, err);
+	s->in_write = 0;
+	return write_end(s, &t, code, err);
+}
+
+/*
+ * One write of a batch in a child transaction of parent: kept (child
+ * committed into the parent) when fn returns MK_OK and LMDB failed
+ * nowhere, dropped whole otherwise.  The code of the write.
+ */
+static enum mk_code
+batch_one(struct store_txn *parent, struct store_batch_item *it)
+{
+	struct store_txn c;
+	enum mk_code code;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.s = parent->s;
+	c.write = 1;
+	if ((rc = mdb_txn_begin(parent->s->env, parent->txn, 0, &c.txn)) != 0)
+		return mk_fail(it->err, txn_fail(parent, rc, "nested begin"),
+		    "store: cannot begin a write");
+	code = it->fn(&c, it->ctx, it->err);
+	if (c.failed == MDB_MAP_FULL || c.failed == MDB_TXN_FULL) {
+		mdb_txn_abort(c.txn);
+		return map_commit_error(parent->s, c.failed, it->err);
+	}
+	if (code != MK_OK || c.failed != 0) {
+		mdb_txn_abort(c.txn);
+		return code != MK_OK ? code :
+		    mk_fail(it->err, MK_ERR_INTERNAL, "store: write failed");
+	}
+	if ((rc = mdb_txn_commit(c.txn)) != 0)
+		return mk_fail(it->err, txn_fail(parent, rc, "nested commit"),
+		    "store: write failed");
+	return MK_OK;
+}
+
+#define BATCH_KEY "batch"
+
+enum mk_code
+store_write_batch(struct store *s, struct store_batch_item *items, size_t n,
+    uint64_t mark, struct mk_err *err)
+{
+	struct store_txn t;
+	enum mk_code code;
+	MDB_val k, v;
+	size_t i;
+	int rc, full = 0;
+
+	if ((code = write_allowed(s, err)) != MK_OK ||
+	    (code = write_begin(s, &t, err)) != MK_OK)
+		goto fail;
+	s->in_write = 1;
+	for (i = 0; i < n; i++) {
+		items[i].code = batch_one(&t, &items[i]);
+		if (items[i].done != NULL)
+			items[i].done(&items[i]);
+		if (items[i].code == MK_ERR_FULL)
+			full = 1;
+		/* A failed nested begin or commit leaves the parent unusable. */
+		if (t.failed != 0)
+			break;
+	}
+	s->in_write = 0;
+	if (t.failed == 0) {
+		k.mv_data = (void *)(uintptr_t)BATCH_KEY;
+		k.mv_size = strlen(BATCH_KEY);
+		v.mv_data = &mark;
+		v.mv_size = sizeof(mark);
+		if ((rc = mdb_put(t.txn, s->dbi[DB_META], &k, &v, 0)) != 0)
+			(void)txn_fail(&t, rc, "batch mark");
+	}
+	if ((code = write_end(s, &t, MK_OK, err)) != MK_OK)
+		goto fail;
+	if (full)
+		map_maybe_grow(s, 1);
+	return MK_OK;
+fail:
+	/* Nothing of the batch was written: every write fails alike. */
+	for (i = 0; i < n; i++) {
+		items[i].code = code;
+		if (items[i].err != NULL && err != NULL && items[i].err != err)
+			*items[i].err = *err;
+	}
+	return code;
+}
+
+enum mk_code
+store_batch_mark(struct store *s, uint64_t *mark)
+{
+	struct store_txn *t;
+	MDB_val k, v;
+	enum mk_code code;
+	int rc;
+
+	if ((code = store_read_begin(s, &t)) != MK_OK)
+		return code;
+	k.mv_data = (void *)(uintptr_t)BATCH_KEY;
+	k.mv_size = strlen(BATCH_KEY);
+	rc = mdb_get(t->txn, s->dbi[DB_META], &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		*mark = 0;
+		code = MK_OK;
+	} else if (rc != 0 || v.mv_size != sizeof(*mark)) {
+		log_warnx("store %s: batch mark: %s", s->dir,
+		    rc ? mdb_strerror(rc) : "bad size");
+		code = MK_ERR_INTERNAL;
+	} else {
+		memcpy(mark, v.mv_data, sizeof(*mark));
+		code = MK_OK;
+	}
+	store_txn_end(t);
+	return code;
+}
+
+enum mk_code
+store_sync(struct store *s)
+{
+	int rc;
+
+	if (s == NULL || s->pid != getpid())
+		return MK_ERR_INTERNAL;
+	if ((rc = mdb_env_sync(s->env, 1)) != 0) {
+		log_warnx("store %s: sync: %s", s->dir, mdb_strerror(rc));
+		return MK_ERR_INTERNAL;
+	}
+	return MK_OK;
 }
 
 enum mk_code

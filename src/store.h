@@ -119,6 +119,37 @@ void store_txn_end(struct store_txn *t);
 typedef enum mk_code (*store_write_fn)(struct store_txn *t, void *ctx, struct mk_err *err);
 enum mk_code store_write(struct store *s, store_write_fn fn, void *ctx, struct mk_err *err);
 
+/*
+ * Group commit (gc): run several writes in one transaction and one commit.
+ * Each item's fn runs in a nested transaction of its own: when it returns
+ * MK_OK its changes are kept, otherwise they are dropped and the next item
+ * goes on (items[i].code says which).  Then mark is written to the store
+ * (see store_batch_mark) and the whole commits once, synced as any commit.
+ * Returns MK_OK when the batch committed (each write's own code in
+ * items[i].code); otherwise nothing of the batch is written, and every
+ * items[i].code and *items[i].err get the commit's failure (MK_ERR_FULL,
+ * MK_ERR_INTERNAL), which is also returned.  fn as in store_write.
+ */
+struct store_batch_item {
+	store_write_fn fn;
+	void *ctx;
+	struct mk_err *err;    /* fn's; set on failure */
+	enum mk_code code;     /* out */
+	/* Called (may be NULL) once the item's code is known, before the
+	 * batch commits: the code holds if the batch commits. */
+	void (*done)(struct store_batch_item *it);
+};
+enum mk_code store_write_batch(struct store *s, struct store_batch_item *items, size_t n,
+    uint64_t mark, struct mk_err *err);
+/*
+ * The mark of the last batch committed (0 when none ever was): tells the
+ * leader that settles a dead leader's batch whether it committed.
+ * Errors: MK_ERR_INTERNAL.
+ */
+enum mk_code store_batch_mark(struct store *s, uint64_t *mark);
+/* Flush the environment to disk (mdb_env_sync, forced).  MK_ERR_INTERNAL. */
+enum mk_code store_sync(struct store *s);
+
 enum store_table {
 	ST_USERS,
 	ST_CLIENTS,

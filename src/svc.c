@@ -9,9 +9,12 @@
 #include "svc.h"
 
 #include <crypt.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gc.h"
 #include "jx.h"
 #include "log.h"
 #include "meta.h"
@@ -30,6 +33,14 @@ struct svc_op {
 	struct model_ctx mctx;
 	struct mk_buf *out;            /* the record as written */
 };
+
+/* The write of each verb, inside one store transaction (vop: a svc_op). */
+static enum mk_code user_create_tx(struct store_txn *t, void *vop, struct mk_err *err);
+static enum mk_code user_patch_tx(struct store_txn *t, void *vop, struct mk_err *err);
+static enum mk_code user_delete_tx(struct store_txn *t, void *vop, struct mk_err *err);
+static enum mk_code client_create_tx(struct store_txn *t, void *vop, struct mk_err *err);
+static enum mk_code client_patch_tx(struct store_txn *t, void *vop, struct mk_err *err);
+static enum mk_code client_delete_tx(struct store_txn *t, void *vop, struct mk_err *err);
 
 static void
 op_init(struct svc_op *op, const struct svc_limits *l, const char *id,
@@ -292,6 +303,220 @@ user_delete_tx(struct store_txn *t, void *vop, struct mk_err *err)
 	return rc;
 }
 
+/*
+ * ---- One write as a value, for group commit ----
+ *
+ * With a group (svc_group_commit), a verb's write goes to gc as bytes: the
+ * verb, the target id, the precondition's versions, the body as compact
+ * JSON, the password hash, and what the owner chose before (time, new ids).
+ * Whichever worker leads the batch turns them back into a svc_op and runs
+ * the same *_tx function, with its own limits (every worker has the same).
+ */
+enum svc_verb {
+	SVC_USER_CREATE,
+	SVC_USER_PATCH,
+	SVC_USER_DELETE,
+	SVC_CLIENT_CREATE,
+	SVC_CLIENT_PATCH,
+	SVC_CLIENT_DELETE,
+	SVC__VERBS
+};
+
+static const store_write_fn verb_tx[SVC__VERBS] = {
+	[SVC_USER_CREATE] = user_create_tx,
+	[SVC_USER_PATCH] = user_patch_tx,
+	[SVC_USER_DELETE] = user_delete_tx,
+	[SVC_CLIENT_CREATE] = client_create_tx,
+	[SVC_CLIENT_PATCH] = client_patch_tx,
+	[SVC_CLIENT_DELETE] = client_delete_tx,
+};
+
+struct svc_wire {
+	uint32_t verb;
+	uint32_t has_pre, pre_any, npre;   /* npre versions of SVC_VERSION_LEN bytes */
+	int64_t now_ms;
+	uint32_t id_n, body_n, pw_n, has_body;
+	char new_id[33];
+	char new_secret[65];
+};
+
+/* The group this process writes through (a worker's), or NULL. */
+static struct gc *svc_gc;
+
+/* Append a string of n bytes; its length is in the header. */
+static void
+wire_str(struct mk_buf *b, const char *p, size_t n, uint32_t *len)
+{
+	*len = (uint32_t)n;
+	if (n > 0)
+		buf_add(b, p, n);
+}
+
+static enum mk_code
+wire_encode(enum svc_verb v, const struct svc_op *op, struct mk_buf *b, struct mk_err *err)
+{
+	struct svc_wire w;
+	const char *body = NULL;
+	size_t i, body_n = 0;
+
+	memset(&w, 0, sizeof(w));
+	w.verb = (uint32_t)v;
+	w.now_ms = op->mctx.now_ms;
+	if (op->mctx.new_id != NULL)
+		snprintf(w.new_id, sizeof(w.new_id), "%s", op->mctx.new_id);
+	if (op->mctx.new_secret != NULL)
+		snprintf(w.new_secret, sizeof(w.new_secret), "%s", op->mctx.new_secret);
+	if (op->pre != NULL) {
+		w.has_pre = 1;
+		w.pre_any = (uint32_t)op->pre->any;
+		/* Only versions of the right length can ever match. */
+		for (i = 0; i < op->pre->n; i++)
+			if (op->pre->versions[i].n == SVC_VERSION_LEN)
+				w.npre++;
+	}
+	if (op->body != NULL) {
+		w.has_body = 1;
+		body = jx_text(op->body, &body_n);
+		if (body == NULL)
+			return mk_fail(err, MK_ERR_NOMEM, "out of memory");
+	}
+	buf_reset(b);
+	buf_add(b, &w, sizeof(w));
+	wire_str(b, op->id, op->id ? strlen(op->id) : 0, &w.id_n);
+	wire_str(b, body, body_n, &w.body_n);
+	wire_str(b, op->pwhash, op->pwhash ? strlen(op->pwhash) : 0, &w.pw_n);
+	for (i = 0; op->pre != NULL && i < op->pre->n; i++)
+		if (op->pre->versions[i].n == SVC_VERSION_LEN)
+			buf_add(b, op->pre->versions[i].p, SVC_VERSION_LEN);
+	if (b->failed)
+		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
+	memcpy(b->p, &w, sizeof(w));   /* with the lengths filled in */
+	return MK_OK;
+}
+
+/* A copy of n bytes at p as a C string; NULL when n is 0 and none was sent. */
+static char *
+wire_dup(const char *p, size_t n)
+{
+	char *s;
+
+	if ((s = malloc(n + 1)) != NULL) {
+		memcpy(s, p, n);
+		s[n] = '\0';
+	}
+	return s;
+}
+
+/*
+ * gc_apply_fn: one posted write, in the leader's transaction.  ctx is the
+ * leader's svc_limits.  The owner encoded it; the bytes are trusted.
+ */
+static enum mk_code
+svc_apply(struct store_txn *t, void *ctx, const void *req, size_t n,
+    struct mk_buf *out, struct mk_err *err)
+{
+	struct svc_wire w;
+	struct svc_op op;
+	struct svc_precond pre;
+	struct mk_slice *vers = NULL;
+	struct json_object *body = NULL;
+	const char *p = req;
+	char *id = NULL, *pw = NULL;
+	size_t i, need;
+	enum mk_code rc = MK_ERR_NOMEM;
+
+	if (n < sizeof(w))
+		return mk_fail(err, MK_ERR_INTERNAL, "bad group write");
+	memcpy(&w, p, sizeof(w));
+	need = sizeof(w) + (size_t)w.id_n + w.body_n + w.pw_n +
+	    (size_t)w.npre * SVC_VERSION_LEN;
+	if (w.verb >= SVC__VERBS || need != n || w.new_id[32] != '\0' ||
+	    w.new_secret[64] != '\0')
+		return mk_fail(err, MK_ERR_INTERNAL, "bad group write");
+	p += sizeof(w);
+	op_init(&op, (const struct svc_limits *)ctx, NULL, NULL, out);
+	if (w.id_n > 0 && (id = wire_dup(p, w.id_n)) == NULL)
+		goto nomem;
+	p += w.id_n;
+	if (w.has_body && jx_parse_stored(p, w.body_n, &body) != MK_OK) {
+		rc = mk_fail(err, MK_ERR_INTERNAL, "bad group write");
+		goto out;
+	}
+	p += w.body_n;
+	if (w.pw_n > 0 && (pw = wire_dup(p, w.pw_n)) == NULL)
+		goto nomem;
+	p += w.pw_n;
+	if (w.npre > 0 && (vers = calloc(w.npre, sizeof(*vers))) == NULL)
+		goto nomem;
+	for (i = 0; i < w.npre; i++) {
+		vers[i].p = p + i * SVC_VERSION_LEN;
+		vers[i].n = SVC_VERSION_LEN;
+	}
+	pre.any = (int)w.pre_any;
+	pre.versions = vers;
+	pre.n = w.npre;
+	op.id = id;
+	op.pre = w.has_pre ? &pre : NULL;
+	op.body = body;
+	op.pwhash = pw;
+	op.mctx.now_ms = w.now_ms;
+	op.mctx.new_id = w.new_id[0] ? w.new_id : NULL;
+	op.mctx.new_secret = w.new_secret[0] ? w.new_secret : NULL;
+	rc = verb_tx[w.verb](t, &op, err);
+	goto out;
+nomem:
+	rc = mk_fail(err, MK_ERR_NOMEM, "out of memory");
+out:
+	if (pw != NULL)
+		explicit_bzero(pw, strlen(pw));
+	free(pw);
+	free(id);
+	free(vers);
+	json_object_put(body);
+	return rc;
+}
+
+enum mk_code
+svc_group_commit(struct gc *g, struct store *s, const struct svc_limits *l)
+{
+	enum mk_code rc;
+
+	svc_gc = NULL;
+	if (g == NULL)
+		return MK_OK;
+	if ((rc = gc_attach(g, s, svc_apply, (void *)(uintptr_t)l)) != MK_OK)
+		return rc;
+	svc_gc = g;
+	return MK_OK;
+}
+
+/*
+ * The one place a verb's write goes: through the group when this process
+ * has one, otherwise a store_write of its own.  op->out (may be NULL)
+ * gets the record as written.
+ */
+static enum mk_code
+svc_write(struct store *s, enum svc_verb v, struct svc_op *op, struct mk_err *err)
+{
+	struct mk_buf req = MK_BUF_INIT, res = MK_BUF_INIT;
+	enum mk_code rc;
+
+	if (svc_gc == NULL)
+		return store_write(s, verb_tx[v], op, err);
+	if ((rc = wire_encode(v, op, &req, err)) == MK_OK &&
+	    (rc = gc_write(svc_gc, s, req.p, req.n, &res, err)) == MK_OK &&
+	    op->out != NULL) {
+		buf_reset(op->out);
+		if (buf_add(op->out, res.p, res.n) == -1)
+			rc = mk_fail(err, MK_ERR_NOMEM, "out of memory");
+	}
+	if (op->pwhash != NULL && req.p != NULL)
+		explicit_bzero(req.p, req.n);
+	buf_free(&req);
+	buf_free(&res);
+	return rc;
+}
+
 enum mk_code
 svc_user_create(struct store *s, const struct svc_limits *l, struct json_object *body,
     struct mk_buf *out, struct mk_err *err)
@@ -310,7 +535,7 @@ svc_user_create(struct store *s, const struct svc_limits *l, struct json_object 
 	op.pwhash = hash;
 	op.mctx.new_id = id;
 	op.mctx.now_ms = mk_now_ms();
-	rc = store_write(s, user_create_tx, &op, err);
+	rc = svc_write(s, SVC_USER_CREATE, &op, err);
 out:
 	if (hash != NULL)
 		explicit_bzero(hash, strlen(hash));
@@ -333,7 +558,7 @@ svc_user_patch(struct store *s, const struct svc_limits *l, const char *id,
 		return rc;
 	op.pwhash = hash;
 	op.mctx.now_ms = mk_now_ms();
-	rc = store_write(s, user_patch_tx, &op, err);
+	rc = svc_write(s, SVC_USER_PATCH, &op, err);
 	if (hash != NULL)
 		explicit_bzero(hash, strlen(hash));
 	free(hash);
@@ -348,7 +573,7 @@ svc_user_delete(struct store *s, const char *id, const struct svc_precond *pre,
 
 	op_init(&op, NULL, id, NULL, NULL);
 	op.pre = pre;
-	return store_write(s, user_delete_tx, &op, err);
+	return svc_write(s, SVC_USER_DELETE, &op, err);
 }
 
 static enum mk_code
@@ -432,7 +657,7 @@ svc_client_create(struct store *s, const struct svc_limits *l, struct json_objec
 	op.mctx.new_id = id;
 	op.mctx.new_secret = secret;
 	op.mctx.now_ms = mk_now_ms();
-	return store_write(s, client_create_tx, &op, err);
+	return svc_write(s, SVC_CLIENT_CREATE, &op, err);
 }
 
 enum mk_code
@@ -445,7 +670,7 @@ svc_client_patch(struct store *s, const struct svc_limits *l, const char *id,
 	op_init(&op, l, id, body, out);
 	op.pre = pre;
 	op.mctx.now_ms = mk_now_ms();
-	return store_write(s, client_patch_tx, &op, err);
+	return svc_write(s, SVC_CLIENT_PATCH, &op, err);
 }
 
 enum mk_code
@@ -456,7 +681,7 @@ svc_client_delete(struct store *s, const char *id, const struct svc_precond *pre
 
 	op_init(&op, NULL, id, NULL, NULL);
 	op.pre = pre;
-	return store_write(s, client_delete_tx, &op, err);
+	return svc_write(s, SVC_CLIENT_DELETE, &op, err);
 }
 
 /* ---- bulk import ---- */

@@ -54,6 +54,18 @@ struct svc_precond {
 	size_t n;
 };
 
+struct gc;
+
+/*
+ * Write through the group commit region g (gc.h) from now on, in this
+ * process: attaches to a slot, and applies other workers' writes with the
+ * limits l (borrowed for the life of the process; every worker has the
+ * same).  g NULL: write alone (the default).  The verbs' results and errors
+ * are the same either way.  Errors: gc_attach's (MK_ERR_FULL: no free
+ * slot; this process then writes alone).
+ */
+enum mk_code svc_group_commit(struct gc *g, struct store *s, const struct svc_limits *l);
+
 /*
  * Create a user from a parsed POST body (borrowed; svc removes "password"
  * from it after hashing it).  On success out holds the stored JSON text.

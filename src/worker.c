@@ -34,6 +34,7 @@
 #include "log.h"
 #include "master.h"
 #include "store.h"
+#include "svc.h"
 
 /*
  * After refusing a body over the limit, read and drop at most this much of
@@ -380,9 +381,10 @@ worker_signals(void)
 }
 
 static int
-worker_open(struct worker *w, const struct mk_conf *c)
+worker_open(struct worker *w, const struct mk_conf *c, struct gc *g)
 {
 	struct mk_err err;
+	enum mk_code rc;
 
 	memset(w, 0, sizeof(*w));
 	w->conf = c;
@@ -394,6 +396,10 @@ worker_open(struct worker *w, const struct mk_conf *c)
 		log_warnx("cannot open the store: %s", err.msg);
 		return -1;
 	}
+	/* Without a slot the worker still works: it commits alone. */
+	if ((rc = svc_group_commit(g, w->store, &w->api.limits)) != MK_OK)
+		log_warnx("group commit: %s; this worker commits alone",
+		    rc == MK_ERR_FULL ? "no free slot" : "cannot attach");
 	return 0;
 }
 
@@ -421,7 +427,7 @@ worker_close(struct worker *w)
 }
 
 int
-worker_run(const struct mk_conf *c, int listen_fd)
+worker_run(const struct mk_conf *c, int listen_fd, struct gc *g)
 {
 	struct worker w;
 	struct xport x;
@@ -439,7 +445,7 @@ worker_run(const struct mk_conf *c, int listen_fd)
 		log_warn("sigaction");
 		return 1;
 	}
-	if (worker_open(&w, c) == -1) {
+	if (worker_open(&w, c, g) == -1) {
 		worker_close(&w);
 		return EX_CONFIG;
 	}
@@ -500,7 +506,7 @@ worker_cgi(const struct mk_conf *c)
 	x.write = cgi_write;
 	x.ctx = NULL;
 	signal(SIGPIPE, SIG_IGN);
-	if (worker_open(&w, c) == -1) {
+	if (worker_open(&w, c, NULL) == -1) {
 		(void)worker_fixed(&x, 503, "The store is unavailable.");
 		status = EX_CONFIG;
 		goto out;

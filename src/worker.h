@@ -30,15 +30,18 @@
 
 #include "conf.h"
 
+struct gc;
+
 /*
  * Serve FastCGI requests on listen_fd until told to stop or after
  * c->max_requests requests (when not 0).  Runs in a forked child; the
  * return value is its exit status: 0 after a stop or a recycle,
  * EX_CONFIG (sysexits.h) when the store cannot be opened: the master does
  * not respawn such a worker, it stops; 1 when the listening socket is
- * unusable.  c is borrowed.
+ * unusable.  c is borrowed.  g: the pool's group commit region (made by
+ * the master before forking; see gc.h), or NULL to commit alone.
  */
-int worker_run(const struct mk_conf *c, int listen_fd);
+int worker_run(const struct mk_conf *c, int listen_fd, struct gc *g);
 
 /*
  * Answer the one CGI request described by the environment and stdin, on

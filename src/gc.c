@@ -1,0 +1,508 @@
+/*
+ * gc: group commit across the worker pool (see gc.h).
+ *
+ * The region: a header (the robust mutex, batch numbers) and nslots
+ * slots.  A slot belongs to one live worker (owner pid) and moves
+ *   FREE -> POSTED (owner: request in data) -> TAKEN (leader, batch b)
+ *        -> DONE (leader: result in data) -> FREE (owner, result read).
+ * Only the owner moves FREE->POSTED and DONE->FREE; only the lock holder
+ * moves POSTED->TAKEN->DONE (and TAKEN->POSTED when a dead leader's batch
+ * did not commit).  Waiting is a futex on the slot's state word: the
+ * leader wakes each owner it finished, and every owner still POSTED when
+ * it lets the lock go, so one of them leads the next batch; a short
+ * timeout bounds any missed wake-up (a leader killed at the wrong moment).
+ */
+#include "gc.h"
+
+#include <sys/mman.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef __linux__
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#endif
+
+#include "log.h"
+
+#define GC_WAIT_NS 2000000L     /* re-check a posted write every 2 ms at most */
+
+enum gc_state {
+	GC_FREE,
+	GC_POSTED,
+	GC_TAKEN,
+	GC_DONE,
+};
+
+struct gc_slot {
+	uint32_t state;          /* enum gc_state; st_get/st_set */
+	int32_t owner;           /* pid, 0 = nobody; under the lock */
+	uint64_t batch;          /* TAKEN/DONE: the batch that took it */
+	uint32_t code;           /* TAKEN/DONE: enum mk_code of the result */
+	uint32_t alone;          /* TAKEN/DONE: result did not fit, run it alone */
+	size_t req_n;            /* POSTED: request bytes in data */
+	size_t out_n;            /* TAKEN/DONE: result bytes */
+	char msg[MK_ERR_MSG];    /* DONE: the error message */
+};
+
+struct gc_hdr {
+	pthread_mutex_t lock;    /* robust, process-shared: the leader's */
+	uint64_t next_batch;     /* under lock */
+	uint64_t cur_batch;      /* under lock: the batch being applied, 0 none */
+	unsigned nslots;
+	size_t slot_bytes;
+	size_t stride;           /* bytes from one slot to the next */
+};
+
+struct gc {
+	struct gc_hdr *h;        /* the shared region */
+	size_t len;
+	int mine;                /* this process's slot, or -1 */
+	gc_apply_fn fn;
+	void *ctx;
+	struct gc_stats st;
+};
+
+static struct gc_slot *
+slot_at(const struct gc *g, unsigned i)
+{
+	char *base = (char *)g->h + sizeof(struct gc_hdr);
+
+	return (struct gc_slot *)(void *)(base + (size_t)i * g->h->stride);
+}
+
+/* The request: written by the owner, read by the leader. */
+static char *
+slot_req(struct gc_slot *sl)
+{
+	return (char *)sl + sizeof(*sl);
+}
+
+/*
+ * The result: written by the leader before the batch commits, so that a
+ * successor settling a dead leader's committed batch finds every result,
+ * and apart from the request, which must survive for a batch that did not
+ * commit and runs again.  slot_bytes after the request.
+ */
+static char *
+slot_res(const struct gc *g, struct gc_slot *sl)
+{
+	return slot_req(sl) + g->h->slot_bytes;
+}
+
+/* A slot's state, as the other processes see it (acquire / release). */
+static uint32_t
+st_get(struct gc_slot *sl)
+{
+	return __atomic_load_n(&sl->state, __ATOMIC_ACQUIRE);
+}
+
+static void
+st_set(struct gc_slot *sl, uint32_t v)
+{
+	__atomic_store_n(&sl->state, v, __ATOMIC_RELEASE);
+}
+
+static void
+wake(uint32_t *w)
+{
+#ifdef __linux__
+	(void)syscall(SYS_futex, w, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+#else
+	(void)w;
+#endif
+}
+
+/* Sleep while *w is still v, up to GC_WAIT_NS. */
+static void
+wait_on(uint32_t *w, uint32_t v)
+{
+	struct timespec ts = { 0, GC_WAIT_NS };
+
+#ifdef __linux__
+	(void)syscall(SYS_futex, w, FUTEX_WAIT, v, &ts, NULL, 0);
+#else
+	(void)w;
+	(void)v;
+	nanosleep(&ts, NULL);
+#endif
+}
+
+enum mk_code
+gc_new(unsigned nslots, size_t slot_bytes, struct gc **out, struct mk_err *err)
+{
+	pthread_mutexattr_t ma;
+	struct gc *g;
+	size_t stride;
+	void *p;
+
+	if (nslots == 0 || slot_bytes == 0)
+		return mk_fail(err, MK_ERR_INTERNAL, "group commit: no slots");
+	stride = (sizeof(struct gc_slot) + 2 * slot_bytes + 63) & ~(size_t)63;
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
+	g->len = sizeof(struct gc_hdr) + (size_t)nslots * stride;
+	/* Pages nobody touches cost nothing: slots are sized for the largest body. */
+	p = mmap(NULL, g->len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		mk_fail(err, MK_ERR_INTERNAL, "group commit: mmap of %zu bytes: %s",
+		    g->len, strerror(errno));
+		free(g);
+		return MK_ERR_INTERNAL;
+	}
+	g->h = p;
+	g->mine = -1;
+	if (pthread_mutexattr_init(&ma) != 0 ||
+	    pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED) != 0 ||
+	    pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST) != 0 ||
+	    pthread_mutex_init(&g->h->lock, &ma) != 0) {
+		munmap(p, g->len);
+		free(g);
+		return mk_fail(err, MK_ERR_INTERNAL, "group commit: robust mutex");
+	}
+	pthread_mutexattr_destroy(&ma);
+	g->h->nslots = nslots;
+	g->h->slot_bytes = slot_bytes;
+	g->h->stride = stride;
+	g->h->next_batch = 1;
+	*out = g;
+	return MK_OK;
+}
+
+void
+gc_free(struct gc *g)
+{
+	if (g == NULL)
+		return;
+	munmap(g->h, g->len);
+	free(g);
+}
+
+void
+gc_stats(const struct gc *g, struct gc_stats *st)
+{
+	*st = g->st;
+}
+
+/*
+ * Settle the batch of a leader that died holding the lock (called with
+ * the lock, after EOWNERDEAD).  The store says whether it committed.
+ */
+static void
+recover(struct gc *g, struct store *s)
+{
+	uint64_t b = g->h->cur_batch, mark = 0;
+	int committed;
+	unsigned i;
+
+	if (b == 0)
+		return;
+	if (store_batch_mark(s, &mark) != MK_OK) {
+		/* Cannot tell: fail its writes rather than risk running them twice. */
+		log_warnx("group commit: batch %llu of a dead leader: state unknown",
+		    (unsigned long long)b);
+		committed = -1;
+	} else
+		committed = mark == b;
+	/* Committed but perhaps not yet synced when its leader died. */
+	if (committed == 1 && store_sync(s) != MK_OK)
+		committed = -1;
+	for (i = 0; i < g->h->nslots; i++) {
+		struct gc_slot *sl = slot_at(g, i);
+
+		if (st_get(sl) != GC_TAKEN || sl->batch != b)
+			continue;
+		if (committed == 0) {
+			st_set(sl, GC_POSTED);
+		} else {
+			if (committed == -1) {
+				sl->code = MK_ERR_INTERNAL;
+				sl->out_n = 0;
+				snprintf(sl->msg, sizeof(sl->msg), "store: write failed");
+			}
+			st_set(sl, GC_DONE);
+		}
+		wake(&sl->state);
+	}
+	log_info("group commit: batch %llu of a dead leader %s", (unsigned long long)b,
+	    committed == 1 ? "had committed: results handed out" :
+	    committed == 0 ? "had not committed: its writes run again" : "failed");
+	g->h->cur_batch = 0;
+	g->st.recovered++;
+}
+
+/* Take the lock, settling a dead holder's batch.  0, or -1 (lock unusable). */
+static int
+lock(struct gc *g, struct store *s, int try)
+{
+	int rc;
+
+	rc = try ? pthread_mutex_trylock(&g->h->lock) : pthread_mutex_lock(&g->h->lock);
+	if (rc == EOWNERDEAD) {
+		recover(g, s);
+		pthread_mutex_consistent(&g->h->lock);
+		return 0;
+	}
+	return rc == 0 ? 0 : -1;
+}
+
+static void
+unlock(struct gc *g)
+{
+	unsigned i;
+
+	pthread_mutex_unlock(&g->h->lock);
+	/* Writes posted meanwhile: one of their owners leads the next batch. */
+	for (i = 0; i < g->h->nslots; i++) {
+		struct gc_slot *sl = slot_at(g, i);
+
+		if (st_get(sl) == GC_POSTED)
+			wake(&sl->state);
+	}
+}
+
+enum mk_code
+gc_attach(struct gc *g, struct store *s, gc_apply_fn fn, void *ctx)
+{
+	pid_t me = getpid();
+	unsigned i;
+	int found = -1;
+
+	g->fn = fn;
+	g->ctx = ctx;
+	g->mine = -1;
+	memset(&g->st, 0, sizeof(g->st));
+	/*
+	 * Under the lock: no leader is working on the slot taken over (a
+	 * posted write of a dead owner is dropped; its client got no answer).
+	 */
+	if (lock(g, s, 0) == -1)
+		return MK_ERR_INTERNAL;
+	for (i = 0; i < g->h->nslots && found == -1; i++) {
+		struct gc_slot *sl = slot_at(g, i);
+		pid_t o = sl->owner;
+
+		if (o == 0 || (kill(o, 0) == -1 && errno == ESRCH))
+			found = (int)i;
+	}
+	if (found != -1) {
+		struct gc_slot *sl = slot_at(g, (unsigned)found);
+
+		sl->owner = me;
+		st_set(sl, GC_FREE);
+		g->mine = found;
+	}
+	pthread_mutex_unlock(&g->h->lock);
+	return found == -1 ? MK_ERR_FULL : MK_OK;
+}
+
+struct alone_ctx {
+	struct gc *g;
+	const void *req;
+	size_t n;
+	struct mk_buf *out;
+};
+
+static enum mk_code
+alone_tx(struct store_txn *t, void *vctx, struct mk_err *err)
+{
+	struct alone_ctx *a = vctx;
+
+	return a->g->fn(t, a->g->ctx, a->req, a->n, a->out, err);
+}
+
+/* A write outside the group: a store_write of its own. */
+static enum mk_code
+write_alone(struct gc *g, struct store *s, const void *req, size_t n,
+    struct mk_buf *out, struct mk_err *err)
+{
+	struct alone_ctx a = { g, req, n, out };
+
+	g->st.alone++;
+	return store_write(s, alone_tx, &a, err);
+}
+
+/* One write of a batch, applied by the leader: the request, its result. */
+struct taken {
+	struct gc *g;
+	struct gc_slot *sl;
+	struct mk_buf out;
+	struct mk_err err;
+};
+
+/*
+ * In the write's nested transaction: apply it.  A result too large for
+ * its slot is dropped with its changes, and the owner runs it alone.
+ */
+static enum mk_code
+taken_tx(struct store_txn *t, void *vctx, struct mk_err *err)
+{
+	struct taken *tk = vctx;
+	struct gc_slot *sl = tk->sl;
+	enum mk_code rc;
+
+	buf_reset(&tk->out);
+	rc = tk->g->fn(t, tk->g->ctx, slot_req(sl), sl->req_n, &tk->out, err);
+	if (rc != MK_OK)
+		return rc;
+	if (tk->out.failed)
+		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
+	if (tk->out.n > tk->g->h->slot_bytes) {
+		sl->alone = 1;
+		return mk_fail(err, MK_ERR_INTERNAL, "result too large for the group");
+	}
+	return MK_OK;
+}
+
+/* The write's result into its slot (before the batch commits). */
+static void
+taken_done(struct store_batch_item *it)
+{
+	struct taken *tk = it->ctx;
+	struct gc_slot *sl = tk->sl;
+
+	sl->code = (uint32_t)it->code;
+	sl->out_n = 0;
+	sl->msg[0] = '\0';
+	if (it->code == MK_OK) {
+		memcpy(slot_res(tk->g, sl), tk->out.p, tk->out.n);
+		sl->out_n = tk->out.n;
+	} else
+		memcpy(sl->msg, tk->err.msg, sizeof(sl->msg));
+}
+
+/* As leader (lock held): apply every posted write in one batch. */
+static void
+lead(struct gc *g, struct store *s)
+{
+	struct store_batch_item *items = NULL;
+	struct taken *tk = NULL;
+	struct mk_err berr;
+	unsigned i, n = 0, cap = g->h->nslots;
+	uint64_t b;
+
+	if ((items = calloc(cap, sizeof(*items))) == NULL ||
+	    (tk = calloc(cap, sizeof(*tk))) == NULL)
+		goto out;   /* nothing taken: the owners will find the lock free */
+	b = g->h->next_batch++;
+	for (i = 0; i < g->h->nslots; i++) {
+		struct gc_slot *sl = slot_at(g, i);
+
+		if (st_get(sl) != GC_POSTED)
+			continue;
+		sl->batch = b;
+		sl->alone = 0;
+		sl->code = MK_ERR_INTERNAL;
+		sl->out_n = 0;
+		st_set(sl, GC_TAKEN);
+		tk[n].g = g;
+		tk[n].sl = sl;
+		items[n].fn = taken_tx;
+		items[n].ctx = &tk[n];
+		items[n].err = &tk[n].err;
+		items[n].done = taken_done;
+		n++;
+	}
+	if (n == 0)
+		goto out;
+	g->h->cur_batch = b;
+	memset(&berr, 0, sizeof(berr));
+	if (store_write_batch(s, items, n, b, &berr) != MK_OK) {
+		/* Nothing committed: every write of the batch gets the failure. */
+		for (i = 0; i < n; i++) {
+			tk[i].sl->code = (uint32_t)items[i].code;
+			tk[i].sl->out_n = 0;
+			tk[i].sl->alone = 0;
+			memcpy(tk[i].sl->msg, berr.msg, sizeof(tk[i].sl->msg));
+		}
+	}
+	g->h->cur_batch = 0;
+	for (i = 0; i < n; i++) {
+		st_set(tk[i].sl, GC_DONE);
+		wake(&tk[i].sl->state);
+	}
+	g->st.led++;
+	g->st.applied += n;
+out:
+	for (i = 0; tk != NULL && i < n; i++)
+		buf_free(&tk[i].out);
+	free(items);
+	free(tk);
+}
+
+enum mk_code
+gc_write(struct gc *g, struct store *s, const void *req, size_t n,
+    struct mk_buf *out, struct mk_err *err)
+{
+	struct gc_slot *sl;
+	enum mk_code code;
+	uint32_t st;
+
+	if (g == NULL || g->mine < 0 || n > g->h->slot_bytes)
+		return write_alone(g, s, req, n, out, err);
+	sl = slot_at(g, (unsigned)g->mine);
+	memcpy(slot_req(sl), req, n);
+	sl->req_n = n;
+	st_set(sl, GC_POSTED);
+	for (;;) {
+		if ((st = st_get(sl)) == GC_DONE)
+			break;
+		/*
+		 * Posted: lead if the lock is free.  Taken: a live leader holds
+		 * the lock and the try fails; a dead one's batch is settled.
+		 */
+		if (lock(g, s, 1) == 0) {
+			lead(g, s);
+			unlock(g);
+			continue;
+		}
+		wait_on(&sl->state, st);
+	}
+	code = (enum mk_code)sl->code;
+	if (code == MK_OK && out != NULL) {
+		buf_reset(out);
+		if (buf_add(out, slot_res(g, sl), sl->out_n) == -1)
+			code = mk_fail(err, MK_ERR_NOMEM, "out of memory");
+	} else if (sl->alone) {
+		st_set(sl, GC_FREE);
+		return write_alone(g, s, req, n, out, err);
+	} else if (err != NULL) {
+		err->code = code;
+		memcpy(err->msg, sl->msg, sizeof(err->msg));
+		err->msg[sizeof(err->msg) - 1] = '\0';
+	}
+	st_set(sl, GC_FREE);
+	return code;
+}
+
+int
+gc_pause(struct gc *g, struct store *s)
+{
+	return lock(g, s, 0);
+}
+
+void
+gc_resume(struct gc *g)
+{
+	unlock(g);
+}
+
+unsigned
+gc_pending(struct gc *g)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < g->h->nslots; i++)
+		if (st_get(slot_at(g, i)) == GC_POSTED)
+			n++;
+	return n;
+}

@@ -1,0 +1,510 @@
+/*
+ * test_gc: group commit (gc) with real processes on a real LMDB store.
+ * The parent holds the leader's lock (gc_pause) while child processes
+ * post their writes, so they are applied as one batch when it lets go.
+ *
+ *   batch_keeps_the_others     a valid PATCH, an invalid one (400), one
+ *                              whose precondition fails (412) and a client
+ *                              create in one batch: the bad two change
+ *                              nothing, the others commit, each answer is
+ *                              what the write alone gives
+ *   lone_write_leads_itself    a write with nobody around is its own batch
+ *   failed_write_leaves_nothing a write that fails after it changed
+ *                              things: none of its changes stay, the
+ *                              batch's other writes do
+ *   dead_leader_runs_once      a leader SIGKILLed inside its batch: the
+ *                              batch did not commit; the next leader runs
+ *                              every write of it exactly once
+ */
+#define _XOPEN_SOURCE 700
+#define _DEFAULT_SOURCE
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gc.h"
+#include "jx.h"
+#include "log.h"
+#include "store.h"
+#include "svc.h"
+
+#define NCHILD_MAX 8
+
+static char tmpdir[64];
+static char envdir[128];
+
+/* What a child reports, in a shared page. */
+struct report {
+	int code;
+	char msg[MK_ERR_MSG];
+	char out[4096];
+	size_t out_n;
+	unsigned long led, applied;
+};
+
+static struct report *reps;
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void
+setup(void)
+{
+	log_init("test_gc", 1, 0);
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/mk-gc-XXXXXX");
+	cr_assert_not_null(mkdtemp(tmpdir));
+	snprintf(envdir, sizeof(envdir), "%s/env", tmpdir);
+	reps = mmap(NULL, sizeof(*reps) * NCHILD_MAX, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	cr_assert_neq(reps, MAP_FAILED);
+	memset(reps, 0, sizeof(*reps) * NCHILD_MAX);
+}
+
+static void
+teardown(void)
+{
+	if (tmpdir[0] != '\0')
+		nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	munmap(reps, sizeof(*reps) * NCHILD_MAX);
+}
+
+TestSuite(gc, .init = setup, .fini = teardown, .timeout = 60);
+
+static struct store *
+open_store(void)
+{
+	struct store_opts o;
+	struct store *s = NULL;
+	struct mk_err err;
+
+	memset(&o, 0, sizeof(o));
+	o.dir = envdir;
+	if (store_open(&o, &s, &err) != MK_OK)
+		return NULL;
+	return s;
+}
+
+static struct json_object *
+parse(const char *text)
+{
+	struct json_object *o = NULL;
+	struct mk_err err;
+
+	if (jx_parse(text, strlen(text), 64, &o, &err) != MK_OK)
+		return NULL;
+	return o;
+}
+
+/* The stored bytes of a user (a copy), or "" when absent. */
+static char *
+stored(struct store *s, enum store_table tab, const char *id)
+{
+	struct store_txn *t;
+	struct mk_slice rec;
+	char *copy;
+
+	cr_assert_eq(store_read_begin(s, &t), MK_OK);
+	if (store_get(t, tab, (struct mk_slice){ id, strlen(id) }, &rec) != MK_OK)
+		rec.n = 0;
+	copy = calloc(1, rec.n + 1);
+	cr_assert_not_null(copy);
+	memcpy(copy, rec.p, rec.n);
+	store_txn_end(t);
+	return copy;
+}
+
+/*
+ * Children attach (which takes the lock for a moment) before the parent
+ * pauses the group: each says it is ready on one pipe and waits for a byte
+ * on the other before it writes.
+ */
+static int ready_pipe[2], go_pipe[2];
+
+static void
+child_ready(void)
+{
+	char c = 'r';
+
+	if (write(ready_pipe[1], &c, 1) != 1 || read(go_pipe[0], &c, 1) != 1)
+		_exit(4);
+}
+
+/* Wait for n children to be ready, pause the group, let them go. */
+static void
+pause_and_go(struct gc *g, struct store *s, int n)
+{
+	char c;
+	int i;
+
+	for (i = 0; i < n; i++)
+		cr_assert_eq(read(ready_pipe[0], &c, 1), 1);
+	cr_assert_eq(gc_pause(g, s), 0);
+	for (i = 0; i < n; i++)
+		cr_assert_eq(write(go_pipe[1], "g", 1), 1);
+}
+
+/* Wait (at most 10 s) until n writes are posted. */
+static void
+wait_pending(struct gc *g, unsigned n)
+{
+	struct timespec ts = { 0, 2000000 };
+	int i;
+
+	for (i = 0; i < 5000 && gc_pending(g) < n; i++)
+		nanosleep(&ts, NULL);
+	cr_assert_eq(gc_pending(g), n, "posted: %u of %u", gc_pending(g), n);
+}
+
+static void
+report_stats(struct gc *g, struct report *r)
+{
+	struct gc_stats st;
+
+	gc_stats(g, &st);
+	r->led = st.led;
+	r->applied = st.applied;
+}
+
+/* ---- a batch with failures in it ---- */
+
+enum op_kind { OP_PATCH_OK, OP_PATCH_INVALID, OP_PATCH_412, OP_CLIENT };
+
+static const char *user_ids[3];
+static char user_id_buf[3][64];
+
+static void
+child_op(struct gc *g, int i, enum op_kind k)
+{
+	struct svc_limits lim;
+	struct store *s;
+	struct json_object *body = NULL;
+	struct mk_buf out = MK_BUF_INIT;
+	struct mk_err err;
+	struct mk_slice bad = { "00000000000000000000000000000000", 32 };
+	struct svc_precond pre = { 0, &bad, 1 };
+	enum mk_code rc = MK_ERR_INTERNAL;
+
+	svc_limits_defaults(&lim);
+	memset(&err, 0, sizeof(err));
+	if ((s = open_store()) == NULL || svc_group_commit(g, s, &lim) != MK_OK)
+		_exit(3);
+	child_ready();
+	switch (k) {
+	case OP_PATCH_OK:
+		body = parse("{\"user_metadata\":{\"color\":\"blue\",\"n\":[1,2.50,\"x/y\"]}}");
+		rc = svc_user_patch(s, &lim, user_ids[0], NULL, body, &out, &err);
+		break;
+	case OP_PATCH_INVALID:
+		body = parse("{\"user_metadata\":{\"a.b\":1}}");
+		rc = svc_user_patch(s, &lim, user_ids[1], NULL, body, &out, &err);
+		break;
+	case OP_PATCH_412:
+		body = parse("{\"user_metadata\":{\"c\":3}}");
+		rc = svc_user_patch(s, &lim, user_ids[2], &pre, body, &out, &err);
+		break;
+	case OP_CLIENT:
+		body = parse("{\"name\":\"batched\",\"client_metadata\":{\"k\":\"v\"}}");
+		rc = svc_client_create(s, &lim, body, &out, &err);
+		break;
+	}
+	reps[i].code = rc;
+	memcpy(reps[i].msg, err.msg, sizeof(reps[i].msg));
+	if (out.n < sizeof(reps[i].out)) {
+		memcpy(reps[i].out, out.p ? out.p : "", out.n);
+		reps[i].out_n = out.n;
+	}
+	report_stats(g, &reps[i]);
+	_exit(0);
+}
+
+static void
+reap(pid_t *pids, int n)
+{
+	int i, st;
+
+	for (i = 0; i < n; i++) {
+		cr_assert_eq(waitpid(pids[i], &st, 0), pids[i]);
+		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child %d: status %#x", i, st);
+	}
+}
+
+Test(gc, batch_keeps_the_others)
+{
+	struct svc_limits lim;
+	struct store *s;
+	struct gc *g = NULL;
+	struct mk_err err;
+	struct mk_buf out = MK_BUF_INIT;
+	struct json_object *body;
+	char *before[3], *after, cid[64];
+	pid_t pids[4];
+	unsigned long led = 0, applied = 0;
+	int i;
+
+	svc_limits_defaults(&lim);
+	cr_assert_not_null(s = open_store());
+	for (i = 0; i < 3; i++) {
+		char text[128];
+
+		snprintf(text, sizeof(text), "{\"email\":\"u%d@example.com\","
+		    "\"connection\":\"Username-Password-Authentication\","
+		    "\"user_metadata\":{\"i\":%d}}", i, i);
+		cr_assert_not_null(body = parse(text));
+		cr_assert_eq(svc_user_create(s, &lim, body, &out, &err), MK_OK, "%s", err.msg);
+		json_object_put(body);
+		cr_assert_not_null(body = parse(out.p));
+		snprintf(user_id_buf[i], sizeof(user_id_buf[i]), "%s", jx_get_str(body, "user_id"));
+		json_object_put(body);
+		user_ids[i] = user_id_buf[i];
+		before[i] = stored(s, ST_USERS, user_ids[i]);
+	}
+	cr_assert_eq(gc_new(8, 64 << 10, &g, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(pipe(ready_pipe), 0);
+	cr_assert_eq(pipe(go_pipe), 0);
+	for (i = 0; i < 4; i++) {
+		cr_assert_neq(pids[i] = fork(), -1);
+		if (pids[i] == 0)
+			child_op(g, i, (enum op_kind)i);
+	}
+	pause_and_go(g, s, 4);
+	wait_pending(g, 4);
+	gc_resume(g);
+	reap(pids, 4);
+	for (i = 0; i < 4; i++) {
+		led += reps[i].led;
+		applied += reps[i].applied;
+	}
+	cr_assert_eq(led, 1, "one batch: %lu led", led);
+	cr_assert_eq(applied, 4, "of all four writes: %lu", applied);
+
+	/* The valid PATCH: committed, and its answer is the stored record. */
+	cr_assert_eq(reps[0].code, MK_OK, "%s", reps[0].msg);
+	after = stored(s, ST_USERS, user_ids[0]);
+	cr_assert_eq(reps[0].out_n, strlen(after));
+	cr_assert_str_eq(reps[0].out, after);
+	cr_assert_not_null(strstr(after, "\"n\":[1,2.50,\"x/y\"]"), "%s", after);
+	free(after);
+	/* The invalid one: its message, nothing of it written. */
+	cr_assert_eq(reps[1].code, MK_ERR_INVALID);
+	cr_assert_not_null(strstr(reps[1].msg, "Fields with \".\" are not allowed"), "%s",
+	    reps[1].msg);
+	after = stored(s, ST_USERS, user_ids[1]);
+	cr_assert_str_eq(after, before[1]);
+	free(after);
+	/* The 412: nothing written. */
+	cr_assert_eq(reps[2].code, MK_ERR_PRECOND);
+	cr_assert_str_eq(reps[2].msg, "The resource has been modified.");
+	after = stored(s, ST_USERS, user_ids[2]);
+	cr_assert_str_eq(after, before[2]);
+	free(after);
+	/* The client: there, as answered. */
+	cr_assert_eq(reps[3].code, MK_OK, "%s", reps[3].msg);
+	cr_assert_not_null(body = parse(reps[3].out));
+	snprintf(cid, sizeof(cid), "%s", jx_get_str(body, "client_id"));
+	json_object_put(body);
+	after = stored(s, ST_CLIENTS, cid);
+	cr_assert_str_eq(reps[3].out, after);
+	free(after);
+	for (i = 0; i < 3; i++)
+		free(before[i]);
+	buf_free(&out);
+	gc_free(g);
+	store_close(s);
+}
+
+Test(gc, lone_write_leads_itself)
+{
+	struct svc_limits lim;
+	struct store *s;
+	struct gc *g = NULL;
+	struct gc_stats st;
+	struct mk_err err;
+	struct mk_buf out = MK_BUF_INIT;
+	struct json_object *body;
+
+	svc_limits_defaults(&lim);
+	cr_assert_not_null(s = open_store());
+	cr_assert_eq(gc_new(4, 64 << 10, &g, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(svc_group_commit(g, s, &lim), MK_OK);
+	cr_assert_not_null(body = parse("{\"email\":\"lone@example.com\","
+	    "\"connection\":\"Username-Password-Authentication\"}"));
+	cr_assert_eq(svc_user_create(s, &lim, body, &out, &err), MK_OK, "%s", err.msg);
+	json_object_put(body);
+	gc_stats(g, &st);
+	cr_assert_eq(st.led, 1);
+	cr_assert_eq(st.applied, 1);
+	cr_assert_eq(st.alone, 0);
+	cr_assert_eq(svc_group_commit(NULL, s, &lim), MK_OK);
+	buf_free(&out);
+	gc_free(g);
+	store_close(s);
+}
+
+/* ---- a leader killed inside its batch ---- */
+
+static char flagpath[160];
+
+/*
+ * "inc:K" adds one to the counter K (a token record, read and written in
+ * the transaction); "die" kills its leader the first time it runs.
+ */
+static enum mk_code
+count_apply(struct store_txn *t, void *ctx, const void *req, size_t n,
+    struct mk_buf *out, struct mk_err *err)
+{
+	struct mk_slice rec, key;
+	char num[32];
+	long v = 0;
+	int fd;
+
+	(void)ctx;
+	(void)out;
+	if (n == 3 && memcmp(req, "die", 3) == 0) {
+		if ((fd = open(flagpath, O_CREAT | O_EXCL | O_WRONLY, 0600)) != -1) {
+			close(fd);
+			raise(SIGKILL);
+		}
+		return MK_OK;
+	}
+	key.p = req;
+	key.n = n;
+	if (n > 4 && memcmp(req, "bad:", 4) == 0) {
+		/* Writes, then fails: none of it may stay. */
+		if (store_put(t, ST_TOKENS, key, (struct mk_slice){ "1", 1 }) != MK_OK)
+			return mk_fail(err, MK_ERR_INTERNAL, "put");
+		return mk_fail(err, MK_ERR_INVALID, "bad on purpose");
+	}
+	if (store_get(t, ST_TOKENS, key, &rec) == MK_OK && rec.n < sizeof(num)) {
+		memcpy(num, rec.p, rec.n);
+		num[rec.n] = '\0';
+		v = strtol(num, NULL, 10);
+	}
+	snprintf(num, sizeof(num), "%ld", v + 1);
+	if (store_put(t, ST_TOKENS, key, (struct mk_slice){ num, strlen(num) }) != MK_OK)
+		return mk_fail(err, MK_ERR_INTERNAL, "put");
+	return MK_OK;
+}
+
+static void
+child_count(struct gc *g, int i, const char *req)
+{
+	struct store *s;
+	struct mk_err err;
+
+	if ((s = open_store()) == NULL || gc_attach(g, s, count_apply, NULL) != MK_OK)
+		_exit(3);
+	child_ready();
+	reps[i].code = gc_write(g, s, req, strlen(req), NULL, &err);
+	report_stats(g, &reps[i]);
+	_exit(0);
+}
+
+static long
+counter(struct store *s, const char *k)
+{
+	char *v = stored(s, ST_TOKENS, k);
+	long n = strtol(v, NULL, 10);
+
+	free(v);
+	return n;
+}
+
+Test(gc, dead_leader_runs_once)
+{
+	static const char *reqs[] = { "inc:a", "die", "inc:c", "inc:d" };
+	struct store *s;
+	struct gc *g = NULL;
+	struct mk_err err;
+	pid_t pids[4];
+	int i, st, killed = 0, ok = 0;
+	unsigned long recovered_by_all;
+
+	snprintf(flagpath, sizeof(flagpath), "%s/died", tmpdir);
+	cr_assert_not_null(s = open_store());
+	cr_assert_eq(gc_new(8, 4096, &g, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(pipe(ready_pipe), 0);
+	cr_assert_eq(pipe(go_pipe), 0);
+	for (i = 0; i < 4; i++) {
+		cr_assert_neq(pids[i] = fork(), -1);
+		if (pids[i] == 0)
+			child_count(g, i, reqs[i]);
+	}
+	pause_and_go(g, s, 4);
+	wait_pending(g, 4);
+	gc_resume(g);
+	for (i = 0; i < 4; i++) {
+		cr_assert_eq(waitpid(pids[i], &st, 0), pids[i]);
+		if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
+			killed++;
+		else if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && reps[i].code == MK_OK)
+			ok++;
+	}
+	cr_assert_eq(access(flagpath, F_OK), 0, "the leader did die");
+	cr_assert_eq(killed, 1);
+	cr_assert_eq(ok, 3);
+	/* Every write once: none lost, none applied twice. */
+	cr_assert_eq(counter(s, "inc:a"), 1);
+	cr_assert_eq(counter(s, "inc:c"), 1);
+	cr_assert_eq(counter(s, "inc:d"), 1);
+	recovered_by_all = 0;
+	for (i = 0; i < 4; i++)
+		recovered_by_all += reps[i].applied;
+	/* The dead leader's batch ran again in full, its own write included. */
+	cr_assert_geq(recovered_by_all, 4);
+	gc_free(g);
+	store_close(s);
+}
+
+Test(gc, failed_write_leaves_nothing)
+{
+	static const char *reqs[] = { "inc:a", "bad:x", "inc:c" };
+	struct store *s;
+	struct gc *g = NULL;
+	struct mk_err err;
+	pid_t pids[3];
+	char *x;
+	int i;
+
+	cr_assert_not_null(s = open_store());
+	cr_assert_eq(gc_new(8, 4096, &g, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(pipe(ready_pipe), 0);
+	cr_assert_eq(pipe(go_pipe), 0);
+	for (i = 0; i < 3; i++) {
+		cr_assert_neq(pids[i] = fork(), -1);
+		if (pids[i] == 0)
+			child_count(g, i, reqs[i]);
+	}
+	pause_and_go(g, s, 3);
+	wait_pending(g, 3);
+	gc_resume(g);
+	reap(pids, 3);
+	cr_assert_eq(reps[0].led + reps[1].led + reps[2].led, 1, "one batch");
+	cr_assert_eq(reps[0].code, MK_OK);
+	cr_assert_eq(reps[1].code, MK_ERR_INVALID);
+	cr_assert_eq(reps[2].code, MK_OK);
+	cr_assert_eq(counter(s, "inc:a"), 1);
+	cr_assert_eq(counter(s, "inc:c"), 1);
+	x = stored(s, ST_TOKENS, "bad:x");
+	cr_assert_str_eq(x, "", "the failed write's put stayed: %s", x);
+	free(x);
+	gc_free(g);
+	store_close(s);
+}
