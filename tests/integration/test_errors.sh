@@ -84,6 +84,20 @@ else
 		"MK_HTTPD_SED matched nothing in $MK_HTTPD_CONF"
 fi
 
+# ---- the bodies themselves ----
+
+for f in "$MK_TOP"/etc/errors/*.json; do
+	n=$(basename "$f" .json)
+	if jq -e --argjson n "$n" '.statusCode == $n and (.error | type == "string")
+	    and (.message | type == "string")
+	    and (keys - ["statusCode", "error", "message", "errorCode"] == [])' \
+	    "$f" >/dev/null 2>&1; then
+		pass "etc/errors/$n.json: the API's error body for $n"
+	else
+		fail "etc/errors/$n.json: the API's error body for $n" "$(head -c 200 "$f")"
+	fi
+done
+
 # ---- GET /: the front page ----
 
 req GET / "" -
