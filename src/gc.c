@@ -15,6 +15,7 @@
 #include "gc.h"
 
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/types.h>
 
 #include <errno.h>
@@ -173,7 +174,15 @@ gc_new(unsigned nslots, size_t slot_bytes, struct gc **out, struct mk_err *err)
 	g->h->nslots = nslots;
 	g->h->slot_bytes = slot_bytes;
 	g->h->stride = stride;
-	g->h->next_batch = 1;
+	/*
+	 * Batch numbers start at random: the store keeps the mark of the last
+	 * batch of an earlier pool, which a new pool's numbers must not meet
+	 * (a dead leader's batch would be taken for committed).
+	 */
+	if (getrandom(&g->h->next_batch, sizeof(g->h->next_batch), 0) !=
+	    (ssize_t)sizeof(g->h->next_batch))
+		g->h->next_batch = (uint64_t)time(NULL) << 20 ^ (uint64_t)getpid();
+	g->h->next_batch = (g->h->next_batch >> 2) | 1;
 	*out = g;
 	return MK_OK;
 }

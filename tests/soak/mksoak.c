@@ -394,8 +394,12 @@ http(struct conn *c, const char *method, const char *path, json_object *body,
 	/*
 	 * A 503 that is not the service's own JSON error comes from the web
 	 * server, which could not reach the pool: the request was not run.
+	 * The web servers answer it in the API's shape too (etc/errors/503.json),
+	 * so it is told apart by its message.
 	 */
-	if (r->status == 503 && (r->body == NULL || strstr(r->body, "\"statusCode\"") == NULL))
+	if (r->status == 503 && (r->body == NULL ||
+	    strstr(r->body, "\"statusCode\"") == NULL ||
+	    strstr(r->body, "The service is not reachable") != NULL))
 		r->status = ST_REFUSED;
 	pthread_mutex_lock(&lk);
 	n_status[r->status >= 100 && r->status < 600 ? r->status / 100 : 0]++;

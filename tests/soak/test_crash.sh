@@ -7,6 +7,13 @@
 # the environment: mdb_stat, index entries against records, metakeepctl
 # check when it exists.
 #
+# With 4 workers and 4 clients most durable writes are group commits
+# (src/gc.c): batches of several workers' writes in one transaction.  Each
+# iteration also SIGKILLs single workers during the load (one or two, at
+# random moments: a worker killed while it waits for its batch, or while it
+# leads one holding the group's lock and LMDB's), before the pool kill; the
+# pool must replace them and lose or duplicate nothing of the others.
+#
 # Iterations: MK_CRASH_ITER (default 10; 200 with MK_TEST_LONG=1).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,7 +28,7 @@ RANDOM=$seed
 
 start_stack "$b" || { echo "0 passed, 1 failed"; exit 1; }
 echo "# crash: $iters iterations, seed $seed"
-tot_writes=0 tot_lost=0 tot_checks=0 tot_req=0 kills=0
+tot_writes=0 tot_lost=0 tot_checks=0 tot_req=0 kills=0 wkills=0
 for i in $(seq 1 "$iters"); do
 	load_ms=$((1500 + RANDOM % 1500))
 	kill_ms=$((200 + RANDOM % (load_ms - 400)))
@@ -29,7 +36,19 @@ for i in $(seq 1 "$iters"); do
 		-s "$(printf '%d.%03d' $((load_ms / 1000)) $((load_ms % 1000)))" \
 		-S "$((seed + i))" -T "crash$seed-$i" &
 	dpid=$!
-	sleep "$(printf '%d.%03d' $((kill_ms / 1000)) $((kill_ms % 1000)))"
+	# Single workers first, at random moments before the pool kill.
+	slept=0
+	for _ in $(seq 1 $((1 + RANDOM % 2))); do
+		at=$((RANDOM % (kill_ms - 100) + 50))
+		[ "$at" -gt "$slept" ] || continue
+		sleep "$(printf '%d.%03d' $(((at - slept) / 1000)) $(((at - slept) % 1000)))"
+		slept=$at
+		mapfile -t ws < <(soak_workers)
+		if [ "${#ws[@]}" -gt 0 ]; then
+			kill -KILL "${ws[RANDOM % ${#ws[@]}]}" 2>/dev/null && wkills=$((wkills + 1))
+		fi
+	done
+	sleep "$(printf '%d.%03d' $(((kill_ms - slept) / 1000)) $(((kill_ms - slept) % 1000)))"
 	soak_kill_pool KILL
 	kills=$((kills + 1))
 	# Sometimes the pool stays down a while: requests fail meanwhile.
@@ -54,7 +73,8 @@ for i in $(seq 1 "$iters"); do
 	tot_req=$((tot_req + $(soak_field requests)))
 	soak_env_check "iteration $i"
 done
-echo "# crash totals: $kills pool kills, $tot_req requests, $tot_writes writes acknowledged" \
+echo "# crash totals: $kills pool kills, $wkills single workers killed, $tot_req requests," \
+	"$tot_writes writes acknowledged" \
 	"and verified, $tot_lost requests without an answer, $tot_checks model checks"
 mk_stop_pid "$MK_DAEMON_PID"
 MK_DAEMON_PID=
