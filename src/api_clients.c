@@ -128,8 +128,15 @@ api_clients_patch(struct api_ctx *c)
 		return c->err.code;
 	if ((rc = api_precond(c, &pre)) != MK_OK)
 		return rc;
-	return api_written(c, svc_client_patch(c->s, &c->conf->limits, c->id, pre, c->body,
-	    &c->rs->body, &c->err), 200);
+	rc = svc_client_patch(c->s, &c->conf->limits, c->id, pre, c->body, &c->rs->body,
+	    &c->err);
+	/*
+	 * The secret goes out only to read:client_keys (issue 12, finding 2);
+	 * the ETag, which leaves the secret out, is the same either way.
+	 */
+	if (rc == MK_OK && !(c->tok.scopes & SC_READ_CLIENT_KEYS))
+		rc = api_hide_secret(c);
+	return api_written(c, rc, 200);
 }
 
 enum mk_code

@@ -179,6 +179,22 @@ api_send_record(struct api_ctx *c, enum store_table t, int hide_secret, const ch
 }
 
 enum mk_code
+api_hide_secret(struct api_ctx *c)
+{
+	struct mk_buf tmp = MK_BUF_INIT;
+	struct mk_slice rec = { c->rs->body.p, c->rs->body.n };
+	enum mk_code rc;
+
+	if ((rc = api_emit_record(&tmp, rec, NULL, 1)) == MK_OK) {
+		buf_reset(&c->rs->body);
+		if (buf_add(&c->rs->body, tmp.p, tmp.n) == -1)
+			rc = MK_ERR_NOMEM;
+	}
+	buf_free(&tmp);
+	return rc == MK_OK ? MK_OK : mk_fail(&c->err, rc, "client output failed");
+}
+
+enum mk_code
 api_written(struct api_ctx *c, enum mk_code rc, int status)
 {
 	if (rc == MK_OK) {

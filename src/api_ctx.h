@@ -75,6 +75,13 @@ enum mk_code api_send_record(struct api_ctx *c, enum store_table t, int hide_sec
     const char *noun);
 
 /*
+ * Take client_secret out of the record in c->rs->body (a client svc just
+ * wrote), for a token without read:client_keys.  Errors: MK_ERR_NOMEM,
+ * MK_ERR_INTERNAL (c->err set).
+ */
+enum mk_code api_hide_secret(struct api_ctx *c);
+
+/*
  * After a write: when rc is MK_OK, c->rs->body holds the record as svc
  * stored it; add its ETag and set status.  Returns rc.
  */

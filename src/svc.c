@@ -6,6 +6,8 @@
  * and needs no store (password hashing, random ids) happens before, so the
  * write lock is held only for read-merge-validate-write.
  */
+#include "config.h"   /* _GNU_SOURCE: memmem */
+
 #include "svc.h"
 
 #include <crypt.h>
@@ -156,12 +158,38 @@ record_text(struct svc_op *op, struct json_object *obj, struct mk_slice *text,
 	return MK_OK;
 }
 
+/*
+ * A client's secret stays out of its version (issue 12, finding 3): an
+ * ETag that covered it would let a token that cannot see the secret test
+ * guesses of it offline.  Its version is the hash of the record without
+ * client_secret; updated_at still changes it when the secret alone is
+ * rotated.  Other records (users) are hashed as stored, with no parsing.
+ */
 void
 svc_version(const void *rec, size_t n, char out[SVC_VERSION_SIZE])
 {
+	struct json_object *o = NULL;
+	const char *text = rec;
+	size_t len = n;
 	char hex[65];
 
-	mk_sha256_hex(rec, n, hex);
+	if (memmem(rec, n, "\"client_secret\"", 15) != NULL) {
+		if (jx_parse_stored(rec, n, &o) == MK_OK &&
+		    json_object_is_type(o, json_type_object)) {
+			json_object_object_del(o, "client_secret");
+			text = jx_text(o, &len);
+		} else
+			text = NULL;
+		if (text == NULL) {
+			/* unreadable, or no memory: a version that says nothing */
+			json_object_put(o);
+			memset(out, '0', SVC_VERSION_LEN);
+			out[SVC_VERSION_LEN] = '\0';
+			return;
+		}
+	}
+	mk_sha256_hex(text, len, hex);
+	json_object_put(o);
 	memcpy(out, hex, SVC_VERSION_LEN);
 	out[SVC_VERSION_LEN] = '\0';
 }

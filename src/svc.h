@@ -32,10 +32,13 @@ void svc_limits_defaults(struct svc_limits *l);
 
 /*
  * The version of a stored record (spec 7): the first 32 hex digits of the
- * SHA-256 of its bytes, a strong validator of them.  Any shape of the
- * record (fields=, client_secret hidden) has the version of the stored
- * bytes it came from; api sends it quoted as the ETag.  out holds
- * SVC_VERSION_SIZE bytes, NUL-terminated.
+ * SHA-256 of its bytes, a strong validator of them; for a record with a
+ * client_secret, of its bytes without that member, so the version says
+ * nothing about the secret (issue 12, finding 3; updated_at still moves it
+ * when only the secret changes).  Any shape of the record (fields=,
+ * client_secret hidden) has the version of the stored record it came from;
+ * api sends it quoted as the ETag.  out holds SVC_VERSION_SIZE bytes,
+ * NUL-terminated ("000..." when the record cannot be read).
  */
 #define SVC_VERSION_LEN 32
 #define SVC_VERSION_SIZE (SVC_VERSION_LEN + 1)

@@ -14,6 +14,7 @@
 #include "helper_api.h"
 #include "jx.h"
 #include "store.h"
+#include "util.h"
 
 static struct th_env env;
 
@@ -854,5 +855,87 @@ Test(api, etag_and_if_match_on_clients)
 	free(e);
 	free(hidden);
 	free(patched);
+	free(id);
+}
+
+/* ---- issue 12: secrets (findings 2 and 3) ---- */
+
+/*
+ * client_secret leaves the service only to read:client_keys, on every
+ * verb: a PATCH by an update:clients-only token answers without it (it
+ * used to echo the whole stored record, secret included).
+ */
+Test(api, patch_answer_hides_secret_without_read_client_keys)
+{
+	char tok[AUTH_TOKEN_LEN + 1], tid[AUTH_ID_LEN + 1], uri[256], *id, *secret;
+	struct mk_err err;
+	struct th_res r;
+
+	r = call("POST", "/api/v2/clients", "{\"name\":\"Secretive\"}", env.admin);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	id = strdup(str(r.json, "client_id"));
+	secret = strdup(str(r.json, "client_secret"));
+	th_res_free(&r);
+	snprintf(uri, sizeof(uri), "/api/v2/clients/%s", id);
+	cr_assert_eq(auth_token_create(env.st, SC_UPDATE_CLIENTS, NULL, 0, tok, tid, &err),
+	    MK_OK);
+	r = call("PATCH", uri, "{\"description\":\"x\"}", tok);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_null(strstr(r.body, "client_secret"), "secret in the answer: %s", r.body);
+	cr_assert_null(strstr(r.body, secret), "secret in the answer: %s", r.body);
+	cr_assert_str_eq(str(r.json, "description"), "x");
+	cr_assert_str_eq(str(r.json, "client_id"), id);
+	th_res_free(&r);
+	/* with read:client_keys the answer keeps it */
+	cr_assert_eq(auth_token_create(env.st, SC_UPDATE_CLIENTS | SC_READ_CLIENT_KEYS, NULL, 0,
+	    tok, tid, &err), MK_OK);
+	r = call("PATCH", uri, "{\"description\":\"y\"}", tok);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_str_eq(str(r.json, "client_secret"), secret);
+	th_res_free(&r);
+	free(secret);
+	free(id);
+}
+
+/*
+ * The ETag says nothing about the secret: it is the same function of the
+ * record without client_secret, so whoever can compute it did not need the
+ * secret (it used to be a hash of the stored bytes, secret included, and
+ * a read:clients token could test guesses of the secret against it).
+ */
+Test(api, client_etag_reveals_nothing_about_the_secret)
+{
+	char uri[256], hex[65], *id, *e;
+	struct json_object *o;
+	struct th_res r;
+	const char *text;
+	size_t len;
+
+	r = call("POST", "/api/v2/clients", "{\"name\":\"Guess me\"}", env.admin);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	id = strdup(str(r.json, "client_id"));
+	th_res_free(&r);
+	snprintf(uri, sizeof(uri), "/api/v2/clients/%s", id);
+	/* an operator-chosen weak secret, the review's case */
+	r = call("PATCH", uri, "{\"client_secret\":\"hunter2hunter2hunter2hunter2hunter2x\"}",
+	    env.admin);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	th_res_free(&r);
+	r = call("GET", uri, NULL, env.admin);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	e = etag_of(&r);
+	cr_assert_not_null(e);
+	/* the stored bytes with the secret do not give the ETag ... */
+	mk_sha256_hex(r.body, r.body_len, hex);
+	cr_assert(strncmp(e + 1, hex, 32) != 0, "the ETag covers the secret: %s", e);
+	/* ... the record without it does */
+	cr_assert_eq(jx_parse_stored(r.body, r.body_len, &o), MK_OK);
+	json_object_object_del(o, "client_secret");
+	text = jx_text(o, &len);
+	mk_sha256_hex(text, len, hex);
+	cr_assert(strncmp(e + 1, hex, 32) == 0, "ETag %s, hash without secret %.32s", e, hex);
+	json_object_put(o);
+	th_res_free(&r);
+	free(e);
 	free(id);
 }
