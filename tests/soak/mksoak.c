@@ -388,7 +388,13 @@ http(struct conn *c, const char *method, const char *path, json_object *body,
 			break;
 		conn_close(c);
 		r->status = 0;
-		if (!reused || got)
+		/*
+		 * With --crash a worker killed after its write (the web server
+		 * then closes the connection without an answer) looks the same
+		 * as an idle close: only a GET may be sent again; a write stays
+		 * without an answer (it may or may not have happened).
+		 */
+		if (!reused || got || (opt_crash && strcmp(method, "GET") != 0))
 			break;
 	}
 	/*
