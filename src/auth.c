@@ -331,7 +331,10 @@ auth_cache_put(struct mk_slice presented, const char *hash, struct mk_slice rec,
 /*
  * Find the token in an Authorization value: "Bearer", case-insensitive, then
  * one or more blanks, then the token up to trailing blanks.  Returns 1 and
- * the token's slice, or 0 when there is no bearer credential at all.
+ * the token's slice; 0 when there is no credential at all (no value, only
+ * blanks, or "Bearer" without a token); -1 when there is one but not a
+ * bearer credential (a bare token, "Basic ...", "Bearertoken"), so that the
+ * answer can say what to send instead.
  */
 static int
 bearer_token(const char *h, struct mk_slice *tok)
@@ -342,11 +345,13 @@ bearer_token(const char *h, struct mk_slice *tok)
 		return 0;
 	while (*h == ' ' || *h == '\t')
 		h++;
+	if (*h == '\0')
+		return 0;
 	if (strncasecmp(h, "Bearer", 6) != 0)
-		return 0;
+		return -1;
 	p = h + 6;
-	if (*p != ' ' && *p != '\t')
-		return 0;
+	if (*p != ' ' && *p != '\t' && *p != '\0')
+		return -1;
 	while (*p == ' ' || *p == '\t')
 		p++;
 	end = p + strlen(p);
@@ -369,8 +374,16 @@ auth_check(struct store_txn *t, const char *authorization, int64_t now_ms,
 	struct mk_err perr;
 	enum mk_code rc;
 
-	if (!bearer_token(authorization, &tok))
+	switch (bearer_token(authorization, &tok)) {
+	case 0:
 		return mk_fail(err, MK_ERR_UNAUTH, "Missing authentication");
+	case -1:
+		/* Auth0's sentence, then what to send. */
+		return mk_fail(err, MK_ERR_UNAUTH, "Bad HTTP authentication "
+		    "header format: send 'Authorization: Bearer <token>'");
+	default:
+		break;
+	}
 	if (tok.n > AUTH_PRESENTED_MAX)
 		return mk_fail(err, MK_ERR_UNAUTH, "Invalid token");
 

@@ -744,6 +744,33 @@ connection_known(const struct model_ctx *ctx, const char *name)
 	return 0;
 }
 
+/*
+ * Auth0's "Connection does not exist.", then the names that do, so that a
+ * typo shows its fix.  As many as fit in the message; "..." for the rest.
+ * Returns MK_ERR_INVALID.
+ */
+static enum mk_code
+connection_unknown(const struct model_ctx *ctx, struct mk_err *err)
+{
+	static const char *const dflt[] = { MODEL_DEFAULT_CONNECTION, NULL };
+	const char *const *c = ctx->connections != NULL ? ctx->connections : dflt;
+	char list[MK_ERR_MSG - 64];
+	size_t n = 0, len;
+
+	list[0] = '\0';
+	for (; *c != NULL; c++) {
+		len = strlen(*c);
+		if (n + len + 2 + 5 >= sizeof(list)) {
+			memcpy(list + n, ", ...", 6);
+			break;
+		}
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s",
+		    n > 0 ? ", " : "", *c);
+	}
+	return mk_fail(err, MK_ERR_INVALID, "Connection does not exist. "
+	    "The connections are: %s.", list);
+}
+
 /* The connection of a stored user: identities[0].connection, or NULL. */
 static const char *
 user_connection(struct json_object *user)
@@ -847,7 +874,7 @@ model_user_new(struct json_object *body, const struct model_ctx *ctx,
 		goto out;
 	conn = json_object_get_string(v);
 	if (!connection_known(ctx, conn)) {
-		rc = mk_fail(err, MK_ERR_INVALID, "Connection does not exist.");
+		rc = connection_unknown(ctx, err);
 		goto out;
 	}
 	if (!json_object_object_get_ex(body, "email", &v)) {
@@ -930,7 +957,7 @@ model_user_patch(struct json_object *stored, struct json_object *body,
 		conn = json_object_get_string(v);
 		own = user_connection(stored);
 		if (!connection_known(ctx, conn)) {
-			rc = mk_fail(err, MK_ERR_INVALID, "Connection does not exist.");
+			rc = connection_unknown(ctx, err);
 			goto out;
 		}
 		if (own == NULL || strcmp(own, conn) != 0) {

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 #include "jx.h"
@@ -256,6 +257,25 @@ read_value(struct parser *p, struct mk_buf *b)
 }
 
 /*
+ * An operator word in the wrong case ("and", "Or", "not"): the bare word
+ * a user most likely meant as an operator.  Returns the word's upper-case
+ * form, or NULL.
+ */
+static const char *
+lower_op(const char *w, size_t n)
+{
+	static const char *const ops[] = { "AND", "OR", "NOT" };
+	size_t i;
+
+	if (w == NULL)
+		return NULL;
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (n == strlen(ops[i]) && strncasecmp(w, ops[i], n) == 0)
+			return ops[i];
+	return NULL;
+}
+
+/*
  * Is name a field the language knows?  Returns 1 for a profile field, 0 for
  * metadata, -1 (after failing p) otherwise.  exists: _exists_'s target,
  * which may also be user_metadata or app_metadata itself.
@@ -347,8 +367,13 @@ parse_term(struct parser *p)
 		goto out;
 	flen = fb.n;
 	if (p->i >= p->n || p->s[p->i] != ':') {
-		fail(p, fpos, flen == 0 ? "Expected field:value" :
-		    "Expected field:value; a bare word is not supported");
+		if (lower_op(fb.p, flen) != NULL)
+			fail(p, fpos, "Expected field:value; operators are "
+			    "upper case (AND, OR, NOT): write %s for %s",
+			    lower_op(fb.p, flen), fb.p);
+		else
+			fail(p, fpos, flen == 0 ? "Expected field:value" :
+			    "Expected field:value; a bare word is not supported");
 		goto out;
 	}
 	p->i++;

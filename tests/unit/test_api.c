@@ -398,7 +398,8 @@ Test(api, duplicate_email_conflict)
 	th_res_free(&r);
 	r = call("POST", "/api/v2/users", "{\"email\":\"x@example.com\",\"connection\":"
 	    "\"Nope\"}", env.admin);
-	assert_error(&r, 400, "invalid_body", "Connection does not exist.");
+	assert_error(&r, 400, "invalid_body", "Connection does not exist. "
+	    "The connections are: Username-Password-Authentication.");
 	th_res_free(&r);
 	free(id);
 }

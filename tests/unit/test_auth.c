@@ -15,6 +15,9 @@
 #include "store.h"
 #include "util.h"
 
+#define BAD_FORMAT \
+	"Bad HTTP authentication header format: send 'Authorization: Bearer <token>'"
+
 static struct th_db db;
 
 static void
@@ -129,7 +132,7 @@ Test(auth, scheme_case_and_spaces)
 	/* No blank between scheme and token: not a bearer credential. */
 	snprintf(hdr, sizeof(hdr), "Bearer%s", tok);
 	cr_assert_eq(check(hdr, mk_now_ms(), &at, &err), MK_ERR_UNAUTH);
-	cr_assert_str_eq(err.msg, "Missing authentication");
+	cr_assert_str_eq(err.msg, BAD_FORMAT);
 }
 
 Test(auth, wrong_token_is_invalid)
@@ -176,8 +179,7 @@ Test(auth, overlong_token_is_invalid)
 Test(auth, missing_authentication)
 {
 	static const char *const cases[] = {
-		"", "   ", "Basic dXNlcjpwYXNz", "Bearer", "Bearer   ", "Token mk_abc",
-		"Bear mk_abc", "Bearerx mk_abc",
+		"", "   ", "Bearer", "Bearer   ", "\tBEARER\t",
 	};
 	struct auth_token at;
 	struct mk_err err;
@@ -191,6 +193,30 @@ Test(auth, missing_authentication)
 		    "case \"%s\"", cases[i]);
 		cr_assert_str_eq(err.msg, "Missing authentication", "case \"%s\"", cases[i]);
 	}
+}
+
+/* A credential that is not a bearer one: the answer says what to send. */
+Test(auth, not_bearer_says_what_to_send)
+{
+	static const char *const cases[] = {
+		"Basic dXNlcjpwYXNz", "Token mk_abc", "Bear mk_abc", "Bearerx mk_abc",
+		"mk_abc", "  mk_abc  ",
+	};
+	char tok[AUTH_TOKEN_LEN + 1], id[AUTH_ID_LEN + 1];
+	struct auth_token at;
+	struct mk_err err;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err.msg[0] = '\0';
+		cr_assert_eq(check(cases[i], mk_now_ms(), &at, &err), MK_ERR_UNAUTH,
+		    "case \"%s\"", cases[i]);
+		cr_assert_str_eq(err.msg, BAD_FORMAT, "case \"%s\"", cases[i]);
+	}
+	/* A valid token sent without its scheme is still refused. */
+	issue(SC_ALL, NULL, 0, tok, id);
+	cr_assert_eq(check(tok, mk_now_ms(), &at, &err), MK_ERR_UNAUTH);
+	cr_assert_str_eq(err.msg, BAD_FORMAT);
 }
 
 Test(auth, expired_token_rejected)

@@ -188,9 +188,11 @@ static struct mcase user_new_cases[] = {
 	{ "missing connection", NULL, "{\"email\":\"a@b.c\"}", NULL, MK_ERR_INVALID,
 	    PV "'Missing required property: connection'.", 0 },
 	{ "unknown connection", NULL, "{\"email\":\"a@b.c\",\"connection\":\"other\"}",
-	    NULL, MK_ERR_INVALID, "Connection does not exist.", 0 },
+	    NULL, MK_ERR_INVALID, "Connection does not exist. The connections are: "
+	    "Username-Password-Authentication.", 0 },
 	{ "default connection not configured", NULL, "{" MIN_BODY "}",
-	    NULL, MK_ERR_INVALID, "Connection does not exist.", 1 },
+	    NULL, MK_ERR_INVALID, "Connection does not exist. The connections are: "
+	    "db-a, db-b.", 1 },
 	{ "connection not a string", NULL, "{\"email\":\"a@b.c\",\"connection\":true}",
 	    NULL, MK_ERR_INVALID,
 	    PV "'Expected type string but found type boolean' on property connection.", 0 },
@@ -495,7 +497,8 @@ static struct mcase user_patch_cases[] = {
 	    MK_ERR_INVALID,
 	    PV "'Expected type boolean but found type string' on property verify_phone_number.", 0 },
 	{ "unknown connection", BOB, "{\"connection\":\"nope\"}", NULL, MK_ERR_INVALID,
-	    "Connection does not exist.", 0 },
+	    "Connection does not exist. The connections are: "
+	    "Username-Password-Authentication.", 0 },
 	{ "another configured connection", "{\"identities\":" IDENT("db-a", "x") "}",
 	    "{\"connection\":\"db-b\"}", NULL, MK_ERR_INVALID,
 	    "The user does not have an identity in connection db-b.", 1 },
