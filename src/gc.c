@@ -383,7 +383,8 @@ taken_done(struct store_batch_item *it)
 	sl->out_n = 0;
 	sl->msg[0] = '\0';
 	if (it->code == MK_OK) {
-		memcpy(slot_res(tk->g, sl), tk->out.p, tk->out.n);
+		if (tk->out.n > 0)
+			memcpy(slot_res(tk->g, sl), tk->out.p, tk->out.n);
 		sl->out_n = tk->out.n;
 	} else
 		memcpy(sl->msg, tk->err.msg, sizeof(sl->msg));
