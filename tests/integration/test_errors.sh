@@ -160,6 +160,34 @@ assert_web_error 413 "3m body under $MK_PREFIX"
 req GET "/api/v2/users?include_totals=true"
 assert_json .total 0 "no user stored by the large bodies"
 
+# The body limit itself (rule: a body of exactly body_limit bytes is let
+# through, one byte more is 413): a small user padded with trailing blanks
+# (JSON whitespace) to exactly 1048576 bytes, then to 1048577.
+pad_body()
+{
+	local j
+	j=$(printf '{"email":"%s","connection":"%s"}' "$3" "$CONN")
+	{
+		printf %s "$j"
+		head -c "$(($2 - ${#j}))" /dev/zero | tr '\0' ' '
+	} > "$1"
+}
+pad_body "$MK_TMP/at" 1048576 at-limit@example.com
+pad_body "$MK_TMP/over" 1048577 over-limit@example.com
+assert_eq "$(wc -c < "$MK_TMP/at") $(wc -c < "$MK_TMP/over")" "1048576 1048577" \
+	"body limit: the padded bodies have the sizes meant"
+req POST /api/v2/users "@$MK_TMP/at"
+assert_status 201 "body limit: exactly body_limit (1048576) bytes accepted"
+AT_ID=$(jq -r .user_id <<<"$BODY")
+req POST /api/v2/users "@$MK_TMP/over"
+assert_error 413 "Payload Too Large" payload_too_large "Request body is larger than 1048576 bytes." \
+	"body limit: body_limit + 1 bytes refused"
+req GET "/api/v2/users?include_totals=true"
+assert_json '[.total, (.users | map(.email))]' '[1,["at-limit@example.com"]]' \
+	"body limit: only the body at the limit stored"
+req DELETE "/api/v2/users/$(jq -rn --arg s "$AT_ID" '$s | @uri')"
+assert_status 204 "body limit: the user at the limit deleted"
+
 # ---- header fields and URIs too large ----
 
 big=$(head -c 20000 /dev/zero | tr '\0' a)

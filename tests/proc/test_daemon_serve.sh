@@ -107,6 +107,20 @@ if [ -n "$token" ]; then
 	*) bad "413 body: $body" ;; esac
 	fcgi GET /api/v2/users "" "Bearer $token"
 	eq "the worker answers after a 413" "$status" 200
+	# The body limit itself (rule: a body of exactly body_limit bytes is
+	# let through, one byte more is 413): a small user padded with trailing
+	# blanks (JSON whitespace) to exactly 2048 bytes (--body-limit 2K), then
+	# to 2049.
+	j='{"email":"at-limit@example.com","connection":"Username-Password-Authentication"}'
+	fcgi POST /api/v2/users "$j$(printf "%$((2048 - ${#j}))s" '')" "Bearer $token"
+	eq "body limit: exactly body_limit (2048) bytes accepted" "$status" 201
+	j='{"email":"over-limit@example.com","connection":"Username-Password-Authentication"}'
+	fcgi POST /api/v2/users "$j$(printf "%$((2049 - ${#j}))s" '')" "Bearer $token"
+	eq "body limit: body_limit + 1 (2049) bytes refused with 413" "$status" 413
+	case $body in *'larger than 2048 bytes'*) ok "413 names the limit" ;;
+	*) bad "413 body: $body" ;; esac
+	fcgi GET "/api/v2/users-by-email?email=over-limit%40example.com" "" "Bearer $token"
+	eq "body limit: nothing stored from the refused body" "$body" "[]"
 else
 	echo "# no token from $ctl: body round trip not tested"
 	bad "metakeepctl token create failed: $(cat "$tmp/err" 2>/dev/null)"
