@@ -23,12 +23,17 @@
  * transaction of this process is live (slices would point into the old
  * map), so with one open the begin fails instead.
  */
+/* F_OFD_SETLK (store_compact): Linux open-file-description locks. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include "store.h"
 
 #include <sys/stat.h>
 #include <sys/types.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <lmdb.h>
 #include <stdint.h>
@@ -2506,4 +2511,224 @@ store_search_set_ready(struct store_txn *t, int ready)
 	v.mv_data = (void *)(uintptr_t)SEARCH_MARK;
 	v.mv_size = strlen(SEARCH_MARK);
 	return put_raw(t, t->s->dbi[DB_META], &k, &v, 0);
+}
+
+/* ---- Compaction (metakeepctl import; see store.h) ---- */
+
+#define COMPACT_TXN 50000   /* entries per write transaction of the copy */
+
+/* Copy table name of txn st into the copy's dbi, key order, appending. */
+static int
+compact_table(MDB_env *dst, MDB_txn *stxn, const char *name)
+{
+	MDB_txn *dtxn = NULL;
+	MDB_cursor *sc = NULL, *dc = NULL;
+	MDB_dbi sdbi, ddbi;
+	MDB_val k, v, prev = { 0, NULL };
+	unsigned int flags;
+	size_t n = 0;
+	int rc, dup;
+
+	if ((rc = mdb_dbi_open(stxn, name, 0, &sdbi)) != 0 ||
+	    (rc = mdb_dbi_flags(stxn, sdbi, &flags)) != 0 ||
+	    (rc = mdb_txn_begin(dst, NULL, 0, &dtxn)) != 0)
+		return rc;
+	dup = (flags & MDB_DUPSORT) != 0;
+	if ((rc = mdb_dbi_open(dtxn, name, flags | MDB_CREATE, &ddbi)) != 0 ||
+	    (rc = mdb_cursor_open(stxn, sdbi, &sc)) != 0 ||
+	    (rc = mdb_cursor_open(dtxn, ddbi, &dc)) != 0)
+		goto out;
+	for (rc = mdb_cursor_get(sc, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(sc, &k, &v, MDB_NEXT)) {
+		/*
+		 * Appends fill every page (LMDB splits an appended page at its
+		 * end); the next duplicate of one key appends to its list.
+		 */
+		if (dup && prev.mv_data != NULL && prev.mv_size == k.mv_size &&
+		    memcmp(prev.mv_data, k.mv_data, k.mv_size) == 0)
+			rc = mdb_cursor_put(dc, &k, &v, MDB_APPENDDUP);
+		else
+			rc = mdb_cursor_put(dc, &k, &v, MDB_APPEND);
+		if (rc != 0)
+			goto out;
+		prev = k;   /* the source's map: stays valid while stxn lives */
+		if (++n % COMPACT_TXN == 0) {
+			mdb_cursor_close(dc);
+			dc = NULL;
+			if ((rc = mdb_txn_commit(dtxn)) != 0) {
+				dtxn = NULL;
+				goto out;
+			}
+			dtxn = NULL;
+			if ((rc = mdb_txn_begin(dst, NULL, 0, &dtxn)) != 0 ||
+			    (rc = mdb_cursor_open(dtxn, ddbi, &dc)) != 0)
+				goto out;
+		}
+	}
+	if (rc == MDB_NOTFOUND) {
+		mdb_cursor_close(dc);
+		dc = NULL;
+		rc = mdb_txn_commit(dtxn);
+		dtxn = NULL;
+	}
+out:
+	if (sc != NULL)
+		mdb_cursor_close(sc);
+	if (dc != NULL)
+		mdb_cursor_close(dc);
+	if (dtxn != NULL)
+		mdb_txn_abort(dtxn);
+	return rc;
+}
+
+/* Copy every table of the environment in dir into a new one in tmp. */
+static int
+compact_copy(const char *dir, const char *tmp, const struct stat *st)
+{
+	MDB_env *src = NULL, *dst = NULL;
+	MDB_txn *stxn = NULL;
+	MDB_cursor *c = NULL;
+	MDB_dbi main;
+	MDB_val k, v;
+	MDB_envinfo info;
+	char name[256];
+	size_t map;
+	int rc;
+
+	/* The map must hold the file; the copy is never larger. */
+	map = (size_t)st->st_size + ((size_t)64 << 20);
+	if ((rc = mdb_env_create(&src)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(src, STORE_MAXDBS)) != 0 ||
+	    (rc = mdb_env_set_mapsize(src, map)) != 0 ||
+	    (rc = mdb_env_open(src, dir, MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS, 0600)) != 0)
+		goto out;
+	if ((rc = mdb_env_info(src, &info)) != 0)
+		goto out;
+	if ((rc = mdb_env_create(&dst)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(dst, STORE_MAXDBS)) != 0 ||
+	    (rc = mdb_env_set_mapsize(dst, info.me_mapsize > map ? info.me_mapsize : map)) != 0 ||
+	    (rc = mdb_env_open(dst, tmp, MDB_NOLOCK | MDB_NOSYNC,
+	    st->st_mode & 0777)) != 0)
+		goto out;
+	if ((rc = mdb_txn_begin(src, NULL, MDB_RDONLY, &stxn)) != 0 ||
+	    (rc = mdb_dbi_open(stxn, NULL, 0, &main)) != 0 ||
+	    (rc = mdb_cursor_open(stxn, main, &c)) != 0)
+		goto out;
+	/* The main table's keys are the names of the tables. */
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size == 0 || k.mv_size >= sizeof(name)) {
+			rc = MDB_INCOMPATIBLE;
+			break;
+		}
+		memcpy(name, k.mv_data, k.mv_size);
+		name[k.mv_size] = '\0';
+		if ((rc = compact_table(dst, stxn, name)) != 0)
+			break;
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = mdb_env_sync(dst, 1);
+out:
+	if (c != NULL)
+		mdb_cursor_close(c);
+	if (stxn != NULL)
+		mdb_txn_abort(stxn);
+	if (dst != NULL)
+		mdb_env_close(dst);
+	if (src != NULL)
+		mdb_env_close(src);
+	return rc;
+}
+
+enum mk_code
+store_compact(const char *dir, size_t *before, size_t *after, struct mk_err *err)
+{
+	char lockp[PATH_MAX], datap[PATH_MAX], tmp[PATH_MAX], tmpdata[PATH_MAX];
+	struct flock fl;
+	struct stat st, st2;
+	enum mk_code code = MK_ERR_INTERNAL;
+	int lfd = -1, dfd = -1, rc;
+
+	if ((size_t)snprintf(lockp, sizeof(lockp), "%s/lock.mdb", dir) >= sizeof(lockp) ||
+	    (size_t)snprintf(datap, sizeof(datap), "%s/data.mdb", dir) >= sizeof(datap) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s/compact.tmp", dir) >= sizeof(tmp) ||
+	    (size_t)snprintf(tmpdata, sizeof(tmpdata), "%s/data.mdb", tmp) >= sizeof(tmpdata))
+		return mk_fail(err, MK_ERR_INTERNAL, "store %s: path too long", dir);
+	if ((lfd = open(lockp, O_RDWR | O_CLOEXEC)) == -1) {
+		mk_fail(err, MK_ERR_INTERNAL, "store %s: %s: %s", dir, lockp, strerror(errno));
+		goto out;
+	}
+	/*
+	 * Every process with the environment open holds LMDB's read lock on
+	 * the lock file's first byte.  An open-file-description write lock
+	 * there is granted only when no process (this one included: its
+	 * handle must be closed) has it open, and while it is held a process
+	 * that opens the environment waits in LMDB's open.
+	 */
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = 0;
+	fl.l_len = 1;
+	if (fcntl(lfd, F_OFD_SETLK, &fl) == -1) {
+		if (errno == EAGAIN || errno == EACCES)
+			code = mk_fail(err, MK_ERR_EXISTS, "store %s: open in another process; "
+			    "not compacted", dir);
+		else
+			mk_fail(err, MK_ERR_INTERNAL, "store %s: locking: %s", dir, strerror(errno));
+		goto out;
+	}
+	if (stat(datap, &st) == -1) {
+		mk_fail(err, MK_ERR_INTERNAL, "store %s: %s", datap, strerror(errno));
+		goto out;
+	}
+	/* A copy left by an interrupted compaction is only in the way. */
+	unlink(tmpdata);
+	rmdir(tmp);
+	if (mkdir(tmp, 0700) == -1) {
+		mk_fail(err, MK_ERR_INTERNAL, "store %s: %s: %s", dir, tmp, strerror(errno));
+		goto out;
+	}
+	if ((rc = compact_copy(dir, tmp, &st)) != 0) {
+		code = mk_fail(err, rc == MDB_MAP_FULL || rc == ENOSPC ? MK_ERR_FULL :
+		    MK_ERR_INTERNAL, "store %s: compacting copy: %s", dir, mdb_strerror(rc));
+		goto cleanup;
+	}
+	if (chown(tmpdata, st.st_uid, st.st_gid) == -1 && errno != EPERM) {
+		mk_fail(err, MK_ERR_INTERNAL, "store %s: %s", tmpdata, strerror(errno));
+		goto cleanup;
+	}
+	if (stat(tmpdata, &st2) == -1 || st2.st_uid != st.st_uid || st2.st_gid != st.st_gid ||
+	    chmod(tmpdata, st.st_mode & 0777) == -1) {
+		mk_fail(err, MK_ERR_INTERNAL, "store %s: the copy cannot get the owner and "
+		    "mode of data.mdb", dir);
+		goto cleanup;
+	}
+	if (rename(tmpdata, datap) == -1) {
+		mk_fail(err, MK_ERR_INTERNAL, "store %s: rename: %s", dir, strerror(errno));
+		goto cleanup;
+	}
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	/*
+	 * The lock file describes the old data file.  The next process to
+	 * open the environment alone rebuilds it; one already waiting in
+	 * LMDB's open finds it empty and fails (rather than trust it).
+	 */
+	if (ftruncate(lfd, 0) == -1)
+		log_warn("store %s: emptying the lock file", dir);
+	if (before != NULL)
+		*before = (size_t)st.st_size;
+	if (after != NULL)
+		*after = (size_t)st2.st_size;
+	code = MK_OK;
+cleanup:
+	unlink(tmpdata);
+	rmdir(tmp);
+out:
+	if (lfd != -1)
+		close(lfd);
+	return code;
 }

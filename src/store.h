@@ -330,6 +330,22 @@ enum mk_code store_client_index(struct store_txn *t, const char *client_id,
  */
 enum mk_code store_copy(struct store *s, const char *dir, int compact, struct mk_err *err);
 
+/*
+ * Rewrite the environment in dir into a compact copy and put it in place of
+ * data.mdb: every table copied in key order with appends, so its pages are
+ * full and LMDB's free pages are gone (after a bulk import the file holds
+ * half-empty pages and the free pages of the churn).  Only when no process
+ * has the environment open (close the caller's handle first): otherwise
+ * MK_ERR_EXISTS and nothing changes.  A process that opens the store
+ * meanwhile waits; one that was already waiting then fails to open once
+ * (the lock file is emptied) instead of reading a stale one.  A crash
+ * leaves the old file (and a compact.tmp directory, removed next time).
+ * *before and *after (may be NULL) get the file's sizes.  Errors:
+ * MK_ERR_EXISTS, MK_ERR_FULL (no room for the copy), MK_ERR_INTERNAL.
+ */
+enum mk_code store_compact(const char *dir, size_t *before, size_t *after,
+    struct mk_err *err);
+
 struct store_table_stats {
 	const char *name;       /* static: "users", "users_email", ... */
 	size_t entries;

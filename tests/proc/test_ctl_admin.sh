@@ -127,6 +127,8 @@ run --db "$db" import "$tmp/users.json"
 t1=$(now_ms)
 expect_rc 0 "import of 10000"
 has "$tmp/err" "10000 records: 10000 created, 0 updated, 0 unchanged, 0 failed" "import summary"
+# Alone on the store, import rewrites it compact (store_compact).
+has "$tmp/err" "import: data.mdb compacted from [0-9]* to [0-9]* bytes" "import compacts the store"
 import_ms=$((t1 - t0))
 t0=$(now_ms)
 timeout 60 "$ctl" --db "$db" export >"$tmp/e1.ndjson" 2>"$tmp/err"

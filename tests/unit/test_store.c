@@ -119,6 +119,24 @@ kv_put(struct store *s, enum store_table table, const char *k, const char *v)
 	return store_write(s, kv_fn, &a, &err);
 }
 
+static enum mk_code
+kv_del_fn(struct store_txn *t, void *ctx, struct mk_err *err)
+{
+	struct kv *a = ctx;
+
+	(void)err;
+	return store_del(t, a->table, sl(a->k));
+}
+
+static enum mk_code
+kv_del(struct store *s, enum store_table table, const char *k)
+{
+	struct kv a = { table, k, NULL };
+	struct mk_err err;
+
+	return store_write(s, kv_del_fn, &a, &err);
+}
+
 /* Record of key in table as a NUL-terminated copy in out, or "" if absent. */
 static enum mk_code
 get_str(struct store *s, enum store_table table, const char *key, char *out, size_t cap)
@@ -1325,6 +1343,82 @@ Test(store, copy_compact_opens_with_same_data)
 	cr_assert_str_eq(buf, "{\"a\":1}");
 	cr_assert_str_eq(scan(b, PG(STORE_BY_CREATED, 0, 0, 0), &c), "auth0|a,auth0|b");
 	store_close(b);
+	store_close(s);
+}
+
+/*
+ * store_compact rewrites data.mdb with full pages and no free pages; the
+ * data, the indexes and the user numbers stay, and the store opens again
+ * (the lock file rebuilt).  While another process has it open, nothing
+ * changes (MK_ERR_EXISTS).
+ */
+Test(store, compact_in_place_only_when_alone)
+{
+	struct store *s;
+	struct mk_err err;
+	struct collect c;
+	size_t before = 0, after = 0;
+	char buf[64], id[32];
+	int ready[2], hold[2], i, status;
+	pid_t holder;
+
+	s = open_store(0, 0);
+	two_users(s);
+	/* Churn: many small transactions leave free pages behind. */
+	for (i = 0; i < 300; i++) {
+		snprintf(id, sizeof(id), "h%d", i);
+		cr_assert_eq(kv_put(s, ST_TOKENS, id, "a token record of some length"), MK_OK);
+	}
+	for (i = 0; i < 300; i += 2) {
+		snprintf(id, sizeof(id), "h%d", i);
+		cr_assert_eq(kv_del(s, ST_TOKENS, id), MK_OK);
+	}
+	store_close(s);
+
+	cr_assert_eq(pipe(ready), 0);
+	cr_assert_eq(pipe(hold), 0);
+	if ((holder = fork()) == 0) {
+		alarm(20);
+		close(hold[1]);
+		if (store_open(&(struct store_opts){ .dir = envdir }, &s, NULL) != MK_OK)
+			_exit(10);
+		(void)write(ready[1], "h", 1);
+		must_read(hold[0]);
+		_exit(0);
+	}
+	cr_assert_gt(holder, 0);
+	must_read(ready[0]);
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(store_compact(envdir, &before, &after, &err), MK_ERR_EXISTS, "%s", err.msg);
+	cr_assert(strstr(err.msg, "another process") != NULL, "%s", err.msg);
+	close(hold[1]);
+	cr_assert_eq(waitpid(holder, &status, 0), holder);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	cr_assert_eq(store_compact(envdir, &before, &after, &err), MK_OK, "%s", err.msg);
+	cr_assert_gt(before, after, "%zu -> %zu", before, after);
+	s = open_store(0, 0);
+	cr_assert_eq(count(s, ST_USERS), 2);
+	cr_assert_eq(count(s, ST_TOKENS), 150);
+	cr_assert_eq(get_str(s, ST_USERS, "auth0|a", buf, sizeof(buf)), MK_OK);
+	cr_assert_str_eq(buf, "{\"a\":1}");
+	cr_assert_str_eq(scan(s, PG(STORE_BY_CREATED, 0, 0, 0), &c), "auth0|a,auth0|b");
+	{
+		struct store_txn *t;
+		struct mk_slice uid;
+		uint32_t na, nb;
+
+		cr_assert_eq(store_read_begin(s, &t), MK_OK);
+		cr_assert_eq(store_user_num(t, (struct mk_slice){ "auth0|a", 7 }, &na), MK_OK);
+		cr_assert_eq(store_user_num(t, (struct mk_slice){ "auth0|b", 7 }, &nb), MK_OK);
+		cr_assert_neq(na, nb);
+		cr_assert_eq(store_user_id(t, nb, &uid), MK_OK);
+		cr_assert(uid.n == 7 && memcmp(uid.p, "auth0|b", 7) == 0);
+		store_txn_end(t);
+	}
+	/* And it goes on working: a write after compaction. */
+	cr_assert_eq(kv_put(s, ST_TOKENS, "after", "x"), MK_OK);
+	cr_assert_eq(count(s, ST_TOKENS), 151);
 	store_close(s);
 }
 
