@@ -22,6 +22,7 @@
 #include <json-c/json.h>
 
 #include "api_clients.h"
+#include "api_connections.h"
 #include "api_ctx.h"
 #include "api_query.h"
 #include "api_users.h"
@@ -223,6 +224,7 @@ enum route_id {
 	R_USERS_BY_EMAIL, /* /users-by-email */
 	R_CLIENTS,        /* /clients */
 	R_CLIENT,         /* /clients/{id} */
+	R_CONNECTIONS,    /* /connections */
 };
 
 /* The paths under /api/v2/: a collection and, when it has one, its items. */
@@ -235,6 +237,7 @@ static const struct path {
 	{ "users", R_USERS, R_USER, RES_USER },
 	{ "users-by-email", R_USERS_BY_EMAIL, R_NONE, RES_USER },
 	{ "clients", R_CLIENTS, R_CLIENT, RES_CLIENT },
+	{ "connections", R_CONNECTIONS, R_NONE, RES_USER },
 };
 
 #define RT_WRITE 0x1     /* svc writes in its own transaction: no read one is held */
@@ -259,6 +262,7 @@ static const struct route {
 	{ R_CLIENT, "GET", SC_READ_CLIENTS | SC_READ_CLIENT_KEYS, 0, api_clients_get },
 	{ R_CLIENT, "PATCH", SC_UPDATE_CLIENTS, RT_WRITE | RT_BODY, api_clients_patch },
 	{ R_CLIENT, "DELETE", SC_DELETE_CLIENTS, RT_WRITE, api_clients_delete },
+	{ R_CONNECTIONS, "GET", SC_READ_CONNECTIONS, 0, api_connections_list },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 #define NPATHS (sizeof(paths) / sizeof(paths[0]))

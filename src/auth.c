@@ -46,6 +46,7 @@ static const struct {
 	{ SC_UPDATE_CLIENTS, "update:clients" },
 	{ SC_UPDATE_CLIENT_KEYS, "update:client_keys" },
 	{ SC_DELETE_CLIENTS, "delete:clients" },
+	{ SC_READ_CONNECTIONS, "read:connections" },
 };
 #define AUTH_NSCOPES (sizeof(auth_scopes) / sizeof(auth_scopes[0]))
 

@@ -31,8 +31,9 @@ enum auth_scope {
 	SC_UPDATE_CLIENTS = 1u << 10,
 	SC_UPDATE_CLIENT_KEYS = 1u << 11,
 	SC_DELETE_CLIENTS = 1u << 12,
+	SC_READ_CONNECTIONS = 1u << 13,
 };
-#define SC_ALL ((1u << 13) - 1)
+#define SC_ALL ((1u << 14) - 1)
 
 #define AUTH_TOKEN_LEN 46   /* "mk_" + 43 */
 #define AUTH_ID_LEN 16

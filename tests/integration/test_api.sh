@@ -1,5 +1,5 @@
 #!/bin/bash
-# test_api.sh BUILD_DIR: the API contract (docs: ../shared/spec/api.md)
+# test_api.sh BUILD_DIR: the API contract (docs/api.md)
 # through a real lighttpd and metakeepd with 4 workers:
 #   1. the walk-through of the seed text (users, then clients), exact results;
 #   2. 20 concurrent PATCHes on one user, each adding its own root key;
@@ -230,6 +230,12 @@ assert_json '{start,limit,length,total} + {keys: keys, ids: (.users | map(.user_
 req GET "/api/v2/users?include_totals=true&per_page=2&page=1"
 assert_json '{start,limit,length,total} + {ids: (.users | map(.user_id))}' \
 	"{\"start\":2,\"limit\":2,\"length\":1,\"total\":3,\"ids\":[\"$UID3\"]}" "list users: second page"
+
+req GET "/api/v2/connections"
+assert_status 200 "list connections"
+assert_json 'map({id,name,strategy,realms})' \
+	'[{"id":"con_e5a57762739eaaaa","name":"Username-Password-Authentication","strategy":"auth0","realms":["Username-Password-Authentication"]}]' \
+	"list connections: Auth0's shape"
 
 req DELETE "$U1"
 assert_status 204 "delete user"

@@ -387,6 +387,66 @@ Test(api, bad_input_changes_nothing)
 	free(id);
 }
 
+/* GET /connections: Auth0's shape, read-only, scope read:connections. */
+Test(api, connections_list)
+{
+	static const char *const two[] = { "db-a", "Username-Password-Authentication", NULL };
+	char tok[AUTH_TOKEN_LEN + 1], tid[AUTH_ID_LEN + 1];
+	struct mk_err err;
+	struct th_res r;
+
+	r = call("GET", "/api/v2/connections", NULL, env.admin);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	/* The default connection; the id is con_ + 16 hex of SHA-256(name). */
+	cr_assert_str_eq(r.body, "[{\"id\":\"con_e5a57762739eaaaa\","
+	    "\"name\":\"Username-Password-Authentication\","
+	    "\"display_name\":\"Username-Password-Authentication\",\"strategy\":\"auth0\","
+	    "\"is_domain_connection\":false,\"options\":{},"
+	    "\"realms\":[\"Username-Password-Authentication\"]}]");
+	th_res_free(&r);
+
+	env.conf.limits.connections = two;
+	r = call("GET", "/api/v2/connections?fields=name&include_totals=true", NULL, env.admin);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_str_eq(r.body, "{\"connections\":[{\"name\":\"db-a\"},"
+	    "{\"name\":\"Username-Password-Authentication\"}],\"start\":0,\"limit\":50,"
+	    "\"total\":2}");
+	th_res_free(&r);
+	r = call("GET", "/api/v2/connections?per_page=1&page=1&fields=name", NULL, env.admin);
+	cr_assert_str_eq(r.body, "[{\"name\":\"Username-Password-Authentication\"}]");
+	th_res_free(&r);
+	r = call("GET", "/api/v2/connections?name=db-a&fields=name,strategy", NULL, env.admin);
+	cr_assert_str_eq(r.body, "[{\"name\":\"db-a\",\"strategy\":\"auth0\"}]");
+	th_res_free(&r);
+	r = call("GET", "/api/v2/connections?strategy=google-oauth2", NULL, env.admin);
+	cr_assert_str_eq(r.body, "[]");
+	th_res_free(&r);
+	r = call("GET", "/api/v2/connections?per_page=x", NULL, env.admin);
+	cr_assert_eq(r.status, 400, "%s", r.body);
+	th_res_free(&r);
+
+	/* Read-only: no other method. */
+	r = call("POST", "/api/v2/connections", "{\"name\":\"x\"}", env.admin);
+	cr_assert_eq(r.status, 405, "%s", r.body);
+	th_res_free(&r);
+	r = call("DELETE", "/api/v2/connections/con_e5a57762739eaaaa", NULL, env.admin);
+	cr_assert_eq(r.status, 404, "%s", r.body);
+	th_res_free(&r);
+
+	/* Its own scope: read:users is not enough. */
+	cr_assert_eq(auth_token_create(env.st, SC_READ_USERS, NULL, 0, tok, tid, &err), MK_OK);
+	r = call("GET", "/api/v2/connections", NULL, tok);
+	assert_error(&r, 403, "insufficient_scope", "Insufficient scope, expected any of: "
+	    "read:connections");
+	th_res_free(&r);
+	cr_assert_eq(auth_token_create(env.st, SC_READ_CONNECTIONS, NULL, 0, tok, tid, &err),
+	    MK_OK);
+	r = call("GET", "/api/v2/connections", NULL, tok);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	th_res_free(&r);
+	env.conf.limits.connections = NULL;
+}
+
 Test(api, duplicate_email_conflict)
 {
 	char *id = mkuser("dup@example.com", NULL);

@@ -454,12 +454,13 @@ Test(auth, scope_names_round_trip)
 		cr_assert_str_eq(buf, name);
 		n++;
 	}
-	cr_assert_eq(n, 13);
+	cr_assert_eq(n, 14);
 	cr_assert_str_eq(auth_scope_name(SC_UPDATE_USERS_APP_METADATA),
 	    "update:users_app_metadata");
 	cr_assert_str_eq(auth_scope_name(SC_UPDATE_CURRENT_USER_METADATA),
 	    "update:current_user_metadata");
 	cr_assert_str_eq(auth_scope_name(SC_READ_CLIENT_KEYS), "read:client_keys");
+	cr_assert_str_eq(auth_scope_name(SC_READ_CONNECTIONS), "read:connections");
 
 	auth_scopes_format(SC_ALL, " ", buf, sizeof(buf));
 	cr_assert_eq(auth_scopes_parse(buf, &mask, &err), MK_OK);
