@@ -16,6 +16,7 @@
  * usage: search_cost -d DIR [-r RUNS] [QUERY...]
  * Built only on demand: make bench/search_cost
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,7 @@ static const char *const builtin[] = {
 };
 
 struct ids {
-	struct mk_slice *v;
+	uint32_t *v;
 	size_t n, cap;
 };
 
@@ -54,19 +55,20 @@ now(void)
 }
 
 static int
-take_id(void *ctx, struct mk_slice key, struct mk_slice id)
+take_ids(void *ctx, struct mk_slice key, const void *nums, size_t n)
 {
 	struct ids *s = ctx;
-	struct mk_slice *nv;
+	uint32_t *nv;
 
 	(void)key;
-	if (s->n == s->cap) {
+	while (s->cap - s->n < n) {
 		s->cap = s->cap ? s->cap * 2 : 1024;
 		if ((nv = realloc(s->v, s->cap * sizeof(*nv))) == NULL)
 			return 1;
 		s->v = nv;
 	}
-	s->v[s->n++] = id;
+	memcpy(s->v + s->n, nums, n * sizeof(*s->v));
+	s->n += n;
 	return 0;
 }
 
@@ -89,7 +91,7 @@ weights(struct store_txn *t, int print)
 {
 	char key[STORE_SEARCH_KEYMAX], key2[STORE_SEARCH_KEYMAX];
 	struct ids all = { NULL, 0, 0 };
-	struct mk_slice k, k2, rec;
+	struct mk_slice k, k2, id, rec;
 	struct json_object *u;
 	double t0, tid, tseek, trec;
 	size_t i, n, hits = 0;
@@ -101,7 +103,7 @@ weights(struct store_txn *t, int print)
 	k2.n = sindex_term_key(&(struct query_term){ "user_metadata.plan", 18, 0, 's', "pro", 3 },
 	    key2, NULL);
 	t0 = now();
-	if (store_search_get(t, k, take_id, &all) != MK_OK || all.n == 0) {
+	if (store_search_get(t, k, take_ids, &all) != MK_OK || all.n == 0) {
 		fprintf(stderr, "search_cost: no _exists_:email ids\n");
 		free(all.v);
 		return -1;
@@ -118,7 +120,8 @@ weights(struct store_txn *t, int print)
 	tseek = (now() - t0) / (double)n;
 	t0 = now();
 	for (i = 0; i < n; i++) {
-		if (store_get(t, ST_USERS, all.v[i * (all.n / n)], &rec) != MK_OK ||
+		if (store_user_id(t, all.v[i * (all.n / n)], &id) != MK_OK ||
+		    store_get(t, ST_USERS, id, &rec) != MK_OK ||
 		    jx_parse_stored(rec.p, rec.n, &u) != MK_OK)
 			goto fail;
 		json_object_put(u);

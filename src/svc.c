@@ -221,6 +221,28 @@ parse_stored(struct mk_slice rec, struct json_object **out, struct mk_err *err)
 	return MK_OK;
 }
 
+/*
+ * store_user_put with the client's message for the one way it refuses a
+ * good record (issue 12, finding 4): the index keys (email and user_id
+ * together, the longest) must fit LMDB's key size.  The store checks every
+ * key before it writes anything, so a refusal changes nothing.
+ */
+static enum mk_code
+put_user(struct store_txn *t, const struct store_user_keys *old,
+    const struct store_user_keys *new, struct mk_slice text, struct mk_err *err)
+{
+	enum mk_code rc = store_user_put(t, old, new, text);
+
+	if (rc == MK_ERR_EXISTS)
+		return mk_fail(err, rc, "The user already exists.");
+	if (rc == MK_ERR_INVALID)
+		return mk_fail(err, rc, "Payload validation error: 'email (%zu bytes) and "
+		    "user_id (%zu bytes) are too long together to be indexed; shorten "
+		    "one of them'.", new->email != NULL ? strlen(new->email) : 0,
+		    strlen(new->user_id));
+	return rc;
+}
+
 static enum mk_code
 user_create_tx(struct store_txn *t, void *vop, struct mk_err *err)
 {
@@ -243,11 +265,8 @@ user_create_tx(struct store_txn *t, void *vop, struct mk_err *err)
 		rc = mk_fail(err, MK_ERR_EXISTS, "The user already exists.");
 		goto out;
 	}
-	if ((rc = store_user_put(t, NULL, &keys, text)) != MK_OK) {
-		if (rc == MK_ERR_EXISTS)
-			mk_fail(err, rc, "The user already exists.");
+	if ((rc = put_user(t, NULL, &keys, text, err)) != MK_OK)
 		goto out;
-	}
 	if ((rc = sindex_user_update(t, NULL, user)) != MK_OK)
 		goto out;
 	if (op->pwhash != NULL)
@@ -292,7 +311,7 @@ user_patch_tx(struct store_txn *t, void *vop, struct mk_err *err)
 			goto out;
 		}
 	}
-	if ((rc = store_user_put(t, &okeys, &nkeys, text)) != MK_OK ||
+	if ((rc = put_user(t, &okeys, &nkeys, text, err)) != MK_OK ||
 	    (rc = sindex_user_update(t, old, user)) != MK_OK)
 		goto out;
 	if (op->pwhash != NULL)
@@ -878,14 +897,8 @@ import_one(struct store_txn *t, struct import_op *op, struct svc_import_rec *r)
 		rc = mk_fail(err, MK_ERR_EXISTS, "The user already exists.");
 		goto out;
 	}
-	if ((rc = store_user_put(t, found ? &okeys : NULL, &nkeys, text)) != MK_OK) {
-		if (rc == MK_ERR_EXISTS)
-			mk_fail(err, rc, "The user already exists.");
-		else if (rc == MK_ERR_INVALID)
-			mk_fail(err, rc, "Payload validation error: 'An indexed attribute "
-			    "is too long to be stored'.");
+	if ((rc = put_user(t, found ? &okeys : NULL, &nkeys, text, err)) != MK_OK)
 		goto out;
-	}
 	if (found) {
 		/* An update of a user this batch may have created: queue first. */
 		if ((rc = sindex_batch_write(t, op->batch, NULL)) != MK_OK ||

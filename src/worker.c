@@ -21,6 +21,7 @@
 #include <fcgiapp.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@
  */
 #define WORKER_DRAIN_MAX ((size_t)64 << 20)
 #define WORKER_CHUNK 16384
+#define WORKER_TRIM_AT ((size_t)256 << 10)  /* a request this large: malloc_trim after */
 
 /*
  * After a request, at most this often, clear the reader slots of processes
@@ -72,7 +74,6 @@ struct worker {
 	struct store *store;
 	struct http_resp rs;
 	struct mk_buf body;
-	struct mk_buf uri;
 	time_t reader_check;  /* CLOCK_MONOTONIC s of the last stale reader check */
 };
 
@@ -235,28 +236,6 @@ worker_read_body(const struct xport *x, struct mk_buf *b, size_t len)
 	return 0;
 }
 
-/* The URI when the server sends no REQUEST_URI (see worker.h). */
-static const char *
-worker_uri(const struct xport *x, struct mk_buf *b)
-{
-	const char *v, *qs;
-
-	if ((v = worker_param(x, "REQUEST_URI")) != NULL)
-		return v;
-	buf_reset(b);
-	if ((v = worker_param(x, "SCRIPT_NAME")) != NULL)
-		buf_adds(b, v);
-	if ((v = worker_param(x, "PATH_INFO")) != NULL)
-		buf_adds(b, v);
-	if ((qs = worker_param(x, "QUERY_STRING")) != NULL) {
-		buf_addc(b, '?');
-		buf_adds(b, qs);
-	}
-	if (b->failed)
-		return NULL;
-	return b->n > 0 ? b->p : "/";
-}
-
 /* An answer the worker makes itself, when it cannot even ask the api. */
 static int
 worker_fixed(const struct xport *x, int status, const char *message)
@@ -305,6 +284,28 @@ worker_write_resp(const struct xport *x, const struct http_resp *rs)
 }
 
 /*
+ * Hand memory back after a large request (issue 12, finding 8).  A 1 MiB
+ * body, a large answer or a search over many users leaves megabytes of
+ * free heap that glibc keeps for later (its mmap threshold rises after
+ * each large free), so a worker that once served such requests stayed
+ * hundreds of MB large.  Then the worker's large buffers are dropped and
+ * malloc_trim returns every free page; it costs a few hundred
+ * microseconds, only after such requests.
+ */
+static void
+worker_trim(struct worker *w, const struct http_req *rq, size_t body_len)
+{
+	if (body_len < WORKER_TRIM_AT && w->body.cap < WORKER_TRIM_AT &&
+	    w->rs.body.cap < WORKER_TRIM_AT && strstr(rq->uri, "q=") == NULL)
+		return;
+	if (w->body.cap >= WORKER_TRIM_AT)
+		buf_free(&w->body);
+	if (w->rs.body.cap >= WORKER_TRIM_AT)
+		buf_free(&w->rs.body);
+	(void)malloc_trim(0);
+}
+
+/*
  * Serve one request over x.  Returns 0 when an answer was written, -1 when
  * writing failed (the client went away: nothing to do but log it).
  * *unread is set to 1 when input may be left unread (the connection must
@@ -324,8 +325,15 @@ worker_serve(struct worker *w, const struct xport *x, int *unread)
 
 	if ((rq.method = worker_param(x, "REQUEST_METHOD")) == NULL)
 		rq.method = "GET";
-	if ((rq.uri = worker_uri(x, &w->uri)) == NULL)
-		return worker_fixed(x, 500, "Internal Server Error");
+	/*
+	 * Routing needs the path as the client sent it.  Rebuilding it from
+	 * SCRIPT_NAME and PATH_INFO (issue 12, finding 6) let a server that
+	 * maps some other script to metakeepd reach the API through any
+	 * PATH_INFO holding "/api/v2/"; every supported server sends
+	 * REQUEST_URI, so its absence is refused.
+	 */
+	if ((rq.uri = worker_param(x, "REQUEST_URI")) == NULL)
+		return worker_fixed(x, 400, "The web server sent no REQUEST_URI.");
 	rq.content_type = worker_param(x, "CONTENT_TYPE");
 	rq.authorization = worker_param(x, "HTTP_AUTHORIZATION");
 	rq.if_match = worker_param(x, "HTTP_IF_MATCH");
@@ -356,6 +364,7 @@ worker_serve(struct worker *w, const struct xport *x, int *unread)
 	rc = worker_write_resp(x, &w->rs);
 	if (drain && !worker_drain(x, WORKER_DRAIN_MAX))
 		*unread = 1;
+	worker_trim(w, &rq, len);
 	return rc;
 }
 
@@ -423,7 +432,6 @@ worker_close(struct worker *w)
 		store_close(w->store);
 	http_resp_free(&w->rs);
 	buf_free(&w->body);
-	buf_free(&w->uri);
 }
 
 int

@@ -6,9 +6,9 @@
  *
  * How a request becomes a struct http_req:
  *   method        REQUEST_METHOD ("GET" when missing, as CGI implies)
- *   uri           REQUEST_URI; when the server sends none, SCRIPT_NAME +
- *                 PATH_INFO + "?" QUERY_STRING (PATH_INFO is already
- *                 decoded then, so ids holding '%' or '?' need REQUEST_URI)
+ *   uri           REQUEST_URI, as the client sent it; a request without
+ *                 one is answered 400 (SCRIPT_NAME + PATH_INFO are never
+ *                 used to rebuild it: issue 12, finding 6)
  *   content_type  CONTENT_TYPE, authorization HTTP_AUTHORIZATION,
  *                 if_match HTTP_IF_MATCH (NULL when absent)
  *   body          exactly CONTENT_LENGTH bytes.  Over the body limit:

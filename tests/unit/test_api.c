@@ -1000,3 +1000,49 @@ Test(api, client_etag_reveals_nothing_about_the_secret)
 	free(e);
 	free(id);
 }
+
+/*
+ * Issue 12, finding 4: an email and a user_id too long together for the
+ * index (here 251 + 261 bytes, user_id with its "auth0|") are a 400 that
+ * says so, on POST and on PATCH, and nothing is written (it used to be a
+ * 400 with an empty message).
+ */
+Test(api, too_long_indexed_attributes_say_so)
+{
+	char body[2048], email[300], id[300], uri[512];
+	struct th_res r;
+
+	memset(id, 'x', 255);
+	id[255] = '\0';
+	snprintf(email, sizeof(email), "%.64s@%.60s.%.60s.%.60s.com",
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	    "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+	    "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc",
+	    "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd");
+	cr_assert_eq(strlen(email), 251);
+	snprintf(body, sizeof(body), "{\"user_id\":\"%s\",\"email\":\"%s\",\"connection\":"
+	    "\"Username-Password-Authentication\"}", id, email);
+	r = call("POST", "/api/v2/users", body, env.admin);
+	cr_assert_eq(r.status, 400, "%s", r.body);
+	cr_assert_not_null(strstr(r.body, "too long together to be indexed"), "%s", r.body);
+	th_res_free(&r);
+	r = call("GET", "/api/v2/users?include_totals=true", NULL, env.admin);
+	cr_assert(json_eq(r.json, "total", "0"), "nothing written: %s", r.body);
+	th_res_free(&r);
+	/* PATCH: the same user with a short email, then the long one */
+	snprintf(body, sizeof(body), "{\"user_id\":\"%s\",\"email\":\"a@example.com\","
+	    "\"connection\":\"Username-Password-Authentication\"}", id);
+	r = call("POST", "/api/v2/users", body, env.admin);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	snprintf(uri, sizeof(uri), "/api/v2/users/auth0%%7C%s", id);
+	th_res_free(&r);
+	snprintf(body, sizeof(body), "{\"email\":\"%s\"}", email);
+	r = call("PATCH", uri, body, env.admin);
+	cr_assert_eq(r.status, 400, "%s", r.body);
+	cr_assert_not_null(strstr(r.body, "too long together to be indexed"), "%s", r.body);
+	th_res_free(&r);
+	r = call("GET", uri, NULL, env.admin);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_str_eq(str(r.json, "email"), "a@example.com");
+	th_res_free(&r);
+}
