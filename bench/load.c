@@ -230,7 +230,8 @@ main(int argc, char *argv[])
 		}
 	}
 	if (tokfile != NULL) {
-		if (auth_token_create(s, SC_ALL, NULL, 0, tok, tid, &err) != MK_OK) {
+		if (auth_token_create(s, &(struct auth_grant){ SC_ALL, NULL, 0 },
+		    tok, tid, &err) != MK_OK) {
 			fprintf(stderr, "load: token: %s\n", err.msg);
 			goto out;
 		}

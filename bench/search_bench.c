@@ -281,7 +281,8 @@ main(int argc, char *argv[])
 		fprintf(stderr, "search_bench: %s\n", err.msg);
 		goto out;
 	}
-	if (auth_token_create(s, SC_ALL, NULL, 0, tok, tid, &err) != MK_OK)
+	if (auth_token_create(s, &(struct auth_grant){ SC_ALL, NULL, 0 },
+	    tok, tid, &err) != MK_OK)
 		goto out;
 	snprintf(auth, sizeof(auth), "Bearer %s", tok);
 

@@ -29,11 +29,9 @@
 #include "auth.h"
 #include "jx.h"
 #include "log.h"
+#include "model.h"
 #include "sindex.h"
 #include "util.h"
-
-/* The body's own nesting: the body object plus the metadata's levels. */
-#define BODY_EXTRA_DEPTH 2
 
 void
 api_conf_defaults(struct api_conf *c)
@@ -201,7 +199,7 @@ read_body(struct api_ctx *c)
 	if (rq->body == NULL || rq->body_len == 0)
 		return mk_fail(&c->err, MK_ERR_INVALID, "Payload validation error: 'Invalid JSON: "
 		    "the body is empty'.");
-	rc = jx_parse(rq->body, rq->body_len, c->conf->limits.max_depth + BODY_EXTRA_DEPTH, &o,
+	rc = jx_parse(rq->body, rq->body_len, model_body_depth(c->conf->limits.max_depth), &o,
 	    &c->err);
 	if (rc != MK_OK)
 		return rc;

@@ -492,9 +492,12 @@ create_fn(struct store_txn *t, void *arg, struct mk_err *err)
 }
 
 enum mk_code
-auth_token_create(struct store *s, uint32_t scopes, const char *sub,
-    int64_t exp_ms, char *token_out, char *id_out, struct mk_err *err)
+auth_token_create(struct store *s, const struct auth_grant *g, char *token_out,
+    char *id_out, struct mk_err *err)
 {
+	uint32_t scopes = g->scopes;
+	const char *sub = g->sub;
+	int64_t exp_ms = g->exp_ms;
 	char token[AUTH_TOKEN_LEN + 1], hash[AUTH_HASH_LEN + 1], id[AUTH_ID_LEN + 1];
 	struct json_object *rec = NULL;
 	struct create_ctx c;

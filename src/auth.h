@@ -71,12 +71,25 @@ enum mk_code auth_check(struct store_txn *t, const char *authorization, int64_t 
     struct auth_token *out, struct mk_err *err);
 
 /*
- * Issue a token: random secret, store its hash and record.  sub may be NULL,
- * exp_ms 0 for none.  On success token_out (AUTH_TOKEN_LEN + 1 bytes) holds
- * the token, shown to the operator once, and id_out (AUTH_ID_LEN + 1) its id.
+ * What a token grants, as a value: scopes (SC_*, at least one), the subject
+ * it acts for (NULL: none; borrowed), and its expiry in ms since the epoch
+ * (0: none).
  */
-enum mk_code auth_token_create(struct store *s, uint32_t scopes, const char *sub,
-    int64_t exp_ms, char *token_out, char *id_out, struct mk_err *err);
+struct auth_grant {
+	uint32_t scopes;
+	const char *sub;
+	int64_t exp_ms;
+};
+
+/*
+ * Issue a token for grant g (borrowed): random secret, store its hash and
+ * record.  On success token_out (AUTH_TOKEN_LEN + 1 bytes) holds the token,
+ * shown to the operator once, and id_out (AUTH_ID_LEN + 1) its id.  Errors:
+ * MK_ERR_INVALID (no or unknown scopes, bad subject or expiry; err->msg
+ * says which), those of store_write.
+ */
+enum mk_code auth_token_create(struct store *s, const struct auth_grant *g,
+    char *token_out, char *id_out, struct mk_err *err);
 
 /* Revoke the token whose id is id (or starts with id, when unique). MK_ERR_NOTFOUND. */
 enum mk_code auth_token_revoke(struct store *s, const char *id, struct mk_err *err);

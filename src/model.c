@@ -853,6 +853,12 @@ model_body_props(struct json_object *body)
 	return f;
 }
 
+int
+model_body_depth(int max_depth)
+{
+	return (max_depth > 0 ? max_depth : META_DEFAULT_MAX_DEPTH) + MODEL_BODY_EXTRA_DEPTH;
+}
+
 enum mk_code
 model_user_new(struct json_object *body, const struct model_ctx *ctx,
     struct json_object **out, struct mk_err *err)
@@ -1162,9 +1168,9 @@ import_hash(struct json_object *v, const char **out, struct mk_err *err)
 
 enum mk_code
 model_user_import(struct json_object *rec, const struct model_ctx *ctx,
-    const char *connection, struct json_object **out, const char **pwhash,
-    struct mk_err *err)
+    struct json_object **out, const char **pwhash, struct mk_err *err)
 {
+	const char *connection = ctx->import_connection;
 	struct json_object *body = NULL, *user = NULL, *v, *c;
 	const char *conn = connection, *id_conn = NULL, *created = NULL, *updated = NULL;
 	const char *hash = NULL, *s;

@@ -24,10 +24,27 @@ struct model_ctx {
 	                                (without "auth0|"), 32 alnum for a client */
 	const char *new_secret;      /* client create: 64 url-safe chars */
 	const char *const *connections; /* NULL-terminated; NULL = default only */
-	int max_depth;               /* metadata nesting limit (default 32) */
+	int max_depth;               /* metadata nesting limit (default
+	                                META_DEFAULT_MAX_DEPTH) */
+	const char *import_connection; /* model_user_import: the connection of
+	                                every record (the operator's choice for
+	                                a whole file), NULL: each record's own */
 };
 
 #define MODEL_DEFAULT_CONNECTION "Username-Password-Authentication"
+
+/*
+ * How much deeper than its metadata a whole body or record nests: the
+ * object itself and the metadata attribute's object.
+ */
+#define MODEL_BODY_EXTRA_DEPTH 2
+
+/*
+ * The nesting a whole body or record may have when its metadata may nest
+ * max_depth levels (< 1: META_DEFAULT_MAX_DEPTH): the parse limit to give
+ * jx_parse (which lowers it to JX_DEPTH_LIMIT).  Pure.
+ */
+int model_body_depth(int max_depth);
 
 /* Properties a PATCH/POST body touches, for scope checks in the api layer. */
 #define MODEL_PROP_USER_MD 0x1u  /* user_metadata */
@@ -96,7 +113,7 @@ void model_user_keys(struct json_object *user, struct model_user_keys *k);
  * format, or metakeep's own export (the stored form), so that an export
  * imports back byte for byte.  rec is borrowed.  The record goes through
  * model_user_new's rules (same messages), with these differences:
- *  - connection: the connection argument when not NULL (the operator's
+ *  - connection: ctx->import_connection when not NULL (the operator's
  *    choice for the whole file), else the record's "connection", else its
  *    identities[0].connection, else the default connection;
  *  - user_id: a value that already starts with "auth0|" is kept as it is
@@ -118,7 +135,6 @@ void model_user_keys(struct json_object *user, struct model_user_keys *k);
  * (Additive: used by metakeepctl import through svc_user_import.)
  */
 enum mk_code model_user_import(struct json_object *rec, const struct model_ctx *ctx,
-    const char *connection, struct json_object **out, const char **pwhash,
-    struct mk_err *err);
+    struct json_object **out, const char **pwhash, struct mk_err *err);
 
 #endif

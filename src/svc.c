@@ -806,10 +806,11 @@ import_one(struct store_txn *t, struct import_op *op, struct svc_import_rec *r)
 	mctx.connections = op->limits != NULL ? op->limits->connections : NULL;
 	mctx.max_depth = op->limits != NULL ? op->limits->max_depth : META_DEFAULT_MAX_DEPTH;
 	mctx.now_ms = op->now_ms;
+	mctx.import_connection = op->connection;
 	if (mk_random_chars(id, 24, MK_ALPHA_HEX) == -1)
 		return mk_fail(err, MK_ERR_INTERNAL, "no randomness");
 	mctx.new_id = id;
-	if ((rc = model_user_import(r->rec, &mctx, op->connection, &user, &hash, err)) != MK_OK)
+	if ((rc = model_user_import(r->rec, &mctx, &user, &hash, err)) != MK_OK)
 		return rc;
 	user_store_keys(user, &nkeys);
 	has_id = json_object_object_get_ex(r->rec, "user_id", NULL);
@@ -839,7 +840,7 @@ import_one(struct store_txn *t, struct import_op *op, struct svc_import_rec *r)
 			json_object_put(user);
 			user = NULL;
 			mctx.new_id = fe.id + 6;
-			if ((rc = model_user_import(r->rec, &mctx, op->connection, &user,
+			if ((rc = model_user_import(r->rec, &mctx, &user,
 			    &hash, err)) != MK_OK)
 				goto out;
 			user_store_keys(user, &nkeys);

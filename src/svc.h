@@ -144,6 +144,10 @@ struct svc_import_rec {
  * Returns MK_OK when the batch committed; otherwise nothing of the batch is
  * written and the code says why (MK_ERR_FULL, MK_ERR_INTERNAL,
  * MK_ERR_NOMEM; err->msg set), and recs[].code mean nothing.
+ * Seven parameters: the store and limits of every verb, the options of the
+ * whole import (connection, upsert), the batch as the array it is (recs,
+ * n), and err; the import path is being reworked for bulk loads (issue 13),
+ * which will say where the options belong.
  */
 enum mk_code svc_user_import(struct store *s, const struct svc_limits *l,
     const char *connection, int upsert, struct svc_import_rec *recs, size_t n,

@@ -126,7 +126,7 @@ check_user(void *arg, struct mk_slice key, struct mk_slice rec)
 	if (max > 0 && rec.n > max)
 		problem(c, "user %s: %zu bytes, over the limit of %zu", id, rec.n, max);
 	/* The API's rules: what an import of the record builds must be the record. */
-	if ((mrc = model_user_import(u, &c->mctx, NULL, &canon, NULL, &err)) != MK_OK)
+	if ((mrc = model_user_import(u, &c->mctx, &canon, NULL, &err)) != MK_OK)
 		problem(c, "user %s: %s", id, mrc == MK_ERR_NOMEM ? "out of memory" : err.msg);
 	else if ((text = jx_text(canon, &n)) == NULL || n != rec.n ||
 	    memcmp(text, rec.p, n) != 0)

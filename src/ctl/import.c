@@ -116,14 +116,6 @@ import_batch(const struct ctl_cmd *self, const char *arg, void *dst)
 	return -1;
 }
 
-/* Depth bound for parsing one whole user: metadata depth plus the user and slack. */
-static int
-record_depth(const struct ctl *ctl)
-{
-	int d = ctl->conf.limits.max_depth > 0 ? ctl->conf.limits.max_depth : 32;
-
-	return d + 2 > JX_DEPTH_LIMIT ? JX_DEPTH_LIMIT : d + 2;
-}
 
 static void
 import_say(struct import_ctx *ic, size_t line, size_t no, const char *msg)
@@ -310,7 +302,7 @@ cmd_import(struct ctl *ctl, const struct ctl_cmd *self, char **operands)
 
 	ic.ctl = ctl;
 	ic.tty = isatty(STDERR_FILENO);
-	ic.depth = record_depth(ctl);
+	ic.depth = model_body_depth(ctl->conf.limits.max_depth);
 	/* Room for a pretty-printed record at the size limit. */
 	limit = ctl->conf.limits.max_user_bytes * 4;
 	if (limit < ((size_t)4 << 20))

@@ -201,7 +201,8 @@ cmd_token_create(struct ctl *ctl, const struct ctl_cmd *self, char **operands)
 	if (tc.life_ms != 0)
 		exp_ms = mk_now_ms() + tc.life_ms;
 	err.msg[0] = '\0';
-	if (auth_token_create(ctl->store, tc.scopes, tc.sub, exp_ms, token, id, &err) != MK_OK) {
+	if (auth_token_create(ctl->store, &(struct auth_grant){ tc.scopes, tc.sub, exp_ms },
+	    token, id, &err) != MK_OK) {
 		ctl_errx("cannot create the token: %s", err.msg);
 		goto out;
 	}

@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "err.h"
 #include "jx.h"
+#include "model.h"
 #include "store.h"
 #include "svc.h"
 #include "ctl/ctl.h"
@@ -112,7 +113,7 @@ cmd_user_patch(struct ctl *ctl, const struct ctl_cmd *self, char **operands)
 		goto out;
 	}
 	/* The same bound as the API's body parse. */
-	if (jx_parse(text, len, ctl->conf.limits.max_depth + 2, &body, &err) != MK_OK) {
+	if (jx_parse(text, len, model_body_depth(ctl->conf.limits.max_depth), &body, &err) != MK_OK) {
 		ctl_errx("user patch: %s", err.msg);
 		goto out;
 	}

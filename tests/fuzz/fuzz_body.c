@@ -27,8 +27,8 @@
 #include "model.h"
 
 #define DEPTH META_DEFAULT_MAX_DEPTH
-/* api.c's allowance for the body object around the metadata. */
-#define BODY_DEPTH (DEPTH + 2)
+/* The parse limit api.c gives a body around metadata of DEPTH levels. */
+#define BODY_DEPTH (DEPTH + MODEL_BODY_EXTRA_DEPTH)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

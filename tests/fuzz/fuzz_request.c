@@ -148,7 +148,8 @@ mktoken(uint32_t scopes, const char *sub, char *out)
 	char tok[AUTH_TOKEN_LEN + 1], id[AUTH_ID_LEN + 1];
 	struct mk_err err;
 
-	if (auth_token_create(st, scopes, sub, 0, tok, id, &err) != MK_OK)
+	if (auth_token_create(st, &(struct auth_grant){ scopes, sub, 0 },
+	    tok, id, &err) != MK_OK)
 		fail("token", err.msg);
 	snprintf(out, AUTH_TOKEN_LEN + 8, "Bearer %s", tok);
 }

@@ -24,7 +24,8 @@ th_env_open(struct th_env *e, const char *name, size_t map_size)
 	e->st = e->db.st;
 	api_conf_defaults(&e->conf);
 	memset(&err, 0, sizeof(err));
-	cr_assert_eq(auth_token_create(e->st, SC_ALL, NULL, 0, e->admin, id, &err), MK_OK,
+	cr_assert_eq(auth_token_create(e->st, &(struct auth_grant){ SC_ALL, NULL, 0 },
+	    e->admin, id, &err), MK_OK,
 	    "auth_token_create: %s", err.msg);
 }
 

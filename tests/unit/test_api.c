@@ -251,7 +251,8 @@ Test(api, tokens)
 	r = call("GET", "/api/v2/users", NULL, "mk_notatoken");
 	assert_error(&r, 401, NULL, "Invalid token");
 	th_res_free(&r);
-	cr_assert_eq(auth_token_create(env.st, SC_READ_USERS, NULL, 0, tok, tid, &err), MK_OK);
+	cr_assert_eq(auth_token_create(env.st, &(struct auth_grant){ SC_READ_USERS, NULL, 0 },
+	    tok, tid, &err), MK_OK);
 	r = call("GET", "/api/v2/users", NULL, tok);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	th_res_free(&r);
@@ -272,7 +273,8 @@ Test(api, app_metadata_scope_and_current_user)
 	struct mk_err err;
 	struct th_res r;
 
-	cr_assert_eq(auth_token_create(env.st, SC_UPDATE_USERS_APP_METADATA, NULL, 0, tok, tid, &err),
+	cr_assert_eq(auth_token_create(env.st,
+	    &(struct auth_grant){ SC_UPDATE_USERS_APP_METADATA, NULL, 0 }, tok, tid, &err),
 	    MK_OK);
 	snprintf(uri, sizeof(uri), "/api/v2/users/%s", id);
 	r = call("PATCH", uri, "{\"app_metadata\":{\"plan\":\"gold\"}}", tok);
@@ -282,8 +284,8 @@ Test(api, app_metadata_scope_and_current_user)
 	assert_error(&r, 403, "insufficient_scope", "Some fields cannot be updated");
 	th_res_free(&r);
 
-	cr_assert_eq(auth_token_create(env.st, SC_READ_CURRENT_USER | SC_UPDATE_CURRENT_USER_METADATA,
-	    id, 0, me, tid, &err), MK_OK);
+	cr_assert_eq(auth_token_create(env.st, &(struct auth_grant){
+	    SC_READ_CURRENT_USER | SC_UPDATE_CURRENT_USER_METADATA, id, 0 }, me, tid, &err), MK_OK);
 	r = call("GET", uri, NULL, me);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	th_res_free(&r);
@@ -535,7 +537,8 @@ Test(api, clients)
 	th_res_free(&r);
 	snprintf(uri, sizeof(uri), "/api/v2/clients/%s", id);
 
-	cr_assert_eq(auth_token_create(env.st, SC_READ_CLIENTS, NULL, 0, tok, tid, &err), MK_OK);
+	cr_assert_eq(auth_token_create(env.st, &(struct auth_grant){ SC_READ_CLIENTS, NULL, 0 },
+	    tok, tid, &err), MK_OK);
 	r = call("GET", uri, NULL, tok);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_null(strstr(r.body, "client_secret"), "secret hidden: %s", r.body);
@@ -862,7 +865,8 @@ Test(api, etag_and_if_match_on_clients)
 	cr_assert_str_eq(e, created);
 
 	/* Without read:client_keys the body hides the secret; the ETag is the same. */
-	cr_assert_eq(auth_token_create(env.st, SC_READ_CLIENTS, NULL, 0, tok, tid, &err), MK_OK);
+	cr_assert_eq(auth_token_create(env.st, &(struct auth_grant){ SC_READ_CLIENTS, NULL, 0 },
+	    tok, tid, &err), MK_OK);
 	r = call("GET", uri, NULL, tok);
 	cr_assert_eq(r.status, 200);
 	cr_assert_null(strstr(r.body, "client_secret"), "%s", r.body);

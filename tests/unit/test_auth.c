@@ -54,7 +54,8 @@ issue(uint32_t scopes, const char *sub, int64_t exp, char tok[AUTH_TOKEN_LEN + 1
 	struct mk_err err;
 
 	err.msg[0] = '\0';
-	cr_assert_eq(auth_token_create(db.st, scopes, sub, exp, tok, id, &err), MK_OK,
+	cr_assert_eq(auth_token_create(db.st, &(struct auth_grant){ scopes, sub, exp },
+	    tok, id, &err), MK_OK,
 	    "create: %s", err.msg);
 }
 
@@ -421,16 +422,21 @@ Test(auth, create_refuses_bad_arguments)
 	char sub[AUTH_SUB_MAX + 1];
 	struct mk_err err;
 
-	cr_assert_eq(auth_token_create(db.st, 0, NULL, 0, tok, id, &err), MK_ERR_INVALID);
-	cr_assert_eq(auth_token_create(db.st, 1u << 20, NULL, 0, tok, id, &err), MK_ERR_INVALID);
-	cr_assert_eq(auth_token_create(db.st, SC_ALL, "", 0, tok, id, &err), MK_ERR_INVALID);
+	cr_assert_eq(auth_token_create(db.st, &(struct auth_grant){ 0, NULL, 0 },
+	    tok, id, &err), MK_ERR_INVALID);
+	cr_assert_eq(auth_token_create(db.st, &(struct auth_grant){ 1u << 20, NULL, 0 },
+	    tok, id, &err), MK_ERR_INVALID);
+	cr_assert_eq(auth_token_create(db.st, &(struct auth_grant){ SC_ALL, "", 0 },
+	    tok, id, &err), MK_ERR_INVALID);
 	memset(sub, 'x', AUTH_SUB_MAX);
 	sub[AUTH_SUB_MAX] = '\0';
-	cr_assert_eq(auth_token_create(db.st, SC_ALL, sub, 0, tok, id, &err), MK_ERR_INVALID);
+	cr_assert_eq(auth_token_create(db.st, &(struct auth_grant){ SC_ALL, sub, 0 },
+	    tok, id, &err), MK_ERR_INVALID);
 	cr_assert_str_eq(tok, "unchanged");
 	cr_assert_str_eq(id, "unchanged");
 	sub[AUTH_SUB_MAX - 1] = '\0';
-	cr_assert_eq(auth_token_create(db.st, SC_ALL, sub, 0, tok, id, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(auth_token_create(db.st, &(struct auth_grant){ SC_ALL, sub, 0 },
+	    tok, id, &err), MK_OK, "%s", err.msg);
 }
 
 Test(auth, scope_names_round_trip)
