@@ -773,7 +773,8 @@ Test(sindex, schema1_store_is_upgraded)
 	o.map_size = 256u << 20;
 	cr_assert_eq(store_open(&o, &env.st, &err), MK_OK, "%s", err.msg);
 	env.db.st = env.st;
-	cr_assert_eq(auth_token_create(env.st, SC_ALL, NULL, 0, env.admin, id, &err), MK_OK);
+	cr_assert_eq(auth_token_create(env.st, &(struct auth_grant){ SC_ALL, NULL, 0 },
+	    env.admin, id, &err), MK_OK);
 	cr_assert_eq(store_read_begin(env.st, &t), MK_OK);
 	cr_assert_eq(store_search_ready(t, &ready), MK_OK);
 	store_txn_end(t);
