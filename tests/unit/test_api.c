@@ -942,7 +942,8 @@ Test(api, patch_answer_hides_secret_without_read_client_keys)
 	secret = strdup(str(r.json, "client_secret"));
 	th_res_free(&r);
 	snprintf(uri, sizeof(uri), "/api/v2/clients/%s", id);
-	cr_assert_eq(auth_token_create(env.st, SC_UPDATE_CLIENTS, NULL, 0, tok, tid, &err),
+	cr_assert_eq(auth_token_create(env.st, &(struct auth_grant){ SC_UPDATE_CLIENTS, NULL, 0 },
+	    tok, tid, &err),
 	    MK_OK);
 	r = call("PATCH", uri, "{\"description\":\"x\"}", tok);
 	cr_assert_eq(r.status, 200, "%s", r.body);
@@ -952,7 +953,8 @@ Test(api, patch_answer_hides_secret_without_read_client_keys)
 	cr_assert_str_eq(str(r.json, "client_id"), id);
 	th_res_free(&r);
 	/* with read:client_keys the answer keeps it */
-	cr_assert_eq(auth_token_create(env.st, SC_UPDATE_CLIENTS | SC_READ_CLIENT_KEYS, NULL, 0,
+	cr_assert_eq(auth_token_create(env.st,
+	    &(struct auth_grant){ SC_UPDATE_CLIENTS | SC_READ_CLIENT_KEYS, NULL, 0 },
 	    tok, tid, &err), MK_OK);
 	r = call("PATCH", uri, "{\"description\":\"y\"}", tok);
 	cr_assert_eq(r.status, 200, "%s", r.body);
