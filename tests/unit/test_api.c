@@ -436,13 +436,14 @@ Test(api, connections_list)
 	th_res_free(&r);
 
 	/* Its own scope: read:users is not enough. */
-	cr_assert_eq(auth_token_create(env.st, SC_READ_USERS, NULL, 0, tok, tid, &err), MK_OK);
+	cr_assert_eq(auth_token_create(env.st, &(struct auth_grant){ SC_READ_USERS, NULL, 0 },
+	    tok, tid, &err), MK_OK);
 	r = call("GET", "/api/v2/connections", NULL, tok);
 	assert_error(&r, 403, "insufficient_scope", "Insufficient scope, expected any of: "
 	    "read:connections");
 	th_res_free(&r);
-	cr_assert_eq(auth_token_create(env.st, SC_READ_CONNECTIONS, NULL, 0, tok, tid, &err),
-	    MK_OK);
+	cr_assert_eq(auth_token_create(env.st, &(struct auth_grant){ SC_READ_CONNECTIONS, NULL, 0 },
+	    tok, tid, &err), MK_OK);
 	r = call("GET", "/api/v2/connections", NULL, tok);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	th_res_free(&r);
