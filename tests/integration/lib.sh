@@ -270,7 +270,8 @@ req()
 	LAST_REQ="$method $path"
 	: > "$MK_TMP/resp.body"
 	: > "$MK_TMP/resp.headers"
-	STATUS=$(curl "${args[@]}" "$BASE$path") || STATUS=000
+	CURL_RC=0
+	STATUS=$(curl "${args[@]}" "$BASE$path") || { CURL_RC=$?; STATUS=000; }
 	BODY=$(cat "$MK_TMP/resp.body")
 	REQ_CT=application/json
 	REQ_ARGS=()
