@@ -161,7 +161,9 @@ resp_fail(struct http_resp *rs, const struct mk_err *e, enum resource res)
 	case MK_ERR_FULL:
 		log_warnx("store full: %s", e->msg);
 		buf_adds(&rs->headers, "Retry-After: 30\r\n");
-		resp_error(rs, 503, NULL, "The store is full; the operator must raise its map size.");
+		/* store's message: sizes and the setting to change, no path. */
+		resp_error(rs, 503, NULL, e->msg[0] != '\0' ? e->msg :
+		    "The store is full.");
 		break;
 	}
 }

@@ -9,8 +9,9 @@
  *   socket = /run/metakeep/metakeepd.sock     ; or: listen = 127.0.0.1:9000
  *   workers = 4
  *   body_limit = 1048576
- *   map_size = 1073741824
- *   map_max = 4G             ; grow the map by itself up to this (unset: never)
+ *   map_size = 1G            ; the map at start; alone, a hard cap
+ *   map_max = 4G             ; grow by itself up to this (neither set: up to
+ *                            ; what the filesystem has room for)
  *   max_requests = 10000
  *   request_timeout = 30     ; kill a worker stuck in one request (0: never)
  *   max_depth = 32

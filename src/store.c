@@ -30,6 +30,7 @@
 #include "store.h"
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 
 #include <errno.h>
@@ -43,9 +44,18 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "util.h"
 
 #define STORE_SCHEMA      2   /* 2: user numbers, search postings of numbers */
 #define STORE_MAP_DEFAULT ((size_t)1 << 30)
+/*
+ * With neither map_size nor map_max set, the map grows by itself up to this:
+ * on 64-bit systems far more than any disk metakeep runs on, so the real
+ * limit is the filesystem's free space (a write past it gets ENOSPC and is
+ * answered as "the disk is full").  The map is address space, not disk: it
+ * costs nothing until pages are written.  32-bit systems keep 1 GiB.
+ */
+#define STORE_MAP_AUTO    (sizeof(size_t) >= 8 ? (size_t)1 << 44 : STORE_MAP_DEFAULT)
 #define STORE_MAXDBS      16
 #define STORE_MAXREADERS  256
 #define STORE_RETRIES     3
@@ -104,6 +114,7 @@ struct store {
 	int read_only;
 	size_t keymax;
 	size_t map_max;       /* grow the map up to this many bytes; 0: never */
+	const char *limit_key; /* the setting that sets the limit; NULL: the disk */
 	size_t psize;         /* page size */
 	MDB_txn *rtxn;        /* recycled read transaction, reset when idle */
 	struct store_txn rt;  /* its handle */
@@ -592,7 +603,20 @@ store_open(const struct store_opts *o, struct store **out, struct mk_err *err)
 
 		s->psize = mdb_env_stat(s->env, &est) == 0 ? est.ms_psize : 4096;
 	}
-	s->map_max = o->map_max;
+	/*
+	 * The limit: map_max when set; map_size alone is a hard cap (as it
+	 * always was); neither: grow as far as the disk has room.
+	 */
+	if (o->map_max != 0) {
+		s->map_max = o->map_max;
+		s->limit_key = "map_max";
+	} else if (o->map_size != 0) {
+		s->map_max = 0;
+		s->limit_key = "map_size";
+	} else {
+		s->map_max = STORE_MAP_AUTO;
+		s->limit_key = NULL;
+	}
 
 	/* Slots of readers that died (a killed worker) pin old pages. */
 	if ((rc = mdb_reader_check(s->env, &dead)) != 0)
@@ -784,16 +808,75 @@ map_maybe_grow(struct store *s, int full)
 	    s->dir, size, want, used, s->map_max);
 }
 
+/*
+ * 1 when the filesystem under the store has (next to) no room left.  LMDB
+ * reports a write cut short by a full disk as EIO, not ENOSPC (mdb_page_flush
+ * on a short pwrite): an EIO with less than this free is taken for ENOSPC.
+ */
+#define STORE_DISK_LOW ((uint64_t)1 << 20)
+
+static int
+disk_is_full(const struct store *s)
+{
+	struct statvfs fs;
+
+	return statvfs(s->dir, &fs) == 0 &&
+	    (uint64_t)fs.f_bavail * fs.f_frsize < STORE_DISK_LOW;
+}
+
+/*
+ * A write that did not fit: MDB_MAP_FULL/MDB_TXN_FULL at the map's limit, or
+ * ENOSPC/EDQUOT from the filesystem (or EIO on a full one).  err->msg is for the client (sizes and
+ * the setting to change, no path); the log line adds the directory.
+ */
 static enum mk_code
 map_commit_error(struct store *s, int rc, struct mk_err *err)
 {
-	if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL || rc == ENOSPC) {
-		log_warnx("store %s: %s", s->dir, mdb_strerror(rc));
-		return mk_fail(err, MK_ERR_FULL, "The store is full: %s",
-		    mdb_strerror(rc));
+	MDB_envinfo info;
+	size_t used = 0, size = 0;
+	char u[32], m[32];
+
+	if (rc == EIO && disk_is_full(s)) {
+		log_warnx("store %s: %s on a full filesystem", s->dir, mdb_strerror(rc));
+		rc = ENOSPC;
 	}
-	log_warnx("store %s: commit: %s", s->dir, mdb_strerror(rc));
-	return mk_fail(err, MK_ERR_INTERNAL, "store: commit failed");
+	if (rc != MDB_MAP_FULL && rc != MDB_TXN_FULL && rc != ENOSPC &&
+	    rc != EDQUOT) {
+		log_warnx("store %s: commit: %s", s->dir, mdb_strerror(rc));
+		return mk_fail(err, MK_ERR_INTERNAL, "store: commit failed");
+	}
+	if (mdb_env_info(s->env, &info) == 0) {
+		used = ((size_t)info.me_last_pgno + 1) * s->psize;
+		size = info.me_mapsize;
+	}
+	mk_human_bytes(u, sizeof(u), (double)used);
+	mk_human_bytes(m, sizeof(m), (double)(s->map_max > size ? s->map_max : size));
+	if (rc == ENOSPC || rc == EDQUOT) {
+		log_warnx("store %s: %s: the database uses %s; free space on its "
+		    "filesystem", s->dir, mdb_strerror(rc), u);
+		return mk_fail(err, MK_ERR_FULL, "The disk is full (%s): the "
+		    "database uses %s and its filesystem has no room left. Free "
+		    "space on it; writes resume by themselves.",
+		    rc == EDQUOT ? "disk quota exceeded" : "no space left on device",
+		    u);
+	}
+	if (rc == MDB_TXN_FULL) {
+		log_warnx("store %s: %s", s->dir, mdb_strerror(rc));
+		return mk_fail(err, MK_ERR_FULL, "The change is too large for one "
+		    "transaction; make it smaller.");
+	}
+	if (s->limit_key == NULL) {
+		/* Growing by itself: the map was grown just now, or is growing. */
+		log_warnx("store %s: map full at %s used, growing", s->dir, u);
+		return mk_fail(err, MK_ERR_FULL, "The store is growing (%s used); "
+		    "try again.", u);
+	}
+	log_warnx("store %s: full: %s used of its %s limit (%s)", s->dir, u, m,
+	    s->limit_key);
+	return mk_fail(err, MK_ERR_FULL, "The store is full: the database uses %s "
+	    "of its %s limit. Raise %s in the configuration (or --%s) and restart "
+	    "metakeepd, or delete data.", u, m, s->limit_key,
+	    strcmp(s->limit_key, "map_max") == 0 ? "map-max" : "map-size");
 }
 
 /* What every write entry point refuses; MK_OK when s may begin a write. */
@@ -2165,6 +2248,15 @@ store_stat(struct store *s, struct store_stats *out, struct mk_err *err)
 	st.page_size = ms.ms_psize;
 	st.map_size = info.me_mapsize;
 	st.map_used = (info.me_last_pgno + 1) * (size_t)ms.ms_psize;
+	st.map_limit = s->limit_key == NULL ? 0 : s->map_max != 0 ? s->map_max :
+	    info.me_mapsize;
+	st.limit_key = s->limit_key;
+	{
+		struct statvfs fs;
+
+		if (statvfs(s->dir, &fs) == 0)
+			st.disk_avail = (size_t)fs.f_bavail * fs.f_frsize;
+	}
 	st.last_txnid = info.me_last_txnid;
 	st.max_readers = info.me_maxreaders;
 	st.reader_slots = ra.slots;

@@ -57,9 +57,11 @@ struct store_txn;
 struct store_opts {
 	const char *dir;      /* environment directory; created if missing
 	                         (0700, plus group/other access the mode grants) */
-	size_t map_size;      /* bytes; 0 = default (1 GiB) */
-	size_t map_max;       /* bytes; when over map_size, the map grows by itself
-	                         (doubling, before it is full) up to this; 0 = never */
+	size_t map_size;      /* bytes mapped at first; 0 = default (1 GiB) */
+	size_t map_max;       /* bytes; the map grows by itself (doubling, before it
+	                         is full) up to this.  0 = with map_size 0, as far
+	                         as the filesystem has room (on 64-bit systems);
+	                         with map_size set, never (map_size is the cap) */
 	int relaxed_sync;     /* 1: MDB_NOSYNC|MDB_NOMETASYNC-style relaxed commits */
 	mode_t mode;          /* file mode of data.mdb/lock.mdb; 0 = 0600 */
 	int read_only;        /* 1: MDB_RDONLY (admin tools that only read) */
@@ -360,6 +362,11 @@ struct store_stats {
 	size_t page_size;
 	size_t map_size;        /* bytes mapped (the limit of the data file) */
 	size_t map_used;        /* bytes up to the last used page */
+	size_t map_limit;       /* the most the data may grow to, as configured;
+	                           0: as far as its filesystem has room */
+	const char *limit_key;  /* static: "map_max" or "map_size", the setting
+	                           that sets map_limit; NULL when it is 0 */
+	size_t disk_avail;      /* bytes free on the filesystem (0: unknown) */
 	size_t last_txnid;      /* id of the last committed write transaction */
 	unsigned int max_readers;
 	unsigned int reader_slots; /* slots held by live processes */

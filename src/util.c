@@ -84,3 +84,17 @@ mk_ct_equal(const void *a, const void *b, size_t n)
 {
 	return CRYPTO_memcmp(a, b, n) == 0;
 }
+
+const char *
+mk_human_bytes(char *buf, size_t cap, double bytes)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int i = 0;
+
+	while (bytes >= 1024 && i < 4) {
+		bytes /= 1024;
+		i++;
+	}
+	snprintf(buf, cap, i == 0 ? "%.0f %s" : "%.1f %s", bytes, unit[i]);
+	return buf;
+}

@@ -30,6 +30,12 @@ int64_t mk_now_ms(void);
 void mk_iso8601(int64_t ms, char out[MK_ISO_LEN + 1]);
 
 /*
+ * A byte count for people: "512 B", "1.5 GiB".  Writes at most cap bytes
+ * (NUL included) into buf and returns buf.
+ */
+const char *mk_human_bytes(char *buf, size_t cap, double bytes);
+
+/*
  * Constant-time comparison of two equal-length byte strings.
  * Returns 1 when equal, 0 otherwise.
  */

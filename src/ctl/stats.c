@@ -17,6 +17,7 @@
 
 #include "err.h"
 #include "store.h"
+#include "util.h"
 #include "ctl/ctl.h"
 
 static int stats_json_flag;
@@ -31,19 +32,20 @@ const struct ctl_spec stats_spec = {
 	stats_opts, 0, NULL, NULL, NULL, NULL,
 };
 
-static const char *
-human(char *buf, size_t cap, double bytes)
+/*
+ * The most the data may grow to: the configured cap, or (no cap) the data
+ * file plus what its filesystem has free.  0 when neither is known.
+ */
+static size_t
+stats_limit(const struct store_stats *st, long long file)
 {
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	int i = 0;
-
-	while (bytes >= 1024 && i < 4) {
-		bytes /= 1024;
-		i++;
-	}
-	snprintf(buf, cap, i == 0 ? "%.0f %s" : "%.1f %s", bytes, unit[i]);
-	return buf;
+	if (st->map_limit != 0)
+		return st->map_limit;
+	return st->disk_avail + (size_t)(file > 0 ? file : 0);
 }
+
+/* Past this share of the limit, stats warns (on stderr; exit status 0). */
+#define STATS_WARN_PCT 80
 
 static size_t
 table_entries(const struct store_stats *st, const char *name)
@@ -80,6 +82,9 @@ stats_json(const struct ctl *ctl, const struct store_stats *st, long long file)
 	ADD(o, "file_bytes", json_object_new_int64(file));
 	ADD(o, "map_bytes", json_object_new_int64((int64_t)st->map_size));
 	ADD(o, "map_used_bytes", json_object_new_int64((int64_t)st->map_used));
+	ADD(o, "limit_bytes", json_object_new_int64((int64_t)stats_limit(st, file)));
+	ADD(o, "limit_setting", st->limit_key != NULL ?
+	    json_object_new_string(st->limit_key) : json_object_new_string("disk"));
 	ADD(o, "page_size", json_object_new_int64((int64_t)st->page_size));
 	ADD(o, "free_pages", json_object_new_int64((int64_t)st->free_pages));
 	ADD(o, "last_txn_id", json_object_new_int64((int64_t)st->last_txnid));
@@ -125,10 +130,13 @@ stats_text(const struct ctl *ctl, const struct store_stats *st, long long file)
 	printf("clients:          %zu\n", table_entries(st, "clients"));
 	printf("tokens:           %zu\n", table_entries(st, "tokens"));
 	printf("password hashes:  %zu\n", table_entries(st, "pwhash"));
-	printf("data file:        %lld bytes (%s)\n", file, human(a, sizeof(a), (double)file));
-	printf("map:              %s used of %s (%.1f%%)\n",
-	    human(a, sizeof(a), (double)st->map_used), human(b, sizeof(b), (double)st->map_size),
-	    st->map_size > 0 ? 100.0 * (double)st->map_used / (double)st->map_size : 0.0);
+	printf("data file:        %lld bytes (%s)\n", file, mk_human_bytes(a, sizeof(a), (double)file));
+	printf("map:              %s used of %s mapped\n",
+	    mk_human_bytes(a, sizeof(a), (double)st->map_used),
+	    mk_human_bytes(b, sizeof(b), (double)st->map_size));
+	printf("limit:            %s (%s)\n",
+	    mk_human_bytes(a, sizeof(a), (double)stats_limit(st, file)),
+	    st->limit_key != NULL ? st->limit_key : "the filesystem's free space");
 	printf("page size:        %zu\n", st->page_size);
 	printf("free pages:       %zu\n", st->free_pages);
 	printf("last txn id:      %zu\n", st->last_txnid);
@@ -149,6 +157,7 @@ cmd_stats(struct ctl *ctl, const struct ctl_cmd *self, char **operands)
 	struct stat fst;
 	char path[4200];
 	long long file = -1;
+	size_t limit;
 
 	(void)self;
 	(void)operands;
@@ -160,6 +169,17 @@ cmd_stats(struct ctl *ctl, const struct ctl_cmd *self, char **operands)
 	snprintf(path, sizeof(path), "%s/data.mdb", ctl->conf.db_dir);
 	if (stat(path, &fst) == 0)
 		file = (long long)fst.st_size;
+	limit = stats_limit(&st, file);
+	if (limit > 0 && st.map_used > limit / 100 * STATS_WARN_PCT) {
+		char u[32], l[32];
+
+		ctl_errx("warning: the database uses %s, over %d%% of its %s limit "
+		    "(%s): %s", mk_human_bytes(u, sizeof(u), (double)st.map_used),
+		    STATS_WARN_PCT, mk_human_bytes(l, sizeof(l), (double)limit),
+		    st.limit_key != NULL ? st.limit_key : "free disk space",
+		    st.limit_key != NULL ? "raise it in the configuration" :
+		    "free space on its filesystem");
+	}
 	if (stats_json_flag) {
 		if (stats_json(ctl, &st, file) != 0) {
 			ctl_errx("stats: out of memory");
