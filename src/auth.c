@@ -592,8 +592,10 @@ revoke_fn(struct store_txn *t, void *arg, struct mk_err *err)
 }
 
 enum mk_code
-auth_token_revoke(struct store *s, const char *id, struct mk_err *err)
+auth_token_revoke(struct store *s, const char *id, char *full_id,
+    struct mk_err *err)
 {
+	enum mk_code rc;
 	struct revoke_ctx c;
 	char lower[AUTH_ID_LEN + 1];
 	size_t i, n;
@@ -613,7 +615,11 @@ auth_token_revoke(struct store *s, const char *id, struct mk_err *err)
 	memset(&c, 0, sizeof(c));
 	c.prefix = lower;
 	c.plen = n;
-	return store_write(s, revoke_fn, &c, err);
+	rc = store_write(s, revoke_fn, &c, err);
+	/* The id is the hash's first AUTH_ID_LEN digits. */
+	if (rc == MK_OK && full_id != NULL)
+		snprintf(full_id, AUTH_ID_LEN + 1, "%.*s", AUTH_ID_LEN, c.key);
+	return rc;
 }
 
 enum mk_code

@@ -91,8 +91,13 @@ struct auth_grant {
 enum mk_code auth_token_create(struct store *s, const struct auth_grant *g,
     char *token_out, char *id_out, struct mk_err *err);
 
-/* Revoke the token whose id is id (or starts with id, when unique). MK_ERR_NOTFOUND. */
-enum mk_code auth_token_revoke(struct store *s, const char *id, struct mk_err *err);
+/*
+ * Revoke the token whose id is id (or starts with id, when unique).  On
+ * success full_id (AUTH_ID_LEN + 1 bytes; may be NULL) gets its whole id.
+ * Errors: MK_ERR_NOTFOUND, MK_ERR_INVALID (malformed or ambiguous id).
+ */
+enum mk_code auth_token_revoke(struct store *s, const char *id, char *full_id,
+    struct mk_err *err);
 
 /*
  * Visit every token record (JSON text as stored) in a read transaction.

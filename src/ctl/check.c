@@ -31,14 +31,18 @@ static int repair_flag;
 
 static const struct ctl_opt check_opts[] = {
 	{ 'r', "repair", NULL, &repair_flag, NULL, CTL_WRITE,
-	    "rebuild the indexes from the records (one write\n"
-	    "transaction), then check again" },
+	    "rebuild the indexes from the records (the order\n"
+	    "indexes in one write transaction, the search index\n"
+	    "in batches; the daemon may keep running),\n"
+	    "then check again" },
 	{ 0, NULL, NULL, NULL, NULL, CTL_NONE, NULL },
 };
 
 const struct ctl_spec check_spec = {
 	check_opts, 0, NULL, NULL,
-	"Give the daemon's configuration (-c) so the connections are known.\n",
+	"When metakeepd runs with a configuration file that sets connections,\n"
+	"give it (-c) so that users of those connections are not reported;\n"
+	"without one, Username-Password-Authentication is the only connection.\n",
 	NULL,
 };
 

@@ -50,10 +50,12 @@ static const struct ctl_opt export_opts[] = {
 	{ 'f', "format", "FORMAT", &eo.array, export_format, CTL_NONE,
 	    "ndjson: one user per line (default, as Auth0's\n"
 	    "export job); json: one JSON array, the bulk\n"
-	    "import format" },
+	    "import format (without --fields)" },
 	{ 'F', "fields", "LIST", &eo.list, NULL, CTL_NONE,
 	    "only these attributes, comma-separated; a dotted\n"
-	    "path picks into metadata (user_metadata.plan)" },
+	    "path picks into metadata (user_metadata.plan)\n"
+	    "and becomes a key of that name: for reading and\n"
+	    "reports, not for import, which refuses such keys" },
 	{ 0, NULL, NULL, NULL, NULL, CTL_NONE, NULL },
 };
 

@@ -172,7 +172,11 @@ import_flush(struct import_ctx *ic)
 				continue;
 			}
 			r = &ic->recs[p->slot];
-			if (r->code != MK_OK) {
+			if (r->code == MK_ERR_EXISTS && !ic->upsert) {
+				import_say(ic, p->line, p->no, "The user already "
+				    "exists (--upsert updates existing users).");
+				ic->failed++;
+			} else if (r->code != MK_OK) {
 				import_say(ic, p->line, p->no, r->err.msg[0] != '\0' ?
 				    r->err.msg : mk_code_name(r->code));
 				ic->failed++;

@@ -111,12 +111,14 @@ usage_cmd(FILE *f, const struct ctl_cmd *cmd)
 		return;
 	}
 	fprintf(f, "\n%s.\n", cmd->summary);
-	if (listed || (sp != NULL && sp->notes != NULL)) {
+	/* No "options:" heading over notes alone (backup has no options). */
+	if (listed) {
 		fputs("\noptions:\n", f);
-		if (listed)
-			ctl_opt_lines(f, sp->opts, CTL_HELP_COL);
-		if (sp->notes != NULL)
-			fputs(sp->notes, f);
+		ctl_opt_lines(f, sp->opts, CTL_HELP_COL);
+	}
+	if (sp != NULL && sp->notes != NULL) {
+		fputc('\n', f);
+		fputs(sp->notes, f);
 	}
 }
 

@@ -210,7 +210,7 @@ cmd_token_create(struct ctl *ctl, const struct ctl_cmd *self, char **operands)
 	if (printf("%s\n", token) < 0 || fflush(stdout) != 0) {
 		/* Nobody saw it: do not leave a live token behind. */
 		ctl_errx("cannot write the token to stdout; revoking it");
-		if (auth_token_revoke(ctl->store, id, &err) != MK_OK)
+		if (auth_token_revoke(ctl->store, id, NULL, &err) != MK_OK)
 			ctl_errx("revoking token %s failed: %s", id, err.msg);
 		goto out;
 	}
@@ -372,10 +372,8 @@ list_print_table(const struct list_ctx *lc, int64_t now_ms)
 	    "SUBJECT", "SCOPES");
 	for (i = 0; i < lc->n; i++) {
 		t = &lc->v[i].t;
-		if (t->scopes == SC_ALL)
-			snprintf(names, sizeof(names), "all");
-		else
-			auth_scopes_format(t->scopes, ",", names, sizeof(names));
+		/* Every name, as --json lists them, even for "all". */
+		auth_scopes_format(t->scopes, ",", names, sizeof(names));
 		if (t->exp_ms == 0)
 			snprintf(exp, sizeof(exp), "never");
 		else {
@@ -459,17 +457,21 @@ cmd_token_revoke(struct ctl *ctl, const struct ctl_cmd *self, char **operands)
 {
 	struct mk_err err;
 	enum mk_code mrc;
+	char full[AUTH_ID_LEN + 1];
 
 	(void)self;
 	err.msg[0] = '\0';
-	if ((mrc = auth_token_revoke(ctl->store, operands[0], &err)) != MK_OK) {
+	if ((mrc = auth_token_revoke(ctl->store, operands[0], full, &err)) != MK_OK) {
 		if (mrc == MK_ERR_INVALID && strcmp(err.msg, "ambiguous token id") == 0)
 			ctl_errx("'%s' matches more than one token: give more of the id",
 			    operands[0]);
+		else if (mrc == MK_ERR_NOTFOUND)
+			ctl_errx("cannot revoke '%s': %s (the ids are in the first "
+			    "column of '" PROG " token list')", operands[0], err.msg);
 		else
 			ctl_errx("cannot revoke '%s': %s", operands[0], err.msg);
 		return CTL_FAIL;
 	}
-	fprintf(stderr, PROG ": revoked token %s\n", operands[0]);
+	fprintf(stderr, PROG ": revoked token %s\n", full);
 	return CTL_OK;
 }

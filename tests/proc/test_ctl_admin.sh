@@ -104,6 +104,13 @@ for c in export import backup check stats "user get" "user patch" user; do
 done
 run --help
 for c in export import backup check stats user; do has "$tmp/out" "  $c " "--help lists $c"; done
+# What each help promises is what the command does.
+run backup --help
+hasnt "$tmp/out" "options:" "backup --help: no empty options heading"
+run check --help
+hasnt "$tmp/out" "(one write" "check --help: repair is not one transaction"
+run export --help
+has "$tmp/out" "not for import" "export --help: --fields output is not for import"
 
 # --- usage errors: exit 2
 db=$tmp/db
@@ -169,7 +176,8 @@ hasnt "$tmp/out" '"email"' "--fields leaves other attributes out"
 # --- upsert: rerunning the same file changes nothing
 run --db "$db" import "$tmp/e1.ndjson"
 expect_rc 1 "rerun without --upsert"
-has "$tmp/err" "record 1: The user already exists." "rerun reports existing users"
+has "$tmp/err" "record 1: The user already exists (--upsert updates existing users)." \
+	"rerun reports existing users and how to update them"
 has "$tmp/err" "0 created, 0 updated, 0 unchanged, 10000 failed" "rerun summary"
 run --db "$db" stats --json
 has "$tmp/out" '"last_txn_id":' "stats --json has last_txn_id"

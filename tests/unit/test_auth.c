@@ -248,7 +248,7 @@ Test(auth, revoked_token_rejected)
 
 	issue(SC_READ_USERS, NULL, 0, t1, i1);
 	issue(SC_READ_USERS, NULL, 0, t2, i2);
-	cr_assert_eq(auth_token_revoke(db.st, i1, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(auth_token_revoke(db.st, i1, NULL, &err), MK_OK, "%s", err.msg);
 	hdr = th_bearer(t1);
 	cr_assert_eq(check(hdr, mk_now_ms(), &at, &err), MK_ERR_UNAUTH);
 	cr_assert_str_eq(err.msg, "Invalid token");
@@ -257,7 +257,7 @@ Test(auth, revoked_token_rejected)
 	hdr = th_bearer(t2);
 	cr_assert_eq(check(hdr, mk_now_ms(), &at, &err), MK_OK);
 	/* Revoking again: gone. */
-	cr_assert_eq(auth_token_revoke(db.st, i1, &err), MK_ERR_NOTFOUND);
+	cr_assert_eq(auth_token_revoke(db.st, i1, NULL, &err), MK_ERR_NOTFOUND);
 	free(hdr);
 }
 
@@ -325,20 +325,26 @@ Test(auth, revoke_by_prefix_and_ambiguous)
 	issue(SC_READ_USERS, NULL, 0, tok, id);
 
 	err.msg[0] = '\0';
-	cr_assert_eq(auth_token_revoke(db.st, "abcd", &err), MK_ERR_INVALID);
+	cr_assert_eq(auth_token_revoke(db.st, "abcd", NULL, &err), MK_ERR_INVALID);
 	cr_assert_str_eq(err.msg, "ambiguous token id");
-	cr_assert_eq(auth_token_revoke(db.st, "ABCD", &err), MK_ERR_INVALID, "case-insensitive");
+	cr_assert_eq(auth_token_revoke(db.st, "ABCD", NULL, &err), MK_ERR_INVALID, "case-insensitive");
 	memset(&c, 0, sizeof(c));
 	cr_assert_eq(auth_token_list(db.st, count_visit, &c), MK_OK);
 	cr_assert_eq(c.n, 3, "an ambiguous revoke deletes nothing");
 
-	cr_assert_eq(auth_token_revoke(db.st, "abc", &err), MK_ERR_INVALID, "too short");
-	cr_assert_eq(auth_token_revoke(db.st, "abcdxyz", &err), MK_ERR_INVALID, "not hex");
-	cr_assert_eq(auth_token_revoke(db.st, "abcd0000000000000", &err), MK_ERR_INVALID,
+	cr_assert_eq(auth_token_revoke(db.st, "abc", NULL, &err), MK_ERR_INVALID, "too short");
+	cr_assert_eq(auth_token_revoke(db.st, "abcdxyz", NULL, &err), MK_ERR_INVALID, "not hex");
+	cr_assert_eq(auth_token_revoke(db.st, "abcd0000000000000", NULL, &err), MK_ERR_INVALID,
 	    "longer than an id");
-	cr_assert_eq(auth_token_revoke(db.st, "abcd2", &err), MK_ERR_NOTFOUND);
+	cr_assert_eq(auth_token_revoke(db.st, "abcd2", NULL, &err), MK_ERR_NOTFOUND);
 
-	cr_assert_eq(auth_token_revoke(db.st, "abcd0", &err), MK_OK, "%s", err.msg);
+	{
+		char full[AUTH_ID_LEN + 1];
+
+		cr_assert_eq(auth_token_revoke(db.st, "abcd0", full, &err), MK_OK, "%s", err.msg);
+		cr_assert_eq(strlen(full), AUTH_ID_LEN);
+		cr_assert_eq(strncmp(full, "abcd0", 5), 0, "%s", full);
+	}
 	memset(&c, 0, sizeof(c));
 	cr_assert_eq(auth_token_list(db.st, count_visit, &c), MK_OK);
 	cr_assert_eq(c.n, 2);
@@ -349,7 +355,7 @@ Test(auth, revoke_by_prefix_and_ambiguous)
 	memcpy(pfx, id, 6);
 	pfx[6] = '\0';
 	if (strncmp(pfx, "abcd", 4) != 0) {
-		cr_assert_eq(auth_token_revoke(db.st, pfx, &err), MK_OK, "%s", err.msg);
+		cr_assert_eq(auth_token_revoke(db.st, pfx, NULL, &err), MK_OK, "%s", err.msg);
 		hdr = th_bearer(tok);
 		cr_assert_eq(check(hdr, mk_now_ms(), &at, &err), MK_ERR_UNAUTH);
 	}
