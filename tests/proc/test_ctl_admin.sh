@@ -354,12 +354,14 @@ has "$tmp/out" "1 records unreadable" "repair leaves it out"
 # --- backup while writes go on
 cat >"$tmp/writer.sh" <<'EOF'
 #!/bin/sh
-# Patch users in a loop until killed, counting successful patches.
+# Patch users in a loop until killed, counting successful patches.  The
+# count is replaced by rename, so a reader never sees it empty.
 ctl=$1 db=$2 count=$3 i=0
 while :; do
 	i=$((i + 1))
 	timeout 10 "$ctl" --db "$db" user patch "auth0|imp$(printf %06d $((i % 500 * 3 + 1)))" \
-	    "{\"user_metadata\":{\"load\":$i}}" >/dev/null 2>&1 && echo "$i" >"$count"
+	    "{\"user_metadata\":{\"load\":$i}}" >/dev/null 2>&1 &&
+	    echo "$i" >"$count.new" && mv "$count.new" "$count"
 done
 EOF
 : >"$tmp/count"
