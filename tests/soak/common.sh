@@ -9,6 +9,10 @@
 #   soak_kill_pool SIG          send SIG to the master and its workers at once
 #   soak_env_check LABEL        mdb_stat clean, indexes as many as records,
 #                               and metakeepctl check when it exists
+#   soak_fill BYTES MAX         create users of BYTES of user_metadata each
+#                               until one is refused 503, at most MAX; sets
+#                               SOAK_CREATED (their ids) and SOAK_FULL (1
+#                               when a 503 came); false on any other answer
 #   soak_driver ARGS...         run tests/soak/mksoak against $MK_PORT with
 #                               $TOKEN; sets SOAK_RESULT (its RESULT line)
 
@@ -32,6 +36,22 @@ soak_start_daemon()
 	done
 	echo "soak_start_daemon: no worker after 15 s" >&2
 	return 1
+}
+
+soak_fill()
+{
+	local blob i
+	blob=$(head -c "$1" /dev/zero | tr '\0' 'x')
+	SOAK_CREATED=()
+	SOAK_FULL=0
+	for i in $(seq 1 "$2"); do
+		req POST /api/v2/users "{\"email\":\"fill$i@soak.example\",\"connection\":\"Username-Password-Authentication\",\"user_metadata\":{\"blob\":\"$blob\",\"i\":$i}}"
+		case $STATUS in
+		201) SOAK_CREATED+=("$(jqb -r .user_id)") ;;
+		503) SOAK_FULL=1; return 0 ;;
+		*) fail "create user $i: unexpected status $STATUS" "$BODY"; return 1 ;;
+		esac
+	done
 }
 
 soak_workers()

@@ -85,17 +85,9 @@ else
 	# 4 MiB kept aside, freed later as an operator would free space.
 	head -c $((4 * 1024 * 1024)) /dev/zero >"$small/filler"
 	soak_start_daemon || fail "start on a small filesystem with default settings"
-	blob=$(head -c 400000 /dev/zero | tr '\0' 'x')
-	created=()
-	got503=0
-	for i in $(seq 1 100); do
-		req POST /api/v2/users "{\"email\":\"disk$i@cap.example\",\"connection\":\"Username-Password-Authentication\",\"user_metadata\":{\"blob\":\"$blob\",\"i\":$i}}"
-		case $STATUS in
-		201) created+=("$(jqb -r .user_id)") ;;
-		503) got503=1; break ;;
-		*) fail "create user $i: unexpected status $STATUS" "$BODY"; break ;;
-		esac
-	done
+	soak_fill 400000 100
+	created=("${SOAK_CREATED[@]}")
+	got503=$SOAK_FULL
 	echo "# ${#created[@]} users of 400 KB created before the disk was full"
 	assert_eq "$got503" 1 "a full disk refuses the write"
 	assert_error 503 "Service Unavailable" - "The disk is full*" "full disk: 503 body"
@@ -114,6 +106,7 @@ else
 	done
 	assert_eq "$bad" 0 "reads go on at a full disk: all ${#created[@]} users intact"
 	rm -f "$small/filler"
+	blob=$(head -c 400000 /dev/zero | tr '\0' 'x')
 	req POST /api/v2/users "{\"email\":\"after@cap.example\",\"connection\":\"Username-Password-Authentication\",\"user_metadata\":{\"blob\":\"$blob\"}}"
 	assert_status 201 "space freed: writes succeed again with no restart"
 	[ "$STATUS" = 201 ] && created+=("$(jqb -r .user_id)")

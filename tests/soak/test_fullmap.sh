@@ -15,16 +15,9 @@ mk_stop_pid "$MK_DAEMON_PID"
 soak_start_daemon --map-size 1M --map-max 3M || { fail "start with a 1M map"; summary; exit 1; }
 
 blob=$(head -c 50000 /dev/zero | tr '\0' 'x')
-created=()
-got503=0
-for i in $(seq 1 120); do
-	req POST /api/v2/users "{\"email\":\"full$i@map.example\",\"connection\":\"Username-Password-Authentication\",\"user_metadata\":{\"blob\":\"$blob\",\"i\":$i}}"
-	case $STATUS in
-	201) created+=("$(jqb -r .user_id)") ;;
-	503) got503=1; break ;;
-	*) fail "create user $i: unexpected status"; break ;;
-	esac
-done
+soak_fill 50000 120
+created=("${SOAK_CREATED[@]}")
+got503=$SOAK_FULL
 echo "# ${#created[@]} users of 50 KB created before the store was full"
 if [ "${#created[@]}" -ge 30 ]; then
 	pass "the map grew past its first 1 MiB (${#created[@]} users of 50 KB written)"
