@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gen_user.h"
 #include "helper_api.h"
 #include "jx.h"
 #include "query.h"
@@ -26,22 +27,12 @@
 #define NUSERS 300
 
 static struct th_env env;
-static uint64_t rng = 0x9e3779b97f4a7c15ULL;
-
-static unsigned
-rnd(unsigned n)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (unsigned)(rng % n);
-}
 
 static void
 setup(void)
 {
 	th_env_open(&env, "test-search", 256u << 20);
-	rng = 0x9e3779b97f4a7c15ULL;
+	gen_seed(0x9e3779b97f4a7c15ULL);
 	sindex_sort_in_memory = 2048;
 }
 
@@ -83,88 +74,6 @@ urlencode(const char *s, char *out, size_t cap)
 
 /* ---- data ---- */
 
-static const char *plans[] = { "gold", "silver", "bronze", "Gold", "free trial" };
-static const char *cities[] = { "Paris", "Oslo", "Lima", "paris", "New York" };
-static const char *tags[] = { "red", "blue", "green", "vip", "beta" };
-static const char *roles[] = { "admin", "editor", "viewer" };
-static const char *firsts[] = { "Jane", "John", "Ana", "Li", "Zoe" };
-static const char *lasts[] = { "Smith", "Doe", "Garcia", "Wang" };
-
-static void
-make_user(int i, char *body, size_t cap)
-{
-	char md[2048], am[1024], extra[512];
-	size_t o = 0, a = 0;
-	unsigned k, n;
-
-	o += (size_t)snprintf(md + o, sizeof(md) - o, "{");
-	o += (size_t)snprintf(md + o, sizeof(md) - o, "\"seq\":%d", i);
-	if (rnd(4) != 0)
-		o += (size_t)snprintf(md + o, sizeof(md) - o, ",\"plan\":\"%s\"",
-		    plans[rnd(5)]);
-	switch (rnd(4)) {
-	case 0:
-		o += (size_t)snprintf(md + o, sizeof(md) - o, ",\"age\":%u", 18 + rnd(10));
-		break;
-	case 1:
-		o += (size_t)snprintf(md + o, sizeof(md) - o, ",\"age\":%u.0", 18 + rnd(10));
-		break;
-	case 2:
-		o += (size_t)snprintf(md + o, sizeof(md) - o, ",\"age\":\"%u\"", 18 + rnd(10));
-		break;
-	default:
-		break;
-	}
-	if (rnd(3) == 0)
-		o += (size_t)snprintf(md + o, sizeof(md) - o, ",\"score\":%u.5", rnd(3));
-	n = rnd(4);
-	if (n > 0 || rnd(2) == 0) {
-		o += (size_t)snprintf(md + o, sizeof(md) - o, ",\"tags\":[");
-		for (k = 0; k < n; k++)
-			o += (size_t)snprintf(md + o, sizeof(md) - o, "%s\"%s\"", k ? "," : "",
-			    tags[rnd(5)]);
-		o += (size_t)snprintf(md + o, sizeof(md) - o, "]");
-	}
-	if (rnd(2) == 0) {
-		o += (size_t)snprintf(md + o, sizeof(md) - o, ",\"addresses\":[");
-		n = 1 + rnd(2);
-		for (k = 0; k < n; k++)
-			o += (size_t)snprintf(md + o, sizeof(md) - o, "%s{\"city\":\"%s\"%s}",
-			    k ? "," : "", cities[rnd(5)], rnd(2) ? ",\"zip\":null" : "");
-		o += (size_t)snprintf(md + o, sizeof(md) - o, "]");
-	}
-	if (rnd(3) == 0)
-		o += (size_t)snprintf(md + o, sizeof(md) - o,
-		    ",\"prefs\":{\"dark\":%s,\"lang\":\"%s\",\"empty\":{}}",
-		    rnd(2) ? "true" : "false", rnd(2) ? "fr" : "en");
-	if (rnd(5) == 0)
-		o += (size_t)snprintf(md + o, sizeof(md) - o, ",\"nothing\":null");
-	snprintf(md + o, sizeof(md) - o, "}");
-
-	a += (size_t)snprintf(am + a, sizeof(am) - a, "{");
-	if (rnd(2) == 0)
-		a += (size_t)snprintf(am + a, sizeof(am) - a, "\"roles\":[\"%s\"],",
-		    roles[rnd(3)]);
-	a += (size_t)snprintf(am + a, sizeof(am) - a, "\"tier\":%u,\"active\":%s}", rnd(3),
-	    rnd(3) ? "true" : "false");
-
-	extra[0] = '\0';
-	if (rnd(3) == 0)
-		snprintf(extra, sizeof(extra), ",\"blocked\":%s", rnd(2) ? "true" : "false");
-	if (rnd(2) == 0)
-		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
-		    ",\"given_name\":\"%s\",\"family_name\":\"%s\"", firsts[rnd(5)],
-		    lasts[rnd(4)]);
-	if (rnd(4) == 0)
-		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
-		    ",\"email_verified\":true");
-	snprintf(body, cap, "{\"email\":\"%s.%s%d@Example%u.com\",\"connection\":"
-	    "\"Username-Password-Authentication\",\"name\":\"%s %s\",\"nickname\":\"%s\","
-	    "\"user_metadata\":%s,\"app_metadata\":%s%s}",
-	    firsts[rnd(5)], lasts[rnd(4)], i, rnd(3), firsts[rnd(5)], lasts[rnd(4)],
-	    firsts[rnd(5)], md, am, extra);
-}
-
 static void
 load_users(int n)
 {
@@ -173,7 +82,7 @@ load_users(int n)
 	int i;
 
 	for (i = 0; i < n; i++) {
-		make_user(i, body, sizeof(body));
+		gen_user(i, body, sizeof(body));
 		r = call("POST", "/api/v2/users", body);
 		cr_assert_eq(r.status, 201, "%s -> %s", body, r.body);
 		th_res_free(&r);
@@ -362,21 +271,21 @@ static const char *fixed_queries[] = {
 static void
 random_leaf(char *out, size_t cap)
 {
-	switch (rnd(14)) {
-	case 0: snprintf(out, cap, "user_metadata.plan:%s", plans[rnd(4)]); break;
-	case 1: snprintf(out, cap, "user_metadata.age:%u", 18 + rnd(10)); break;
-	case 2: snprintf(out, cap, "user_metadata.tags:%s", tags[rnd(5)]); break;
-	case 3: snprintf(out, cap, "user_metadata.addresses.city:%s", cities[rnd(4)]); break;
-	case 4: snprintf(out, cap, "app_metadata.roles:%s", roles[rnd(3)]); break;
-	case 5: snprintf(out, cap, "app_metadata.tier:%u", rnd(3)); break;
-	case 6: snprintf(out, cap, "app_metadata.active:%s", rnd(2) ? "true" : "false"); break;
-	case 7: snprintf(out, cap, "blocked:%s", rnd(2) ? "true" : "false"); break;
-	case 8: snprintf(out, cap, "given_name:%s", firsts[rnd(5)]); break;
-	case 9: snprintf(out, cap, "_exists_:%s", rnd(2) ? "user_metadata.prefs" :
+	switch (gen_rnd(14)) {
+	case 0: snprintf(out, cap, "user_metadata.plan:%s", gen_plans[gen_rnd(4)]); break;
+	case 1: snprintf(out, cap, "user_metadata.age:%u", 18 + gen_rnd(10)); break;
+	case 2: snprintf(out, cap, "user_metadata.tags:%s", gen_tags[gen_rnd(5)]); break;
+	case 3: snprintf(out, cap, "user_metadata.addresses.city:%s", gen_cities[gen_rnd(4)]); break;
+	case 4: snprintf(out, cap, "app_metadata.roles:%s", gen_roles[gen_rnd(3)]); break;
+	case 5: snprintf(out, cap, "app_metadata.tier:%u", gen_rnd(3)); break;
+	case 6: snprintf(out, cap, "app_metadata.active:%s", gen_rnd(2) ? "true" : "false"); break;
+	case 7: snprintf(out, cap, "blocked:%s", gen_rnd(2) ? "true" : "false"); break;
+	case 8: snprintf(out, cap, "given_name:%s", gen_firsts[gen_rnd(5)]); break;
+	case 9: snprintf(out, cap, "_exists_:%s", gen_rnd(2) ? "user_metadata.prefs" :
 	    "family_name"); break;
-	case 10: snprintf(out, cap, "user_metadata.prefs.lang:%s", rnd(2) ? "fr" : "en"); break;
-	case 11: snprintf(out, cap, "user_metadata.seq:%u", rnd(NUSERS)); break;
-	case 12: snprintf(out, cap, "user_metadata.score:%u.5", rnd(3)); break;
+	case 10: snprintf(out, cap, "user_metadata.prefs.lang:%s", gen_rnd(2) ? "fr" : "en"); break;
+	case 11: snprintf(out, cap, "user_metadata.seq:%u", gen_rnd(NUSERS)); break;
+	case 12: snprintf(out, cap, "user_metadata.score:%u.5", gen_rnd(3)); break;
 	default: snprintf(out, cap, "email_verified:true"); break;
 	}
 }
@@ -386,13 +295,13 @@ random_query(char *out, size_t cap, int depth)
 {
 	char a[1024], b[1024];
 
-	if (depth == 0 || rnd(3) == 0) {
+	if (depth == 0 || gen_rnd(3) == 0) {
 		random_leaf(out, cap);
 		return;
 	}
 	random_query(a, sizeof(a), depth - 1);
 	random_query(b, sizeof(b), depth - 1);
-	switch (rnd(6)) {
+	switch (gen_rnd(6)) {
 	case 0: snprintf(out, cap, "(%s AND %s)", a, b); break;
 	case 1: snprintf(out, cap, "(%s OR %s)", a, b); break;
 	case 2: snprintf(out, cap, "(%s AND NOT %s)", a, b); break;
@@ -417,7 +326,7 @@ run_queries(int nrandom)
 		compare(fixed_queries[i], sorts[i % 6], i % 3 ? 100 : 7);
 	for (i = 0; i < (size_t)nrandom; i++) {
 		random_query(q, sizeof(q), 3);
-		compare(q, sorts[rnd(6)], rnd(2) ? 100 : 13);
+		compare(q, sorts[gen_rnd(6)], gen_rnd(2) ? 100 : 13);
 	}
 }
 
@@ -437,7 +346,7 @@ Test(sindex, patch_is_visible_at_once)
 	struct json_object *v;
 
 	load_users(20);
-	make_user(999, body, sizeof(body));
+	gen_user(999, body, sizeof(body));
 	r = call("POST", "/api/v2/users", body);
 	cr_assert_eq(r.status, 201);
 	id = strdup(jx_get_str(r.json, "user_id"));
@@ -719,7 +628,7 @@ Test(sindex, partial_updates_keep_index_exact)
 			step_to(&u, &cur, j);
 		}
 	for (i = 0; i < 200; i++)
-		step_to(&u, &cur, rnd(NSTATES));
+		step_to(&u, &cur, gen_rnd(NSTATES));
 	u.old = u.new;
 	u.new = NULL;
 	cr_assert_eq(store_write(env.st, upd_tx, &u, &err), MK_OK);
