@@ -1,4 +1,4 @@
-# shellcheck shell=bash disable=SC2034  # MK_USER_ARGS, MK_PORT are results for the caller
+# shellcheck shell=bash disable=SC2034  # MK_USER_ARGS, MK_PORT, MK_TLS_PORT are results for the caller
 # lib.sh: shell functions shared by scripts/run, scripts/test and the
 # integration tests (tests/integration/lib.sh): bootstrap and build, render
 # the web server configurations in etc/ (mk_render), and bring up lighttpd,
@@ -96,6 +96,68 @@ mk_render()
 	fi
 }
 
+# mk_tls_cert DIR: a self-signed certificate for https on this machine,
+# DIR/cert.pem (0644) and its key DIR/key.pem (0600), made with openssl once
+# and kept while it is still valid for a day: subjectAltName IP:127.0.0.1
+# and DNS:localhost (what clients check), CN localhost, an EC P-256 key,
+# valid 825 days (the most Apple's clients accept).  Clients trust it by
+# naming DIR/cert.pem: curl --cacert, NODE_EXTRA_CA_CERTS, Python's
+# REQUESTS_CA_BUNDLE.  A real certificate replaces the two files (the web
+# server's configuration names them; see README "Behind a web server").
+mk_tls_cert()
+{
+	local dir=$1
+	if [ -s "$dir/cert.pem" ] && [ -s "$dir/key.pem" ] &&
+	    openssl x509 -in "$dir/cert.pem" -noout -checkend 86400 >/dev/null 2>&1; then
+		return 0
+	fi
+	command -v openssl >/dev/null || {
+		echo "mk_tls_cert: no openssl (scripts/deps)" >&2
+		return 1
+	}
+	mkdir -p "$dir" || return 1
+	(umask 077 && openssl req -x509 -new -nodes -days 825 \
+	    -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+	    -keyout "$dir/key.pem.new" -out "$dir/cert.pem.new" \
+	    -subj "/CN=localhost/O=metakeep (self-signed, for this machine)" \
+	    -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+	    -addext "extendedKeyUsage=serverAuth" >/dev/null 2>"$dir/openssl.log") || {
+		cat "$dir/openssl.log" >&2
+		echo "mk_tls_cert: openssl could not make a certificate in $dir" >&2
+		return 1
+	}
+	chmod 0644 "$dir/cert.pem.new"
+	mv "$dir/key.pem.new" "$dir/key.pem" && mv "$dir/cert.pem.new" "$dir/cert.pem" &&
+	    rm -f "$dir/openssl.log"
+}
+
+# mk_npm_ci SRC DEST: the npm packages of the JavaScript tests in SRC (a
+# directory under the repository root with package.json and
+# package-lock.json, e.g. tests/sdk) installed into DEST (a build
+# directory: node_modules never lands in the source tree) with npm ci,
+# exactly as the lockfile pins them.  Skipped when DEST already holds the
+# packages of that very lockfile (its sha256 in DEST/node_modules/.mk-lock).
+# Needs node and npm (scripts/deps test) and, the first time, the npm
+# registry.
+mk_npm_ci()
+{
+	local src=$MK_TOP/$1 dest=$2 sum
+	if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
+		echo "mk_npm_ci: no node or npm (scripts/deps test)" >&2
+		return 1
+	fi
+	mkdir -p "$dest" || return 1
+	cp "$src/package.json" "$src/package-lock.json" "$dest/" || return 1
+	sum=$(sha256sum < "$src/package-lock.json")
+	[ "$(cat "$dest/node_modules/.mk-lock" 2>/dev/null)" = "$sum" ] && return 0
+	echo "== npm ci (in $dest)" >&2
+	(cd "$dest" && timeout -k 10 600 npm ci --no-audit --no-fund --loglevel=error) >&2 || {
+		echo "mk_npm_ci: npm ci failed in $dest" >&2
+		return 1
+	}
+	printf '%s\n' "$sum" > "$dest/node_modules/.mk-lock"
+}
+
 # mk_webroot RUNDIR: what the web server configurations serve besides the
 # API, copied below RUNDIR (so that a web server running as another user
 # can read them, whatever the checkout's modes): the front page
@@ -113,17 +175,19 @@ mk_webroot()
 	    chmod -R a+rX "$run/www" "$run/errors"
 }
 
-# mk_render_lighttpd OUT PORT SOCKET RUNDIR LOGDIR [PREFIX]: write a
-# lighttpd config from etc/lighttpd.conf, listening on 127.0.0.1:PORT, with
-# its pid file and upload dir in RUNDIR, the front page and error bodies
-# below RUNDIR (mk_webroot), its error log in LOGDIR, and the API also
-# under PREFIX (default /admin).
+# mk_render_lighttpd OUT PORT TLS_PORT TLS_DIR SOCKET RUNDIR LOGDIR [PREFIX]:
+# write a lighttpd config from etc/lighttpd.conf, listening on
+# 127.0.0.1:PORT (http) and 127.0.0.1:TLS_PORT (https, with TLS_DIR's
+# cert.pem and key.pem, see mk_tls_cert), with its pid file and upload dir
+# in RUNDIR, the front page and error bodies below RUNDIR (mk_webroot), its
+# error log in LOGDIR, and the API also under PREFIX (default /admin).
 mk_render_lighttpd()
 {
-	local out=$1 port=$2 sock=$3 run=$4 log=$5 prefix=${6:-/admin}
+	local out=$1 port=$2 tport=$3 tls=$4 sock=$5 run=$6 log=$7 prefix=${8:-/admin}
 	mkdir -p "$log" || return 1
 	mk_webroot "$run" || return 1
 	mk_render etc/lighttpd.conf "$out" BIND=127.0.0.1 PORT="$port" \
+	    TLS_PORT="$tport" TLS_CERT="$tls/cert.pem" TLS_KEY="$tls/key.pem" \
 	    SOCKET="$sock" DOCROOT="$run/www" ERRORS="$run/errors" RUNDIR="$run" \
 	    LOGDIR="$log" PREFIX="$prefix"
 }
@@ -194,31 +258,38 @@ mk_stop_pid()
 	return 0
 }
 
-# mk_start_lighttpd CONF_OUT SOCKET RUNDIR LOGDIR [PORT]: render a config and
-# start lighttpd -D in the background on PORT, or on a free port (retried
-# when the bind loses a race).  Sets MK_LIGHTTPD_PID and MK_PORT.
+# mk_start_lighttpd CONF_OUT SOCKET RUNDIR LOGDIR TLS_DIR [PORT TLS_PORT]:
+# render a config and start lighttpd -D in the background on PORT (http)
+# and TLS_PORT (https with TLS_DIR's certificate, see mk_tls_cert), or on
+# two free ports (retried when the bind loses a race).  Sets
+# MK_LIGHTTPD_PID, MK_PORT and MK_TLS_PORT.
 mk_start_lighttpd()
 {
-	local conf=$1 sock=$2 run=$3 log=$4 want=${5:-} port
+	local conf=$1 sock=$2 run=$3 log=$4 tls=$5 want=${6:-} twant=${7:-} port tport p
 	for _ in 1 2 3 4 5; do
 		if [ -n "$want" ]; then
-			port=$want
-			if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-				echo "mk_start_lighttpd: 127.0.0.1:$port is already in use (set PORT)" >&2
-				return 1
-			fi
+			port=$want tport=$twant
+			for p in "$port" "$tport"; do
+				if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+					echo "mk_start_lighttpd: 127.0.0.1:$p is already in use (set PORT and TLS_PORT)" >&2
+					return 1
+				fi
+			done
 		else
-			port=$(mk_free_port) || return 1
+			port=$(mk_free_port) && tport=$(mk_free_port) || return 1
+			[ "$port" != "$tport" ] || continue
 		fi
-		mk_render_lighttpd "$conf" "$port" "$sock" "$run" "$log" || return 1
+		mk_render_lighttpd "$conf" "$port" "$tport" "$tls" "$sock" "$run" "$log" || return 1
 		lighttpd -tt -f "$conf" >/dev/null || {
 			echo "mk_start_lighttpd: lighttpd rejects $conf" >&2
 			return 1
 		}
 		lighttpd -D -f "$conf" </dev/null >>"$log/lighttpd-stderr.log" 2>&1 &
 		MK_LIGHTTPD_PID=$!
-		if mk_wait_port "$port" "$MK_LIGHTTPD_PID" 10 2>/dev/null; then
+		if mk_wait_port "$port" "$MK_LIGHTTPD_PID" 10 2>/dev/null &&
+		    mk_wait_port "$tport" "$MK_LIGHTTPD_PID" 10 2>/dev/null; then
 			MK_PORT=$port
+			MK_TLS_PORT=$tport
 			return 0
 		fi
 		mk_stop_pid "$MK_LIGHTTPD_PID" 2
@@ -243,21 +314,24 @@ mk_httpd_user()
 }
 
 # mk_start_httpd KIND TEMPLATE CONF_OUT RUNDIR LOGDIR [NAME=VALUE...]:
-# render TEMPLATE (see mk_render) with BIND=127.0.0.1, PORT (a free port,
-# retried when the bind loses a race), RUNDIR, LOGDIR, DOCROOT=RUNDIR/www and
-# ERRORS=RUNDIR/errors (mk_webroot), USER, GROUP (mk_httpd_user), MODULES
-# (Apache's) and the given values, edit it with the sed(1) script
-# $MK_HTTPD_SED when that is set (tests shorten timeouts this way), then
-# check and start the web server KIND (lighttpd, nginx or apache) in the
-# foreground of a background job, with its own pid file in RUNDIR.  Sets
-# MK_HTTPD_PID and MK_PORT.  Stop it with mk_stop_pid.
+# render TEMPLATE (see mk_render) with BIND=127.0.0.1, PORT and TLS_PORT
+# (two free ports, retried when the bind loses a race), TLS_CERT and TLS_KEY
+# (a self-signed certificate made into RUNDIR/tls, see mk_tls_cert), RUNDIR,
+# LOGDIR, DOCROOT=RUNDIR/www and ERRORS=RUNDIR/errors (mk_webroot), USER,
+# GROUP (mk_httpd_user), MODULES (Apache's) and the given values, edit it
+# with the sed(1) script $MK_HTTPD_SED when that is set (tests shorten
+# timeouts this way), then check and start the web server KIND (lighttpd,
+# nginx or apache) in the foreground of a background job, with its own pid
+# file in RUNDIR.  Sets MK_HTTPD_PID, MK_PORT (http) and MK_TLS_PORT
+# (https).  Stop it with mk_stop_pid.
 mk_start_httpd()
 {
-	local kind=$1 tpl=$2 conf=$3 run=$4 log=$5 port ug elog
+	local kind=$1 tpl=$2 conf=$3 run=$4 log=$5 port tport ug elog
 	shift 5
 	ug=$(mk_httpd_user)
 	mkdir -p "$log" || return 1
 	mk_webroot "$run" || return 1
+	mk_tls_cert "$run/tls" || return 1
 	case $kind in
 	lighttpd) elog=$log/lighttpd-error.log ;;
 	nginx)    elog=$log/nginx-error.log
@@ -271,8 +345,10 @@ mk_start_httpd()
 	}
 	MK_HTTPD_PID=
 	for _ in 1 2 3 4 5; do
-		port=$(mk_free_port) || return 1
-		mk_render "$tpl" "$conf" BIND=127.0.0.1 PORT="$port" RUNDIR="$run" \
+		port=$(mk_free_port) && tport=$(mk_free_port) || return 1
+		[ "$port" != "$tport" ] || continue
+		mk_render "$tpl" "$conf" BIND=127.0.0.1 PORT="$port" TLS_PORT="$tport" \
+		    TLS_CERT="$run/tls/cert.pem" TLS_KEY="$run/tls/key.pem" RUNDIR="$run" \
 		    LOGDIR="$log" DOCROOT="$run/www" ERRORS="$run/errors" \
 		    USER="${ug% *}" GROUP="${ug#* }" \
 		    MODULES=/usr/lib/apache2/modules "$@" || return 1
@@ -304,8 +380,10 @@ mk_start_httpd()
 			;;
 		esac
 		MK_HTTPD_PID=$!
-		if mk_wait_port "$port" "$MK_HTTPD_PID" 10 2>/dev/null; then
+		if mk_wait_port "$port" "$MK_HTTPD_PID" 10 2>/dev/null &&
+		    mk_wait_port "$tport" "$MK_HTTPD_PID" 10 2>/dev/null; then
 			MK_PORT=$port
+			MK_TLS_PORT=$tport
 			return 0
 		fi
 		mk_stop_pid "$MK_HTTPD_PID" 2

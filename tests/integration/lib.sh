@@ -5,9 +5,12 @@
 #
 #   start_stack BUILD_DIR   temp dir, database, admin token ($TOKEN), and
 #                           the set-up named by $MK_STACK (default lighttpd)
-#                           on a free 127.0.0.1 port ($BASE), from its
-#                           template in etc/; everything is stopped by pid
-#                           when the script exits.  The set-ups:
+#                           on a free 127.0.0.1 port ($BASE), and over https
+#                           on another ($BASE_TLS, a self-signed certificate
+#                           made into the temp dir: $MK_CA, which clients
+#                           trust with curl --cacert or NODE_EXTRA_CA_CERTS),
+#                           from its template in etc/; everything is stopped
+#                           by pid when the script exits.  The set-ups:
 #     lighttpd        metakeepd (4 workers) on a unix socket, lighttpd
 #                     mod_fastcgi to it               etc/lighttpd.conf
 #     lighttpd-spawn  lighttpd starts metakeepd (bin-path)
@@ -60,6 +63,9 @@ MK_HTTPD_PID=
 MK_HTTPD_CONF=
 MK_STACK=${MK_STACK:-lighttpd}
 MK_PREFIX=/admin
+BASE=
+BASE_TLS=
+MK_CA=
 LAST_REQ=
 MK_STACKS="lighttpd lighttpd-spawn nginx nginx-tcp apache-proxy apache-fcgid apache-cgi"
 
@@ -167,7 +173,9 @@ start_stack()
 	# Older scripts know the lighttpd one by this name.
 	[ "$kind" = lighttpd ] && MK_LIGHTTPD_PID=$MK_HTTPD_PID
 	BASE=http://127.0.0.1:$MK_PORT
-	echo "# stack $MK_STACK: metakeepd pid ${MK_DAEMON_PID:-(started by $kind)}, $kind pid $MK_HTTPD_PID on $BASE, dir $MK_TMP"
+	BASE_TLS=https://127.0.0.1:$MK_TLS_PORT
+	MK_CA=$MK_TMP/tls/cert.pem
+	echo "# stack $MK_STACK: metakeepd pid ${MK_DAEMON_PID:-(started by $kind)}, $kind pid $MK_HTTPD_PID on $BASE and $BASE_TLS, dir $MK_TMP"
 }
 
 # leftover_procs: pids of the processes whose command line names this

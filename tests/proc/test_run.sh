@@ -4,7 +4,9 @@
 #  1. As root, from a copy of the checkout inside a mktemp -d directory
 #     (mode 0700, so the service user nobody cannot reach ./var):
 #     scripts/run says "running" and prints a token; a POST and a GET with
-#     that token through its lighttpd answer 201 and 200; a token that
+#     that token through its lighttpd answer 201 and 200, over http and
+#     over https (the certificate it made in var/tls/, key 0600, trusted
+#     with curl --cacert and nothing else); a token that
 #     metakeepctl makes as root next to the running daemon works too, and
 #     the database files stay nobody's; SIGTERM stops it, lighttpd and
 #     metakeepd included.
@@ -58,9 +60,10 @@ copy()
 # start_run CHECKOUT OUT: scripts/run in the background; sets run_pid.
 start_run()
 {
-	local port
+	local port tport
 	port=$(mk_free_port) || return 1
-	(cd "$1" && exec env PORT="$port" WORKERS=2 MK_BIN="$build" MK_STATE="$state" \
+	tport=$(mk_free_port) || return 1
+	(cd "$1" && exec env PORT="$port" TLS_PORT="$tport" WORKERS=2 MK_BIN="$build" MK_STATE="$state" \
 	    scripts/run) </dev/null >"$2" 2>&1 &
 	run_pid=$!
 }
@@ -113,6 +116,17 @@ if [ "$(id -u)" = 0 ]; then
 	req GET "$base/users/$id" "$token"
 	eq "GET /users/{id} with the printed token" "$STATUS" 200
 	eq "the user as stored" "$(printf '%s' "$BODY" | jq -c .user_metadata 2>/dev/null)" '{"hobby":"surfing"}'
+
+	# https, with the certificate it made and says how to trust.
+	tbase=$(sed -n 's/^ *and at \(https:.*\)/\1/p' "$outer/run1.out")
+	case $tbase in https://127.0.0.1:*/api/v2) ok "it prints the https address" ;;
+	*) bad "no https address printed: '$tbase'" ;; esac
+	grep -q "NODE_EXTRA_CA_CERTS=$co/var/tls/cert.pem" "$outer/run1.out" &&
+		ok "it says how to trust the certificate" || bad "no word on trusting var/tls/cert.pem"
+	eq "the key is private" "$(stat -c %a "$co/var/tls/key.pem" 2>/dev/null)" 600
+	STATUS=$(curl -s -o "$outer/body" -w '%{http_code}' --max-time 10 \
+	    --cacert "$co/var/tls/cert.pem" -H "Authorization: Bearer $token" "$tbase/users/$id") || STATUS=000
+	eq "GET /users/{id} over https, trusting var/tls/cert.pem" "$STATUS" 200
 
 	# metakeepctl as root, next to the running daemon, through ./var/db.
 	t2=$("$build/metakeepctl" -d "$co/var/db" token create --scope read:users 2>/dev/null)
