@@ -15,6 +15,7 @@
  */
 #include "api.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -157,6 +158,9 @@ resp_fail(struct http_resp *rs, const struct mk_err *e, enum resource res)
 		break;
 	case MK_ERR_TOOBIG:
 		resp_error(rs, 413, "payload_too_large", e->msg);
+		break;
+	case MK_ERR_RATE:
+		resp_error(rs, 429, "too_many_requests", e->msg);
 		break;
 	case MK_ERR_FULL:
 		log_warnx("store full: %s", e->msg);
@@ -338,15 +342,54 @@ find_route(enum route_id path, const char *method, struct http_resp *rs)
 	return NULL;
 }
 
+/*
+ * The rate limit (spec 7): take a token from the caller's bucket, reads
+ * (GET) and writes apart, and put Auth0's three headers on the answer.
+ * The caller is the token; a request without a valid one is counted
+ * against its address, so guessing tokens is limited too.  MK_ERR_RATE
+ * (429, with Retry-After) when the bucket is empty.  No limits: MK_OK and
+ * no headers.
+ */
+static enum mk_code
+api_rate(const struct api_conf *conf, const struct http_req *rq, const struct auth_token *tok,
+    struct http_resp *rs, struct mk_err *err)
+{
+	struct ratelimit_result r;
+	char key[AUTH_ID_LEN + 64];
+	int n, write = rq->method != NULL && strcmp(rq->method, "GET") != 0;
+
+	if (conf->rl == NULL)
+		return MK_OK;
+	/* A bucket per caller and class: "r" or "w", then the token or the address. */
+	if (tok != NULL)
+		n = snprintf(key, sizeof(key), "%ct:%s", write ? 'w' : 'r', tok->id);
+	else
+		n = snprintf(key, sizeof(key), "%ca:%.60s", write ? 'w' : 'r',
+		    rq->remote_addr ? rq->remote_addr : "");
+	if (n < 0 || (size_t)n >= sizeof(key))
+		n = (int)strlen(key);
+	ratelimit_take(conf->rl, key, (size_t)n, write ? &conf->rate_write : &conf->rate_read,
+	    mk_now_ms(), &r);
+	buf_printf(&rs->headers, "x-ratelimit-limit: %u\r\nx-ratelimit-remaining: %u\r\n"
+	    "x-ratelimit-reset: %lld\r\n", r.limit, r.remaining, (long long)r.reset_s);
+	if (r.allowed)
+		return MK_OK;
+	buf_printf(&rs->headers, "Retry-After: %u\r\n", r.retry_after_s);
+	return mk_fail(err, MK_ERR_RATE, "Global limit has been reached");
+}
+
 static enum mk_code
 dispatch(struct api_ctx *c, const struct route *rt)
 {
-	enum mk_code rc;
+	enum mk_code rc, rrc;
 
 	if ((rc = store_read_begin(c->s, &c->rtx)) != MK_OK)
 		return mk_fail(&c->err, rc, "read transaction failed");
-	if ((rc = auth_check(c->rtx, c->rq->authorization, mk_now_ms(), &c->tok, &c->err))
-	    != MK_OK)
+	rc = auth_check(c->rtx, c->rq->authorization, mk_now_ms(), &c->tok, &c->err);
+	rrc = api_rate(c->conf, c->rq, rc == MK_OK ? &c->tok : NULL, c->rs, &c->err);
+	if (rrc != MK_OK)
+		return rrc;
+	if (rc != MK_OK)
 		return rc;
 	if (!api_need_scope(c, rt->scopes))
 		return c->err.code;
@@ -379,12 +422,19 @@ api_handle(struct store *s, const struct api_conf *conf, const struct http_req *
 		resp_fail(rs, &c.err, res);
 		return;
 	}
+	/* Not a route: counted against the address, as without a token. */
 	if (route == R_NONE) {
-		resp_error(rs, 404, NULL, "Not Found");
+		if (api_rate(conf, rq, NULL, rs, &c.err) != MK_OK)
+			resp_fail(rs, &c.err, res);
+		else
+			resp_error(rs, 404, NULL, "Not Found");
 		return;
 	}
 	if ((rt = find_route(route, rq->method ? rq->method : "", rs)) == NULL) {
-		resp_error(rs, 405, NULL, "Method Not Allowed");
+		if (api_rate(conf, rq, NULL, rs, &c.err) != MK_OK)
+			resp_fail(rs, &c.err, res);
+		else
+			resp_error(rs, 405, NULL, "Method Not Allowed");
 		return;
 	}
 	rc = dispatch(&c, rt);

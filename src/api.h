@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "ratelimit.h"
 #include "store.h"
 #include "svc.h"
 
@@ -23,6 +24,9 @@ struct api_conf {
 	struct svc_limits limits;        /* what every write is checked against */
 	size_t search_budget;            /* units of work per search (sindex.h);
 	                                    default SINDEX_BUDGET_DEFAULT; 0: none */
+	struct ratelimit *rl;            /* shared buckets (borrowed), NULL: no limits */
+	struct ratelimit_class rate_read;   /* GET */
+	struct ratelimit_class rate_write;  /* every other method */
 };
 
 /* Fill c with the defaults. */
@@ -34,6 +38,8 @@ struct http_req {
 	const char *content_type;  /* CONTENT_TYPE or NULL */
 	const char *authorization; /* HTTP_AUTHORIZATION or NULL */
 	const char *if_match;      /* HTTP_IF_MATCH or NULL */
+	const char *remote_addr;   /* REMOTE_ADDR or NULL */
+	const char *user_agent;    /* HTTP_USER_AGENT or NULL */
 	const char *body;          /* NULL when there is none */
 	size_t body_len;
 	int body_too_big;          /* the worker refused to read a body over the limit */

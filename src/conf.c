@@ -36,6 +36,15 @@
 #define CONF_MIN_USER_BYTES 1024ULL
 #define CONF_MAX_DEPTH 1000
 #define CONF_MAX_SEARCH_BUDGET 1000000000000ULL
+/*
+ * Rate limits on by default, at rates a person or a script pacing itself
+ * never meets (10000 reads and 2000 writes a second, per caller): they
+ * stop a runaway loop from taking the whole service, not normal use.
+ */
+#define CONF_RATE_READ 600000u
+#define CONF_BURST_READ 20000u
+#define CONF_RATE_WRITE 120000u
+#define CONF_BURST_WRITE 10000u
 #define CONF_SUN_PATH 108 /* sizeof(sockaddr_un.sun_path) on Linux */
 
 void
@@ -45,6 +54,11 @@ conf_defaults(struct mk_conf *c)
 	svc_limits_defaults(&c->limits);
 	c->body_limit = API_BODY_LIMIT_DEFAULT;
 	c->search_budget = SINDEX_BUDGET_DEFAULT;
+	c->rate_limit = 1;
+	c->rate_read.rate = CONF_RATE_READ;
+	c->rate_read.burst = CONF_BURST_READ;
+	c->rate_write.rate = CONF_RATE_WRITE;
+	c->rate_write.burst = CONF_BURST_WRITE;
 	snprintf(c->db_dir, sizeof(c->db_dir), "%s", "/var/lib/metakeep");
 	c->store.dir = c->db_dir;   /* stays: database changes db_dir in place */
 	c->workers = 4;
@@ -335,6 +349,15 @@ const struct conf_key conf_keys[] = {
 	    CONF_MAX_BODY, "a byte count" },
 	{ "search_budget", CONF_NUM, F(search_budget), 0, CONF_MAX_SEARCH_BUDGET,
 	    "a number of index operations (0: no limit)" },
+	{ "rate_limit", CONF_BOOL, F(rate_limit), 0, 1, BOOLS },
+	{ "rate_read_per_minute", CONF_NUM, F(rate_read.rate), 1, RATELIMIT_RATE_MAX,
+	    "a number of requests" },
+	{ "rate_read_burst", CONF_NUM, F(rate_read.burst), 1, RATELIMIT_BURST_MAX,
+	    "a number of requests" },
+	{ "rate_write_per_minute", CONF_NUM, F(rate_write.rate), 1, RATELIMIT_RATE_MAX,
+	    "a number of requests" },
+	{ "rate_write_burst", CONF_NUM, F(rate_write.burst), 1, RATELIMIT_BURST_MAX,
+	    "a number of requests" },
 	{ "relaxed_sync", CONF_BOOL, F(store.relaxed_sync), 0, 1, BOOLS },
 	{ "foreground", CONF_BOOL, F(foreground), 0, 1, BOOLS },
 	{ "debug", CONF_BOOL, F(debug), 0, 1, BOOLS },

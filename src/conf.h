@@ -18,6 +18,11 @@
  *   max_user_bytes = 1048576
  *   search_budget = 8000000  ; index operations per search (sindex.h); 0: none
  *   relaxed_sync = false
+ *   rate_limit = on          ; off: no limits (the x-ratelimit-* headers go too)
+ *   rate_read_per_minute = 600000   ; token buckets per caller (ratelimit.h)
+ *   rate_read_burst = 20000
+ *   rate_write_per_minute = 120000
+ *   rate_write_burst = 10000
  *   connections = Username-Password-Authentication, other-db
  *   user = metakeep          ; drop to this user when started as root
  *   group = metakeep-admin   ; database files 0660 and of this group
@@ -28,6 +33,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "ratelimit.h"
 #include "store.h"
 #include "svc.h"
 
@@ -38,6 +44,8 @@ struct mk_conf {
 	struct svc_limits limits;  /* limits.connections points into connections */
 	size_t body_limit;         /* request bodies, bytes; default 1 MiB */
 	size_t search_budget;      /* units of work per search (sindex.h); 0: none */
+	int rate_limit;            /* 1 (default): per-caller token buckets */
+	struct ratelimit_class rate_read, rate_write;   /* GET; every other method */
 	char db_dir[4096];
 	char socket_path[4096];    /* "" when not set */
 	char listen_addr[256];     /* "host:port", "" when not set */

@@ -45,12 +45,15 @@
 #include "gc.h"
 #include "log.h"
 #include "master.h"
+#include "ratelimit.h"
 #include "worker.h"
 
 /* Group commit slots: requests and results up to this are batched (larger
  * ones commit alone), plus room for the write's own fields. */
 #define POOL_GC_SLOT_MAX   ((size_t)16 << 20)
 #define POOL_GC_SLOT_EXTRA ((size_t)64 << 10)
+/* Buckets of the rate limits: two a caller (reads, writes), 32 bytes each. */
+#define RATE_BUCKETS 8192
 
 enum mode {
 	MODE_SOCKET,
@@ -605,6 +608,8 @@ main(int argc, char *argv[])
 	struct daemon_ctx d;
 	struct run_user u;
 	enum mode mode;
+	struct ratelimit *rl = NULL;
+	struct mk_err rerr;
 	gid_t gid = 0;
 	int rc, fd = -1, pid_written = 0, own_socket = 0;
 
@@ -674,6 +679,14 @@ main(int argc, char *argv[])
 	if (mode != MODE_CGI && check_db(&conf, &u) == -1)
 		goto out;
 
+	/*
+	 * The rate limits' buckets, shared by the workers forked below (in CGI
+	 * mode a process of its own per request: its headers are right, its
+	 * limit is per request).  Without them the workers do not limit.
+	 */
+	if (conf.rate_limit && ratelimit_new(RATE_BUCKETS, &rl, &rerr) != MK_OK)
+		log_warnx("%s; no rate limits", rerr.msg);
+	worker_set_ratelimit(rl);
 	if (mode == MODE_CGI) {
 		rc = worker_cgi(&conf);
 		goto out;
@@ -698,5 +711,6 @@ out:
 		log_debug("%s: cannot remove: %s", conf.socket_path, strerror(errno));
 	if (pid_written && unlink(conf.pid_file) == -1)
 		log_debug("%s: cannot remove: %s", conf.pid_file, strerror(errno));
+	ratelimit_free(rl);
 	return rc;
 }

@@ -58,6 +58,13 @@
 static volatile sig_atomic_t worker_stop;
 static int worker_listen_fd = -1;
 static int worker_null_fd = -1;
+static struct ratelimit *worker_rl;   /* the pool's buckets, or NULL */
+
+void
+worker_set_ratelimit(struct ratelimit *rl)
+{
+	worker_rl = rl;
+}
 
 /* Where a request comes from and its answer goes: FastCGI or CGI. */
 struct xport {
@@ -337,6 +344,8 @@ worker_serve(struct worker *w, const struct xport *x, int *unread)
 	rq.content_type = worker_param(x, "CONTENT_TYPE");
 	rq.authorization = worker_param(x, "HTTP_AUTHORIZATION");
 	rq.if_match = worker_param(x, "HTTP_IF_MATCH");
+	rq.remote_addr = worker_param(x, "REMOTE_ADDR");
+	rq.user_agent = worker_param(x, "HTTP_USER_AGENT");
 
 	cl = worker_param(x, "CONTENT_LENGTH");
 	if (worker_content_length(cl, &len) == -1) {
@@ -400,6 +409,9 @@ worker_open(struct worker *w, const struct mk_conf *c, struct gc *g)
 	w->api.body_limit = c->body_limit;
 	w->api.limits = c->limits;
 	w->api.search_budget = c->search_budget;
+	w->api.rl = c->rate_limit ? worker_rl : NULL;
+	w->api.rate_read = c->rate_read;
+	w->api.rate_write = c->rate_write;
 	memset(&err, 0, sizeof(err));
 	if (store_open(&c->store, &w->store, &err) != MK_OK) {
 		log_warnx("cannot open the store: %s", err.msg);

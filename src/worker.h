@@ -51,4 +51,11 @@ int worker_run(const struct mk_conf *c, int listen_fd, struct gc *g);
  */
 int worker_cgi(const struct mk_conf *c);
 
+/*
+ * The rate limits' shared buckets (ratelimit.h) the workers of this
+ * process take from, made before fork() (borrowed for the life of the
+ * process); NULL: no limits.  Call it before worker_run or worker_cgi.
+ */
+void worker_set_ratelimit(struct ratelimit *rl);
+
 #endif

@@ -72,11 +72,14 @@ MK_STACKS="lighttpd lighttpd-spawn nginx nginx-tcp apache-proxy apache-fcgid apa
 # ---- the stack ----
 
 # start_pool ARGS...: metakeepd with its own socket (ARGS: --socket PATH or
-# --listen HOST:PORT), 4 workers; sets MK_DAEMON_PID.
+# --listen HOST:PORT), 4 workers; sets MK_DAEMON_PID.  A script may set
+# MK_POOL_CONF to a configuration file for it (-c) before start_stack.
 start_pool()
 {
+	local conf=()
+	[ -n "${MK_POOL_CONF:-}" ] && conf=(-c "$MK_POOL_CONF")
 	mk_user_args
-	"$MK_BUILD/metakeepd" -d "$MK_DB" "$@" -w 4 -f "${MK_USER_ARGS[@]}" \
+	"$MK_BUILD/metakeepd" "${conf[@]}" -d "$MK_DB" "$@" -w 4 -f "${MK_USER_ARGS[@]}" \
 		</dev/null >>"$MK_TMP/metakeepd.log" 2>&1 &
 	MK_DAEMON_PID=$!
 }

@@ -141,7 +141,7 @@ trap 'exit 1' INT TERM
 # fcgi METHOD URI [BODY [AUTHORIZATION [CONTENT_TYPE [CONNECT]]]]: one
 # request over FastCGI to $sock (or CONNECT, e.g. 127.0.0.1:PORT).  Sets
 # status (the number of the Status line, "" when there was no answer),
-# ctype (the Content-Type) and body.  Safe to run in parallel subshells.
+# ctype (the Content-Type), hdrs (the header lines) and body.  Safe to run in parallel subshells.
 fcgi() {
 	local m=$1 u=$2 b=${3-} a=${4-} ct=${5-application/json} to=${6-$sock}
 	local req=$tmp/req.$BASHPID resp=$tmp/resp.$BASHPID len
@@ -155,6 +155,7 @@ fcgi() {
 		<"$req" >"$resp" 2>/dev/null
 	status=$(sed -n '1s/^Status: \([0-9][0-9]*\).*/\1/p' "$resp")
 	ctype=$(sed -n 's/^Content-Type: \(.*\)\r$/\1/p' "$resp" | head -n 1)
+	hdrs=$(sed '/^\r$/q' "$resp" | tr -d '\r')
 	body=$(sed '1,/^\r$/d' "$resp")
 	rm -f "$req" "$resp"
 }
