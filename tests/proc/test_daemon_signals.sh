@@ -118,25 +118,47 @@ stop_daemon "$mkd_pid"
 eq "recycling daemon stops with 0" "$stop_rc" 0
 
 # --- a worker that keeps dying young is respawned ever more slowly
+# Each successor is killed as soon as it shows: found in /proc and killed
+# with shell builtins only, since forking ps or sleep takes long on a loaded
+# machine.  One seen after the master's "young" bound (1 s) all the same
+# rightly resets the backoff: so the killing goes on (at most 12 kills)
+# until the log shows 400 ms, and every delay logged must be 100 ms or
+# twice the one before it.
 mkd_log=$tmp/backoff.log
 start_daemon -w 1
 check "1 worker" wait_children "$mkd_pid" 1 10
-for _ in 1 2 3 4; do
-	w=$(children "$mkd_pid")
-	[ -n "$w" ] && kill -KILL "$w"
-	# Wait for its successor (up to 2 s), to kill it young as well.
-	n=40
+kids=/proc/$mkd_pid/task/$mkd_pid/children
+exec {nap}<> <(:)     # read -t on it: a 10 ms pause without a fork
+read -ra w <"$kids"
+for _ in $(seq 1 12); do
+	[ "${#w[@]}" -gt 0 ] && kill -KILL "${w[0]}"
+	grep -q "respawning in 400 ms" "$mkd_log" && break
+	# Its successor (up to 5 s), to kill it young as well.
+	n=500 next=()
 	while [ "$n" -gt 0 ]; do
-		nw=$(children "$mkd_pid")
-		[ -n "$nw" ] && [ "$nw" != "$w" ] && break
-		sleep 0.05
+		read -ra now <"$kids"
+		for p in "${now[@]}"; do
+			[ "$p" != "${w[0]:-}" ] && next=("$p")
+		done
+		[ "${#next[@]}" -gt 0 ] && break
+		read -r -t 0.01 -u "$nap" _
 		n=$((n - 1))
 	done
+	w=("${next[@]}")
 done
+exec {nap}<&-
+delays=$(sed -n 's/.*respawning in \([0-9]*\) ms.*/\1/p' "$mkd_log" | tr '\n' ' ')
 for d in 100 200 400; do
 	grep -q "respawning in $d ms" "$mkd_log" && ok "backoff $d ms" ||
-		bad "no 'respawning in $d ms' in: $(grep respawning "$mkd_log" | tr '\n' ' ')"
+		bad "no 'respawning in $d ms' in: $delays"
 done
+prev=0 rule=1
+for d in $delays; do
+	[ "$d" = 100 ] || [ "$d" = $((prev * 2)) ] || rule=0
+	prev=$d
+done
+[ "$rule" = 1 ] && ok "each delay is 100 ms or twice the one before ($delays)" ||
+	bad "delays do not double: $delays"
 check "worker back after the backoff" wait_children "$mkd_pid" 1 10
 fcgi GET /api/v2/users
 eq "answers after the backoff" "$status" 401

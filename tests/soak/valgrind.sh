@@ -10,6 +10,12 @@
 #          an error in it is a failure.  Leaks are not counted for the
 #          daemon: workers end by signal, by design without freeing.
 #          MK_VG_PROC: a glob of the proc tests to run (default all).
+#          The scripts see MK_VALGRIND=1: a check that measures the
+#          allocator itself (a worker's RssAnon) is not made under
+#          valgrind, whose malloc keeps freed blocks.
+#
+# The last lines before the counts name every failed suite ("# failed:
+# ..."), so that the tail scripts/test shows of a failed run says which.
 #
 # Run it from make: `make valgrind` (builds what it needs first).
 set -uo pipefail
@@ -20,8 +26,10 @@ command -v valgrind >/dev/null || { echo "valgrind.sh: no valgrind (apt-get inst
 logs=$(mktemp -d "${TMPDIR:-/tmp}/metakeep-vg.XXXXXX")
 # Workers run as another user when started as root: they write logs here too.
 chmod 1777 "$logs"
-passed=0 failed=0
-VG=(valgrind -q --error-exitcode=99 --track-fds=no)
+passed=0 failed=0 failed_names=()
+# --vgdb=no: no gdbserver pipes in /tmp (a worker that runs as another user
+# cannot unlink them, and says so in the log).
+VG=(valgrind -q --error-exitcode=99 --track-fds=no --vgdb=no)
 
 # ---- unit suites (MK_VG_UNIT=0 skips them) ----
 for t in "$b"/tests/unit/test_*; do
@@ -38,6 +46,7 @@ for t in "$b"/tests/unit/test_*; do
 		passed=$((passed + 1)); echo "ok - unit $name ($(($(date +%s) - start)) s)"
 	else
 		failed=$((failed + 1)); echo "FAIL - unit $name: exit $rc, $reports report lines"
+		failed_names+=("unit $name")
 		cat "$logs"/unit-"$name".[0-9]* 2>/dev/null | head -n 40 | sed 's/^/#   /'
 		grep -E 'FAIL|CRASH' "$logs/unit-$name.out" | head -n 10 | sed 's/^/#   /'
 	fi
@@ -49,7 +58,7 @@ mkdir -p "$shadow"
 for p in metakeepd metakeepctl; do
 	cat >"$shadow/$p" <<EOW
 #!/bin/sh
-exec valgrind -q --error-exitcode=99 --leak-check=no --log-file="$logs/vg-$p.%p" "$b/$p" "\$@"
+exec valgrind -q --error-exitcode=99 --vgdb=no --leak-check=no --log-file="$logs/vg-$p.%p" "$b/$p" "\$@"
 EOW
 	chmod 0755 "$shadow/$p"
 done
@@ -71,11 +80,13 @@ for s in "$top"/tests/proc/${MK_VG_PROC:-*}.sh; do
 		passed=$((passed + 1)); echo "ok - proc $name under valgrind ($(($(date +%s) - start)) s)"
 	else
 		failed=$((failed + 1)); echo "FAIL - proc $name under valgrind: exit $rc, $errs report lines"
+		failed_names+=("proc $name: $(grep -E '^(FAIL|not ok)' "$logs/proc-$name.out" | head -n 1)")
 		cat "$logs"/vg-* 2>/dev/null | head -n 40 | sed 's/^/#   /'
 		grep -E '^(FAIL|not ok)' "$logs/proc-$name.out" | head -n 10 | sed 's/^/#   /'
 		cp "$logs/proc-$name.out" "$logs/kept-proc-$name.out"
 	fi
 done
 if [ "$failed" -eq 0 ]; then rm -rf "$logs"; else echo "# logs kept in $logs"; fi
+for n in "${failed_names[@]}"; do echo "# failed: $n"; done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
