@@ -180,10 +180,11 @@ mk_webroot()
 # 127.0.0.1:PORT (http) and 127.0.0.1:TLS_PORT (https, with TLS_DIR's
 # cert.pem and key.pem, see mk_tls_cert), with its pid file and upload dir
 # in RUNDIR, the front page and error bodies below RUNDIR (mk_webroot), its
-# error log in LOGDIR, and the API also under PREFIX (default /admin).
+# error log in LOGDIR, and the API also under PREFIX (default /mk; /admin/
+# is the admin page).
 mk_render_lighttpd()
 {
-	local out=$1 port=$2 tport=$3 tls=$4 sock=$5 run=$6 log=$7 prefix=${8:-/admin}
+	local out=$1 port=$2 tport=$3 tls=$4 sock=$5 run=$6 log=$7 prefix=${8:-/mk}
 	mkdir -p "$log" || return 1
 	mk_webroot "$run" || return 1
 	mk_render etc/lighttpd.conf "$out" BIND=127.0.0.1 PORT="$port" \

@@ -46,6 +46,7 @@ void
 http_resp_reset(struct http_resp *rs)
 {
 	rs->status = 200;
+	rs->content_type = NULL;
 	buf_reset(&rs->headers);
 	buf_reset(&rs->body);
 }
@@ -378,14 +379,19 @@ api_rate(const struct api_conf *conf, const struct http_req *rq, const struct au
 	return mk_fail(err, MK_ERR_RATE, "Global limit has been reached");
 }
 
+/* tok: the caller's checked token (api_handle_as), or NULL: the header's. */
 static enum mk_code
-dispatch(struct api_ctx *c, const struct route *rt)
+dispatch(struct api_ctx *c, const struct route *rt, const struct auth_token *tok)
 {
 	enum mk_code rc, rrc;
 
 	if ((rc = store_read_begin(c->s, &c->rtx)) != MK_OK)
 		return mk_fail(&c->err, rc, "read transaction failed");
-	rc = auth_check(c->rtx, c->rq->authorization, mk_now_ms(), &c->tok, &c->err);
+	if (tok != NULL) {
+		c->tok = *tok;
+		rc = MK_OK;
+	} else
+		rc = auth_check(c->rtx, c->rq->authorization, mk_now_ms(), &c->tok, &c->err);
 	rrc = api_rate(c->conf, c->rq, rc == MK_OK ? &c->tok : NULL, c->rs, &c->err);
 	if (rrc != MK_OK)
 		return rrc;
@@ -402,9 +408,9 @@ dispatch(struct api_ctx *c, const struct route *rt)
 	return rt->fn(c);
 }
 
-void
-api_handle(struct store *s, const struct api_conf *conf, const struct http_req *rq,
-    struct http_resp *rs)
+static void
+handle(struct store *s, const struct api_conf *conf, const struct http_req *rq,
+    const struct auth_token *tok, struct http_resp *rs)
 {
 	struct api_ctx c;
 	const struct route *rt;
@@ -437,7 +443,7 @@ api_handle(struct store *s, const struct api_conf *conf, const struct http_req *
 			resp_error(rs, 405, NULL, "Method Not Allowed");
 		return;
 	}
-	rc = dispatch(&c, rt);
+	rc = dispatch(&c, rt, tok);
 	if (c.rtx != NULL)
 		store_txn_end(c.rtx);
 	json_object_put(c.body);
@@ -447,4 +453,18 @@ api_handle(struct store *s, const struct api_conf *conf, const struct http_req *
 		resp_fail(rs, &c.err, res);
 	} else if (rs->status == 204)
 		buf_reset(&rs->body);
+}
+
+void
+api_handle(struct store *s, const struct api_conf *conf, const struct http_req *rq,
+    struct http_resp *rs)
+{
+	handle(s, conf, rq, NULL, rs);
+}
+
+void
+api_handle_as(struct store *s, const struct api_conf *conf, const struct http_req *rq,
+    const struct auth_token *tok, struct http_resp *rs)
+{
+	handle(s, conf, rq, tok, rs);
 }

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+#include "auth.h"
 #include "buf.h"
 #include "ratelimit.h"
 #include "store.h"
@@ -40,6 +41,8 @@ struct http_req {
 	const char *if_match;      /* HTTP_IF_MATCH or NULL */
 	const char *remote_addr;   /* REMOTE_ADDR or NULL */
 	const char *user_agent;    /* HTTP_USER_AGENT or NULL */
+	const char *cookie;        /* HTTP_COOKIE or NULL (the admin page's session) */
+	int https;                 /* HTTPS was "on": the admin page's cookie is Secure */
 	const char *body;          /* NULL when there is none */
 	size_t body_len;
 	int body_too_big;          /* the worker refused to read a body over the limit */
@@ -47,6 +50,7 @@ struct http_req {
 
 struct http_resp {
 	int status;
+	const char *content_type;  /* static; NULL: application/json; charset=utf-8 */
 	struct mk_buf headers;     /* extra header lines, each ending "\r\n" */
 	struct mk_buf body;
 };
@@ -64,5 +68,15 @@ void http_resp_free(struct http_resp *rs);
  */
 void api_handle(struct store *s, const struct api_conf *c, const struct http_req *rq,
     struct http_resp *rs);
+
+/*
+ * api_handle for a caller that has already checked the credential: tok
+ * (borrowed) stands for the request's Authorization, which is not read.
+ * The admin page (admin.c) uses it for a signed-in session, so that its
+ * reads and writes go through the very routes, scope checks and rules of
+ * the API.  Everything else is as api_handle.
+ */
+void api_handle_as(struct store *s, const struct api_conf *c, const struct http_req *rq,
+    const struct auth_token *tok, struct http_resp *rs);
 
 #endif

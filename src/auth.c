@@ -27,7 +27,6 @@
 #define AUTH_RECORD_DEPTH 8
 /* Shortest id prefix accepted by auth_token_revoke. */
 #define AUTH_PREFIX_MIN 4
-#define AUTH_HASH_LEN 64
 
 static const struct {
 	uint32_t bit;
@@ -406,6 +405,41 @@ auth_check(struct store_txn *t, const char *authorization, int64_t now_ms,
 			return mk_fail(err, MK_ERR_INTERNAL, "corrupt token record");
 		}
 		auth_cache_put(tok, hash, rec, &at);
+	}
+	if (at.exp_ms != 0 && now_ms >= at.exp_ms)
+		return mk_fail(err, MK_ERR_UNAUTH, "Invalid token");
+	*out = at;
+	return MK_OK;
+}
+
+void
+auth_hash(const char *token, char out[AUTH_HASH_LEN + 1])
+{
+	mk_sha256_hex(token, strlen(token), out);
+	out[AUTH_HASH_LEN] = '\0';
+}
+
+enum mk_code
+auth_check_hash(struct store_txn *t, const char *hash, int64_t now_ms,
+    struct auth_token *out, struct mk_err *err)
+{
+	struct mk_slice key, rec;
+	struct auth_token at;
+	struct mk_err perr;
+	enum mk_code rc;
+
+	key.p = hash;
+	key.n = strlen(hash);
+	if (key.n != AUTH_HASH_LEN)
+		return mk_fail(err, MK_ERR_UNAUTH, "Invalid token");
+	rc = store_get(t, ST_TOKENS, key, &rec);
+	if (rc == MK_ERR_NOTFOUND)
+		return mk_fail(err, MK_ERR_UNAUTH, "Invalid token");
+	if (rc != MK_OK)
+		return mk_fail(err, rc, "token lookup failed");
+	if (auth_record_parse(rec, &at, NULL, &perr) != MK_OK) {
+		log_warnx("token %.16s: %s", hash, perr.msg);
+		return mk_fail(err, MK_ERR_INTERNAL, "corrupt token record");
 	}
 	if (at.exp_ms != 0 && now_ms >= at.exp_ms)
 		return mk_fail(err, MK_ERR_UNAUTH, "Invalid token");

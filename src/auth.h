@@ -38,6 +38,7 @@ enum auth_scope {
 #define AUTH_TOKEN_LEN 46   /* "mk_" + 43 */
 #define AUTH_ID_LEN 16
 #define AUTH_SUB_MAX 512
+#define AUTH_HASH_LEN 64  /* hex SHA-256 of a token: its key in ST_TOKENS */
 
 struct auth_token {
 	uint32_t scopes;
@@ -68,6 +69,20 @@ void auth_scopes_format(uint32_t mask, const char *sep, char *out, size_t outlen
  * expired at now_ms.  On success *out describes the token.
  */
 enum mk_code auth_check(struct store_txn *t, const char *authorization, int64_t now_ms,
+    struct auth_token *out, struct mk_err *err);
+
+/*
+ * The key a token is stored under (hex SHA-256 of token, NUL-terminated).
+ * For a holder of the token that keeps the key instead (the admin page's
+ * session, which never stores the secret).
+ */
+void auth_hash(const char *token, char out[AUTH_HASH_LEN + 1]);
+
+/*
+ * auth_check for a token known by its key (auth_hash): the same answers,
+ * MK_ERR_UNAUTH "Invalid token" when it is unknown, revoked or expired.
+ */
+enum mk_code auth_check_hash(struct store_txn *t, const char *hash, int64_t now_ms,
     struct auth_token *out, struct mk_err *err);
 
 /*

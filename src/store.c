@@ -74,12 +74,14 @@ enum {
 	DB_TOKENS,
 	DB_TERMS,
 	DB_NUMS,
+	DB_SESSIONS,
 	DB__COUNT
 };
 
 static const char *const db_names[DB__COUNT] = {
 	"meta", "users", "users_email", "users_created", "users_updated",
 	"pwhash", "clients", "clients_created", "tokens", "terms", "user_nums",
+	"sessions",
 };
 
 /* LMDB flags of each table beyond MDB_CREATE (see store.h). */
@@ -121,6 +123,7 @@ struct store {
 	int rt_busy;
 	int reads;            /* live read transactions (cached + extra) */
 	int in_write;
+	int no_sessions;      /* read-only, and the store has no sessions table */
 };
 
 static int
@@ -295,6 +298,11 @@ table_dbi(struct store *s, enum store_table table, MDB_dbi *dbi)
 		return 0;
 	case ST_PWHASH:
 		*dbi = s->dbi[DB_PWHASH];
+		return 0;
+	case ST_SESSIONS:
+		if (s->no_sessions)
+			return -1;
+		*dbi = s->dbi[DB_SESSIONS];
 		return 0;
 	}
 	return -1;
@@ -493,6 +501,15 @@ store_setup(struct store *s, struct mk_err *err)
 			}
 		}
 		rc = mdb_dbi_open(txn, db_names[i], flags | db_flags(i), &s->dbi[i]);
+		/*
+		 * sessions (the admin page's) came after schema 2 without a new
+		 * version: a read-only reader of a store no daemon has opened
+		 * since sees it empty (the DBI of the empty main table).
+		 */
+		if (rc == MDB_NOTFOUND && i == DB_SESSIONS && s->read_only) {
+			s->no_sessions = 1;
+			continue;
+		}
 		if (rc == MDB_NOTFOUND) {
 			mk_fail(err, MK_ERR_INTERNAL, "store %s: table %s missing: "
 			    "not a metakeep store, or never opened read-write",
@@ -1192,11 +1209,12 @@ store_put(struct store_txn *t, enum store_table table, struct mk_slice key,
 
 	if (check_write(t, "store_put") == -1)
 		return MK_ERR_INTERNAL;
-	if (table != ST_TOKENS && table != ST_PWHASH) {
+	if (table != ST_TOKENS && table != ST_PWHASH && table != ST_SESSIONS) {
 		log_warnx("store: store_put on an indexed table");
 		return MK_ERR_INTERNAL;
 	}
-	table_dbi(t->s, table, &dbi);
+	if (table_dbi(t->s, table, &dbi) == -1)
+		return MK_ERR_INTERNAL;
 	if (key.n == 0 || key.n > t->s->keymax)
 		return MK_ERR_INVALID;
 	k.mv_data = (void *)(uintptr_t)key.p;
@@ -1214,11 +1232,12 @@ store_del(struct store_txn *t, enum store_table table, struct mk_slice key)
 
 	if (check_write(t, "store_del") == -1)
 		return MK_ERR_INTERNAL;
-	if (table != ST_TOKENS && table != ST_PWHASH) {
+	if (table != ST_TOKENS && table != ST_PWHASH && table != ST_SESSIONS) {
 		log_warnx("store: store_del on an indexed table");
 		return MK_ERR_INTERNAL;
 	}
-	table_dbi(t->s, table, &dbi);
+	if (table_dbi(t->s, table, &dbi) == -1)
+		return MK_ERR_INTERNAL;
 	if (key.n == 0 || key.n > t->s->keymax)
 		return MK_ERR_NOTFOUND;
 	k.mv_data = (void *)(uintptr_t)key.p;
@@ -2268,6 +2287,10 @@ store_stat(struct store *s, struct store_stats *out, struct mk_err *err)
 	}
 	code = MK_ERR_INTERNAL;
 	for (i = 0; i < DB__COUNT && (size_t)i < STORE_STATS_TABLES; i++) {
+		if (i == DB_SESSIONS && s->no_sessions) {
+			st.tables[i].name = db_names[i];
+			continue;
+		}
 		if ((rc = mdb_stat(t->txn, s->dbi[i], &ms)) != 0) {
 			mk_fail(err, MK_ERR_INTERNAL, "store %s: stat %s: %s", s->dir,
 			    db_names[i], mdb_strerror(rc));

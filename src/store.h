@@ -157,6 +157,7 @@ enum store_table {
 	ST_CLIENTS,
 	ST_TOKENS,
 	ST_PWHASH,
+	ST_SESSIONS,   /* the admin page's sign-ins (admin_session.c): no index */
 };
 
 /*
@@ -167,7 +168,8 @@ enum mk_code store_get(struct store_txn *t, enum store_table table,
     struct mk_slice key, struct mk_slice *rec);
 
 /*
- * Plain put/delete for ST_TOKENS and ST_PWHASH (tables without indexes);
+ * Plain put/delete for ST_TOKENS, ST_PWHASH and ST_SESSIONS (tables without
+ * indexes);
  * other tables, or a read transaction: MK_ERR_INTERNAL.  Put errors:
  * MK_ERR_FULL, MK_ERR_INVALID (key size), MK_ERR_INTERNAL.
  */

@@ -26,10 +26,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "api.h"
 #include "buf.h"
 #include "log.h"
@@ -278,9 +280,11 @@ worker_write_resp(const struct xport *x, const struct http_resp *rs)
 		log_warnx("api answered status %d; answering 500", status);
 		return worker_fixed(x, 500, "Internal Server Error");
 	}
-	n = snprintf(head, sizeof(head),
-	    "Status: %d %s\r\nContent-Type: application/json; charset=utf-8\r\n",
-	    status, http_reason(status));
+	n = snprintf(head, sizeof(head), "Status: %d %s\r\nContent-Type: %s\r\n",
+	    status, http_reason(status), rs->content_type != NULL ? rs->content_type :
+	    "application/json; charset=utf-8");
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return worker_fixed(x, 500, "Internal Server Error");
 	if (x->write(x->ctx, head, (size_t)n) == -1 ||
 	    (rs->headers.n > 0 &&
 	     x->write(x->ctx, rs->headers.p, rs->headers.n) == -1) ||
@@ -322,7 +326,7 @@ static int
 worker_serve(struct worker *w, const struct xport *x, int *unread)
 {
 	struct http_req rq;
-	const char *cl;
+	const char *cl, *https;
 	size_t len = 0;
 	int drain = 0, rc;
 
@@ -346,6 +350,9 @@ worker_serve(struct worker *w, const struct xport *x, int *unread)
 	rq.if_match = worker_param(x, "HTTP_IF_MATCH");
 	rq.remote_addr = worker_param(x, "REMOTE_ADDR");
 	rq.user_agent = worker_param(x, "HTTP_USER_AGENT");
+	rq.cookie = worker_param(x, "HTTP_COOKIE");
+	https = worker_param(x, "HTTPS");
+	rq.https = https != NULL && strcasecmp(https, "on") == 0;
 
 	cl = worker_param(x, "CONTENT_LENGTH");
 	if (worker_content_length(cl, &len) == -1) {
@@ -368,7 +375,10 @@ worker_serve(struct worker *w, const struct xport *x, int *unread)
 			    rq.method, rq.uri, len);
 	}
 
-	api_handle(w->store, &w->api, &rq, &w->rs);
+	if (admin_path(rq.uri))
+		admin_handle(w->store, &w->api, &rq, &w->rs);
+	else
+		api_handle(w->store, &w->api, &rq, &w->rs);
 	log_debug("%s %s %d", rq.method, rq.uri, w->rs.status);
 	rc = worker_write_resp(x, &w->rs);
 	if (drain && !worker_drain(x, WORKER_DRAIN_MAX))

@@ -21,6 +21,13 @@ local ct = r.resp_header["Content-Type"]
 if ct ~= nil and string.sub(ct, 1, 16) == "application/json" then
 	return 0
 end
+-- The admin page (/admin/, HTML) answers its errors with its own pages:
+-- a form shown again with the mistake marked is a 400, a conflict a 409.
+local path = r.req_attr["uri.path"] or ""
+if ct ~= nil and string.sub(ct, 1, 9) == "text/html" and
+    (string.match(path, "/admin/") or string.match(path, "/admin$")) then
+	return 0
+end
 
 -- The directory of this script, where the NNN.json files are.
 local dir = string.match(debug.getinfo(1, "S").source, "^@?(.*/)") or "./"

@@ -24,7 +24,7 @@
 #     apache-cgi      Apache mod_cgi runs metakeepd per request
 #                                                     etc/apache-cgi.conf
 #                           Every one also serves the API under $MK_PREFIX
-#                           (/admin): $BASE$MK_PREFIX/api/v2/...  Set
+#                           (/mk): $BASE$MK_PREFIX/api/v2/...  Set
 #                           MK_HTTPD_SED to a sed(1) script to edit the
 #                           rendered web server config before it starts
 #                           (test_errors.sh shortens timeouts so).
@@ -62,7 +62,7 @@ MK_LIGHTTPD_PID=
 MK_HTTPD_PID=
 MK_HTTPD_CONF=
 MK_STACK=${MK_STACK:-lighttpd}
-MK_PREFIX=/admin
+MK_PREFIX=/mk
 BASE=
 BASE_TLS=
 MK_CA=
