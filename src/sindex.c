@@ -1597,17 +1597,33 @@ sindex_search(struct store_txn *t, const struct sindex_req *rq, size_t *total,
 /* ---- bulk writes: import and rebuild ---- */
 
 /*
- * Postings of new users, gathered over a batch and written sorted in one
- * pass (store_search_put_sorted).  Keys live in one arena (offsets, since
- * it moves) until written.
+ * Postings of new users, gathered over a batch and written in key order in
+ * one pass (store_search_put_sorted).  A hash table groups them by key as
+ * they come, so only the distinct keys are sorted and each key's numbers
+ * go to LMDB in one call; shared terms (connection, a country, a plan) are
+ * most of a user's postings.  Keys live in one arena (offsets, since it
+ * moves) until written; a key's numbers are a chain through v.
  */
-struct bpost {
-	size_t off, n;
-	uint32_t num;
+struct bgroup {
+	size_t off, n;          /* the key in the arena */
+	uint64_t hash;
+	uint32_t head, tail;    /* first and last posting of its chain */
+	uint32_t count;
 };
 
+struct bnum {
+	uint32_t num;
+	uint32_t next;          /* the next posting of the key, or BNONE */
+};
+
+#define BNONE UINT32_MAX
+
 struct sindex_batch {
-	struct bpost *v;
+	struct bgroup *g;
+	size_t ng, gcap;
+	uint32_t *slot;         /* group index + 1, or 0: open addressing */
+	size_t nslot;           /* a power of two, at least twice ng */
+	struct bnum *v;
 	size_t n, cap;
 	char *a;
 	size_t alen, acap;
@@ -1630,39 +1646,123 @@ sindex_batch_free(struct sindex_batch *b)
 {
 	if (b == NULL)
 		return;
+	free(b->g);
+	free(b->slot);
 	free(b->v);
 	free(b->a);
 	free(b);
 }
 
-static int
-batch_key(struct sindex_batch *b, const struct mk_slice *k, uint32_t num)
+/* FNV-1a of a key. */
+static uint64_t
+key_hash(const char *p, size_t n)
 {
-	struct bpost *nv;
-	char *na;
-	size_t cap;
+	uint64_t h = 14695981039346656037ULL;
+	size_t i;
 
-	if (b->n == b->cap) {
-		cap = b->cap ? b->cap * 2 : 1024;
-		if ((nv = realloc(b->v, cap * sizeof(*nv))) == NULL)
-			return -1;
-		b->v = nv;
-		b->cap = cap;
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 1099511628211ULL;
 	}
+	return h;
+}
+
+/* Double the hash table and place every group again; -1: no memory. */
+static int
+batch_rehash(struct sindex_batch *b)
+{
+	size_t nslot = b->nslot ? b->nslot * 2 : 4096, i, j;
+	uint32_t *slot;
+
+	if ((slot = calloc(nslot, sizeof(*slot))) == NULL)
+		return -1;
+	for (i = 0; i < b->ng; i++) {
+		for (j = b->g[i].hash & (nslot - 1); slot[j] != 0; j = (j + 1) & (nslot - 1))
+			;
+		slot[j] = (uint32_t)i + 1;
+	}
+	free(b->slot);
+	b->slot = slot;
+	b->nslot = nslot;
+	return 0;
+}
+
+/* Grow an array of *cap elements of size sz to hold one more; -1: no memory. */
+static int
+grow(void *pp, size_t *cap, size_t used, size_t sz, size_t first)
+{
+	void *np;
+	size_t c;
+
+	if (used < *cap)
+		return 0;
+	c = *cap ? *cap * 2 : first;
+	if ((np = realloc(*(void **)pp, c * sz)) == NULL)
+		return -1;
+	*(void **)pp = np;
+	*cap = c;
+	return 0;
+}
+
+/* The group of key k, made when new; NULL: no memory (or over 2^32). */
+static struct bgroup *
+batch_group(struct sindex_batch *b, const struct mk_slice *k)
+{
+	struct bgroup *g;
+	uint64_t h = key_hash(k->p, k->n);
+	size_t j, cap;
+	char *na;
+
+	if ((b->ng + 1) * 2 > b->nslot && batch_rehash(b) == -1)
+		return NULL;
+	for (j = h & (b->nslot - 1); b->slot[j] != 0; j = (j + 1) & (b->nslot - 1)) {
+		g = &b->g[b->slot[j] - 1];
+		if (g->hash == h && g->n == k->n && memcmp(b->a + g->off, k->p, k->n) == 0)
+			return g;
+	}
+	if (b->ng >= BNONE - 1 || grow(&b->g, &b->gcap, b->ng, sizeof(*b->g), 1024) == -1)
+		return NULL;
 	if (b->acap - b->alen < k->n) {
 		cap = b->acap ? b->acap * 2 : 65536;
 		while (cap - b->alen < k->n)
 			cap *= 2;
 		if ((na = realloc(b->a, cap)) == NULL)
-			return -1;
+			return NULL;
 		b->a = na;
 		b->acap = cap;
 	}
 	memcpy(b->a + b->alen, k->p, k->n);
-	b->v[b->n].off = b->alen;
-	b->v[b->n].n = k->n;
-	b->v[b->n].num = num;
+	g = &b->g[b->ng];
+	g->off = b->alen;
+	g->n = k->n;
+	g->hash = h;
+	g->head = g->tail = BNONE;
+	g->count = 0;
 	b->alen += k->n;
+	b->slot[j] = (uint32_t)++b->ng;
+	return g;
+}
+
+static int
+batch_key(struct sindex_batch *b, const struct mk_slice *k, uint32_t num)
+{
+	struct bgroup *g;
+
+	if ((g = batch_group(b, k)) == NULL)
+		return -1;
+	/* A key twice for one user is one posting. */
+	if (g->tail != BNONE && b->v[g->tail].num == num)
+		return 0;
+	if (b->n >= BNONE - 1 || grow(&b->v, &b->cap, b->n, sizeof(*b->v), 4096) == -1)
+		return -1;
+	b->v[b->n].num = num;
+	b->v[b->n].next = BNONE;
+	if (g->tail == BNONE)
+		g->head = (uint32_t)b->n;
+	else
+		b->v[g->tail].next = (uint32_t)b->n;
+	g->tail = (uint32_t)b->n;
+	g->count++;
 	b->n++;
 	return 0;
 }
@@ -1690,40 +1790,62 @@ static int
 posting_cmp(const void *va, const void *vb)
 {
 	const struct store_posting *a = va, *b = vb;
-	int c = slice_cmp(&a->key, &b->key);
 
-	if (c != 0)
-		return c;
-	return a->num < b->num ? -1 : a->num > b->num;
+	return slice_cmp(&a->key, &b->key);
 }
 
 enum mk_code
 sindex_batch_write(struct store_txn *t, struct sindex_batch *b, size_t *entries)
 {
-	struct store_posting *p;
-	enum mk_code rc;
+	struct store_posting *p = NULL;
+	struct bgroup *g;
+	uint32_t *nums = NULL, *q, x;
+	enum mk_code rc = MK_OK;
 	size_t i;
+	int sorted;
 
 	if (b->n == 0)
 		goto done;
-	if ((p = malloc(b->n * sizeof(*p))) == NULL)
-		return MK_ERR_NOMEM;
-	for (i = 0; i < b->n; i++) {
-		p[i].key.p = b->a + b->v[i].off;
-		p[i].key.n = b->v[i].n;
-		p[i].num = b->v[i].num;
+	p = malloc(b->ng * sizeof(*p));
+	nums = malloc(b->n * sizeof(*nums));
+	if (p == NULL || nums == NULL) {
+		rc = MK_ERR_NOMEM;
+		goto out;
 	}
-	qsort(p, b->n, sizeof(*p), posting_cmp);
-	rc = store_search_put_sorted(t, p, b->n);
+	/* Each key's numbers side by side, ascending (callers add users in
+	 * number order; sorted here when one did not). */
+	q = nums;
+	for (i = 0; i < b->ng; i++) {
+		g = &b->g[i];
+		p[i].key.p = b->a + g->off;
+		p[i].key.n = g->n;
+		p[i].nums = q;
+		p[i].n = g->count;
+		sorted = 1;
+		for (x = g->head; x != BNONE; x = b->v[x].next) {
+			if (q > p[i].nums && q[-1] >= b->v[x].num)
+				sorted = 0;
+			*q++ = b->v[x].num;
+		}
+		if (!sorted)
+			qsort((void *)(uintptr_t)p[i].nums, p[i].n, sizeof(*nums), num_cmp);
+	}
+	qsort(p, b->ng, sizeof(*p), posting_cmp);
+	rc = store_search_put_sorted(t, p, b->ng);
+out:
 	free(p);
+	free(nums);
 	if (rc != MK_OK)
 		return rc;
 done:
 	if (entries != NULL)
 		*entries = b->n;
 	b->n = 0;
+	b->ng = 0;
 	b->alen = 0;
 	b->users = 0;
+	if (b->slot != NULL)
+		memset(b->slot, 0, b->nslot * sizeof(*b->slot));
 	return MK_OK;
 }
 

@@ -2370,9 +2370,9 @@ enum mk_code
 store_search_put_sorted(struct store_txn *t, const struct store_posting *v, size_t n)
 {
 	MDB_cursor *c = NULL;
-	MDB_val k, d;
+	MDB_val k, d[2];
 	enum mk_code code;
-	size_t i;
+	size_t i, j;
 	int rc = 0;
 
 	if (check_write(t, "store_search_put_sorted") == -1)
@@ -2382,22 +2382,37 @@ store_search_put_sorted(struct store_txn *t, const struct store_posting *v, size
 			return MK_ERR_INVALID;
 	if ((code = cursor_open(t, t->s->dbi[DB_TERMS], &c)) != MK_OK)
 		return code;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && rc == 0; i++) {
 		k.mv_data = (void *)(uintptr_t)v[i].key.p;
 		k.mv_size = v[i].key.n;
-		d.mv_data = (void *)(uintptr_t)&v[i].num;
-		d.mv_size = NUM_SIZE;
 		/*
-		 * New users' numbers are above every stored one: an append to
-		 * the key's list, unless a concurrent writer got there first.
+		 * New users' numbers are above every stored one: all of them
+		 * appended to the key's list at once.  d[1] says how many were
+		 * written when a number was not above the last (a concurrent
+		 * writer got there first): the rest go one by one.
 		 */
-		rc = mdb_cursor_put(c, &k, &d, MDB_APPENDDUP);
-		if (rc == MDB_KEYEXIST)
-			rc = mdb_cursor_put(c, &k, &d, MDB_NODUPDATA);
-		if (rc == MDB_KEYEXIST)
-			rc = 0;
-		if (rc != 0)
-			break;
+		d[0].mv_data = (void *)(uintptr_t)v[i].nums;
+		d[0].mv_size = NUM_SIZE;
+		d[1].mv_size = v[i].n;
+		d[1].mv_data = NULL;
+		j = 0;
+		if (v[i].n > 1) {
+			rc = mdb_cursor_put(c, &k, d, MDB_APPENDDUP | MDB_MULTIPLE);
+			if (rc == 0)
+				continue;
+			if (rc != MDB_KEYEXIST)
+				break;
+			j = d[1].mv_size;
+		}
+		for (rc = 0; j < v[i].n && rc == 0; j++) {
+			d[0].mv_data = (void *)(uintptr_t)&v[i].nums[j];
+			d[0].mv_size = NUM_SIZE;
+			rc = mdb_cursor_put(c, &k, &d[0], MDB_APPENDDUP);
+			if (rc == MDB_KEYEXIST)
+				rc = mdb_cursor_put(c, &k, &d[0], MDB_NODUPDATA);
+			if (rc == MDB_KEYEXIST)
+				rc = 0;
+		}
 	}
 	mdb_cursor_close(c);
 	return rc == 0 ? MK_OK : txn_fail(t, rc, "search put");

@@ -429,15 +429,17 @@ enum mk_code store_user_num_limit(struct store_txn *t, uint32_t *limit);
  * (key size), MK_ERR_FULL, MK_ERR_INTERNAL (also outside a write). */
 enum mk_code store_search_put(struct store_txn *t, struct mk_slice key, uint32_t num);
 
-/* One posting of a bulk write. */
+/* The postings of one key in a bulk write: nums[0..n-1], ascending. */
 struct store_posting {
 	struct mk_slice key;
-	uint32_t num;
+	const uint32_t *nums;
+	size_t n;
 };
 /*
- * Add postings v[0..n-1], sorted by key (byte order, shorter first) then
- * num, with one cursor: a number above every one under its key (new users)
- * is appended (MDB_APPENDDUP), others are inserted.  Errors as
+ * Add the postings of keys v[0..n-1], sorted by key (byte order, shorter
+ * first), each key once, with one cursor: a key's numbers above every one
+ * stored under it (new users) are appended in one call (MDB_MULTIPLE with
+ * MDB_APPENDDUP), others are inserted one by one.  Errors as
  * store_search_put; nothing is checked against the records.
  */
 enum mk_code store_search_put_sorted(struct store_txn *t, const struct store_posting *v,

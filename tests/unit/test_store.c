@@ -1454,3 +1454,71 @@ Test(store, stat_counts_and_map)
 	cr_assert_eq(email, 2);
 	store_close(s);
 }
+
+/* ---- bulk search postings (store_search_put_sorted) ---- */
+
+static enum mk_code
+bulk_fn(struct store_txn *t, void *arg, struct mk_err *err)
+{
+	static const uint32_t a[] = { 11, 12, 13 }, b[] = { 5, 7, 9, 20 }, c[] = { 3 };
+	struct store_posting v[3];
+	enum mk_code rc;
+
+	(void)arg;
+	(void)err;
+	/* "b" has 9 already: 5 and 7 go in before it, 9 is there, 20 after. */
+	if ((rc = store_search_put(t, sl("b"), 9)) != MK_OK ||
+	    (rc = store_search_put(t, sl("a"), 10)) != MK_OK)
+		return rc;
+	v[0].key = sl("a");
+	v[0].nums = a;
+	v[0].n = 3;
+	v[1].key = sl("b");
+	v[1].nums = b;
+	v[1].n = 4;
+	v[2].key = sl("c");
+	v[2].nums = c;
+	v[2].n = 1;
+	return store_search_put_sorted(t, v, 3);
+}
+
+struct nums_seen {
+	char s[256];
+};
+
+static int
+nums_seen_fn(void *ctx, struct mk_slice key, const void *nums, size_t n)
+{
+	struct nums_seen *ns = ctx;
+	size_t i, l;
+	uint32_t x;
+
+	for (i = 0; i < n; i++) {
+		memcpy(&x, (const char *)nums + i * sizeof(x), sizeof(x));
+		l = strlen(ns->s);
+		snprintf(ns->s + l, sizeof(ns->s) - l, "%.*s%u,", (int)key.n, key.p, x);
+	}
+	return 0;
+}
+
+Test(store, search_put_sorted_appends_and_inserts)
+{
+	struct store *s;
+	struct store_txn *t;
+	struct nums_seen ns;
+	struct mk_err err;
+	size_t n;
+
+	s = open_store(0, 0);
+	cr_assert_eq(store_write(s, bulk_fn, NULL, &err), MK_OK);
+	cr_assert_eq(store_read_begin(s, &t), MK_OK);
+	memset(&ns, 0, sizeof(ns));
+	cr_assert_eq(store_search_scan(t, nums_seen_fn, &ns), MK_OK);
+	cr_assert_str_eq(ns.s, "a10,a11,a12,a13,b5,b7,b9,b20,c3,");
+	cr_assert_eq(store_search_count(t, sl("b"), &n), MK_OK);
+	cr_assert_eq(n, 4);
+	cr_assert_eq(store_search_entries(t, &n), MK_OK);
+	cr_assert_eq(n, 9);
+	store_txn_end(t);
+	store_close(s);
+}
