@@ -807,13 +807,17 @@ import_one(struct store_txn *t, struct import_op *op, struct svc_import_rec *r)
 	mctx.max_depth = op->limits != NULL ? op->limits->max_depth : META_DEFAULT_MAX_DEPTH;
 	mctx.now_ms = op->now_ms;
 	mctx.import_connection = op->connection;
-	if (mk_random_chars(id, 24, MK_ALPHA_HEX) == -1)
-		return mk_fail(err, MK_ERR_INTERNAL, "no randomness");
-	mctx.new_id = id;
+	/* A random id only for a record without one (it costs a RAND_bytes). */
+	has_id = json_object_object_get_ex(r->rec, "user_id", NULL);
+	if (!has_id || json_object_is_type(json_object_object_get(r->rec, "user_id"),
+	    json_type_null)) {
+		if (mk_random_chars(id, 24, MK_ALPHA_HEX) == -1)
+			return mk_fail(err, MK_ERR_INTERNAL, "no randomness");
+		mctx.new_id = id;
+	}
 	if ((rc = model_user_import(r->rec, &mctx, &user, &hash, err)) != MK_OK)
 		return rc;
 	user_store_keys(user, &nkeys);
-	has_id = json_object_object_get_ex(r->rec, "user_id", NULL);
 	has_created = json_object_object_get_ex(r->rec, "created_at", NULL);
 	has_updated = json_object_object_get_ex(r->rec, "updated_at", NULL);
 
