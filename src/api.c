@@ -40,6 +40,8 @@ api_conf_defaults(struct api_conf *c)
 	c->body_limit = API_BODY_LIMIT_DEFAULT;
 	svc_limits_defaults(&c->limits);
 	c->search_budget = SINDEX_BUDGET_DEFAULT;
+	c->search_slots = NULL;
+	c->search_heavy = SINDEX_HEAVY_DEFAULT;
 }
 
 void
@@ -161,6 +163,10 @@ resp_fail(struct http_resp *rs, const struct mk_err *e, enum resource res)
 		resp_error(rs, 413, "payload_too_large", e->msg);
 		break;
 	case MK_ERR_RATE:
+		resp_error(rs, 429, "too_many_requests", e->msg);
+		break;
+	case MK_ERR_BUSY:
+		buf_adds(&rs->headers, "Retry-After: 1\r\n");
 		resp_error(rs, 429, "too_many_requests", e->msg);
 		break;
 	case MK_ERR_FULL:

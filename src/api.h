@@ -18,6 +18,8 @@
 #include "store.h"
 #include "svc.h"
 
+struct slots;
+
 #define API_BODY_LIMIT_DEFAULT ((size_t)1024 * 1024)
 
 struct api_conf {
@@ -28,6 +30,9 @@ struct api_conf {
 	struct ratelimit *rl;            /* shared buckets (borrowed), NULL: no limits */
 	struct ratelimit_class rate_read;   /* GET */
 	struct ratelimit_class rate_write;  /* every other method */
+	struct slots *search_slots;      /* borrowed; a search past search_heavy
+	                                    units needs one (slots.h); NULL: none */
+	size_t search_heavy;             /* units; default SINDEX_HEAVY_DEFAULT */
 };
 
 /* Fill c with the defaults. */

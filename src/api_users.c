@@ -11,6 +11,24 @@
 #include "model.h"
 #include "query.h"
 #include "sindex.h"
+#include "slots.h"
+
+/*
+ * sindex's heavy hook: a search past search_heavy units goes on only with
+ * one of the pool's search slots, so heavy searches never hold every
+ * worker (429 with Retry-After when all are taken).
+ */
+static enum mk_code
+search_heavy(void *hctx, struct mk_err *err)
+{
+	struct slots *s = hctx;
+
+	if (slots_take(s))
+		return MK_OK;
+	return mk_fail(err, MK_ERR_BUSY, "Too many expensive searches are running at "
+	    "once (search_slots: %u). Retry in a moment, or narrow the query with a "
+	    "selective term so that it is not expensive.", s->n);
+}
 
 /*
  * GET /users: the listing, or with q= a search (spec 6: exact, no result
@@ -53,7 +71,12 @@ api_users_list(struct api_ctx *c)
 		sr.ctx = &ls;
 		sr.budget = c->conf->search_budget;
 		sr.spent = NULL;
+		sr.heavy = c->conf->search_slots != NULL ? search_heavy : NULL;
+		sr.hctx = c->conf->search_slots;
+		sr.heavy_at = c->conf->search_heavy;
 		rc = sindex_search(c->rtx, &sr, &total, &c->err);
+		if (c->conf->search_slots != NULL)
+			slots_give(c->conf->search_slots);
 		query_free(q);
 		if (rc == MK_OK && ls.rc != MK_OK)
 			rc = mk_fail(&c->err, ls.rc, "search output failed");

@@ -59,6 +59,7 @@ conf_defaults(struct mk_conf *c)
 	c->rate_read.burst = CONF_BURST_READ;
 	c->rate_write.rate = CONF_RATE_WRITE;
 	c->rate_write.burst = CONF_BURST_WRITE;
+	c->search_slots = -1;
 	snprintf(c->db_dir, sizeof(c->db_dir), "%s", "/var/lib/metakeep");
 	c->store.dir = c->db_dir;   /* stays: database changes db_dir in place */
 	c->workers = 4;
@@ -358,6 +359,8 @@ const struct conf_key conf_keys[] = {
 	    "a number of requests" },
 	{ "rate_write_burst", CONF_NUM, F(rate_write.burst), 1, RATELIMIT_BURST_MAX,
 	    "a number of requests" },
+	{ "search_slots", CONF_NUM, F(search_slots), 0, CONF_MAX_WORKERS,
+	    "a number of searches (0: no limit)" },
 	{ "relaxed_sync", CONF_BOOL, F(store.relaxed_sync), 0, 1, BOOLS },
 	{ "foreground", CONF_BOOL, F(foreground), 0, 1, BOOLS },
 	{ "debug", CONF_BOOL, F(debug), 0, 1, BOOLS },

@@ -17,6 +17,8 @@
  *   max_depth = 32
  *   max_user_bytes = 1048576
  *   search_budget = 8000000  ; index operations per search (sindex.h); 0: none
+ *   search_slots = 3         ; heavy searches at once (slots.h); default
+ *                            ; workers - 1 (at least 1); 0: no limit
  *   relaxed_sync = false
  *   rate_limit = on          ; off: no limits (the x-ratelimit-* headers go too)
  *   rate_read_per_minute = 600000   ; token buckets per caller (ratelimit.h)
@@ -46,6 +48,8 @@ struct mk_conf {
 	size_t search_budget;      /* units of work per search (sindex.h); 0: none */
 	int rate_limit;            /* 1 (default): per-caller token buckets */
 	struct ratelimit_class rate_read, rate_write;   /* GET; every other method */
+	int search_slots;          /* heavy searches at once (slots.h); 0: no limit;
+	                              -1 (default): workers - 1, at least 1 */
 	char db_dir[4096];
 	char socket_path[4096];    /* "" when not set */
 	char listen_addr[256];     /* "host:port", "" when not set */

@@ -36,6 +36,7 @@ mk_code_name(enum mk_code code)
 	case MK_ERR_TOOBIG: return "too big";
 	case MK_ERR_FULL: return "store full";
 	case MK_ERR_RATE: return "rate limited";
+	case MK_ERR_BUSY: return "busy";
 	case MK_ERR_INTERNAL: return "internal";
 	}
 	return "unknown";

@@ -26,6 +26,7 @@ enum mk_code {
 	MK_ERR_TOOBIG,   /* request body over the limit: 413 */
 	MK_ERR_FULL,     /* store full (map full, at its maximum): 503 */
 	MK_ERR_RATE,     /* the caller's rate limit is reached: 429 too_many_requests */
+	MK_ERR_BUSY,     /* too many heavy requests at once: 429, retry soon */
 	MK_ERR_INTERNAL, /* anything else: 500, details only in the log */
 };
 

@@ -675,6 +675,9 @@ struct eval {
 	size_t nusers;
 	size_t budget;         /* units; 0: no limit */
 	size_t spent;          /* units charged so far */
+	sindex_heavy_fn heavy; /* the caller's, until called once; or NULL */
+	void *hctx;
+	size_t heavy_at;
 	struct mk_err *err;
 };
 
@@ -693,12 +696,22 @@ sat_mul(size_t a, size_t b)
 /*
  * Charge n operations of weight unit.  Returns MK_OK, or, once the budget
  * is passed, MK_ERR_QUERY with the client's message in ev->err: the
- * evaluation then stops and the search answers that.
+ * evaluation then stops and the search answers that.  The first charge
+ * past heavy_at asks the caller's heavy hook (sindex_req), whose refusal
+ * stops the search the same way.
  */
 static enum mk_code
 charge(struct eval *ev, size_t n, size_t unit)
 {
+	sindex_heavy_fn heavy = ev->heavy;
+	enum mk_code rc;
+
 	ev->spent = sat_add(ev->spent, sat_mul(n, unit));
+	if (heavy != NULL && ev->spent > ev->heavy_at) {
+		ev->heavy = NULL;
+		if ((rc = heavy(ev->hctx, ev->err)) != MK_OK)
+			return rc;
+	}
 	if (ev->budget == 0 || ev->spent <= ev->budget)
 		return MK_OK;
 	return mk_fail(ev->err, MK_ERR_QUERY, "Query validation error: the query is "
@@ -1567,6 +1580,9 @@ sindex_search(struct store_txn *t, const struct sindex_req *rq, size_t *total,
 	ev.t = t;
 	ev.err = err;
 	ev.budget = rq->budget;
+	ev.heavy = rq->heavy;
+	ev.hctx = rq->hctx;
+	ev.heavy_at = rq->heavy_at;
 	rc = evaluate(&ev, rq->q, &r);
 	numset_free(&ev.all);
 	/*
@@ -1580,7 +1596,9 @@ sindex_search(struct store_txn *t, const struct sindex_req *rq, size_t *total,
 		*rq->spent = ev.spent;
 	if (rc != MK_OK) {
 		numset_free(&r);
-		return rc == MK_ERR_QUERY ? rc : mk_fail(err, rc, "search failed");
+		/* The budget's and the heavy hook's refusals carry their message. */
+		return rc == MK_ERR_QUERY || rc == MK_ERR_BUSY ? rc :
+		    mk_fail(err, rc, "search failed");
 	}
 	if (r.n <= sindex_sort_in_memory)
 		rc = page_sorted(t, &r, pg, rq->fn, rq->ctx);

@@ -101,7 +101,15 @@ size_t sindex_term_key(const struct query_term *term, char *out, int *hashed);
  * the visitor of each user of the page, fn(ctx, user_id, record); the
  * budget in units (above; 0 for no limit) and where to put the units
  * spent (may be NULL; written whatever the outcome).
+ *
+ * heavy (may be NULL) is called once, with hctx, when the units spent
+ * first pass heavy_at: the caller's say on whether a heavy search may go
+ * on (the api admits a few at a time, slots.h).  A code other than MK_OK
+ * stops the search with that code (heavy sets err).  The default
+ * threshold: about 3 ms of one core.
  */
+#define SINDEX_HEAVY_DEFAULT ((size_t)50000)
+typedef enum mk_code (*sindex_heavy_fn)(void *hctx, struct mk_err *err);
 struct sindex_req {
 	const struct query *q;
 	struct store_page page;
@@ -109,6 +117,9 @@ struct sindex_req {
 	void *ctx;
 	size_t budget;
 	size_t *spent;
+	sindex_heavy_fn heavy;
+	void *hctx;
+	size_t heavy_at;
 };
 
 /*
@@ -116,7 +127,8 @@ struct sindex_req {
  * rq->q, the page rq->page of them visited with rq->fn; the slices stay
  * valid until t ends.  *total (may be NULL) gets the number of matching
  * users.  Errors: MK_ERR_QUERY (over the budget; err->msg is the client's
- * message), MK_ERR_NOMEM, MK_ERR_INTERNAL (err->msg set).
+ * message), the heavy hook's code with its message (MK_ERR_BUSY),
+ * MK_ERR_NOMEM, MK_ERR_INTERNAL (err->msg set).
  */
 enum mk_code sindex_search(struct store_txn *t, const struct sindex_req *rq,
     size_t *total, struct mk_err *err);

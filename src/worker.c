@@ -36,6 +36,7 @@
 #include "buf.h"
 #include "log.h"
 #include "master.h"
+#include "slots.h"
 #include "store.h"
 #include "svc.h"
 
@@ -81,6 +82,7 @@ struct worker {
 	const struct mk_conf *conf;
 	struct api_conf api;  /* the request limits of conf, as api takes them */
 	struct store *store;
+	struct slots slots;   /* the pool's search slots (api.search_slots) */
 	struct http_resp rs;
 	struct mk_buf body;
 	time_t reader_check;  /* CLOCK_MONOTONIC s of the last stale reader check */
@@ -408,6 +410,33 @@ worker_signals(void)
 	return sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/*
+ * The search slots (slots.h): search_slots of them, by default one fewer
+ * than the workers (at least one), so that heavy searches always leave a
+ * worker free; the lock file lives next to the database.
+ */
+static void
+worker_slots(struct worker *w, const struct mk_conf *c)
+{
+	char path[sizeof(c->db_dir) + 32];
+	struct mk_err err;
+	int n = c->search_slots;
+
+	if (n < 0)
+		n = c->workers > 1 ? c->workers - 1 : 1;
+	if (n == 0)
+		return;
+	snprintf(path, sizeof(path), "%s/search-slots.lock", c->store.dir);
+	memset(&err, 0, sizeof(err));
+	/* Without the file the worker still serves: heavy searches are
+	 * then not limited, which the log says. */
+	if (slots_open(&w->slots, path, (unsigned)n, &err) != MK_OK) {
+		log_warnx("%s; heavy searches are not limited", err.msg);
+		return;
+	}
+	w->api.search_slots = &w->slots;
+}
+
 static int
 worker_open(struct worker *w, const struct mk_conf *c, struct gc *g)
 {
@@ -416,6 +445,7 @@ worker_open(struct worker *w, const struct mk_conf *c, struct gc *g)
 
 	memset(w, 0, sizeof(*w));
 	w->conf = c;
+	api_conf_defaults(&w->api);
 	w->api.body_limit = c->body_limit;
 	w->api.limits = c->limits;
 	w->api.search_budget = c->search_budget;
@@ -423,10 +453,12 @@ worker_open(struct worker *w, const struct mk_conf *c, struct gc *g)
 	w->api.rate_read = c->rate_read;
 	w->api.rate_write = c->rate_write;
 	memset(&err, 0, sizeof(err));
+	w->slots.fd = -1;
 	if (store_open(&c->store, &w->store, &err) != MK_OK) {
 		log_warnx("cannot open the store: %s", err.msg);
 		return -1;
 	}
+	worker_slots(w, c);
 	/* Without a slot the worker still works: it commits alone. */
 	if ((rc = svc_group_commit(g, w->store, &w->api.limits)) != MK_OK)
 		log_warnx("group commit: %s; this worker commits alone",
@@ -452,6 +484,7 @@ worker_close(struct worker *w)
 {
 	if (w->store != NULL)
 		store_close(w->store);
+	slots_close(&w->slots);
 	http_resp_free(&w->rs);
 	buf_free(&w->body);
 }
