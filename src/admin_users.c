@@ -137,13 +137,14 @@ pager(struct admin_ctx *c, const char *q, const char *sort, long page, long tota
 	for (k = -1; k <= 1; k += 2) {
 		long to = page + k;
 
-		if (to < 0 || to >= pages) {
-			if (k == 1)
-				buf_printf(b, "<span>Page %ld of %ld</span>", page + 1, pages);
-			continue;
-		}
-		if (k == 1)
+		if (k == 1 && page < pages)
 			buf_printf(b, "<span>Page %ld of %ld</span>", page + 1, pages);
+		else if (k == 1)
+			buf_printf(b, "<span>Page %ld: past the last (%ld)</span>", page + 1, pages);
+		if (k < 0 && to >= pages)
+			to = pages - 1;
+		if (to < 0 || to >= pages)
+			continue;
 		buf_printf(b, "<a href=\"%s/users?q=", c->base);
 		adm_url(b, q);
 		buf_adds(b, "&amp;sort=");

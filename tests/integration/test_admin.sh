@@ -32,7 +32,7 @@ JAR=$MK_TMP/jar
 page()
 {
 	local method=$1 path=$2 body=${3:-}
-	REQ_ARGS=(-b "$JAR" -c "$JAR")
+	REQ_ARGS+=(-b "$JAR" -c "$JAR")
 	REQ_CT=application/x-www-form-urlencoded
 	req "$method" "$path" "$body" -
 }
@@ -109,6 +109,20 @@ assert_header Location '/admin/users$' "sign-in goes to the users"
 assert_header Set-Cookie '^mk_admin=[A-Za-z0-9_-]{43}; Path=/admin/; Max-Age=[0-9]+; HttpOnly; SameSite=Strict$' \
 	"session cookie: HttpOnly, SameSite=Strict, no Secure over http"
 
+# Over https (the web server says HTTPS=on) the cookie is also Secure.
+plain=$BASE
+BASE=$BASE_TLS
+rm -f "$MK_TMP/jar.tls"
+JAR=$MK_TMP/jar.tls
+REQ_ARGS=(--cacert "$MK_CA")
+page GET /admin/
+REQ_ARGS=(--cacert "$MK_CA")
+page POST /admin/login "csrf=$(field csrf)&token=$(enc "$TOKEN")"
+BASE=$plain
+JAR=$MK_TMP/jar
+assert_status 303 "https: sign-in"
+assert_header Set-Cookie '^mk_admin=.*; HttpOnly; SameSite=Strict; Secure$' "https: the session cookie is Secure"
+
 # ---- users ----
 page GET /admin/users
 assert_status 200 "the users list"
@@ -170,6 +184,20 @@ page POST "$P" "csrf=$CSRF&user_metadata=$(enc '{"a":')&orig_user_metadata=$(enc
 assert_status 400 "JSON that does not parse"
 check "the parse error is shown under the editor" has 'id="err-user_metadata"[^>]*>Not valid JSON'
 assert_unchanged "$U" "unparsable edit"
+
+# Delete: a confirmation page, then the POST.
+req POST /api/v2/users '{"email":"gone@example.com","connection":"'$CONN'"}'
+GONE=/admin/users/$(jq -rn --arg s "$(jq -r .user_id <<<"$BODY")" '$s | @uri')
+GONE_API=/api/v2/users/${GONE#/admin/users/}
+page GET "$GONE/delete"
+assert_status 200 "delete: the confirmation page"
+check "delete: it asks before deleting" has 'Delete this user</button>'
+req GET "$GONE_API"
+assert_status 200 "delete: asking deleted nothing"
+page POST "$GONE/delete" "csrf=$CSRF"
+assert_status 303 "delete: confirmed"
+req GET "$GONE_API"
+assert_status 404 "delete: the user is gone"
 
 # ---- a read-only session ----
 RO=$(make_token read:users 2>/dev/null)
