@@ -212,6 +212,9 @@ admin_api(struct admin_ctx *c, const char *method, const char *uri, const char *
 	rq.method = method;
 	rq.uri = uri;
 	rq.if_match = if_match;
+	/* Who is asking, as the API logs and limits it: the browser's address. */
+	rq.remote_addr = c->rq->remote_addr;
+	rq.user_agent = c->rq->user_agent;
 	if (body != NULL) {
 		rq.content_type = "application/json";
 		rq.body = body;

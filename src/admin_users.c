@@ -24,6 +24,7 @@
 #include "model.h"
 
 #define NMETA 2
+#define HISTORY_MAX 10       /* log events on a user's page */
 #define JX_PREFIX "Payload validation error: "
 
 /* The editors: the field, and the scopes that may change it. */
@@ -259,6 +260,79 @@ out:
 
 /* ---- a user's page ---- */
 
+/*
+ * The user's history: their last HISTORY_MAX log events (GET
+ * /api/v2/users/{id}/logs, newest first) as a table, for a session whose
+ * token may read logs.  The scopes are looked up by name, so that a build
+ * without log events (no such scopes) shows no history.  Nothing when the
+ * API refuses.
+ */
+static void
+history(struct admin_ctx *c, const char *id)
+{
+	struct mk_buf uri = { 0 }, *b = &c->rs->body;
+	struct json_object *ans = NULL, *ch, *det;
+	struct mk_err err;
+	uint32_t want = 0;
+	size_t i, n, k;
+	int status = 0;
+
+	if (auth_scopes_parse("read:logs read:logs_users", &want, &err) != MK_OK ||
+	    !admin_may(c, want))
+		return;
+	buf_adds(&uri, "/api/v2/users/");
+	adm_url(&uri, id);
+	buf_printf(&uri, "/logs?per_page=%d&sort=date:-1", HISTORY_MAX);
+	buf_addc(&uri, '\0');
+	if (!uri.failed)
+		admin_api(c, "GET", uri.p, NULL, NULL, &status, &ans, NULL);
+	buf_free(&uri);
+	if (status != 200 || !json_object_is_type(ans, json_type_array))
+		goto out;
+	buf_adds(b, "<section aria-labelledby=\"h-history\">\n<h2 id=\"h-history\">History</h2>\n");
+	n = json_object_array_length(ans);
+	if (n == 0) {
+		buf_adds(b, "<p>No events.</p>\n</section>\n");
+		goto out;
+	}
+	buf_printf(b, "<table>\n<caption>The last %d events, newest first</caption>\n<thead><tr>"
+	    "<th scope=\"col\">Date</th><th scope=\"col\">Event</th><th scope=\"col\" "
+	    "class=\"hide-narrow\">Change</th></tr></thead>\n<tbody>\n", HISTORY_MAX);
+	for (i = 0; i < n; i++) {
+		struct json_object *ev = json_object_array_get_idx(ans, i);
+		const char *date = jx_get_str(ev, "date"), *type = jx_get_str(ev, "type"),
+		    *desc = jx_get_str(ev, "description");
+
+		buf_adds(b, "<tr><td>");
+		adm_esc(b, date ? date : "");
+		buf_adds(b, "</td><td>");
+		adm_esc(b, type ? type : "");
+		if (desc != NULL) {
+			buf_adds(b, ": ");
+			adm_esc(b, desc);
+		}
+		buf_adds(b, "</td><td class=\"hide-narrow\">");
+		if (json_object_object_get_ex(ev, "details", &det) &&
+		    json_object_object_get_ex(det, "change", &ch) &&
+		    json_object_is_type(ch, json_type_array))
+			for (k = 0; k < json_object_array_length(ch); k++) {
+				struct json_object *op = json_object_array_get_idx(ch, k);
+				const char *o = jx_get_str(op, "op"), *p = jx_get_str(op, "path");
+
+				buf_adds(b, k ? ", " : "");
+				buf_adds(b, "<code>");
+				adm_esc(b, o ? o : "?");
+				buf_addc(b, ' ');
+				adm_esc(b, p ? p : "");
+				buf_adds(b, "</code>");
+			}
+		buf_adds(b, "</td></tr>\n");
+	}
+	buf_adds(b, "</tbody>\n</table>\n</section>\n");
+out:
+	json_object_put(ans);
+}
+
 static void
 profile_list(struct admin_ctx *c, struct json_object *u)
 {
@@ -433,6 +507,8 @@ user_page(struct admin_ctx *c, int status, struct json_object *u, const char *et
 			buf_adds(b, "<button type=\"submit\">Save metadata</button>");
 		buf_adds(b, "</div>\n</form>\n");
 	}
+	if (!conflict)
+		history(c, id);
 	if (admin_may(c, SC_DELETE_USERS) && !conflict) {
 		buf_adds(b, "<p class=\"actions\"><a class=\"button secondary\" href=\"");
 		user_link(c, id);

@@ -349,3 +349,31 @@ Test(admin, expired_session_and_mount)
 	cr_assert_eq(p.status, 404);
 	page_free(&p);
 }
+
+Test(admin, sign_in_sweeps_expired_sessions)
+{
+	char old[65], live[65], rec[256], tokkey[65], cookie[128];
+	const char *kv[2] = { old, rec };
+	struct store_txn *t;
+	struct mk_slice k, r;
+	struct mk_err err;
+
+	auth_hash(env.admin, tokkey);
+	mk_sha256_hex("expired", 7, old);
+	snprintf(rec, sizeof(rec), "{\"tok\":\"%s\",\"csrf\":\"x\",\"exp\":1}", tokkey);
+	cr_assert_eq(store_write(env.st, put_session, kv, &err), MK_OK);
+	kv[0] = live;
+	mk_sha256_hex("live", 4, live);
+	snprintf(rec, sizeof(rec), "{\"tok\":\"%s\",\"csrf\":\"x\",\"exp\":%lld}", tokkey,
+	    (long long)(mk_now_ms() + 60000));
+	cr_assert_eq(store_write(env.st, put_session, kv, &err), MK_OK);
+
+	sign_in(env.admin, cookie, sizeof(cookie));
+	cr_assert_eq(store_read_begin(env.st, &t), MK_OK);
+	k.p = old;
+	k.n = 64;
+	cr_assert_eq(store_get(t, ST_SESSIONS, k, &r), MK_ERR_NOTFOUND, "the expired one is gone");
+	k.p = live;
+	cr_assert_eq(store_get(t, ST_SESSIONS, k, &r), MK_OK, "the live one stays");
+	store_txn_end(t);
+}
