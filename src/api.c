@@ -25,11 +25,13 @@
 #include "api_clients.h"
 #include "api_connections.h"
 #include "api_ctx.h"
+#include "api_logs.h"
 #include "api_query.h"
 #include "api_users.h"
 #include "auth.h"
 #include "jx.h"
 #include "log.h"
+#include "logev.h"
 #include "model.h"
 #include "sindex.h"
 #include "util.h"
@@ -42,6 +44,7 @@ api_conf_defaults(struct api_conf *c)
 	c->search_budget = SINDEX_BUDGET_DEFAULT;
 	c->search_slots = NULL;
 	c->search_heavy = SINDEX_HEAVY_DEFAULT;
+	logev_conf_defaults(&c->logs);
 }
 
 void
@@ -117,7 +120,7 @@ fallback:
 }
 
 /* What a NOTFOUND means depends on the resource. */
-enum resource { RES_USER, RES_CLIENT };
+enum resource { RES_USER, RES_CLIENT, RES_LOG };
 
 static void
 resp_fail(struct http_resp *rs, const struct mk_err *e, enum resource res)
@@ -150,6 +153,8 @@ resp_fail(struct http_resp *rs, const struct mk_err *e, enum resource res)
 	case MK_ERR_NOTFOUND:
 		if (res == RES_USER)
 			resp_error(rs, 404, "inexistent_user", "The user does not exist.");
+		else if (res == RES_LOG)
+			resp_error(rs, 404, "inexistent_log", "The log does not exist.");
 		else
 			resp_error(rs, 404, "inexistent_client", "The client does not exist.");
 		break;
@@ -236,6 +241,9 @@ enum route_id {
 	R_CLIENTS,        /* /clients */
 	R_CLIENT,         /* /clients/{id} */
 	R_CONNECTIONS,    /* /connections */
+	R_LOGS,           /* /logs */
+	R_LOG,            /* /logs/{id} */
+	R_USER_LOGS,      /* /users/{id}/logs */
 };
 
 /* The paths under /api/v2/: a collection and, when it has one, its items. */
@@ -244,11 +252,14 @@ static const struct path {
 	enum route_id list;      /* /seg */
 	enum route_id item;      /* /seg/{id}; R_NONE: none */
 	enum resource res;       /* what a NOTFOUND is about */
+	const char *sub;         /* /seg/{id}/sub, or NULL */
+	enum route_id subroute;
 } paths[] = {
-	{ "users", R_USERS, R_USER, RES_USER },
-	{ "users-by-email", R_USERS_BY_EMAIL, R_NONE, RES_USER },
-	{ "clients", R_CLIENTS, R_CLIENT, RES_CLIENT },
-	{ "connections", R_CONNECTIONS, R_NONE, RES_USER },
+	{ "users", R_USERS, R_USER, RES_USER, "logs", R_USER_LOGS },
+	{ "users-by-email", R_USERS_BY_EMAIL, R_NONE, RES_USER, NULL, R_NONE },
+	{ "clients", R_CLIENTS, R_CLIENT, RES_CLIENT, NULL, R_NONE },
+	{ "connections", R_CONNECTIONS, R_NONE, RES_USER, NULL, R_NONE },
+	{ "logs", R_LOGS, R_LOG, RES_LOG, NULL, R_NONE },
 };
 
 #define RT_WRITE 0x1     /* svc writes in its own transaction: no read one is held */
@@ -260,20 +271,29 @@ static const struct route {
 	uint32_t scopes;     /* any of these, checked before the body is read */
 	int flags;
 	api_handler fn;
+	const char *desc;    /* writes: Auth0's description of the log event */
 } routes[] = {
-	{ R_USERS, "GET", SC_READ_USERS, 0, api_users_list },
-	{ R_USERS, "POST", SC_CREATE_USERS, RT_WRITE | RT_BODY, api_users_create },
-	{ R_USER, "GET", SC_READ_USERS | SC_READ_CURRENT_USER, 0, api_users_get },
+	{ R_USERS, "GET", SC_READ_USERS, 0, api_users_list, NULL },
+	{ R_USERS, "POST", SC_CREATE_USERS, RT_WRITE | RT_BODY, api_users_create,
+	    "Create a User" },
+	{ R_USER, "GET", SC_READ_USERS | SC_READ_CURRENT_USER, 0, api_users_get, NULL },
 	{ R_USER, "PATCH", SC_UPDATE_USERS | SC_UPDATE_USERS_APP_METADATA |
-	    SC_UPDATE_CURRENT_USER_METADATA, RT_WRITE | RT_BODY, api_users_patch },
-	{ R_USER, "DELETE", SC_DELETE_USERS, RT_WRITE, api_users_delete },
-	{ R_USERS_BY_EMAIL, "GET", SC_READ_USERS, 0, api_users_by_email },
-	{ R_CLIENTS, "GET", SC_READ_CLIENTS | SC_READ_CLIENT_KEYS, 0, api_clients_list },
-	{ R_CLIENTS, "POST", SC_CREATE_CLIENTS, RT_WRITE | RT_BODY, api_clients_create },
-	{ R_CLIENT, "GET", SC_READ_CLIENTS | SC_READ_CLIENT_KEYS, 0, api_clients_get },
-	{ R_CLIENT, "PATCH", SC_UPDATE_CLIENTS, RT_WRITE | RT_BODY, api_clients_patch },
-	{ R_CLIENT, "DELETE", SC_DELETE_CLIENTS, RT_WRITE, api_clients_delete },
-	{ R_CONNECTIONS, "GET", SC_READ_CONNECTIONS, 0, api_connections_list },
+	    SC_UPDATE_CURRENT_USER_METADATA, RT_WRITE | RT_BODY, api_users_patch,
+	    "Update a User" },
+	{ R_USER, "DELETE", SC_DELETE_USERS, RT_WRITE, api_users_delete, "Delete a User" },
+	{ R_USERS_BY_EMAIL, "GET", SC_READ_USERS, 0, api_users_by_email, NULL },
+	{ R_CLIENTS, "GET", SC_READ_CLIENTS | SC_READ_CLIENT_KEYS, 0, api_clients_list, NULL },
+	{ R_CLIENTS, "POST", SC_CREATE_CLIENTS, RT_WRITE | RT_BODY, api_clients_create,
+	    "Create a client" },
+	{ R_CLIENT, "GET", SC_READ_CLIENTS | SC_READ_CLIENT_KEYS, 0, api_clients_get, NULL },
+	{ R_CLIENT, "PATCH", SC_UPDATE_CLIENTS, RT_WRITE | RT_BODY, api_clients_patch,
+	    "Update a client" },
+	{ R_CLIENT, "DELETE", SC_DELETE_CLIENTS, RT_WRITE, api_clients_delete,
+	    "Delete a client" },
+	{ R_CONNECTIONS, "GET", SC_READ_CONNECTIONS, 0, api_connections_list, NULL },
+	{ R_LOGS, "GET", SC_READ_LOGS, 0, api_logs_list, NULL },
+	{ R_LOG, "GET", SC_READ_LOGS, 0, api_logs_get, NULL },
+	{ R_USER_LOGS, "GET", SC_READ_LOGS | SC_READ_LOGS_USERS, 0, api_users_logs, NULL },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 #define NPATHS (sizeof(paths) / sizeof(paths[0]))
@@ -289,7 +309,7 @@ route_match(struct api_ctx *c, enum route_id *route, enum resource *res)
 	const char *uri = c->rq->uri ? c->rq->uri : "";
 	const char *q = strchr(uri, '?');
 	size_t plen = q ? (size_t)(q - uri) : strlen(uri);
-	const char *p, *end = uri + plen, *seg;
+	const char *p, *end = uri + plen, *seg, *sub;
 	const struct path *pa = NULL;
 	size_t seglen, i;
 	ssize_t idlen;
@@ -317,15 +337,21 @@ route_match(struct api_ctx *c, enum route_id *route, enum resource *res)
 	}
 	if (pa->item == R_NONE)
 		return MK_OK;
-	/* One more segment: the id.  Anything after it is an unknown route. */
-	if (p + 1 == end || memchr(p + 1, '/', (size_t)(end - p - 1)) != NULL)
+	/* One more segment: the id; then the sub-resource, when the path has one. */
+	if (p + 1 == end)
 		return MK_OK;
-	if ((size_t)(end - p - 1) > 3 * API_ID_MAX)
+	if ((sub = memchr(p + 1, '/', (size_t)(end - p - 1))) != NULL) {
+		if (pa->sub == NULL || (size_t)(end - sub - 1) != strlen(pa->sub) ||
+		    memcmp(sub + 1, pa->sub, strlen(pa->sub)) != 0)
+			return MK_OK;
+	} else
+		sub = end;
+	if ((size_t)(sub - p - 1) > 3 * API_ID_MAX)
 		return mk_fail(&c->err, MK_ERR_URI, "The id is too long.");
-	idlen = api_pct_decode(p + 1, (size_t)(end - p - 1), 0, c->id, sizeof(c->id));
+	idlen = api_pct_decode(p + 1, (size_t)(sub - p - 1), 0, c->id, sizeof(c->id));
 	if (idlen <= 0)
 		return mk_fail(&c->err, MK_ERR_URI, "The id in the path is not valid.");
-	*route = pa->item;
+	*route = sub == end ? pa->item : pa->subroute;
 	return MK_OK;
 }
 
@@ -385,6 +411,38 @@ api_rate(const struct api_conf *conf, const struct http_req *rq, const struct au
 	return mk_fail(err, MK_ERR_RATE, "Global limit has been reached");
 }
 
+/*
+ * The template of this call's log event (logev.h) into c->ev: the caller
+ * (a token: its id), where from, what it asked.  desc: Auth0's wording, or
+ * NULL for a failed call before its route was known.  MK_ERR_NOMEM.
+ */
+static enum mk_code
+api_log_template(struct api_ctx *c, const char *desc)
+{
+	struct logev_call call;
+	char scopes[1024], path[2048];
+	const char *uri = c->rq->uri ? c->rq->uri : "", *qm = strchr(uri, '?');
+
+	memset(&call, 0, sizeof(call));
+	snprintf(path, sizeof(path), "%.*s", (int)(qm ? (size_t)(qm - uri) : strlen(uri)), uri);
+	scopes[0] = '\0';
+	if (c->tok.id[0] != '\0') {
+		auth_scopes_format(c->tok.scopes, " ", scopes, sizeof(scopes));
+		call.client_id = c->tok.id;
+		call.scopes = scopes;
+	}
+	call.method = c->rq->method;
+	call.path = path;
+	call.query = c->query != NULL && c->query[0] != '\0' ? c->query : NULL;
+	call.ip = c->rq->remote_addr;
+	call.user_agent = c->rq->user_agent;
+	call.body = c->body;
+	call.description = desc;
+	if (logev_template(&call, &c->ev) != MK_OK)
+		return mk_fail(&c->err, MK_ERR_NOMEM, "out of memory");
+	return MK_OK;
+}
+
 /* tok: the caller's checked token (api_handle_as), or NULL: the header's. */
 static enum mk_code
 dispatch(struct api_ctx *c, const struct route *rt, const struct auth_token *tok)
@@ -411,7 +469,14 @@ dispatch(struct api_ctx *c, const struct route *rt, const struct auth_token *tok
 	}
 	if ((rt->flags & RT_BODY) && (rc = read_body(c)) != MK_OK)
 		return rc;
-	return rt->fn(c);
+	if (rt->desc != NULL && c->conf->logs.on) {
+		if ((rc = api_log_template(c, rt->desc)) != MK_OK)
+			return rc;
+		svc_log_next(c->ev.p, c->ev.n);
+	}
+	rc = rt->fn(c);
+	svc_log_next(NULL, 0);
+	return rc;
 }
 
 static void
@@ -452,13 +517,24 @@ handle(struct store *s, const struct api_conf *conf, const struct http_req *rq,
 	rc = dispatch(&c, rt, tok);
 	if (c.rtx != NULL)
 		store_txn_end(c.rtx);
-	json_object_put(c.body);
-	free(c.pre_tags);
 	if (rc != MK_OK) {
 		c.err.code = rc;
 		resp_fail(rs, &c.err, res);
 	} else if (rs->status == 204)
 		buf_reset(&rs->body);
+	/*
+	 * A failed write is an fapi event, queued (logev.h); a refused one
+	 * (429) is not: a flood of them would only flood the log.
+	 */
+	if (rc != MK_OK && rc != MK_ERR_RATE && conf->logs.on && rt->desc != NULL &&
+	    (c.ev.n > 0 || api_log_template(&c, rt->desc) == MK_OK))
+		logev_fail(s, c.ev.p, c.ev.n, mk_now_ms(), res == RES_USER ? c.id : NULL,
+		    rs->status, rs->body.p, rs->body.n);
+	json_object_put(c.body);
+	free(c.pre_tags);
+	buf_free(&c.ev);
+	if (conf->logs.on)
+		logev_tick(s, &conf->logs, mk_now_ms());
 }
 
 void

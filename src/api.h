@@ -14,6 +14,7 @@
 
 #include "auth.h"
 #include "buf.h"
+#include "logev.h"
 #include "ratelimit.h"
 #include "store.h"
 #include "svc.h"
@@ -33,6 +34,7 @@ struct api_conf {
 	struct slots *search_slots;      /* borrowed; a search past search_heavy
 	                                    units needs one (slots.h); NULL: none */
 	size_t search_heavy;             /* units; default SINDEX_HEAVY_DEFAULT */
+	struct logev_conf logs;          /* log events (logev.h) */
 };
 
 /* Fill c with the defaults. */

@@ -40,6 +40,7 @@ struct api_ctx {
 	struct json_object *body;   /* body routes: the parsed object (owned by api.c) */
 	struct svc_precond pre;     /* If-Match, parsed by api_precond */
 	struct mk_slice *pre_tags;  /* owned by api.c: pre.versions */
+	struct mk_buf ev;           /* owned by api.c: the call's log event template */
 	struct mk_err err;
 };
 

@@ -46,6 +46,8 @@ static const struct {
 	{ SC_UPDATE_CLIENT_KEYS, "update:client_keys" },
 	{ SC_DELETE_CLIENTS, "delete:clients" },
 	{ SC_READ_CONNECTIONS, "read:connections" },
+	{ SC_READ_LOGS, "read:logs" },
+	{ SC_READ_LOGS_USERS, "read:logs_users" },
 };
 #define AUTH_NSCOPES (sizeof(auth_scopes) / sizeof(auth_scopes[0]))
 

@@ -32,8 +32,10 @@ enum auth_scope {
 	SC_UPDATE_CLIENT_KEYS = 1u << 11,
 	SC_DELETE_CLIENTS = 1u << 12,
 	SC_READ_CONNECTIONS = 1u << 13,
+	SC_READ_LOGS = 1u << 14,
+	SC_READ_LOGS_USERS = 1u << 15,
 };
-#define SC_ALL ((1u << 14) - 1)
+#define SC_ALL ((1u << 16) - 1)
 
 #define AUTH_TOKEN_LEN 46   /* "mk_" + 43 */
 #define AUTH_ID_LEN 16

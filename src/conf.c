@@ -55,6 +55,7 @@ conf_defaults(struct mk_conf *c)
 	c->body_limit = API_BODY_LIMIT_DEFAULT;
 	c->search_budget = SINDEX_BUDGET_DEFAULT;
 	c->rate_limit = 1;
+	logev_conf_defaults(&c->logs);
 	c->rate_read.rate = CONF_RATE_READ;
 	c->rate_read.burst = CONF_BURST_READ;
 	c->rate_write.rate = CONF_RATE_WRITE;
@@ -361,6 +362,9 @@ const struct conf_key conf_keys[] = {
 	    "a number of requests" },
 	{ "search_slots", CONF_NUM, F(search_slots), 0, CONF_MAX_WORKERS,
 	    "a number of searches (0: no limit)" },
+	{ "log_events", CONF_BOOL, F(logs.on), 0, 1, BOOLS },
+	{ "log_retention_days", CONF_NUM, F(logs.retention_days), 1, 36500, "a number of days" },
+	{ "log_max_events", CONF_NUM, F(logs.max_events), 1, 1000000000, "a number of events" },
 	{ "relaxed_sync", CONF_BOOL, F(store.relaxed_sync), 0, 1, BOOLS },
 	{ "foreground", CONF_BOOL, F(foreground), 0, 1, BOOLS },
 	{ "debug", CONF_BOOL, F(debug), 0, 1, BOOLS },

@@ -25,6 +25,9 @@
  *   rate_read_burst = 20000
  *   rate_write_per_minute = 120000
  *   rate_write_burst = 10000
+ *   log_events = on          ; Auth0's log events of every write (logev.h)
+ *   log_retention_days = 30
+ *   log_max_events = 100000
  *   connections = Username-Password-Authentication, other-db
  *   user = metakeep          ; drop to this user when started as root
  *   group = metakeep-admin   ; database files 0660 and of this group
@@ -35,6 +38,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "logev.h"
 #include "ratelimit.h"
 #include "store.h"
 #include "svc.h"
@@ -50,6 +54,7 @@ struct mk_conf {
 	struct ratelimit_class rate_read, rate_write;   /* GET; every other method */
 	int search_slots;          /* heavy searches at once (slots.h); 0: no limit;
 	                              -1 (default): workers - 1, at least 1 */
+	struct logev_conf logs;    /* log events: on, retention */
 	char db_dir[4096];
 	char socket_path[4096];    /* "" when not set */
 	char listen_addr[256];     /* "host:port", "" when not set */

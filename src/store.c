@@ -75,6 +75,8 @@ enum {
 	DB_TERMS,
 	DB_NUMS,
 	DB_SESSIONS,
+	DB_LOGS,
+	DB_LOGS_USER,
 	DB__COUNT
 };
 
@@ -82,7 +84,11 @@ static const char *const db_names[DB__COUNT] = {
 	"meta", "users", "users_email", "users_created", "users_updated",
 	"pwhash", "clients", "clients_created", "tokens", "terms", "user_nums",
 	"sessions",
+	"logs", "logs_user",
 };
+
+/* Tables a store of an older build may lack: read-only, it has no events. */
+#define DB_OPTIONAL(i) ((i) == DB_LOGS || (i) == DB_LOGS_USER)
 
 /* LMDB flags of each table beyond MDB_CREATE (see store.h). */
 static unsigned int
@@ -124,6 +130,7 @@ struct store {
 	int reads;            /* live read transactions (cached + extra) */
 	int in_write;
 	int no_sessions;      /* read-only, and the store has no sessions table */
+	int no_logs;          /* read-only, and the store has no log tables yet */
 };
 
 static int
@@ -508,6 +515,11 @@ store_setup(struct store *s, struct mk_err *err)
 		 */
 		if (rc == MDB_NOTFOUND && i == DB_SESSIONS && s->read_only) {
 			s->no_sessions = 1;
+			continue;
+		}
+		/* The log tables came later too: such a store has no events. */
+		if (rc == MDB_NOTFOUND && s->read_only && DB_OPTIONAL(i)) {
+			s->no_logs = 1;
 			continue;
 		}
 		if (rc == MDB_NOTFOUND) {
@@ -2291,6 +2303,10 @@ store_stat(struct store *s, struct store_stats *out, struct mk_err *err)
 			st.tables[i].name = db_names[i];
 			continue;
 		}
+		if (s->no_logs && DB_OPTIONAL(i)) {
+			st.tables[i].name = db_names[i];
+			continue;
+		}
 		if ((rc = mdb_stat(t->txn, s->dbi[i], &ms)) != 0) {
 			mk_fail(err, MK_ERR_INTERNAL, "store %s: stat %s: %s", s->dir,
 			    db_names[i], mdb_strerror(rc));
@@ -2860,5 +2876,364 @@ cleanup:
 out:
 	if (lfd != -1)
 		close(lfd);
+	return code;
+}
+
+/*
+ * ---- Event log (used by logev) ----
+ *
+ * "logs": the event's number, 8 bytes big-endian (so keys sort by number)
+ * -> date (int64 ms, native order), the length of the user_id (uint16),
+ * the user_id, then the event's bytes.  "logs_user": user_id '\0' number
+ * (8 bytes big-endian) -> "", for the events of one user.  meta "nextlog":
+ * the next number (8 bytes), counted up in the writer's transaction, so
+ * numbers are unique and follow the order of commits.
+ */
+#define LOG_HDR (sizeof(int64_t) + sizeof(uint16_t))
+
+static void
+be64(uint64_t v, unsigned char out[8])
+{
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		out[i] = (unsigned char)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+static uint64_t
+unbe64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* A log value's parts; -1 when it is too short to be one. */
+static int
+log_split(const MDB_val *v, int64_t *date, MDB_val *uid, struct mk_slice *ev)
+{
+	uint16_t n;
+
+	if (v->mv_size < LOG_HDR)
+		return -1;
+	memcpy(date, v->mv_data, sizeof(*date));
+	memcpy(&n, (const char *)v->mv_data + sizeof(int64_t), sizeof(n));
+	if (v->mv_size < LOG_HDR + n)
+		return -1;
+	uid->mv_data = (char *)v->mv_data + LOG_HDR;
+	uid->mv_size = n;
+	ev->p = (const char *)v->mv_data + LOG_HDR + n;
+	ev->n = v->mv_size - LOG_HDR - n;
+	return 0;
+}
+
+enum mk_code
+store_log_next(struct store_txn *t, uint64_t *seq)
+{
+	MDB_val k, v;
+	uint64_t num = 1, next;
+	int rc;
+
+	if (t == NULL || !t->write)
+		return MK_ERR_INTERNAL;
+	k.mv_data = (void *)(uintptr_t)"nextlog";
+	k.mv_size = strlen("nextlog");
+	rc = mdb_get(t->txn, t->s->dbi[DB_META], &k, &v);
+	if (rc == 0 && v.mv_size == sizeof(num))
+		memcpy(&num, v.mv_data, sizeof(num));
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		return txn_fail(t, rc, "nextlog");
+	next = num + 1;
+	v.mv_data = &next;
+	v.mv_size = sizeof(next);
+	if ((rc = mdb_put(t->txn, t->s->dbi[DB_META], &k, &v, 0)) != 0)
+		return txn_fail(t, rc, "nextlog");
+	*seq = num;
+	return MK_OK;
+}
+
+/* The logs_user key of (uid, seq) into buf; -1 when too long to index. */
+static int
+log_user_key(struct store *s, char buf[STORE_KEYMAX + 1], const void *uid, size_t n,
+    uint64_t seq, MDB_val *k)
+{
+	if (n == 0 || n + 1 + 8 > s->keymax)
+		return -1;
+	memcpy(buf, uid, n);
+	buf[n] = '\0';
+	be64(seq, (unsigned char *)buf + n + 1);
+	k->mv_data = buf;
+	k->mv_size = n + 1 + 8;
+	return 0;
+}
+
+enum mk_code
+store_log_put(struct store_txn *t, uint64_t seq, int64_t date_ms, const char *user_id,
+    struct mk_slice ev)
+{
+	unsigned char kb[8];
+	char ub[STORE_KEYMAX + 1];
+	MDB_val k, v, uk;
+	size_t un = user_id != NULL ? strlen(user_id) : 0;
+	uint16_t n16;
+	enum mk_code code;
+	char *p;
+
+	if (t == NULL || !t->write || un > UINT16_MAX)
+		return MK_ERR_INTERNAL;
+	if ((p = malloc(LOG_HDR + un + ev.n)) == NULL)
+		return MK_ERR_NOMEM;
+	n16 = (uint16_t)un;
+	memcpy(p, &date_ms, sizeof(date_ms));
+	memcpy(p + sizeof(date_ms), &n16, sizeof(n16));
+	if (un > 0)
+		memcpy(p + LOG_HDR, user_id, un);
+	memcpy(p + LOG_HDR + un, ev.p, ev.n);
+	be64(seq, kb);
+	k.mv_data = kb;
+	k.mv_size = sizeof(kb);
+	v.mv_data = p;
+	v.mv_size = LOG_HDR + un + ev.n;
+	code = put_raw(t, t->s->dbi[DB_LOGS], &k, &v, MDB_APPEND);
+	if (code == MK_ERR_EXISTS || code == MK_ERR_INVALID)
+		/* not above the last key (a number given twice): refuse, do not reorder */
+		code = MK_ERR_INTERNAL;
+	free(p);
+	if (code != MK_OK || un == 0 || log_user_key(t->s, ub, user_id, un, seq, &uk) == -1)
+		return code;
+	v.mv_data = (void *)(uintptr_t)"";
+	v.mv_size = 0;
+	return put_raw(t, t->s->dbi[DB_LOGS_USER], &uk, &v, 0);
+}
+
+enum mk_code
+store_log_get(struct store_txn *t, uint64_t seq, struct mk_slice *ev)
+{
+	unsigned char kb[8];
+	MDB_val k, v, uid;
+	int64_t date;
+	int rc;
+
+	if (t == NULL)
+		return MK_ERR_INTERNAL;
+	if (t->s->no_logs)
+		return MK_ERR_NOTFOUND;
+	be64(seq, kb);
+	k.mv_data = kb;
+	k.mv_size = sizeof(kb);
+	rc = mdb_get(t->txn, t->s->dbi[DB_LOGS], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return MK_ERR_NOTFOUND;
+	if (rc != 0)
+		return cursor_error(t, rc);
+	if (log_split(&v, &date, &uid, ev) == -1)
+		return MK_ERR_INTERNAL;
+	return MK_OK;
+}
+
+/* Visit the log entry under cursor position (k, v); the visitor's answer. */
+static int
+log_visit(const MDB_val *k, const MDB_val *v, store_log_fn fn, void *ctx)
+{
+	struct mk_slice ev;
+	MDB_val uid;
+	int64_t date;
+
+	if (k->mv_size != 8 || log_split(v, &date, &uid, &ev) == -1)
+		return 0;    /* not one of ours: skipped */
+	return fn(ctx, unbe64(k->mv_data), ev);
+}
+
+enum mk_code
+store_log_scan(struct store_txn *t, uint64_t from, int desc, store_log_fn fn, void *ctx)
+{
+	unsigned char kb[8];
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	enum mk_code code;
+	int rc;
+
+	if (t == NULL)
+		return MK_ERR_INTERNAL;
+	if (t->s->no_logs)
+		return MK_OK;
+	if ((code = cursor_open(t, t->s->dbi[DB_LOGS], &c)) != MK_OK)
+		return code;
+	if (!desc) {
+		if (from == UINT64_MAX)
+			goto done;
+		be64(from + 1, kb);
+		k.mv_data = kb;
+		k.mv_size = 8;
+		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	} else {
+		be64(from, kb);
+		k.mv_data = kb;
+		k.mv_size = 8;
+		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+		/* the first key >= from, or none: step back to the last one below */
+		rc = rc == MDB_NOTFOUND ? mdb_cursor_get(c, &k, &v, MDB_LAST) :
+		    rc == 0 ? mdb_cursor_get(c, &k, &v, MDB_PREV) : rc;
+		if (rc == 0 && k.mv_size == 8 && unbe64(k.mv_data) >= from)
+			rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
+	}
+	while (rc == 0) {
+		if (log_visit(&k, &v, fn, ctx) != 0)
+			goto done;
+		rc = mdb_cursor_get(c, &k, &v, desc ? MDB_PREV : MDB_NEXT);
+	}
+	if (rc != MDB_NOTFOUND) {
+		code = cursor_error(t, rc);
+		mdb_cursor_close(c);
+		return code;
+	}
+done:
+	mdb_cursor_close(c);
+	return MK_OK;
+}
+
+enum mk_code
+store_log_scan_user(struct store_txn *t, const char *user_id, uint64_t from, int desc,
+    store_log_fn fn, void *ctx)
+{
+	char ub[STORE_KEYMAX + 1];
+	unsigned char kb[8];
+	size_t un = user_id != NULL ? strlen(user_id) : 0;
+	MDB_cursor *c = NULL;
+	MDB_val k, v, lk, lv;
+	enum mk_code code = MK_OK;
+	uint64_t seq;
+	int rc;
+
+	if (t == NULL)
+		return MK_ERR_INTERNAL;
+	if (t->s->no_logs || log_user_key(t->s, ub, user_id, un, desc ? from : from + 1, &k)
+	    == -1 || (!desc && from == UINT64_MAX))
+		return MK_OK;
+	if ((code = cursor_open(t, t->s->dbi[DB_LOGS_USER], &c)) != MK_OK)
+		return code;
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	if (desc) {
+		rc = rc == MDB_NOTFOUND ? mdb_cursor_get(c, &k, &v, MDB_LAST) :
+		    rc == 0 ? mdb_cursor_get(c, &k, &v, MDB_PREV) : rc;
+		/* SET_RANGE found a key >= (user, from): the one before is below it */
+	}
+	while (rc == 0) {
+		if (k.mv_size != un + 1 + 8 || memcmp(k.mv_data, user_id, un) != 0 ||
+		    ((const char *)k.mv_data)[un] != '\0')
+			break;     /* past this user's entries */
+		seq = unbe64((const unsigned char *)k.mv_data + un + 1);
+		if (desc ? seq < from : seq > from) {
+			be64(seq, kb);
+			lk.mv_data = kb;
+			lk.mv_size = 8;
+			rc = mdb_get(t->txn, t->s->dbi[DB_LOGS], &lk, &lv);
+			if (rc == 0 && log_visit(&lk, &lv, fn, ctx) != 0)
+				break;
+			if (rc != 0 && rc != MDB_NOTFOUND) {
+				code = cursor_error(t, rc);
+				break;
+			}
+		}
+		rc = mdb_cursor_get(c, &k, &v, desc ? MDB_PREV : MDB_NEXT);
+		if (rc == MDB_NOTFOUND)
+			break;
+		if (rc != 0)
+			code = cursor_error(t, rc);
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND && code == MK_OK)
+		code = cursor_error(t, rc);
+	mdb_cursor_close(c);
+	return code;
+}
+
+enum mk_code
+store_log_count(struct store_txn *t, size_t *n)
+{
+	MDB_stat st;
+	int rc;
+
+	*n = 0;
+	if (t == NULL)
+		return MK_ERR_INTERNAL;
+	if (t->s->no_logs)
+		return MK_OK;
+	if ((rc = mdb_stat(t->txn, t->s->dbi[DB_LOGS], &st)) != 0)
+		return cursor_error(t, rc);
+	*n = st.ms_entries;
+	return MK_OK;
+}
+
+enum mk_code
+store_log_oldest(struct store_txn *t, uint64_t *seq, int64_t *date_ms)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k, v, uid;
+	struct mk_slice ev;
+	enum mk_code code;
+	int rc;
+
+	if (t == NULL)
+		return MK_ERR_INTERNAL;
+	if (t->s->no_logs)
+		return MK_ERR_NOTFOUND;
+	if ((code = cursor_open(t, t->s->dbi[DB_LOGS], &c)) != MK_OK)
+		return code;
+	rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	if (rc == 0 && (k.mv_size != 8 || log_split(&v, date_ms, &uid, &ev) == -1))
+		*date_ms = INT64_MIN;
+	if (rc == 0)
+		*seq = unbe64(k.mv_data);
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND)
+		return MK_ERR_NOTFOUND;
+	return rc == 0 ? MK_OK : cursor_error(t, rc);
+}
+
+enum mk_code
+store_log_prune(struct store_txn *t, int64_t before_ms, size_t keep, size_t max,
+    size_t *deleted)
+{
+	char ub[STORE_KEYMAX + 1];
+	MDB_cursor *c = NULL;
+	MDB_val k, v, uid, uk;
+	struct mk_slice ev;
+	size_t n, done = 0;
+	int64_t date;
+	enum mk_code code;
+	int rc;
+
+	if (deleted != NULL)
+		*deleted = 0;
+	if (t == NULL || !t->write)
+		return MK_ERR_INTERNAL;
+	if ((code = store_log_count(t, &n)) != MK_OK ||
+	    (code = cursor_open(t, t->s->dbi[DB_LOGS], &c)) != MK_OK)
+		return code;
+	while (done < max && (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST)) == 0) {
+		if (log_split(&v, &date, &uid, &ev) == -1)
+			date = INT64_MIN;     /* unreadable: the first to go */
+		if (n - done <= keep && date >= before_ms)
+			break;
+		if (date != INT64_MIN && uid.mv_size > 0 && k.mv_size == 8 &&
+		    log_user_key(t->s, ub, uid.mv_data, uid.mv_size, unbe64(k.mv_data), &uk) == 0 &&
+		    (code = del_quiet(t, t->s->dbi[DB_LOGS_USER], &uk)) != MK_OK)
+			goto out;
+		if ((rc = mdb_cursor_del(c, 0)) != 0) {
+			code = txn_fail(t, rc, "log prune");
+			goto out;
+		}
+		done++;
+	}
+	code = MK_OK;
+out:
+	mdb_cursor_close(c);
+	if (deleted != NULL)
+		*deleted = done;
 	return code;
 }

@@ -18,6 +18,10 @@
  *   terms          term key -> user numbers (sindex's postings: sorted
  *                  4-byte duplicates, MDB_DUPFIXED|MDB_INTEGERDUP)
  *   user_nums      user number (MDB_INTEGERKEY) -> user_id
+ *   logs           event number (8 bytes big-endian) -> date, user_id, event
+ *                  (see "Event log"; a store of an older build gets it when
+ *                  opened read-write; read-only, it has no events)
+ *   logs_user      user_id '\0' event number -> ""
  *
  *   meta           "schema" -> "2"; a store with a newer schema is refused,
  *                  one with schema 1 (user_id strings in a "search" table,
@@ -475,5 +479,48 @@ enum mk_code store_search_clear(struct store_txn *t);
  */
 enum mk_code store_search_ready(struct store_txn *t, int *ready);
 enum mk_code store_search_set_ready(struct store_txn *t, int ready);
+
+
+/*
+ * ---- Event log (used by logev) ----
+ *
+ * Events are opaque bytes under a number the store gives (store_log_next,
+ * counted in the write transaction: unique, and growing in commit order),
+ * with the date and the user they are about, so that the store can find a
+ * user's events and drop the oldest without reading them.
+ */
+/* The next event number, taken in write transaction t.  MK_ERR_FULL, MK_ERR_INTERNAL. */
+enum mk_code store_log_next(struct store_txn *t, uint64_t *seq);
+/*
+ * Write event ev (bytes) under seq, which must be above every number
+ * stored (store_log_next's), about user_id (NULL or "": none; indexed when
+ * it fits a key).  Errors: MK_ERR_FULL, MK_ERR_NOMEM, MK_ERR_INTERNAL.
+ */
+enum mk_code store_log_put(struct store_txn *t, uint64_t seq, int64_t date_ms,
+    const char *user_id, struct mk_slice ev);
+/* The event seq (borrowed until t ends).  MK_ERR_NOTFOUND, MK_ERR_INTERNAL. */
+enum mk_code store_log_get(struct store_txn *t, uint64_t seq, struct mk_slice *ev);
+/* fn gets each event (borrowed until t ends) and returns non-zero to stop. */
+typedef int (*store_log_fn)(void *ctx, uint64_t seq, struct mk_slice ev);
+/*
+ * The events after from (numbers above it), ascending; desc: those before
+ * from (below it), descending (from UINT64_MAX: from the newest).
+ */
+enum mk_code store_log_scan(struct store_txn *t, uint64_t from, int desc, store_log_fn fn,
+    void *ctx);
+/* The same, only the events about user_id. */
+enum mk_code store_log_scan_user(struct store_txn *t, const char *user_id, uint64_t from,
+    int desc, store_log_fn fn, void *ctx);
+/* How many events are stored. */
+enum mk_code store_log_count(struct store_txn *t, size_t *n);
+/* The oldest event's number and date.  MK_ERR_NOTFOUND when there is none. */
+enum mk_code store_log_oldest(struct store_txn *t, uint64_t *seq, int64_t *date_ms);
+/*
+ * Inside store_write: drop the oldest events while there are more than
+ * keep or the oldest is dated before before_ms, at most max of them.
+ * *deleted (may be NULL) gets how many went.  MK_ERR_FULL, MK_ERR_INTERNAL.
+ */
+enum mk_code store_log_prune(struct store_txn *t, int64_t before_ms, size_t keep,
+    size_t max, size_t *deleted);
 
 #endif

@@ -19,6 +19,7 @@
 #include "gc.h"
 #include "jx.h"
 #include "log.h"
+#include "logev.h"
 #include "meta.h"
 #include "model.h"
 #include "sindex.h"
@@ -34,7 +35,31 @@ struct svc_op {
 	const char *pwhash;            /* create/patch: hash to store, or NULL */
 	struct model_ctx mctx;
 	struct mk_buf *out;            /* the record as written */
+	const char *ev;                /* the event's template (svc_log_next), or NULL */
+	size_t ev_n;
 };
+
+/* The template svc_log_next set for the next write of this process. */
+static const char *svc_ev;
+static size_t svc_ev_n;
+
+void
+svc_log_next(const char *tmpl, size_t n)
+{
+	svc_ev = tmpl;
+	svc_ev_n = tmpl != NULL ? n : 0;
+}
+
+/* The write's event, when it has a template: in its transaction t. */
+static enum mk_code
+op_event(struct store_txn *t, const struct svc_op *op, const char *user_id, int status,
+    struct json_object *old, struct json_object *new)
+{
+	if (op->ev == NULL)
+		return MK_OK;
+	return logev_put_success(t, op->ev, op->ev_n, op->mctx.now_ms, user_id, status, old,
+	    new);
+}
 
 /* The write of each verb, inside one store transaction (vop: a svc_op). */
 static enum mk_code user_create_tx(struct store_txn *t, void *vop, struct mk_err *err);
@@ -269,8 +294,10 @@ user_create_tx(struct store_txn *t, void *vop, struct mk_err *err)
 		goto out;
 	if ((rc = sindex_user_update(t, NULL, user)) != MK_OK)
 		goto out;
-	if (op->pwhash != NULL)
-		rc = store_put(t, ST_PWHASH, slice_str(keys.user_id), slice_str(op->pwhash));
+	if (op->pwhash != NULL &&
+	    (rc = store_put(t, ST_PWHASH, slice_str(keys.user_id), slice_str(op->pwhash))) != MK_OK)
+		goto out;
+	rc = op_event(t, op, keys.user_id, 201, NULL, user);
 out:
 	json_object_put(user);
 	return rc;
@@ -314,8 +341,10 @@ user_patch_tx(struct store_txn *t, void *vop, struct mk_err *err)
 	if ((rc = put_user(t, &okeys, &nkeys, text, err)) != MK_OK ||
 	    (rc = sindex_user_update(t, old, user)) != MK_OK)
 		goto out;
-	if (op->pwhash != NULL)
-		rc = store_put(t, ST_PWHASH, slice_str(nkeys.user_id), slice_str(op->pwhash));
+	if (op->pwhash != NULL &&
+	    (rc = store_put(t, ST_PWHASH, slice_str(nkeys.user_id), slice_str(op->pwhash))) != MK_OK)
+		goto out;
+	rc = op_event(t, op, nkeys.user_id, 200, old, user);
 out:
 	json_object_put(old);
 	json_object_put(user);
@@ -336,7 +365,7 @@ user_delete_tx(struct store_txn *t, void *vop, struct mk_err *err)
 	if (rc == MK_ERR_NOTFOUND && op->pre != NULL)
 		return mk_fail(err, MK_ERR_PRECOND, "The user does not exist.");
 	if (rc == MK_ERR_NOTFOUND)
-		return MK_OK;
+		return op_event(t, op, op->id, 204, NULL, NULL);
 	if (rc != MK_OK)
 		return rc;
 	if ((rc = check_precond(op, rec, err)) != MK_OK ||
@@ -344,8 +373,9 @@ user_delete_tx(struct store_txn *t, void *vop, struct mk_err *err)
 		return rc;
 	user_store_keys(old, &keys);
 	/* The index first: it finds the user's postings by the user's number. */
-	if ((rc = sindex_user_update(t, old, NULL)) == MK_OK)
-		rc = store_user_del(t, &keys);
+	if ((rc = sindex_user_update(t, old, NULL)) == MK_OK &&
+	    (rc = store_user_del(t, &keys)) == MK_OK)
+		rc = op_event(t, op, keys.user_id, 204, old, NULL);
 	json_object_put(old);
 	return rc;
 }
@@ -382,7 +412,7 @@ struct svc_wire {
 	uint32_t verb;
 	uint32_t has_pre, pre_any, npre;   /* npre versions of SVC_VERSION_LEN bytes */
 	int64_t now_ms;
-	uint32_t id_n, body_n, pw_n, has_body;
+	uint32_t id_n, body_n, pw_n, has_body, ev_n;
 	char new_id[33];
 	char new_secret[65];
 };
@@ -432,6 +462,7 @@ wire_encode(enum svc_verb v, const struct svc_op *op, struct mk_buf *b, struct m
 	wire_str(b, op->id, op->id ? strlen(op->id) : 0, &w.id_n);
 	wire_str(b, body, body_n, &w.body_n);
 	wire_str(b, op->pwhash, op->pwhash ? strlen(op->pwhash) : 0, &w.pw_n);
+	wire_str(b, op->ev, op->ev != NULL ? op->ev_n : 0, &w.ev_n);
 	for (i = 0; op->pre != NULL && i < op->pre->n; i++)
 		if (op->pre->versions[i].n == SVC_VERSION_LEN)
 			buf_add(b, op->pre->versions[i].p, SVC_VERSION_LEN);
@@ -475,7 +506,7 @@ svc_apply(struct store_txn *t, void *ctx, const void *req, size_t n,
 	if (n < sizeof(w))
 		return mk_fail(err, MK_ERR_INTERNAL, "bad group write");
 	memcpy(&w, p, sizeof(w));
-	need = sizeof(w) + (size_t)w.id_n + w.body_n + w.pw_n +
+	need = sizeof(w) + (size_t)w.id_n + w.body_n + w.pw_n + w.ev_n +
 	    (size_t)w.npre * SVC_VERSION_LEN;
 	if (w.verb >= SVC__VERBS || need != n || w.new_id[32] != '\0' ||
 	    w.new_secret[64] != '\0')
@@ -493,6 +524,10 @@ svc_apply(struct store_txn *t, void *ctx, const void *req, size_t n,
 	if (w.pw_n > 0 && (pw = wire_dup(p, w.pw_n)) == NULL)
 		goto nomem;
 	p += w.pw_n;
+	/* the event's template: read in place, the request outlives the write */
+	op.ev = w.ev_n > 0 ? p : NULL;
+	op.ev_n = w.ev_n;
+	p += w.ev_n;
 	if (w.npre > 0 && (vers = calloc(w.npre, sizeof(*vers))) == NULL)
 		goto nomem;
 	for (i = 0; i < w.npre; i++) {
@@ -548,6 +583,9 @@ svc_write(struct store *s, enum svc_verb v, struct svc_op *op, struct mk_err *er
 	struct mk_buf req = MK_BUF_INIT, res = MK_BUF_INIT;
 	enum mk_code rc;
 
+	op->ev = svc_ev;
+	op->ev_n = svc_ev_n;
+	svc_log_next(NULL, 0);
 	if (svc_gc == NULL)
 		return store_write(s, verb_tx[v], op, err);
 	if ((rc = wire_encode(v, op, &req, err)) == MK_OK &&
@@ -633,9 +671,10 @@ client_create_tx(struct store_txn *t, void *vop, struct mk_err *err)
 
 	if ((rc = model_client_new(op->body, &op->mctx, &client, err)) != MK_OK)
 		return rc;
-	if ((rc = record_text(op, client, &text, err)) == MK_OK)
-		rc = store_client_put(t, jx_get_str(client, "client_id"),
-		    jx_get_str(client, "created_at"), text);
+	if ((rc = record_text(op, client, &text, err)) == MK_OK &&
+	    (rc = store_client_put(t, jx_get_str(client, "client_id"),
+	    jx_get_str(client, "created_at"), text)) == MK_OK)
+		rc = op_event(t, op, NULL, 201, NULL, client);
 	json_object_put(client);
 	return rc;
 }
@@ -658,9 +697,10 @@ client_patch_tx(struct store_txn *t, void *vop, struct mk_err *err)
 		return rc;
 	if ((rc = model_client_patch(old, op->body, &op->mctx, &client, err)) != MK_OK)
 		goto out;
-	if ((rc = record_text(op, client, &text, err)) == MK_OK)
-		rc = store_client_put(t, jx_get_str(client, "client_id"),
-		    jx_get_str(client, "created_at"), text);
+	if ((rc = record_text(op, client, &text, err)) == MK_OK &&
+	    (rc = store_client_put(t, jx_get_str(client, "client_id"),
+	    jx_get_str(client, "created_at"), text)) == MK_OK)
+		rc = op_event(t, op, NULL, 200, old, client);
 out:
 	json_object_put(old);
 	json_object_put(client);
@@ -679,13 +719,14 @@ client_delete_tx(struct store_txn *t, void *vop, struct mk_err *err)
 	if (rc == MK_ERR_NOTFOUND && op->pre != NULL)
 		return mk_fail(err, MK_ERR_PRECOND, "The client does not exist.");
 	if (rc == MK_ERR_NOTFOUND)
-		return MK_OK;
+		return op_event(t, op, NULL, 204, NULL, NULL);
 	if (rc != MK_OK)
 		return rc;
 	if ((rc = check_precond(op, rec, err)) != MK_OK ||
 	    (rc = parse_stored(rec, &old, err)) != MK_OK)
 		return rc;
-	rc = store_client_del(t, op->id, jx_get_str(old, "created_at"));
+	if ((rc = store_client_del(t, op->id, jx_get_str(old, "created_at"))) == MK_OK)
+		rc = op_event(t, op, NULL, 204, old, NULL);
 	json_object_put(old);
 	return rc;
 }

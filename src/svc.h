@@ -60,6 +60,16 @@ struct svc_precond {
 struct gc;
 
 /*
+ * The log event of this process's next write: a template of logev_template
+ * (tmpl, n bytes; borrowed until that write returns), or NULL for none.
+ * The next verb takes it (and clears it): its event is completed and
+ * written inside the write's own transaction (logev.h), so it commits and
+ * rolls back with the write; a verb that fails writes none.  Metakeepctl
+ * and tests that set none write none.
+ */
+void svc_log_next(const char *tmpl, size_t n);
+
+/*
  * Write through the group commit region g (gc.h) from now on, in this
  * process: attaches to a slot, and applies other workers' writes with the
  * limits l (borrowed for the life of the process; every worker has the

@@ -35,6 +35,7 @@
 #include "api.h"
 #include "buf.h"
 #include "log.h"
+#include "logev.h"
 #include "master.h"
 #include "slots.h"
 #include "store.h"
@@ -452,6 +453,7 @@ worker_open(struct worker *w, const struct mk_conf *c, struct gc *g)
 	w->api.rl = c->rate_limit ? worker_rl : NULL;
 	w->api.rate_read = c->rate_read;
 	w->api.rate_write = c->rate_write;
+	w->api.logs = c->logs;
 	memset(&err, 0, sizeof(err));
 	w->slots.fd = -1;
 	if (store_open(&c->store, &w->store, &err) != MK_OK) {
@@ -482,6 +484,9 @@ worker_reader_check(struct worker *w)
 static void
 worker_close(struct worker *w)
 {
+	/* The failed calls' events this worker still holds (logev.h). */
+	if (w->store != NULL)
+		(void)logev_flush(w->store);
 	if (w->store != NULL)
 		store_close(w->store);
 	slots_close(&w->slots);

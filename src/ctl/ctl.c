@@ -82,6 +82,9 @@ static const struct ctl_cmd top_cmds[] = {
 	{ "stats", "stats", "[--json]",
 	    "show counts, sizes, map use, readers and the last transaction id",
 	    CTL_READ, &stats_spec, cmd_stats, NULL },
+	{ "logs", "logs", "[--since LOG_ID] [--follow]",
+	    "print the log events as NDJSON, oldest first (a change feed to tail)",
+	    CTL_READ, &logs_spec, cmd_logs, NULL },
 	{ NULL, NULL, NULL, NULL, CTL_NONE, NULL, NULL, NULL },
 };
 

@@ -173,4 +173,8 @@ int cmd_check(struct ctl *, const struct ctl_cmd *, char **);
 extern const struct ctl_spec stats_spec;
 int cmd_stats(struct ctl *, const struct ctl_cmd *, char **);
 
+/* logs.c */
+extern const struct ctl_spec logs_spec;
+int cmd_logs(struct ctl *, const struct ctl_cmd *, char **);
+
 #endif

@@ -120,6 +120,37 @@ soak_env_check()
 	fi
 }
 
+# soak_log_check LABEL: every write committed with its log event, and no
+# event without its write (logev.h: both in one transaction).  A write and
+# its event share their time (the record's updated_at is the event's date),
+# so for every user the newest sapi event about it must be its create or
+# an update dated its updated_at (a write without its event, or an event
+# without its write, breaks that), and no user whose newest event is a
+# create or an update may be missing (a lost create, or a delete without
+# its event).  Needs jq; reads next to a running pool.
+soak_log_check()
+{
+	local label=$1 ev us bad
+	ev=$MK_TMP/logcheck.events us=$MK_TMP/logcheck.users
+	"$MK_BUILD/metakeepctl" -d "$MK_DB" logs |
+		jq -c 'select(.type == "sapi" and .user_id != null) |
+			{u: .user_id, d: .description, t: .date, id: .log_id}' |
+		jq -s -c 'group_by(.u) | map(max_by(.id)) | map({(.u): .}) | add // {}' >"$ev"
+	"$MK_BUILD/metakeepctl" -d "$MK_DB" export --fields user_id,updated_at |
+		jq -s -c 'map({(.user_id): .updated_at}) | add // {}' >"$us"
+	bad=$(jq -n -r --slurpfile e "$ev" --slurpfile u "$us" '
+		($e[0]) as $E | ($u[0]) as $U |
+		([$U | to_entries[] | select(($E[.key] // null) == null or $E[.key].d == "Delete a User"
+			or $E[.key].t != .value) | "user \(.key) updated_at \(.value): newest event \($E[.key])"]
+		+ [$E | to_entries[] | select(.value.d != "Delete a User" and ($U[.key] // null) == null)
+			| "no user \(.key), newest event \(.value)"]) | .[]' 2>&1 | head -n 5)
+	if [ -z "$bad" ]; then
+		pass "$label: every user's last write and its event agree ($(jq length "$us") users, $(jq length "$ev") with events)"
+	else
+		fail "$label: a write without its event or an event without its write" "$bad"
+	fi
+}
+
 soak_driver()
 {
 	local out=$MK_TMP/driver.out rc

@@ -14,6 +14,10 @@
 # leads one holding the group's lock and LMDB's), before the pool kill; the
 # pool must replace them and lose or duplicate nothing of the others.
 #
+# Log events (docs/api.md section 9) are checked in both directions after
+# each iteration: no acknowledged write without its event, no event without
+# its write (soak_log_check).
+#
 # Iterations: MK_CRASH_ITER (default 10; 200 with MK_TEST_LONG=1).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -72,6 +76,7 @@ for i in $(seq 1 "$iters"); do
 	tot_checks=$((tot_checks + $(soak_field checks)))
 	tot_req=$((tot_req + $(soak_field requests)))
 	soak_env_check "iteration $i"
+	soak_log_check "iteration $i"
 done
 echo "# crash totals: $kills pool kills, $wkills single workers killed, $tot_req requests," \
 	"$tot_writes writes acknowledged" \

@@ -466,13 +466,15 @@ Test(auth, scope_names_round_trip)
 		cr_assert_str_eq(buf, name);
 		n++;
 	}
-	cr_assert_eq(n, 14);
+	cr_assert_eq(n, 16);
 	cr_assert_str_eq(auth_scope_name(SC_UPDATE_USERS_APP_METADATA),
 	    "update:users_app_metadata");
 	cr_assert_str_eq(auth_scope_name(SC_UPDATE_CURRENT_USER_METADATA),
 	    "update:current_user_metadata");
 	cr_assert_str_eq(auth_scope_name(SC_READ_CLIENT_KEYS), "read:client_keys");
 	cr_assert_str_eq(auth_scope_name(SC_READ_CONNECTIONS), "read:connections");
+	cr_assert_str_eq(auth_scope_name(SC_READ_LOGS), "read:logs");
+	cr_assert_str_eq(auth_scope_name(SC_READ_LOGS_USERS), "read:logs_users");
 
 	auth_scopes_format(SC_ALL, " ", buf, sizeof(buf));
 	cr_assert_eq(auth_scopes_parse(buf, &mask, &err), MK_OK);
