@@ -45,6 +45,7 @@ api_conf_defaults(struct api_conf *c)
 	c->search_slots = NULL;
 	c->search_heavy = SINDEX_HEAVY_DEFAULT;
 	logev_conf_defaults(&c->logs);
+	c->rl = NULL;
 }
 
 void
