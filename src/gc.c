@@ -7,7 +7,15 @@
  *        -> DONE (leader: result in data) -> FREE (owner, result read).
  * Only the owner moves FREE->POSTED and DONE->FREE; only the lock holder
  * moves POSTED->TAKEN->DONE (and TAKEN->POSTED when a dead leader's batch
- * did not commit).  Waiting is a futex on the slot's state word: the
+ * did not commit, and POSTED->FREE when the owner is dead).
+ *
+ * An owner holds its slot's "life" mutex (robust, process-shared) from
+ * gc_attach until it dies; the kernel lets it go as the process exits,
+ * before its sockets close, so before the web server can tell the client
+ * that the request failed.  A leader takes a posted write only while its
+ * owner holds that mutex: the write of a killed worker is never applied
+ * after its client saw the failure (and perhaps sent other writes that
+ * were answered: the dead write would have landed on top of them).  Waiting is a futex on the slot's state word: the
  * leader wakes each owner it finished, and every owner still POSTED when
  * it lets the lock go, so one of them leads the next batch; a short
  * timeout bounds any missed wake-up (a leader killed at the wrong moment).
@@ -20,7 +28,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +52,7 @@ enum gc_state {
 };
 
 struct gc_slot {
+	pthread_mutex_t life;    /* held by the live owner (robust) */
 	uint32_t state;          /* enum gc_state; st_get/st_set */
 	int32_t owner;           /* pid, 0 = nobody; under the lock */
 	uint64_t batch;          /* TAKEN/DONE: the batch that took it */
@@ -113,6 +121,25 @@ st_set(struct gc_slot *sl, uint32_t v)
 	__atomic_store_n(&sl->state, v, __ATOMIC_RELEASE);
 }
 
+/*
+ * Whether the slot's owner lives (holds the life mutex).  When it is dead
+ * (or there is none) the mutex is left free and consistent, for the next
+ * gc_attach; the caller holds the group's lock.
+ */
+static int
+owner_alive(struct gc_slot *sl)
+{
+	int rc = pthread_mutex_trylock(&sl->life);
+
+	if (rc == EBUSY)
+		return 1;
+	if (rc == EOWNERDEAD)
+		pthread_mutex_consistent(&sl->life);
+	if (rc == 0 || rc == EOWNERDEAD)
+		pthread_mutex_unlock(&sl->life);
+	return 0;
+}
+
 static void
 wake(uint32_t *w)
 {
@@ -144,6 +171,7 @@ gc_new(unsigned nslots, size_t slot_bytes, struct gc **out, struct mk_err *err)
 	pthread_mutexattr_t ma;
 	struct gc *g;
 	size_t stride;
+	unsigned i;
 	void *p;
 
 	if (nslots == 0 || slot_bytes == 0)
@@ -170,10 +198,17 @@ gc_new(unsigned nslots, size_t slot_bytes, struct gc **out, struct mk_err *err)
 		free(g);
 		return mk_fail(err, MK_ERR_INTERNAL, "group commit: robust mutex");
 	}
-	pthread_mutexattr_destroy(&ma);
 	g->h->nslots = nslots;
 	g->h->slot_bytes = slot_bytes;
 	g->h->stride = stride;
+	for (i = 0; i < nslots; i++)
+		if (pthread_mutex_init(&slot_at(g, i)->life, &ma) != 0) {
+			pthread_mutexattr_destroy(&ma);
+			munmap(p, g->len);
+			free(g);
+			return mk_fail(err, MK_ERR_INTERNAL, "group commit: robust mutex");
+		}
+	pthread_mutexattr_destroy(&ma);
 	/*
 	 * Batch numbers start at random: the store keeps the mark of the last
 	 * batch of an earlier pool, which a new pool's numbers must not meet
@@ -293,14 +328,18 @@ gc_attach(struct gc *g, struct store *s, gc_apply_fn fn, void *ctx)
 	/*
 	 * Under the lock: no leader is working on the slot taken over (a
 	 * posted write of a dead owner is dropped; its client got no answer).
+	 * A slot is free when its life mutex is: never taken, or its owner
+	 * died (EOWNERDEAD); this process keeps it locked from now on.
 	 */
 	if (lock(g, s, 0) == -1)
 		return MK_ERR_INTERNAL;
 	for (i = 0; i < g->h->nslots && found == -1; i++) {
 		struct gc_slot *sl = slot_at(g, i);
-		pid_t o = sl->owner;
+		int rc = pthread_mutex_trylock(&sl->life);
 
-		if (o == 0 || (kill(o, 0) == -1 && errno == ESRCH))
+		if (rc == EOWNERDEAD)
+			rc = pthread_mutex_consistent(&sl->life);
+		if (rc == 0)
 			found = (int)i;
 	}
 	if (found != -1) {
@@ -404,11 +443,20 @@ lead(struct gc *g, struct store *s)
 	    (tk = calloc(cap, sizeof(*tk))) == NULL)
 		goto out;   /* nothing taken: the owners will find the lock free */
 	b = g->h->next_batch++;
+	/* Before any slot is TAKEN: a successor settles them by this number. */
+	g->h->cur_batch = b;
 	for (i = 0; i < g->h->nslots; i++) {
 		struct gc_slot *sl = slot_at(g, i);
 
 		if (st_get(sl) != GC_POSTED)
 			continue;
+		if (!owner_alive(sl)) {
+			/* Its client saw the failure already: never apply it. */
+			sl->owner = 0;
+			st_set(sl, GC_FREE);
+			g->st.dropped++;
+			continue;
+		}
 		sl->batch = b;
 		sl->alone = 0;
 		sl->code = MK_ERR_INTERNAL;
@@ -422,9 +470,10 @@ lead(struct gc *g, struct store *s)
 		items[n].done = taken_done;
 		n++;
 	}
-	if (n == 0)
+	if (n == 0) {
+		g->h->cur_batch = 0;
 		goto out;
-	g->h->cur_batch = b;
+	}
 	memset(&berr, 0, sizeof(berr));
 	if (store_write_batch(s, items, n, b, &berr) != MK_OK) {
 		/* Nothing committed: every write of the batch gets the failure. */
@@ -435,11 +484,16 @@ lead(struct gc *g, struct store *s)
 			memcpy(tk[i].sl->msg, berr.msg, sizeof(tk[i].sl->msg));
 		}
 	}
-	g->h->cur_batch = 0;
 	for (i = 0; i < n; i++) {
 		st_set(tk[i].sl, GC_DONE);
 		wake(&tk[i].sl->state);
 	}
+	/*
+	 * Only now: a leader killed before its last DONE leaves slots TAKEN,
+	 * which its successor settles by this number (they would wait for
+	 * ever otherwise).
+	 */
+	g->h->cur_batch = 0;
 	g->st.led++;
 	g->st.applied += n;
 out:

@@ -20,9 +20,12 @@
  * it syncs the store and hands out the results the dead leader had
  * already written, otherwise the batch's writes go back to posted and run
  * again; never both, so nothing is lost or applied twice.  A worker killed
- * while it waits leaves a posted write that may still be applied (its
- * client got no answer: either outcome is allowed); its slot is freed for
- * its successor.  When the whole pool dies the region dies with it.
+ * while its write waits to be taken: the write is dropped, never applied
+ * after its client was told of the failure; killed while a leader applies
+ * it: the write may be there (its client got no answer: either outcome is
+ * allowed, and it lands before any write posted after the death).  Its
+ * slot is freed for its successor.  When the whole pool dies the region
+ * dies with it.
  *
  * gc knows the store and nothing of what a write means: the caller gives
  * a function that applies the bytes of one write inside a transaction.
@@ -93,6 +96,7 @@ struct gc_stats {
 	unsigned long applied;    /* writes it applied as leader (its own included) */
 	unsigned long alone;      /* writes it ran outside the group */
 	unsigned long recovered;  /* batches of dead leaders it settled */
+	unsigned long dropped;    /* posted writes of dead owners it dropped as leader */
 };
 void gc_stats(const struct gc *g, struct gc_stats *st);
 

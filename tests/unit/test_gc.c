@@ -14,7 +14,12 @@
  *                              batch's other writes do
  *   dead_leader_runs_once      a leader SIGKILLed inside its batch: the
  *                              batch did not commit; the next leader runs
- *                              every write of it exactly once
+ *                              every write of it exactly once, but for the
+ *                              dead one's own (dropped)
+ *   dead_owner_write_is_dropped a worker SIGKILLed while its write waits
+ *                              to be taken: no later batch applies it (its
+ *                              client was told it failed), and its slot
+ *                              serves a successor
  */
 #define _XOPEN_SOURCE 700
 #define _DEFAULT_SOURCE
@@ -51,7 +56,7 @@ struct report {
 	char msg[MK_ERR_MSG];
 	char out[4096];
 	size_t out_n;
-	unsigned long led, applied;
+	unsigned long led, applied, alone;
 };
 
 static struct report *reps;
@@ -126,7 +131,8 @@ stored(struct store *s, enum store_table tab, const char *id)
 		rec.n = 0;
 	copy = calloc(1, rec.n + 1);
 	cr_assert_not_null(copy);
-	memcpy(copy, rec.p, rec.n);
+	if (rec.n > 0)
+		memcpy(copy, rec.p, rec.n);
 	store_txn_end(t);
 	return copy;
 }
@@ -181,6 +187,7 @@ report_stats(struct gc *g, struct report *r)
 	gc_stats(g, &st);
 	r->led = st.led;
 	r->applied = st.applied;
+	r->alone = st.alone;
 }
 
 /* ---- a batch with failures in it ---- */
@@ -434,7 +441,7 @@ Test(gc, dead_leader_runs_once)
 	struct gc *g = NULL;
 	struct mk_err err;
 	pid_t pids[4];
-	int i, st, killed = 0, ok = 0;
+	int i, st, killed = 0, ok = 0, dead = -1;
 	unsigned long recovered_by_all;
 
 	snprintf(flagpath, sizeof(flagpath), "%s/died", tmpdir);
@@ -452,23 +459,28 @@ Test(gc, dead_leader_runs_once)
 	gc_resume(g);
 	for (i = 0; i < 4; i++) {
 		cr_assert_eq(waitpid(pids[i], &st, 0), pids[i]);
-		if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
+		if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) {
 			killed++;
-		else if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && reps[i].code == MK_OK)
+			dead = i;
+		} else if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && reps[i].code == MK_OK)
 			ok++;
 	}
 	cr_assert_eq(access(flagpath, F_OK), 0, "the leader did die");
 	cr_assert_eq(killed, 1);
 	cr_assert_eq(ok, 3);
-	/* Every write once: none lost, none applied twice. */
-	cr_assert_eq(counter(s, "inc:a"), 1);
-	cr_assert_eq(counter(s, "inc:c"), 1);
-	cr_assert_eq(counter(s, "inc:d"), 1);
+	/*
+	 * Every write of a live owner once: none lost, none applied twice.
+	 * The dead leader's own write (any of the four: whoever took the lock
+	 * first led) is dropped: its client was told it failed.
+	 */
+	for (i = 0; i < 4; i++)
+		if (strncmp(reqs[i], "inc:", 4) == 0)
+			cr_assert_eq(counter(s, reqs[i]), i == dead ? 0 : 1, "%s", reqs[i]);
 	recovered_by_all = 0;
 	for (i = 0; i < 4; i++)
 		recovered_by_all += reps[i].applied;
-	/* The dead leader's batch ran again in full, its own write included. */
-	cr_assert_geq(recovered_by_all, 4);
+	/* The dead leader's batch ran again, but for its own write. */
+	cr_assert_geq(recovered_by_all, 3);
 	gc_free(g);
 	store_close(s);
 }
@@ -505,6 +517,55 @@ Test(gc, failed_write_leaves_nothing)
 	x = stored(s, ST_TOKENS, "bad:x");
 	cr_assert_str_eq(x, "", "the failed write's put stayed: %s", x);
 	free(x);
+	gc_free(g);
+	store_close(s);
+}
+
+Test(gc, dead_owner_write_is_dropped)
+{
+	static const char *reqs[] = { "inc:ghost", "inc:b", "inc:c" };
+	struct store *s;
+	struct gc *g = NULL;
+	struct mk_err err;
+	siginfo_t si;
+	pid_t pids[3];
+	int i, st;
+
+	cr_assert_not_null(s = open_store());
+	/* Two slots: the successor gets the dead owner's or none. */
+	cr_assert_eq(gc_new(2, 4096, &g, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(pipe(ready_pipe), 0);
+	cr_assert_eq(pipe(go_pipe), 0);
+	for (i = 0; i < 2; i++) {
+		cr_assert_neq(pids[i] = fork(), -1);
+		if (pids[i] == 0)
+			child_count(g, i, reqs[i]);
+	}
+	pause_and_go(g, s, 2);
+	wait_pending(g, 2);
+	/* The owner of "inc:ghost" dies while its write waits; a zombie still. */
+	cr_assert_eq(kill(pids[0], SIGKILL), 0);
+	memset(&si, 0, sizeof(si));
+	cr_assert_eq(waitid(P_PID, (id_t)pids[0], &si, WEXITED | WNOWAIT), 0);
+	gc_resume(g);
+	cr_assert_eq(waitpid(pids[1], &st, 0), pids[1]);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	cr_assert_eq(reps[1].code, MK_OK);
+	cr_assert_eq(reps[1].applied, 1, "the leader applied %lu writes", reps[1].applied);
+	cr_assert_eq(counter(s, "inc:b"), 1);
+	cr_assert_eq(counter(s, "inc:ghost"), 0, "the dead owner's write was applied");
+	/* A successor (the dead one not reaped yet) takes its slot and writes. */
+	cr_assert_neq(pids[2] = fork(), -1);
+	if (pids[2] == 0)
+		child_count(g, 2, reqs[2]);
+	cr_assert_eq(write(go_pipe[1], "g", 1), 1);
+	cr_assert_eq(waitpid(pids[2], &st, 0), pids[2]);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "successor: status %d", st);
+	cr_assert_eq(reps[2].code, MK_OK);
+	cr_assert_eq(reps[2].alone, 0, "the successor got no slot");
+	cr_assert_eq(counter(s, "inc:c"), 1);
+	cr_assert_eq(counter(s, "inc:ghost"), 0);
+	cr_assert_eq(waitpid(pids[0], &st, 0), pids[0]);
 	gc_free(g);
 	store_close(s);
 }
