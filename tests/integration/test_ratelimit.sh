@@ -48,7 +48,9 @@ victim=$(pgrep -P "$MK_DAEMON_PID" | head -n 1)
 [ -n "$victim" ] && kill -KILL "$victim"
 wait "$cpid"
 stop=$(date +%s%N)
-# A request cut by the kill or by timeout is no answer (000): not counted.
+# A request cut by the kill or by timeout is no answer (000): not counted;
+# nor is a last line that timeout's kill cut short (no newline at its end).
+[ -n "$(tail -c 1 "$MK_TMP/burst")" ] && sed -i '$d' "$MK_TMP/burst"
 grep -v '^000' "$MK_TMP/burst" >"$MK_TMP/answers"
 n2xx=$(grep -c '^2' "$MK_TMP/answers")
 n429=$(grep -c '^429' "$MK_TMP/answers")
