@@ -11,8 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api_query.h"
 #include "helper_api.h"
 #include "jx.h"
+#include "meta.h"
+#include "query.h"
 #include "store.h"
 #include "util.h"
 
@@ -1052,4 +1055,198 @@ Test(api, too_long_indexed_attributes_say_so)
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_str_eq(str(r.json, "email"), "a@example.com");
 	th_res_free(&r);
+}
+
+/* ---- every size limit: exactly at it accepted, one past refused (issue 19) ---- */
+
+/* s: n copies of c, NUL-terminated (owned). */
+static char *
+run_of(char c, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	cr_assert_not_null(s);
+	memset(s, c, n);
+	s[n] = '\0';
+	return s;
+}
+
+/*
+ * PATCH body (into body, cap bytes) with user_metadata nested "levels"
+ * objects deep: the metadata object is level 1, the innermost holds "a":1.
+ */
+static void
+nested_patch(char *body, size_t cap, int levels)
+{
+	size_t o;
+	int d;
+
+	o = (size_t)snprintf(body, cap, "{\"user_metadata\":");
+	for (d = 1; d < levels; d++)
+		o += (size_t)snprintf(body + o, cap - o, "{\"a\":");
+	o += (size_t)snprintf(body + o, cap - o, "{\"a\":1}");
+	for (d = 1; d < levels; d++)
+		o += (size_t)snprintf(body + o, cap - o, "}");
+	snprintf(body + o, cap - o, "}");
+}
+
+/* A PATCH of uri refused 400 with code/msg, the record unchanged. */
+static void
+patch_refused(const char *uri, const char *id, const char *body, const char *code,
+    const char *msg)
+{
+	char *before = user_text(id), *after;
+	struct th_res r = call("PATCH", uri, body, env.admin);
+
+	assert_error(&r, 400, code, msg);
+	th_res_free(&r);
+	after = user_text(id);
+	cr_assert_str_eq(after, before, "a refused PATCH changed the record");
+	free(before);
+	free(after);
+}
+
+Test(api, user_limits_at_and_one_past)
+{
+	char *id = mkuser("limits@example.com", NULL), *k, *blob, uri[256], *body;
+	struct th_res r;
+	size_t cap = 1 << 16, n0, lim = 8192, len;
+	const char *m;
+
+	snprintf(uri, sizeof(uri), "/api/v2/users/%s", id);
+	cr_assert_not_null(body = malloc(cap));
+
+	/* Metadata key: 255 bytes accepted, 256 refused. */
+	k = run_of('k', 255);
+	snprintf(body, cap, "{\"user_metadata\":{\"%s\":1}}", k);
+	r = call("PATCH", uri, body, env.admin);
+	cr_assert_eq(r.status, 200, "key of 255 bytes: %s", r.body);
+	th_res_free(&r);
+	free(k);
+	k = run_of('k', 256);
+	snprintf(body, cap, "{\"user_metadata\":{\"%s\":1}}", k);
+	patch_refused(uri, id, body, "invalid_body", "Payload validation error");
+	free(k);
+
+	/* Depth: the metadata object and 31 more levels (32) accepted, 33 refused. */
+	nested_patch(body, cap, META_DEFAULT_MAX_DEPTH);
+	r = call("PATCH", uri, body, env.admin);
+	cr_assert_eq(r.status, 200, "%d levels: %s", META_DEFAULT_MAX_DEPTH, r.body);
+	th_res_free(&r);
+	nested_patch(body, cap, META_DEFAULT_MAX_DEPTH + 1);
+	patch_refused(uri, id, body, "invalid_body", "Payload validation error");
+
+	/*
+	 * Record size: with max_user_bytes 8192, a blob that makes the record
+	 * exactly 8192 bytes is stored, one byte more is refused.  The refusal
+	 * says the size the record would have: from it, the blob that fits.
+	 */
+	env.conf.limits.max_user_bytes = lim;
+	blob = run_of('x', lim);
+	snprintf(body, cap, "{\"user_metadata\":{\"blob\":\"%s\"}}", blob);
+	free(blob);
+	r = call("PATCH", uri, body, env.admin);
+	assert_error(&r, 400, "invalid_body", "Payload validation error: 'The object would be ");
+	m = str(r.json, "message");
+	cr_assert_eq(sscanf(m, "Payload validation error: 'The object would be %zu", &n0), 1, "%s", m);
+	th_res_free(&r);
+	cr_assert_gt(n0, lim);
+	len = lim - (n0 - lim);    /* the blob's length that makes it lim bytes */
+	blob = run_of('x', len + 1);
+	snprintf(body, cap, "{\"user_metadata\":{\"blob\":\"%s\"}}", blob);
+	patch_refused(uri, id, body, "invalid_body",
+	    "Payload validation error: 'The object would be 8193 bytes, over the limit of 8192");
+	blob[len] = '\0';
+	snprintf(body, cap, "{\"user_metadata\":{\"blob\":\"%s\"}}", blob);
+	r = call("PATCH", uri, body, env.admin);
+	cr_assert_eq(r.status, 200, "a record of exactly the limit: %s", r.body);
+	cr_assert_eq(strlen(r.body), lim, "the record is %zu bytes", strlen(r.body));
+	th_res_free(&r);
+	free(blob);
+	free(body);
+	free(id);
+}
+
+Test(api, client_metadata_limits_at_and_one_past)
+{
+	char body[8192], *v, uri[256], *id, *before, *after;
+	struct th_res r;
+	size_t o;
+	int i;
+
+	/* 10 keys accepted, 11 refused. */
+	o = (size_t)snprintf(body, sizeof(body), "{\"name\":\"lim\",\"client_metadata\":{");
+	for (i = 0; i < 10; i++)
+		o += (size_t)snprintf(body + o, sizeof(body) - o, "%s\"k%d\":\"v\"", i ? "," : "", i);
+	snprintf(body + o, sizeof(body) - o, "}}");
+	r = call("POST", "/api/v2/clients", body, env.admin);
+	cr_assert_eq(r.status, 201, "10 keys: %s", r.body);
+	id = strdup(str(r.json, "client_id"));
+	th_res_free(&r);
+	snprintf(uri, sizeof(uri), "/api/v2/clients/%s", id);
+	r = call("GET", uri, NULL, env.admin);
+	before = strdup(r.body);
+	th_res_free(&r);
+	r = call("PATCH", uri, "{\"client_metadata\":{\"k10\":\"v\"}}", env.admin);
+	assert_error(&r, 400, "invalid_body", "Payload validation error");
+	th_res_free(&r);
+
+	/* A value of 255 characters accepted, 256 refused. */
+	v = run_of('v', 256);
+	snprintf(body, sizeof(body), "{\"client_metadata\":{\"k0\":\"%s\"}}", v);
+	r = call("PATCH", uri, body, env.admin);
+	assert_error(&r, 400, "invalid_body", "Payload validation error");
+	th_res_free(&r);
+	r = call("GET", uri, NULL, env.admin);
+	after = strdup(r.body);
+	th_res_free(&r);
+	cr_assert_str_eq(after, before, "a refused PATCH changed the client");
+	v[255] = '\0';
+	snprintf(body, sizeof(body), "{\"client_metadata\":{\"k0\":\"%s\"}}", v);
+	r = call("PATCH", uri, body, env.admin);
+	cr_assert_eq(r.status, 200, "a value of 255: %s", r.body);
+	th_res_free(&r);
+	free(v);
+	free(before);
+	free(after);
+	free(id);
+}
+
+Test(api, query_limits_at_and_one_past)
+{
+	char *q, *uri, *p;
+	struct th_res r;
+	size_t n, cap = 8192;
+	int i;
+
+	cr_assert_not_null(uri = malloc(cap));
+	/* fields=: 64 names accepted, 65 refused. */
+	p = uri + snprintf(uri, cap, "/api/v2/users?fields=");
+	for (i = 0; i < API_FIELDS_MAX; i++)
+		p += snprintf(p, cap - (size_t)(p - uri), "%sf%d", i ? "," : "", i);
+	r = call("GET", uri, NULL, env.admin);
+	cr_assert_eq(r.status, 200, "%d fields: %s", API_FIELDS_MAX, r.body);
+	th_res_free(&r);
+	snprintf(p, cap - (size_t)(p - uri), ",f%d", API_FIELDS_MAX);
+	r = call("GET", uri, NULL, env.admin);
+	assert_error(&r, 400, "invalid_query_string",
+	    "Query validation error: 'Too many fields' on property fields.");
+	th_res_free(&r);
+
+	/* q: 4096 bytes accepted, 4097 refused. */
+	n = strlen("user_metadata.k:");
+	q = run_of('a', QUERY_MAX_LEN + 1);
+	memcpy(q, "user_metadata.k:", n);
+	q[QUERY_MAX_LEN] = '\0';
+	snprintf(uri, cap, "/api/v2/users?q=%s", q);
+	r = call("GET", uri, NULL, env.admin);
+	cr_assert_eq(r.status, 200, "q of %d bytes: %.200s", QUERY_MAX_LEN, r.body);
+	th_res_free(&r);
+	q[QUERY_MAX_LEN] = 'a';
+	snprintf(uri, cap, "/api/v2/users?q=%s", q);
+	r = call("GET", uri, NULL, env.admin);
+	assert_error(&r, 400, "invalid_query_string", "Query validation error");
+	th_res_free(&r);
+	free(q);
+	free(uri);
 }
