@@ -225,6 +225,17 @@ async function main() {
     ok(u.user_metadata.theme === 'mine' && u.user_metadata.other === 'theirs',
       'apply mine on top: my change and theirs are both stored', JSON.stringify(u.user_metadata));
 
+    // The user's history, when the API has log events.
+    const logs = await fetch(BASE + '/api/v2/logs?per_page=1', { headers: { Authorization: 'Bearer ' + TOKEN } });
+    if (logs.status === 200) {
+      await page.goto(UPAGE);
+      const hist = await page.textContent('section:has(#h-history)').catch(() => '');
+      ok(/\/user_metadata\/theme/.test(hist), "the user's page shows their history with what each save changed", hist);
+      await look(page, "the user's history", 'user-history', '#h-history');
+    } else {
+      console.log('# no /api/v2/logs in this build (' + logs.status + '): no history to check');
+    }
+
     // A forged POST without the CSRF token, with the session's cookie.
     const before = JSON.stringify(await apiUser());
     const forged = await postFrom(page, UPAGE, { user_metadata: '{"theme":"forged"}', orig_user_metadata: '{}' });

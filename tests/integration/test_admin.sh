@@ -185,6 +185,16 @@ assert_status 400 "JSON that does not parse"
 check "the parse error is shown under the editor" has 'id="err-user_metadata"[^>]*>Not valid JSON'
 assert_unchanged "$U" "unparsable edit"
 
+# History: the user's log events on their page (when the API has logs).
+req GET "/api/v2/logs?per_page=1"
+if [ "$STATUS" = 200 ]; then
+	page GET "$P"
+	check "history: the user's page shows their log events" has '<h2 id="h-history">History</h2>'
+	check "history: the saves are there, with what they changed" has '<code>[a-z]* /user_metadata/theme</code>'
+else
+	echo "# no /api/v2/logs in this build ($STATUS): no history to check"
+fi
+
 # Delete: a confirmation page, then the POST.
 req POST /api/v2/users '{"email":"gone@example.com","connection":"'$CONN'"}'
 GONE=/admin/users/$(jq -rn --arg s "$(jq -r .user_id <<<"$BODY")" '$s | @uri')
