@@ -4,7 +4,9 @@
 # users, a client and a read-only token, then admin.test.js: Debian's
 # chromium driven by playwright-core, one launch, with axe-core on every
 # page.  Screenshots of each page at 1280x800 and 390x844 go to docs/admin/
-# (MK_SHOTS overrides).  The npm packages (package-lock.json) are installed
+# in CI (CI=true: a fresh clone) and with MK_SHOTS=docs/admin (to refresh
+# the committed ones), else to BUILD_DIR/tests/browser/shots, so that a test
+# run leaves a working tree as it was.  The npm packages (package-lock.json) are installed
 # once into BUILD_DIR/tests/browser with npm ci, never into the source tree.
 # Prints "N passed, N failed" last.  Needs chromium, node and npm
 # (scripts/deps test).
@@ -32,9 +34,18 @@ done
 req POST /api/v2/clients '{"name":"Example Web App","app_type":"regular_web","description":"The shop front","client_metadata":{"team":"web"}}'
 assert_status 201 "create a client"
 RO_TOKEN=$(make_token read:users 2>/dev/null)
+# shellcheck disable=SC2153 # MK_TOP: set by scripts/lib.sh
+if [ -n "${MK_SHOTS:-}" ]; then
+	shots=$(cd "$MK_TOP" && mkdir -p "$MK_SHOTS" && cd "$MK_SHOTS" && pwd)
+elif [ "${CI:-}" = true ]; then
+	shots=$MK_TOP/docs/admin
+else
+	shots=$dest/shots
+fi
+echo "# screenshots into $shots"
 
 BASE=$BASE TOKEN=$TOKEN RO_TOKEN=$RO_TOKEN USER_ID=$USER_ID \
-SHOTS=${MK_SHOTS:-$MK_TOP/docs/admin} NODE_PATH=$dest/node_modules \
+SHOTS=$shots NODE_PATH=$dest/node_modules \
 	timeout -k 10 300 node "$here/admin.test.js" > "$MK_TMP/browser.log" 2>&1
 rc=$?
 sed '$d' "$MK_TMP/browser.log"
