@@ -214,6 +214,7 @@ admin_api(struct admin_ctx *c, const char *method, const char *uri, const char *
 	rq.if_match = if_match;
 	/* Who is asking, as the API logs and limits it: the browser's address. */
 	rq.remote_addr = c->rq->remote_addr;
+	rq.forwarded_for = c->rq->forwarded_for;
 	rq.user_agent = c->rq->user_agent;
 	if (body != NULL) {
 		rq.content_type = "application/json";

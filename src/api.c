@@ -376,6 +376,65 @@ find_route(enum route_id path, const char *method, struct http_resp *rs)
 	return NULL;
 }
 
+#define API_IP_MAX 64      /* an address, as the log and the limits keep it */
+#define API_XFF_MAX 32     /* X-Forwarded-For entries looked at */
+
+/* Is the address a[0..n-1] one of the trusted proxies? */
+static int
+trusted_proxy(const char *list, const char *a, size_t n)
+{
+	const char *p = list, *e;
+
+	while (list != NULL && *p != '\0') {
+		p += strspn(p, ", \t");
+		e = p + strcspn(p, ", \t");
+		if (e > p && (size_t)(e - p) == n && memcmp(p, a, n) == 0)
+			return 1;
+		p = e;
+	}
+	return 0;
+}
+
+/*
+ * The client's address into out: REMOTE_ADDR, unless that is a trusted
+ * proxy with an X-Forwarded-For; then the rightmost address of it that is
+ * not a trusted proxy (the one the first trusted proxy saw), or its
+ * leftmost when all are.  Whatever a client writes there is believed only
+ * as far as trusted proxies pass it on.  "" when unknown.
+ */
+static void
+client_ip(const struct api_conf *conf, const struct http_req *rq, char out[API_IP_MAX])
+{
+	const char *ra = rq->remote_addr ? rq->remote_addr : "", *x = rq->forwarded_for;
+	const char *end, *b, *e, *pick = NULL;
+	size_t pn = 0, k;
+
+	snprintf(out, API_IP_MAX, "%s", ra);
+	if (x == NULL || !trusted_proxy(conf->trusted_proxies, ra, strlen(ra)))
+		return;
+	/* From the right: the entries the trusted proxies appended. */
+	end = x + strlen(x);
+	for (k = 0; k < API_XFF_MAX && end > x; k++) {
+		e = end;
+		while (e > x && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		b = e;
+		while (b > x && b[-1] != ',')
+			b--;
+		end = b > x ? b - 1 : x;
+		while (b < e && (*b == ' ' || *b == '\t'))
+			b++;
+		if (b == e)
+			continue;
+		pick = b;
+		pn = (size_t)(e - b);
+		if (!trusted_proxy(conf->trusted_proxies, b, pn))
+			break;
+	}
+	if (pick != NULL && pn < API_IP_MAX)
+		snprintf(out, API_IP_MAX, "%.*s", (int)pn, pick);
+}
+
 /*
  * The rate limit (spec 7): take a token from the caller's bucket, reads
  * (GET) and writes apart, and put Auth0's three headers on the answer.
@@ -389,7 +448,7 @@ api_rate(const struct api_conf *conf, const struct http_req *rq, const struct au
     struct http_resp *rs, struct mk_err *err)
 {
 	struct ratelimit_result r;
-	char key[AUTH_ID_LEN + 64];
+	char key[AUTH_ID_LEN + 64], ip[API_IP_MAX];
 	int n, write = rq->method != NULL && strcmp(rq->method, "GET") != 0;
 
 	if (conf->rl == NULL)
@@ -397,9 +456,10 @@ api_rate(const struct api_conf *conf, const struct http_req *rq, const struct au
 	/* A bucket per caller and class: "r" or "w", then the token or the address. */
 	if (tok != NULL)
 		n = snprintf(key, sizeof(key), "%ct:%s", write ? 'w' : 'r', tok->id);
-	else
-		n = snprintf(key, sizeof(key), "%ca:%.60s", write ? 'w' : 'r',
-		    rq->remote_addr ? rq->remote_addr : "");
+	else {
+		client_ip(conf, rq, ip);
+		n = snprintf(key, sizeof(key), "%ca:%s", write ? 'w' : 'r', ip);
+	}
 	if (n < 0 || (size_t)n >= sizeof(key))
 		n = (int)strlen(key);
 	ratelimit_take(conf->rl, key, (size_t)n, write ? &conf->rate_write : &conf->rate_read,
@@ -421,7 +481,7 @@ static enum mk_code
 api_log_template(struct api_ctx *c, const char *desc)
 {
 	struct logev_call call;
-	char scopes[1024], path[2048];
+	char scopes[1024], path[2048], ip[API_IP_MAX];
 	const char *uri = c->rq->uri ? c->rq->uri : "", *qm = strchr(uri, '?');
 
 	memset(&call, 0, sizeof(call));
@@ -435,7 +495,8 @@ api_log_template(struct api_ctx *c, const char *desc)
 	call.method = c->rq->method;
 	call.path = path;
 	call.query = c->query != NULL && c->query[0] != '\0' ? c->query : NULL;
-	call.ip = c->rq->remote_addr;
+	client_ip(c->conf, c->rq, ip);
+	call.ip = ip[0] != '\0' ? ip : NULL;
 	call.user_agent = c->rq->user_agent;
 	call.body = c->body;
 	call.description = desc;

@@ -35,6 +35,8 @@ struct api_conf {
 	                                    units needs one (slots.h); NULL: none */
 	size_t search_heavy;             /* units; default SINDEX_HEAVY_DEFAULT */
 	struct logev_conf logs;          /* log events (logev.h) */
+	const char *trusted_proxies;     /* addresses (comma- or space-separated) whose
+	                                    X-Forwarded-For names the client; NULL: none */
 };
 
 /* Fill c with the defaults. */
@@ -47,6 +49,7 @@ struct http_req {
 	const char *authorization; /* HTTP_AUTHORIZATION or NULL */
 	const char *if_match;      /* HTTP_IF_MATCH or NULL */
 	const char *remote_addr;   /* REMOTE_ADDR or NULL */
+	const char *forwarded_for; /* HTTP_X_FORWARDED_FOR or NULL */
 	const char *user_agent;    /* HTTP_USER_AGENT or NULL */
 	const char *cookie;        /* HTTP_COOKIE or NULL (the admin page's session) */
 	int https;                 /* HTTPS was "on": the admin page's cookie is Secure */

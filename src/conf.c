@@ -365,6 +365,8 @@ const struct conf_key conf_keys[] = {
 	{ "log_events", CONF_BOOL, F(logs.on), 0, 1, BOOLS },
 	{ "log_retention_days", CONF_NUM, F(logs.retention_days), 1, 36500, "a number of days" },
 	{ "log_max_events", CONF_NUM, F(logs.max_events), 1, 1000000000, "a number of events" },
+	{ "trusted_proxies", CONF_STRING, F(trusted_proxies), 1, LEN(trusted_proxies),
+	    "a list of addresses" },
 	{ "relaxed_sync", CONF_BOOL, F(store.relaxed_sync), 0, 1, BOOLS },
 	{ "foreground", CONF_BOOL, F(foreground), 0, 1, BOOLS },
 	{ "debug", CONF_BOOL, F(debug), 0, 1, BOOLS },

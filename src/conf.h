@@ -28,6 +28,7 @@
  *   log_events = on          ; Auth0's log events of every write (logev.h)
  *   log_retention_days = 30
  *   log_max_events = 100000
+ *   trusted_proxies = 10.0.0.2, 10.0.0.3   ; X-Forwarded-For from these only
  *   connections = Username-Password-Authentication, other-db
  *   user = metakeep          ; drop to this user when started as root
  *   group = metakeep-admin   ; database files 0660 and of this group
@@ -55,6 +56,7 @@ struct mk_conf {
 	int search_slots;          /* heavy searches at once (slots.h); 0: no limit;
 	                              -1 (default): workers - 1, at least 1 */
 	struct logev_conf logs;    /* log events: on, retention */
+	char trusted_proxies[1024];/* whose X-Forwarded-For is believed; "" none */
 	char db_dir[4096];
 	char socket_path[4096];    /* "" when not set */
 	char listen_addr[256];     /* "host:port", "" when not set */

@@ -352,6 +352,7 @@ worker_serve(struct worker *w, const struct xport *x, int *unread)
 	rq.authorization = worker_param(x, "HTTP_AUTHORIZATION");
 	rq.if_match = worker_param(x, "HTTP_IF_MATCH");
 	rq.remote_addr = worker_param(x, "REMOTE_ADDR");
+	rq.forwarded_for = worker_param(x, "HTTP_X_FORWARDED_FOR");
 	rq.user_agent = worker_param(x, "HTTP_USER_AGENT");
 	rq.cookie = worker_param(x, "HTTP_COOKIE");
 	https = worker_param(x, "HTTPS");
@@ -454,6 +455,7 @@ worker_open(struct worker *w, const struct mk_conf *c, struct gc *g)
 	w->api.rate_read = c->rate_read;
 	w->api.rate_write = c->rate_write;
 	w->api.logs = c->logs;
+	w->api.trusted_proxies = c->trusted_proxies[0] != '\0' ? c->trusted_proxies : NULL;
 	memset(&err, 0, sizeof(err));
 	w->slots.fd = -1;
 	if (store_open(&c->store, &w->store, &err) != MK_OK) {

@@ -469,3 +469,49 @@ Test(logs, budget)
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	th_res_free(&r);
 }
+
+/* The event's ip after one failed DELETE from remote with X-Forwarded-For xff. */
+static char *
+ip_of(const char *remote, const char *xff)
+{
+	struct http_req rq;
+	struct th_res r;
+	struct json_object *ev;
+	char *ip;
+
+	th_req_init(&rq, "DELETE", "/api/v2/clients/nosuch", NULL);
+	rq.remote_addr = remote;
+	rq.forwarded_for = xff;
+	rq.if_match = "\"x\"";    /* 412: a failed write, an fapi event */
+	r = th_send(&env, &rq, env.admin);
+	cr_assert_eq(r.status, 412, "%s", r.body);
+	th_res_free(&r);
+	cr_assert_eq(logev_flush(env.st), MK_OK);
+	ev = newest();
+	ip = jx_get_str(ev, "ip") ? strdup(jx_get_str(ev, "ip")) : strdup("(none)");
+	json_object_put(ev);
+	return ip;
+}
+
+Test(logs, forwarded_for_from_trusted_proxies_only)
+{
+	char *ip;
+
+	env.conf.trusted_proxies = "10.0.0.1, 10.0.0.2";
+	ip = ip_of("192.0.2.7", "203.0.113.9");
+	cr_assert_str_eq(ip, "192.0.2.7", "an untrusted sender's header is ignored");
+	free(ip);
+	ip = ip_of("10.0.0.1", "198.51.100.1, 203.0.113.9, 10.0.0.2");
+	cr_assert_str_eq(ip, "203.0.113.9", "the address the first trusted proxy saw");
+	free(ip);
+	ip = ip_of("10.0.0.1", NULL);
+	cr_assert_str_eq(ip, "10.0.0.1");
+	free(ip);
+	ip = ip_of("10.0.0.1", "10.0.0.2");
+	cr_assert_str_eq(ip, "10.0.0.2", "only proxies: the leftmost");
+	free(ip);
+	env.conf.trusted_proxies = NULL;
+	ip = ip_of("10.0.0.1", "203.0.113.9");
+	cr_assert_str_eq(ip, "10.0.0.1", "no trusted proxies: never believed");
+	free(ip);
+}
