@@ -4,7 +4,8 @@
 # user each leave one sapi event (right description, user, change) readable
 # with GET /api/v2/logs, /logs/{id} and /users/{id}/logs; a refused PATCH
 # (400) leaves the user unchanged and an fapi event, written by the time
-# the pool has stopped; metakeepctl logs prints them as NDJSON, --since
+# the pool has stopped (redaction of passwords: test_logs.c; a password
+# here would be hashed for seconds under valgrind); metakeepctl logs prints them as NDJSON, --since
 # starts after an event and --follow prints new ones as they come.
 #
 # usage: tests/proc/test_logs.sh BUILD_DIR   (bounded to 150 s)
@@ -21,7 +22,7 @@ token=$("$ctl" -d "$db" token create --scope all 2>"$tmp/err") ||
 start_daemon -w 4 || { bad "metakeepd did not start"; summary; exit; }
 A="Bearer $token"
 
-fcgi POST /api/v2/users '{"email":"log@example.com","connection":"Username-Password-Authentication","password":"Pw-1234567","app_metadata":{"plan":"free"}}' "$A"
+fcgi POST /api/v2/users '{"email":"log@example.com","connection":"Username-Password-Authentication","app_metadata":{"plan":"free"}}' "$A"
 eq "POST a user" "$status" 201
 id=$(jq -r .user_id <<<"$body")
 uid=${id/|/%7C}
@@ -40,7 +41,7 @@ eq "two sapi events, in order" "$(jq -c '[.[] | .description]' <<<"$body")" '["C
 eq "both about the user" "$(jq -r '[.[] | .user_id] | unique | .[]' <<<"$body")" "$id"
 eq "the change: who set plan to pro" "$(jq -c '.[1].details.change' <<<"$body")" \
 	'[{"op":"replace","path":"/app_metadata/plan","value":"pro"}]'
-eq "the password is redacted" "$(jq -r '.[0].details.request.body.password' <<<"$body")" "[redacted]"
+eq "the request's body is kept" "$(jq -r '.[0].details.request.body.email' <<<"$body")" "log@example.com"
 first=$(jq -r '.[0].log_id' <<<"$body")
 fcgi GET "/api/v2/logs/$first" "" "$A"
 eq "GET /logs/{id}" "$(jq -r .description <<<"$body")" "Create a User"
