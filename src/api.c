@@ -26,6 +26,8 @@
 #include "api_connections.h"
 #include "api_ctx.h"
 #include "api_logs.h"
+#include "api_grants.h"
+#include "api_oauth.h"
 #include "api_query.h"
 #include "api_users.h"
 #include "auth.h"
@@ -120,11 +122,8 @@ fallback:
 	    "\"message\":\"Internal error\"}");
 }
 
-/* What a NOTFOUND means depends on the resource. */
-enum resource { RES_USER, RES_CLIENT, RES_LOG };
-
 static void
-resp_fail(struct http_resp *rs, const struct mk_err *e, enum resource res)
+resp_fail(struct http_resp *rs, const struct mk_err *e, enum api_res res)
 {
 	switch (e->code) {
 	case MK_OK:
@@ -152,15 +151,19 @@ resp_fail(struct http_resp *rs, const struct mk_err *e, enum resource res)
 		resp_error(rs, 403, NULL, e->msg);
 		break;
 	case MK_ERR_NOTFOUND:
-		if (res == RES_USER)
+		if (res == API_RES_USER)
 			resp_error(rs, 404, "inexistent_user", "The user does not exist.");
-		else if (res == RES_LOG)
+		else if (res == API_RES_LOG)
 			resp_error(rs, 404, "inexistent_log", "The log does not exist.");
-		else
+		else if (res == API_RES_CLIENT)
 			resp_error(rs, 404, "inexistent_client", "The client does not exist.");
+		else
+			resp_error(rs, 404, "inexistent_client_grant",
+			    "The client grant does not exist.");
 		break;
 	case MK_ERR_EXISTS:
-		resp_error(rs, 409, "auth0_idp_error", e->msg);
+		resp_error(rs, 409, res == API_RES_GRANT ? "client_grant_conflict" :
+		    "auth0_idp_error", e->msg);
 		break;
 	case MK_ERR_PRECOND:
 		resp_error(rs, 412, "precondition_failed", e->msg);
@@ -190,15 +193,7 @@ resp_fail(struct http_resp *rs, const struct mk_err *e, enum resource res)
 static int
 is_json_type(const char *ct)
 {
-	static const char want[] = "application/json";
-	size_t n = sizeof(want) - 1;
-
-	if (ct == NULL || strncasecmp(ct, want, n) != 0)
-		return 0;
-	ct += n;
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	return *ct == '\0' || *ct == ';';
+	return api_content_type(ct, "application/json");
 }
 
 /* Content-Type, size and JSON of a POST/PATCH body into c->body (owned). */
@@ -245,6 +240,10 @@ enum route_id {
 	R_LOGS,           /* /logs */
 	R_LOG,            /* /logs/{id} */
 	R_USER_LOGS,      /* /users/{id}/logs */
+	R_GRANTS,         /* /client-grants */
+	R_GRANT,          /* /client-grants/{id} */
+	R_OAUTH_TOKEN,    /* /oauth/token (not under /api/v2/) */
+	R_JWKS,           /* /.well-known/jwks.json (not under /api/v2/) */
 };
 
 /* The paths under /api/v2/: a collection and, when it has one, its items. */
@@ -252,19 +251,33 @@ static const struct path {
 	const char *seg;
 	enum route_id list;      /* /seg */
 	enum route_id item;      /* /seg/{id}; R_NONE: none */
-	enum resource res;       /* what a NOTFOUND is about */
+	enum api_res res;          /* what a NOTFOUND is about */
 	const char *sub;         /* /seg/{id}/sub, or NULL */
 	enum route_id subroute;
 } paths[] = {
-	{ "users", R_USERS, R_USER, RES_USER, "logs", R_USER_LOGS },
-	{ "users-by-email", R_USERS_BY_EMAIL, R_NONE, RES_USER, NULL, R_NONE },
-	{ "clients", R_CLIENTS, R_CLIENT, RES_CLIENT, NULL, R_NONE },
-	{ "connections", R_CONNECTIONS, R_NONE, RES_USER, NULL, R_NONE },
-	{ "logs", R_LOGS, R_LOG, RES_LOG, NULL, R_NONE },
+	{ "users", R_USERS, R_USER, API_RES_USER, "logs", R_USER_LOGS },
+	{ "users-by-email", R_USERS_BY_EMAIL, R_NONE, API_RES_USER, NULL, R_NONE },
+	{ "clients", R_CLIENTS, R_CLIENT, API_RES_CLIENT, NULL, R_NONE },
+	{ "connections", R_CONNECTIONS, R_NONE, API_RES_USER, NULL, R_NONE },
+	{ "logs", R_LOGS, R_LOG, API_RES_LOG, NULL, R_NONE },
+	{ "client-grants", R_GRANTS, R_GRANT, API_RES_GRANT, NULL, R_NONE },
+};
+
+/*
+ * The paths outside /api/v2/, where Auth0 has them: the path ends with
+ * one (the service may be mounted under a prefix, as the API may).
+ */
+static const struct top_path {
+	const char *path;
+	enum route_id route;
+} top_paths[] = {
+	{ "/oauth/token", R_OAUTH_TOKEN },
+	{ "/.well-known/jwks.json", R_JWKS },
 };
 
 #define RT_WRITE 0x1     /* svc writes in its own transaction: no read one is held */
 #define RT_BODY 0x2      /* reads a JSON body */
+#define RT_PUBLIC 0x4    /* no token: anyone may call it (the handler checks what it needs) */
 
 static const struct route {
 	enum route_id path;
@@ -295,9 +308,33 @@ static const struct route {
 	{ R_LOGS, "GET", SC_READ_LOGS, 0, api_logs_list, NULL },
 	{ R_LOG, "GET", SC_READ_LOGS, 0, api_logs_get, NULL },
 	{ R_USER_LOGS, "GET", SC_READ_LOGS | SC_READ_LOGS_USERS, 0, api_users_logs, NULL },
+	{ R_GRANTS, "GET", SC_READ_CLIENT_GRANTS, 0, api_grants_list, NULL },
+	{ R_GRANTS, "POST", SC_CREATE_CLIENT_GRANTS, RT_WRITE | RT_BODY, api_grants_create,
+	    NULL },
+	{ R_GRANT, "GET", SC_READ_CLIENT_GRANTS, 0, api_grants_get, NULL },
+	{ R_GRANT, "PATCH", SC_UPDATE_CLIENT_GRANTS, RT_WRITE | RT_BODY, api_grants_patch,
+	    NULL },
+	{ R_GRANT, "DELETE", SC_DELETE_CLIENT_GRANTS, RT_WRITE, api_grants_delete, NULL },
+	{ R_OAUTH_TOKEN, "POST", 0, RT_PUBLIC | RT_WRITE, api_oauth_token, NULL },
+	{ R_JWKS, "GET", 0, RT_PUBLIC, api_oauth_jwks, NULL },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 #define NPATHS (sizeof(paths) / sizeof(paths[0]))
+#define NTOP (sizeof(top_paths) / sizeof(top_paths[0]))
+
+/* The route of a path outside /api/v2/ (p[0..n-1]), or R_NONE. */
+static enum route_id
+top_match(const char *p, size_t n)
+{
+	size_t i, tl;
+
+	for (i = 0; i < NTOP; i++) {
+		tl = strlen(top_paths[i].path);
+		if (n >= tl && memcmp(p + n - tl, top_paths[i].path, tl) == 0)
+			return top_paths[i].route;
+	}
+	return R_NONE;
+}
 
 /*
  * Split the URI into the route, the decoded id (c->id) and the query
@@ -305,7 +342,7 @@ static const struct route {
  * MK_ERR_URI when the id does not decode.
  */
 static enum mk_code
-route_match(struct api_ctx *c, enum route_id *route, enum resource *res)
+route_match(struct api_ctx *c, enum route_id *route, enum api_res *res)
 {
 	const char *uri = c->rq->uri ? c->rq->uri : "";
 	const char *q = strchr(uri, '?');
@@ -321,8 +358,10 @@ route_match(struct api_ctx *c, enum route_id *route, enum resource *res)
 	for (p = uri; p + 8 <= end; p++)
 		if (memcmp(p, "/api/v2/", 8) == 0)
 			break;
-	if (p + 8 > end)
+	if (p + 8 > end) {
+		*route = top_match(uri, plen);
 		return MK_OK;
+	}
 	seg = p + 8;
 	p = memchr(seg, '/', (size_t)(end - seg));
 	seglen = (size_t)((p ? p : end) - seg);
@@ -438,8 +477,10 @@ client_ip(const struct api_conf *conf, const struct http_req *rq, char out[API_I
 /*
  * The rate limit (spec 7): take a token from the caller's bucket, reads
  * (GET) and writes apart, and put Auth0's three headers on the answer.
- * The caller is the token; a request without a valid one is counted
- * against its address, so guessing tokens is limited too.  MK_ERR_RATE
+ * The caller is the token (for an access token from /oauth/token, its
+ * client); a request without a valid one, and one to /oauth/token, is
+ * counted against its address, so guessing tokens or secrets is limited
+ * too.  MK_ERR_RATE
  * (429, with Retry-After) when the bucket is empty.  No limits: MK_OK and
  * no headers.
  */
@@ -448,13 +489,18 @@ api_rate(const struct api_conf *conf, const struct http_req *rq, const struct au
     struct http_resp *rs, struct mk_err *err)
 {
 	struct ratelimit_result r;
-	char key[AUTH_ID_LEN + 64], ip[API_IP_MAX];
+	char key[AUTH_CLIENT_MAX + 64], ip[API_IP_MAX];
 	int n, write = rq->method != NULL && strcmp(rq->method, "GET") != 0;
 
 	if (conf->rl == NULL)
 		return MK_OK;
-	/* A bucket per caller and class: "r" or "w", then the token or the address. */
-	if (tok != NULL)
+	/*
+	 * A bucket per caller and class: "r" or "w", then the token, the client
+	 * an access token was issued to (its tokens share one), or the address.
+	 */
+	if (tok != NULL && tok->id[0] == '\0' && tok->client_id[0] != '\0')
+		n = snprintf(key, sizeof(key), "%cc:%.200s", write ? 'w' : 'r', tok->client_id);
+	else if (tok != NULL)
 		n = snprintf(key, sizeof(key), "%ct:%s", write ? 'w' : 'r', tok->id);
 	else {
 		client_ip(conf, rq, ip);
@@ -511,20 +557,28 @@ dispatch(struct api_ctx *c, const struct route *rt, const struct auth_token *tok
 {
 	enum mk_code rc, rrc;
 
+	api_issuer(c);
 	if ((rc = store_read_begin(c->s, &c->rtx)) != MK_OK)
 		return mk_fail(&c->err, rc, "read transaction failed");
-	if (tok != NULL) {
-		c->tok = *tok;
-		rc = MK_OK;
-	} else
-		rc = auth_check(c->rtx, c->rq->authorization, mk_now_ms(), &c->tok, &c->err);
-	rrc = api_rate(c->conf, c->rq, rc == MK_OK ? &c->tok : NULL, c->rs, &c->err);
-	if (rrc != MK_OK)
-		return rrc;
-	if (rc != MK_OK)
-		return rc;
-	if (!api_need_scope(c, rt->scopes))
-		return c->err.code;
+	if (rt->flags & RT_PUBLIC) {
+		/* /oauth/token and jwks.json: no caller, counted by address. */
+		if ((rrc = api_rate(c->conf, c->rq, NULL, c->rs, &c->err)) != MK_OK)
+			return rrc;
+	} else {
+		if (tok != NULL) {
+			c->tok = *tok;
+			rc = MK_OK;
+		} else
+			rc = auth_check(c->rtx, c->rq->authorization, c->issuer, c->audience,
+			    mk_now_ms(), &c->tok, &c->err);
+		rrc = api_rate(c->conf, c->rq, rc == MK_OK ? &c->tok : NULL, c->rs, &c->err);
+		if (rrc != MK_OK)
+			return rrc;
+		if (rc != MK_OK)
+			return rc;
+		if (!api_need_scope(c, rt->scopes))
+			return c->err.code;
+	}
 	if (rt->flags & RT_WRITE) {
 		store_txn_end(c->rtx);
 		c->rtx = NULL;
@@ -548,7 +602,6 @@ handle(struct store *s, const struct api_conf *conf, const struct http_req *rq,
 	struct api_ctx c;
 	const struct route *rt;
 	enum route_id route;
-	enum resource res = RES_USER;
 	enum mk_code rc;
 
 	memset(&c, 0, sizeof(c));
@@ -557,21 +610,22 @@ handle(struct store *s, const struct api_conf *conf, const struct http_req *rq,
 	c.rq = rq;
 	c.rs = rs;
 	rs->status = 200;
-	if (route_match(&c, &route, &res) != MK_OK) {
-		resp_fail(rs, &c.err, res);
+	c.res = API_RES_USER;
+	if (route_match(&c, &route, &c.res) != MK_OK) {
+		resp_fail(rs, &c.err, c.res);
 		return;
 	}
 	/* Not a route: counted against the address, as without a token. */
 	if (route == R_NONE) {
 		if (api_rate(conf, rq, NULL, rs, &c.err) != MK_OK)
-			resp_fail(rs, &c.err, res);
+			resp_fail(rs, &c.err, c.res);
 		else
 			resp_error(rs, 404, NULL, "Not Found");
 		return;
 	}
 	if ((rt = find_route(route, rq->method ? rq->method : "", rs)) == NULL) {
 		if (api_rate(conf, rq, NULL, rs, &c.err) != MK_OK)
-			resp_fail(rs, &c.err, res);
+			resp_fail(rs, &c.err, c.res);
 		else
 			resp_error(rs, 405, NULL, "Method Not Allowed");
 		return;
@@ -581,7 +635,7 @@ handle(struct store *s, const struct api_conf *conf, const struct http_req *rq,
 		store_txn_end(c.rtx);
 	if (rc != MK_OK) {
 		c.err.code = rc;
-		resp_fail(rs, &c.err, res);
+		resp_fail(rs, &c.err, c.res);
 	} else if (rs->status == 204)
 		buf_reset(&rs->body);
 	/*
@@ -590,7 +644,7 @@ handle(struct store *s, const struct api_conf *conf, const struct http_req *rq,
 	 */
 	if (rc != MK_OK && rc != MK_ERR_RATE && conf->logs.on && rt->desc != NULL &&
 	    (c.ev.n > 0 || api_log_template(&c, rt->desc) == MK_OK))
-		logev_fail(s, c.ev.p, c.ev.n, mk_now_ms(), res == RES_USER ? c.id : NULL,
+		logev_fail(s, c.ev.p, c.ev.n, mk_now_ms(), c.res == API_RES_USER ? c.id : NULL,
 		    rs->status, rs->body.p, rs->body.n);
 	json_object_put(c.body);
 	free(c.pre_tags);

@@ -37,6 +37,9 @@ struct api_conf {
 	struct logev_conf logs;          /* log events (logev.h) */
 	const char *trusted_proxies;     /* addresses (comma- or space-separated) whose
 	                                    X-Forwarded-For names the client; NULL: none */
+	const char *issuer;              /* the tokens' iss; NULL or "": https://HOST/ */
+	const char *audience;            /* this API's identifier, the tokens' aud;
+	                                    NULL or "": https://HOST/api/v2/ */
 };
 
 /* Fill c with the defaults. */
@@ -53,6 +56,7 @@ struct http_req {
 	const char *user_agent;    /* HTTP_USER_AGENT or NULL */
 	const char *cookie;        /* HTTP_COOKIE or NULL (the admin page's session) */
 	int https;                 /* HTTPS was "on": the admin page's cookie is Secure */
+	const char *host;          /* HTTP_HOST or NULL: the default issuer's host */
 	const char *body;          /* NULL when there is none */
 	size_t body_len;
 	int body_too_big;          /* the worker refused to read a body over the limit */

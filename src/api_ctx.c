@@ -5,8 +5,10 @@
  */
 #include "api_ctx.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "jx.h"
 #include "log.h"
@@ -218,3 +220,64 @@ api_list_emit(void *ctx, struct mk_slice key, struct mk_slice rec)
 	return 0;
 }
 
+
+/* Is h a plain host[:port] (letters, digits, '.', '-', ':', IPv6 brackets)? */
+static int
+host_ok(const char *h)
+{
+	size_t n;
+
+	if (h == NULL || (n = strlen(h)) == 0 || n > 255)
+		return 0;
+	return strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789.-:[]") == n;
+}
+
+void
+api_issuer(struct api_ctx *c)
+{
+	const char *host = host_ok(c->rq->host) ? c->rq->host : "localhost";
+	const struct api_conf *cf = c->conf;
+
+	if (cf->issuer != NULL && cf->issuer[0] != '\0')
+		snprintf(c->issuer, sizeof(c->issuer), "%s", cf->issuer);
+	else
+		snprintf(c->issuer, sizeof(c->issuer), "https://%s/", host);
+	if (cf->audience != NULL && cf->audience[0] != '\0')
+		snprintf(c->audience, sizeof(c->audience), "%s", cf->audience);
+	else
+		snprintf(c->audience, sizeof(c->audience), "https://%s/api/v2/", host);
+}
+
+int
+api_audience_ok(const struct api_ctx *c, const char *aud)
+{
+	static const char pre[] = "https://", post[] = "/api/v2/";
+	size_t n = strlen(aud), hn;
+	char host[256];
+
+	if (c->conf->audience != NULL && c->conf->audience[0] != '\0')
+		return strcmp(aud, c->conf->audience) == 0;
+	if (n <= strlen(pre) + strlen(post) || strncmp(aud, pre, strlen(pre)) != 0 ||
+	    strcmp(aud + n - strlen(post), post) != 0)
+		return 0;
+	hn = n - strlen(pre) - strlen(post);
+	if (hn >= sizeof(host))
+		return 0;
+	memcpy(host, aud + strlen(pre), hn);
+	host[hn] = '\0';
+	return host_ok(host);
+}
+
+int
+api_content_type(const char *ct, const char *want)
+{
+	size_t n = strlen(want);
+
+	if (ct == NULL || strncasecmp(ct, want, n) != 0)
+		return 0;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}

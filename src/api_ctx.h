@@ -27,6 +27,10 @@
 #include "svc.h"
 
 #define API_ID_MAX 512            /* decoded path id, bytes */
+#define API_ISSUER_MAX 320        /* "https://" + host + "/api/v2/" */
+
+/* What a MK_ERR_NOTFOUND or MK_ERR_EXISTS is about (its 404/409 body). */
+enum api_res { API_RES_USER, API_RES_CLIENT, API_RES_LOG, API_RES_GRANT };
 
 struct api_ctx {
 	struct store *s;
@@ -34,7 +38,16 @@ struct api_ctx {
 	const struct http_req *rq;
 	struct http_resp *rs;
 	struct store_txn *rtx;      /* reads: the request's read transaction; writes: NULL */
+	/*
+	 * The verified caller, filled before any handler runs (api.c's
+	 * dispatch, auth_check): scopes, and who it is: tok.id for an "mk_"
+	 * token, tok.client_id for an access token from /oauth/token.  All
+	 * zero on the routes anyone may call (/oauth/token, jwks.json).
+	 */
 	struct auth_token tok;
+	enum api_res res;           /* the route's; a handler may change it */
+	char issuer[API_ISSUER_MAX];   /* this service's, for this request */
+	char audience[API_ISSUER_MAX];
 	const char *query;          /* raw query string, "" when none */
 	char id[API_ID_MAX + 1];    /* decoded path id, "" when the route has none */
 	struct json_object *body;   /* body routes: the parsed object (owned by api.c) */
@@ -45,6 +58,23 @@ struct api_ctx {
 };
 
 typedef enum mk_code (*api_handler)(struct api_ctx *c);
+
+/* Is Content-Type ct (may be NULL) want, with or without parameters?  1 or 0. */
+int api_content_type(const char *ct, const char *want);
+
+/*
+ * Fill c->issuer and c->audience: the configured ones, or Auth0's for a
+ * tenant at the request's Host, https://HOST/ and https://HOST/api/v2/
+ * (a Host that is not a plain host[:port] counts as "localhost").
+ */
+void api_issuer(struct api_ctx *c);
+
+/*
+ * May a client grant name aud?  The configured audience when there is
+ * one; otherwise any https://HOST/api/v2/ (the audience then depends on
+ * the host the clients call).  1 or 0.
+ */
+int api_audience_ok(const struct api_ctx *c, const char *aud);
 
 /* 1 when the token holds one of want; otherwise 0 and a 403 in c->err. */
 int api_need_scope(struct api_ctx *c, uint32_t want);

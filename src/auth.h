@@ -34,23 +34,37 @@ enum auth_scope {
 	SC_READ_CONNECTIONS = 1u << 13,
 	SC_READ_LOGS = 1u << 14,
 	SC_READ_LOGS_USERS = 1u << 15,
+	SC_READ_CLIENT_GRANTS = 1u << 16,
+	SC_CREATE_CLIENT_GRANTS = 1u << 17,
+	SC_UPDATE_CLIENT_GRANTS = 1u << 18,
+	SC_DELETE_CLIENT_GRANTS = 1u << 19,
 };
-#define SC_ALL ((1u << 16) - 1)
+#define SC_ALL ((1u << 20) - 1)
 
 #define AUTH_TOKEN_LEN 46   /* "mk_" + 43 */
 #define AUTH_ID_LEN 16
 #define AUTH_SUB_MAX 512
 #define AUTH_HASH_LEN 64  /* hex SHA-256 of a token: its key in ST_TOKENS */
+#define AUTH_CLIENT_MAX 256
 
+/*
+ * The verified caller of a request: an opaque "mk_" token (id set,
+ * client_id "") or an access token from /oauth/token (oauth.h: client_id
+ * is its azp, id "").  api_ctx.h's tok is this, filled before any handler
+ * runs.
+ */
 struct auth_token {
 	uint32_t scopes;
 	char id[AUTH_ID_LEN + 1];
 	char sub[AUTH_SUB_MAX];  /* "" when the token is not bound to a user */
+	char client_id[AUTH_CLIENT_MAX]; /* JWT: the client it was issued to */
 	int64_t exp_ms;          /* 0 = never */
 };
 
 /* The Auth0 name of one scope bit ("read:users"), or NULL. */
 const char *auth_scope_name(uint32_t bit);
+/* The bit of the scope named p[0..n-1], or 0 when unknown. */
+uint32_t auth_scope_bit(const char *p, size_t n);
 
 /*
  * Parse a space- or comma-separated list of scope names into bits.
@@ -68,10 +82,12 @@ void auth_scopes_format(uint32_t mask, const char *sep, char *out, size_t outlen
  * Check an Authorization header value (may be NULL) inside a read
  * transaction.  MK_ERR_UNAUTH with "Missing authentication" when there is no
  * "Bearer " credential, "Invalid token" when it is unknown, revoked or
- * expired at now_ms.  On success *out describes the token.
+ * expired at now_ms.  A credential that is a JWT (three dot-separated
+ * parts) is checked by oauth_verify against issuer and audience (both NULL:
+ * JWTs are refused).  On success *out describes the token.
  */
-enum mk_code auth_check(struct store_txn *t, const char *authorization, int64_t now_ms,
-    struct auth_token *out, struct mk_err *err);
+enum mk_code auth_check(struct store_txn *t, const char *authorization, const char *issuer,
+    const char *audience, int64_t now_ms, struct auth_token *out, struct mk_err *err);
 
 /*
  * The key a token is stored under (hex SHA-256 of token, NUL-terminated).

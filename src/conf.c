@@ -376,6 +376,9 @@ const struct conf_key conf_keys[] = {
 	/* Group names follow the rules of user names. */
 	{ "group", CONF_NAME, F(group), 1, LEN(group), "a group name" },
 	{ "pid_file", CONF_STRING, F(pid_file), 1, LEN(pid_file), "a path" },
+	/* The tokens of /oauth/token: iss and aud (default: Auth0's for the Host). */
+	{ "issuer", CONF_STRING, F(issuer), 1, LEN(issuer), "a URL" },
+	{ "audience", CONF_STRING, F(audience), 1, LEN(audience), "a URL" },
 };
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);
 

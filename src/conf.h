@@ -32,6 +32,9 @@
  *   connections = Username-Password-Authentication, other-db
  *   user = metakeep          ; drop to this user when started as root
  *   group = metakeep-admin   ; database files 0660 and of this group
+ *   issuer = https://id.example.com/          ; the iss of /oauth/token's tokens
+ *   audience = https://id.example.com/api/v2/ ; this API's identifier (aud);
+ *                            ; both default to Auth0's for the request's Host
  */
 #ifndef MK_CONF_H
 #define MK_CONF_H
@@ -63,6 +66,8 @@ struct mk_conf {
 	char user[64];             /* "" when not set */
 	char group[64];            /* share the database with it: "" when not set */
 	char pid_file[4096];       /* "" when not set */
+	char issuer[256];          /* "" when not set: https://HOST/ */
+	char audience[256];        /* "" when not set: https://HOST/api/v2/ */
 	int workers;               /* default 4 */
 	unsigned long max_requests;/* recycle a worker after this many; 0 = never */
 	unsigned request_timeout;  /* s; kill a worker stuck in one request; 0 = never */

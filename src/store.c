@@ -56,7 +56,7 @@
  * costs nothing until pages are written.  32-bit systems keep 1 GiB.
  */
 #define STORE_MAP_AUTO    (sizeof(size_t) >= 8 ? (size_t)1 << 44 : STORE_MAP_DEFAULT)
-#define STORE_MAXDBS      16
+#define STORE_MAXDBS      32
 #define STORE_MAXREADERS  256
 #define STORE_RETRIES     3
 #define STORE_KEYMAX      511   /* LMDB's default MDB_MAXKEYSIZE */
@@ -77,14 +77,21 @@ enum {
 	DB_SESSIONS,
 	DB_LOGS,
 	DB_LOGS_USER,
+	DB_GRANTS,
+	DB_KEYS,
 	DB__COUNT
 };
+
+/* Tables newer than schema 2's first release: a read-only open of a store
+ * no newer build opened read-write yet sees them as empty. */
+#define DB_LATE(i) ((i) == DB_GRANTS || (i) == DB_KEYS)
 
 static const char *const db_names[DB__COUNT] = {
 	"meta", "users", "users_email", "users_created", "users_updated",
 	"pwhash", "clients", "clients_created", "tokens", "terms", "user_nums",
 	"sessions",
 	"logs", "logs_user",
+	"grants", "keys",
 };
 
 /* Tables a store of an older build may lack: read-only, it has no events. */
@@ -117,6 +124,7 @@ struct store_txn {
 struct store {
 	MDB_env *env;
 	MDB_dbi dbi[DB__COUNT];
+	int absent[DB__COUNT]; /* read-only: a DB_LATE table not there yet */
 	char *dir;
 	pid_t pid;            /* the process that opened it */
 	int read_only;
@@ -311,8 +319,22 @@ table_dbi(struct store *s, enum store_table table, MDB_dbi *dbi)
 			return -1;
 		*dbi = s->dbi[DB_SESSIONS];
 		return 0;
+	case ST_GRANTS:
+		*dbi = s->dbi[DB_GRANTS];
+		return s->absent[DB_GRANTS] ? -2 : 0;
+	case ST_KEYS:
+		*dbi = s->dbi[DB_KEYS];
+		return s->absent[DB_KEYS] ? -2 : 0;
 	}
 	return -1;
+}
+
+/* A plain table (no index): store_put and store_del work on it. */
+static int
+table_plain(enum store_table table)
+{
+	return table == ST_TOKENS || table == ST_PWHASH || table == ST_SESSIONS ||
+	    table == ST_GRANTS || table == ST_KEYS;
 }
 
 /*
@@ -520,6 +542,10 @@ store_setup(struct store *s, struct mk_err *err)
 		/* The log tables came later too: such a store has no events. */
 		if (rc == MDB_NOTFOUND && s->read_only && DB_OPTIONAL(i)) {
 			s->no_logs = 1;
+			continue;
+		}
+		if (rc == MDB_NOTFOUND && s->read_only && DB_LATE(i)) {
+			s->absent[i] = 1;
 			continue;
 		}
 		if (rc == MDB_NOTFOUND) {
@@ -1152,9 +1178,11 @@ store_get(struct store_txn *t, enum store_table table, struct mk_slice key,
 	MDB_val k, v;
 	int rc;
 
-	if (t == NULL || table_dbi(t->s, table, &dbi) == -1)
+	int r;
+
+	if (t == NULL || (r = table_dbi(t->s, table, &dbi)) == -1)
 		return MK_ERR_INTERNAL;
-	if (key.n == 0 || key.n > t->s->keymax)
+	if (r == -2 || key.n == 0 || key.n > t->s->keymax)
 		return MK_ERR_NOTFOUND;
 	k.mv_data = (void *)(uintptr_t)key.p;
 	k.mv_size = key.n;
@@ -1221,7 +1249,7 @@ store_put(struct store_txn *t, enum store_table table, struct mk_slice key,
 
 	if (check_write(t, "store_put") == -1)
 		return MK_ERR_INTERNAL;
-	if (table != ST_TOKENS && table != ST_PWHASH && table != ST_SESSIONS) {
+	if (!table_plain(table) || table_dbi(t->s, table, &dbi) != 0) {
 		log_warnx("store: store_put on an indexed table");
 		return MK_ERR_INTERNAL;
 	}
@@ -1244,7 +1272,7 @@ store_del(struct store_txn *t, enum store_table table, struct mk_slice key)
 
 	if (check_write(t, "store_del") == -1)
 		return MK_ERR_INTERNAL;
-	if (table != ST_TOKENS && table != ST_PWHASH && table != ST_SESSIONS) {
+	if (!table_plain(table) || table_dbi(t->s, table, &dbi) != 0) {
 		log_warnx("store: store_del on an indexed table");
 		return MK_ERR_INTERNAL;
 	}
@@ -2013,8 +2041,12 @@ store_scan(struct store_txn *t, enum store_table table, store_visit_fn fn, void 
 	struct walk_src src = { 0, 0, 0 };
 	MDB_dbi dbi;
 
-	if (t == NULL || fn == NULL || table_dbi(t->s, table, &dbi) == -1)
+	int r;
+
+	if (t == NULL || fn == NULL || (r = table_dbi(t->s, table, &dbi)) == -1)
 		return MK_ERR_INTERNAL;
+	if (r == -2)
+		return MK_OK;
 	src.db = dbi;
 	if (table == ST_CLIENTS) {
 		src.db = t->s->dbi[DB_CLIENTS_CREATED];
@@ -2031,8 +2063,12 @@ store_count(struct store_txn *t, enum store_table table, size_t *n)
 	MDB_dbi dbi;
 	int rc;
 
-	if (t == NULL || n == NULL || table_dbi(t->s, table, &dbi) == -1)
+	if (t == NULL || n == NULL || (rc = table_dbi(t->s, table, &dbi)) == -1)
 		return MK_ERR_INTERNAL;
+	if (rc == -2) {
+		*n = 0;
+		return MK_OK;
+	}
 	if ((rc = mdb_stat(t->txn, dbi, &st)) != 0) {
 		log_warnx("store %s: stat: %s", t->s->dir, mdb_strerror(rc));
 		return MK_ERR_INTERNAL;
@@ -2131,8 +2167,12 @@ store_table_scan(struct store_txn *t, enum store_table table, store_visit_fn fn,
 {
 	struct walk_src src = { 0, 0, 0 };
 
-	if (t == NULL || fn == NULL || table_dbi(t->s, table, &src.db) == -1)
+	int r;
+
+	if (t == NULL || fn == NULL || (r = table_dbi(t->s, table, &src.db)) == -1)
 		return MK_ERR_INTERNAL;
+	if (r == -2)
+		return MK_OK;
 	return walk(t, &src, &store_page_all, fn, ctx);
 }
 
@@ -2305,6 +2345,11 @@ store_stat(struct store *s, struct store_stats *out, struct mk_err *err)
 		}
 		if (s->no_logs && DB_OPTIONAL(i)) {
 			st.tables[i].name = db_names[i];
+			continue;
+		}
+		if (s->absent[i]) {
+			st.tables[i].name = db_names[i];
+			st.ntables++;
 			continue;
 		}
 		if ((rc = mdb_stat(t->txn, s->dbi[i], &ms)) != 0) {

@@ -22,6 +22,10 @@
  *                  (see "Event log"; a store of an older build gets it when
  *                  opened read-write; read-only, it has no events)
  *   logs_user      user_id '\0' event number -> ""
+ *   grants         grant id -> client grant JSON (grant.h)
+ *   keys           key id -> token signing key JSON, with its private part
+ *                  (keys.h); a read-only open of a store that no build with
+ *                  these two tables opened read-write sees both empty
  *
  *   meta           "schema" -> "2"; a store with a newer schema is refused,
  *                  one with schema 1 (user_id strings in a "search" table,
@@ -162,6 +166,8 @@ enum store_table {
 	ST_TOKENS,
 	ST_PWHASH,
 	ST_SESSIONS,   /* the admin page's sign-ins (admin_session.c): no index */
+	ST_GRANTS,    /* grant id -> client grant JSON (grant.h) */
+	ST_KEYS,      /* key id -> signing key JSON, private part included (keys.h) */
 };
 
 /*
@@ -172,8 +178,8 @@ enum mk_code store_get(struct store_txn *t, enum store_table table,
     struct mk_slice key, struct mk_slice *rec);
 
 /*
- * Plain put/delete for ST_TOKENS, ST_PWHASH and ST_SESSIONS (tables without
- * indexes);
+ * Plain put/delete for ST_TOKENS, ST_PWHASH, ST_SESSIONS, ST_GRANTS and
+ * ST_KEYS (tables without indexes);
  * other tables, or a read transaction: MK_ERR_INTERNAL.  Put errors:
  * MK_ERR_FULL, MK_ERR_INVALID (key size), MK_ERR_INTERNAL.
  */
@@ -362,7 +368,7 @@ struct store_table_stats {
 	size_t overflow_pages;
 };
 
-#define STORE_STATS_TABLES 16
+#define STORE_STATS_TABLES 24
 
 struct store_stats {
 	size_t page_size;

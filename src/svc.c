@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "gc.h"
+#include "grant.h"
 #include "jx.h"
 #include "log.h"
 #include "logev.h"
@@ -728,6 +729,9 @@ client_delete_tx(struct store_txn *t, void *vop, struct mk_err *err)
 	if ((rc = store_client_del(t, op->id, jx_get_str(old, "created_at"))) == MK_OK)
 		rc = op_event(t, op, NULL, 204, old, NULL);
 	json_object_put(old);
+	/* Its grants go with it: no new token, and the ones issued stop (oauth.h). */
+	if (rc == MK_OK)
+		rc = grant_delete_client(t, op->id, NULL);
 	return rc;
 }
 

@@ -97,6 +97,8 @@ enum mk_code svc_client_create(struct store *s, const struct svc_limits *l,
  * in svc_user_create) and DELETE one.  Errors as the create verbs, plus
  * MK_ERR_NOTFOUND ("The user does not exist." / "The client does not
  * exist."); DELETE of a record already gone is MK_OK (Auth0 answers 204).
+ * Deleting a client deletes its client grants (grant.h) in the same
+ * transaction.
  *
  * pre is the request's precondition (borrowed), or NULL for none.  It is
  * checked against the stored record's version inside the write

@@ -357,6 +357,7 @@ worker_serve(struct worker *w, const struct xport *x, int *unread)
 	rq.cookie = worker_param(x, "HTTP_COOKIE");
 	https = worker_param(x, "HTTPS");
 	rq.https = https != NULL && strcasecmp(https, "on") == 0;
+	rq.host = worker_param(x, "HTTP_HOST");
 
 	cl = worker_param(x, "CONTENT_LENGTH");
 	if (worker_content_length(cl, &len) == -1) {
@@ -456,6 +457,8 @@ worker_open(struct worker *w, const struct mk_conf *c, struct gc *g)
 	w->api.rate_write = c->rate_write;
 	w->api.logs = c->logs;
 	w->api.trusted_proxies = c->trusted_proxies[0] != '\0' ? c->trusted_proxies : NULL;
+	w->api.issuer = c->issuer;
+	w->api.audience = c->audience;
 	memset(&err, 0, sizeof(err));
 	w->slots.fd = -1;
 	if (store_open(&c->store, &w->store, &err) != MK_OK) {

@@ -1,7 +1,8 @@
 /*
  * backup: metakeepctl backup DEST: a compacted, consistent copy of the
  * database (store_copy, one read transaction: safe while metakeepd
- * serves), readable by its owner only.
+ * serves), readable by its owner only, without the token signing keys
+ * unless --with-keys.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -13,17 +14,59 @@
 #include <sys/types.h>
 
 #include "err.h"
+#include "keys.h"
 #include "store.h"
 #include "util.h"
 #include "ctl/ctl.h"
 
+/* backup --with-keys */
+static int with_keys;
+
+static const struct ctl_opt backup_opts[] = {
+	{ 'k', "with-keys", NULL, &with_keys, NULL, CTL_NONE,
+	    "keep the private keys that sign /oauth/token's tokens\nin the copy" },
+	{ 0, NULL, NULL, NULL, NULL, CTL_NONE, NULL },
+};
+
 const struct ctl_spec backup_spec = {
-	NULL, 1, "exactly one destination directory is needed", NULL,
+	backup_opts, 1, "exactly one destination directory is needed", NULL,
 	"DEST is created (mode 0700) if missing and must not hold a data.mdb.\n"
+	"The copy leaves out the token signing keys unless --with-keys: a\n"
+	"restore without them makes a new key at start, and the access tokens\n"
+	"issued before stop (clients ask /oauth/token again).\n"
 	"To restore: stop metakeepd, replace the database's data.mdb with\n"
 	"DEST/data.mdb (remove its lock.mdb), start metakeepd.\n",
 	NULL,
 };
+
+/*
+ * Take the signing keys out of the copy in dir, then compact it again so
+ * that the pages which held them are not in the file either.
+ */
+static int
+drop_keys(struct ctl *ctl, const char *dir)
+{
+	struct store_opts o = ctl->conf.store;
+	struct store *s = NULL;
+	struct mk_err err;
+	size_t n = 0;
+
+	memset(&err, 0, sizeof(err));
+	o.dir = dir;
+	o.read_only = 0;
+	o.mode = 0600;
+	if (store_open(&o, &s, &err) != MK_OK || keys_clear(s, &n, &err) != MK_OK) {
+		store_close(s);
+		ctl_errx("backup: leaving the signing keys out failed: %s", err.msg);
+		return -1;
+	}
+	store_close(s);
+	if (store_compact(dir, NULL, NULL, &err) != MK_OK) {
+		ctl_errx("backup: compacting the copy failed: %s", err.msg);
+		return -1;
+	}
+	return 0;
+}
 
 int
 cmd_backup(struct ctl *ctl, const struct ctl_cmd *self, char **operands)
@@ -41,6 +84,14 @@ cmd_backup(struct ctl *ctl, const struct ctl_cmd *self, char **operands)
 	/* The copy holds password hashes: nobody else may read it. */
 	old = umask(077);
 	mrc = store_copy(ctl->store, operands[0], 1, &err);
+	if (mrc == MK_OK && !with_keys && drop_keys(ctl, operands[0]) != 0) {
+		umask(old);
+		snprintf(path, sizeof(path), "%s/data.mdb", operands[0]);
+		/* Never leave a copy that holds the keys nobody asked for. */
+		if (remove(path) != 0)
+			ctl_errx("backup: remove %s by hand: it holds the signing keys", path);
+		return CTL_FAIL;
+	}
 	umask(old);
 	if (mrc != MK_OK) {
 		ctl_errx("backup: %s", err.msg);

@@ -60,12 +60,39 @@ static const struct ctl_cmd user_cmds[] = {
 	{ NULL, NULL, NULL, NULL, CTL_NONE, NULL, NULL, NULL },
 };
 
+static const struct ctl_cmd client_cmds[] = {
+	{ "create", "client create", "[--name NAME] [--scope SCOPES [--audience URL]]",
+	    "make a machine client (as POST /api/v2/clients) and print it, secret "
+	    "included, once; with --scope also grant it those scopes",
+	    CTL_WRITE, &client_create_spec, cmd_client_create, NULL },
+	{ "grant", "client grant", "CLIENT_ID --scope SCOPES [--audience URL]",
+	    "set the scopes a client may get from /oauth/token (a client grant)",
+	    CTL_WRITE, &client_grant_spec, cmd_client_grant, NULL },
+	{ NULL, NULL, NULL, NULL, CTL_NONE, NULL, NULL, NULL },
+};
+
+static const struct ctl_cmd key_cmds[] = {
+	{ "rotate", "key rotate", "",
+	    "make a new key sign the access tokens; the old one verifies its tokens "
+	    "until they expire",
+	    CTL_WRITE, &key_rotate_spec, cmd_key_rotate, NULL },
+	{ "list", "key list", "",
+	    "show the signing keys' ids, creation and retirement (never a key)",
+	    CTL_READ, &key_list_spec, cmd_key_list, NULL },
+	{ NULL, NULL, NULL, NULL, CTL_NONE, NULL, NULL, NULL },
+};
+
 /* The commands; "need" is the store each one opens (check --repair: write). */
 static const struct ctl_cmd top_cmds[] = {
 	{ "token", "token", "create|list|revoke ...", "manage API bearer tokens",
 	    CTL_NONE, NULL, NULL, token_cmds },
 	{ "user", "user", "get|patch ...", "read or change one user with the API's rules",
 	    CTL_NONE, NULL, NULL, user_cmds },
+	{ "client", "client", "create|grant ...",
+	    "make a machine client for /oauth/token and set its scopes",
+	    CTL_NONE, NULL, NULL, client_cmds },
+	{ "key", "key", "rotate|list", "manage the keys that sign /oauth/token's tokens",
+	    CTL_NONE, NULL, NULL, key_cmds },
 	{ "export", "export", "[--format ndjson|json] [--fields LIST]",
 	    "write every user to stdout in Auth0's user export format",
 	    CTL_READ, &export_spec, cmd_export, NULL },

@@ -169,6 +169,16 @@ int cmd_backup(struct ctl *, const struct ctl_cmd *, char **);
 extern const struct ctl_spec check_spec;
 int cmd_check(struct ctl *, const struct ctl_cmd *, char **);
 
+/* client.c */
+extern const struct ctl_spec client_create_spec, client_grant_spec;
+int cmd_client_create(struct ctl *, const struct ctl_cmd *, char **);
+int cmd_client_grant(struct ctl *, const struct ctl_cmd *, char **);
+
+/* key.c */
+extern const struct ctl_spec key_rotate_spec, key_list_spec;
+int cmd_key_rotate(struct ctl *, const struct ctl_cmd *, char **);
+int cmd_key_list(struct ctl *, const struct ctl_cmd *, char **);
+
 /* stats.c */
 extern const struct ctl_spec stats_spec;
 int cmd_stats(struct ctl *, const struct ctl_cmd *, char **);

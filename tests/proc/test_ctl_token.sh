@@ -121,7 +121,9 @@ grep "^$id1 " "$tmp/out" | grep -q 'auth0|abc123' && ok || bad "list: subject of
 grep "^$id1 " "$tmp/out" | grep -q 'read:users,update:users' && ok || bad "list: scopes of $id1"
 grep "^$id2 " "$tmp/out" | grep -q ' never ' && ok || bad "list: $id2 should never expire"
 # "all" is shown as what it is, every scope by name (as --json lists them).
-grep "^$id2 " "$tmp/out" | grep -q ' read:users,.*,delete:clients,read:connections,read:logs,read:logs_users$' && ok ||
+grep "^$id2 " "$tmp/out" |
+	grep -q ' read:users,.*,delete:clients,read:connections,read:logs,read:logs_users,read:client_grants,.*,delete:client_grants$' &&
+	ok ||
 	bad "list: $id2 should list every scope by name"
 grep "^$id4 " "$tmp/out" | grep -q '(expired)' && ok || bad "list: $id4 not marked expired"
 [ "$(wc -l <"$tmp/out")" -eq 5 ] && ok || bad "list: want header + 4 lines"

@@ -42,7 +42,7 @@ check(const char *hdr, int64_t now, struct auth_token *out, struct mk_err *err)
 	enum mk_code rc;
 
 	cr_assert_eq(store_read_begin(db.st, &t), MK_OK);
-	rc = auth_check(t, hdr, now, out, err);
+	rc = auth_check(t, hdr, NULL, NULL, now, out, err);
 	store_txn_end(t);
 	return rc;
 }
@@ -466,7 +466,7 @@ Test(auth, scope_names_round_trip)
 		cr_assert_str_eq(buf, name);
 		n++;
 	}
-	cr_assert_eq(n, 16);
+	cr_assert_eq(n, 20);
 	cr_assert_str_eq(auth_scope_name(SC_UPDATE_USERS_APP_METADATA),
 	    "update:users_app_metadata");
 	cr_assert_str_eq(auth_scope_name(SC_UPDATE_CURRENT_USER_METADATA),
