@@ -533,9 +533,10 @@ api_log_template(struct api_ctx *c, const char *desc)
 	memset(&call, 0, sizeof(call));
 	snprintf(path, sizeof(path), "%.*s", (int)(qm ? (size_t)(qm - uri) : strlen(uri)), uri);
 	scopes[0] = '\0';
-	if (c->tok.id[0] != '\0') {
+	/* The caller: an opaque token's id, or the client of an access token. */
+	if (c->tok.id[0] != '\0' || c->tok.client_id[0] != '\0') {
 		auth_scopes_format(c->tok.scopes, " ", scopes, sizeof(scopes));
-		call.client_id = c->tok.id;
+		call.client_id = c->tok.id[0] != '\0' ? c->tok.id : c->tok.client_id;
 		call.scopes = scopes;
 	}
 	call.method = c->rq->method;
