@@ -56,7 +56,8 @@ struct http_req {
 	const char *user_agent;    /* HTTP_USER_AGENT or NULL */
 	const char *cookie;        /* HTTP_COOKIE or NULL (the admin page's session) */
 	int https;                 /* HTTPS was "on": the admin page's cookie is Secure */
-	const char *host;          /* HTTP_HOST or NULL: the default issuer's host */
+	const char *host;          /* MK_HOST, else HTTP_HOST, or NULL: the default
+	                              issuer's host */
 	const char *body;          /* NULL when there is none */
 	size_t body_len;
 	int body_too_big;          /* the worker refused to read a body over the limit */

@@ -357,7 +357,9 @@ worker_serve(struct worker *w, const struct xport *x, int *unread)
 	rq.cookie = worker_param(x, "HTTP_COOKIE");
 	https = worker_param(x, "HTTPS");
 	rq.https = https != NULL && strcasecmp(https, "on") == 0;
-	rq.host = worker_param(x, "HTTP_HOST");
+	/* MK_HOST: the Host as sent, from a server that rewrites HTTP_HOST (nginx). */
+	if ((rq.host = worker_param(x, "MK_HOST")) == NULL)
+		rq.host = worker_param(x, "HTTP_HOST");
 
 	cl = worker_param(x, "CONTENT_LENGTH");
 	if (worker_content_length(cl, &len) == -1) {
