@@ -18,9 +18,10 @@
  * allowed with --crash, where the server is killed under load) may or may
  * not have happened, so the set keeps both; and it may still be under way
  * (a worker killed while its leader commits the group's batch: the web
- * server answers the client before that commit lands), so a GET of the
- * record that comes before the client's next answered write on it keeps
- * the states where it lands after the read.  Every GET is compared with the
+ * server answers the client before that commit lands), so an answer
+ * about the record before the client's next write on it answered 200 or
+ * 201 (a GET, a 404, a 409, a DELETE's 204: each may have looked at the
+ * store before that commit) keeps the states where it lands later.  Every GET is compared with the
  * model at once, and at the end every record is read back and compared,
  * and the listings are checked for records nobody made (phantoms).
  *
@@ -329,15 +330,31 @@ read_resp(struct conn *c, struct resp *r, int *got_bytes)
 		blen = (size_t)clen;
 		conn_consume(c, (size_t)clen);
 	} else {
-		/* Until the server closes. */
-		while (conn_fill(c) > 0)
+		/*
+		 * Until the server closes.  Only its JSON tells a body cut short
+		 * from a whole one (lighttpd ends the connection so when the
+		 * service dies in the middle of an answer, after a 200 went
+		 * out): one that does not parse is no answer.
+		 */
+		json_object *whole;
+		ssize_t n;
+
+		while ((n = conn_fill(c)) > 0)
 			;
+		if (n < 0)
+			goto bad;
 		bcap = c->len + 1;
 		if ((body = malloc(bcap)) == NULL)
 			goto bad;
 		memcpy(body, c->in, c->len);
 		blen = c->len;
+		body[blen] = '\0';
 		close_after = 1;
+		if (blen > 0) {
+			if ((whole = json_tokener_parse(body)) == NULL)
+				goto bad;
+			json_object_put(whole);
+		}
 	}
 	if (body == NULL && (body = malloc(1)) == NULL)
 		goto bad;
@@ -701,8 +718,13 @@ rec_apply(struct rec *r, enum op op, json_object *body, int status, json_object 
 		return -1;
 	}
 	json_object_put(sub);
-	if (!lost && op == OP_GET && r->pending) {
-		/* What was read may be from before the lost write landed. */
+	/*
+	 * Only a write answered 200 or 201 went through a batch after the
+	 * lost write's; any other answer (a read, a 404 or 409, a DELETE's
+	 * 204) may come from a look at the store before that write landed.
+	 */
+	if (!lost && r->pending && status != 200 && status != 201) {
+		/* What was seen may be from before the lost write landed. */
 		int n0 = n;
 
 		for (i = 0; i < n0; i++) {
@@ -716,8 +738,8 @@ rec_apply(struct rec *r, enum op op, json_object *body, int status, json_object 
 		r->pend = body != NULL ? json_object_get(body) : NULL;
 		r->pend_op = (int)op;
 		r->pending = 1;
-	} else if (op != OP_GET) {
-		/* Answered: posted after the lost one, so applied after it. */
+	} else if (op != OP_GET && (status == 200 || status == 201)) {
+		/* Committed in a batch after the lost one's: it has landed. */
 		rec_pend_clear(r);
 	}
 	rec_set(r, set, n);
