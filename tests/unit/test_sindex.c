@@ -20,6 +20,7 @@
 #include "gen_user.h"
 #include "helper_api.h"
 #include "jx.h"
+#include "model.h"
 #include "query.h"
 #include "sindex.h"
 #include "store.h"
@@ -503,6 +504,91 @@ Test(sindex, check_rebuild_and_scan_fallback)
 	cr_assert_eq(sindex_check(env.st, NULL, NULL, &problems, &err), MK_OK);
 	cr_assert_eq(problems, 0);
 	free(id);
+}
+
+/*
+ * A user DELETE whose index step is broken (issue 19): the record and its
+ * order-index entries go, its search postings stay (planted by doing
+ * store_user_del without sindex_user_update, as user_delete_tx would).
+ */
+static enum mk_code
+broken_delete_tx(struct store_txn *t, void *ctx, struct mk_err *err)
+{
+	struct model_user_keys mk;
+	struct store_user_keys sk;
+
+	(void)err;
+	model_user_keys(ctx, &mk);
+	sk.user_id = mk.user_id;
+	sk.email = mk.email;
+	sk.connection = mk.connection;
+	sk.created_at = mk.created_at;
+	sk.updated_at = mk.updated_at;
+	return store_user_del(t, &sk);
+}
+
+static int stray_lines;
+
+static void
+stray_line(void *ctx, const char *line)
+{
+	(void)ctx;
+	if (strstr(line, "stray") != NULL)
+		stray_lines++;
+}
+
+/* The user that q matches, as GET answers it (owned), and its path. */
+static struct json_object *
+one_user(const char *q, char *uri, size_t cap)
+{
+	struct json_object *u;
+	struct th_res r = call("GET", q, NULL);
+
+	cr_assert_eq(json_object_array_length(r.json), 1, "%s", r.body);
+	snprintf(uri, cap, "/api/v2/users/%s",
+	    jx_get_str(json_object_array_get_idx(r.json, 0), "user_id"));
+	th_res_free(&r);
+	r = call("GET", uri, NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	u = json_object_get(r.json);
+	th_res_free(&r);
+	return u;
+}
+
+Test(sindex, check_reports_what_a_broken_delete_leaves)
+{
+	struct json_object *u;
+	struct mk_err err;
+	struct th_res r;
+	size_t problems = 99;
+	char uri[512];
+
+	load_users(20);
+	/* A working DELETE leaves nothing for check to find. */
+	u = one_user("/api/v2/users?q=user_metadata.seq%3A4", uri, sizeof(uri));
+	r = call("DELETE", uri, NULL);
+	cr_assert_eq(r.status, 204);
+	th_res_free(&r);
+	json_object_put(u);
+	cr_assert_eq(sindex_check(env.st, NULL, NULL, &problems, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(problems, 0, "a DELETE left %zu problems", problems);
+
+	/* A broken one: check (what metakeepctl check runs) reports its strays. */
+	u = one_user("/api/v2/users?q=user_metadata.seq%3A5", uri, sizeof(uri));
+	cr_assert_eq(store_write(env.st, broken_delete_tx, u, &err), MK_OK, "%s", err.msg);
+	json_object_put(u);
+	r = call("GET", uri, NULL);
+	cr_assert_eq(r.status, 404, "the planted delete did not delete: %s", r.body);
+	th_res_free(&r);
+	stray_lines = 0;
+	cr_assert_eq(sindex_check(env.st, stray_line, NULL, &problems, &err), MK_OK, "%s",
+	    err.msg);
+	cr_assert_geq(problems, 1, "the broken DELETE's search entries were not reported");
+	cr_assert_geq(stray_lines, 1, "no line names the stray entries");
+	/* --repair's rebuild clears them. */
+	cr_assert_eq(sindex_rebuild(env.st, NULL, NULL, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(sindex_check(env.st, NULL, NULL, &problems, &err), MK_OK);
+	cr_assert_eq(problems, 0);
 }
 
 Test(sindex, bad_queries_are_400_with_position)
