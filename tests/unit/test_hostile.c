@@ -667,3 +667,220 @@ Test(hostile, id_with_slash_roundtrip)
 	th_res_free(&r);
 	free(auth);
 }
+
+/*
+ * ---- POST /oauth/token ----
+ *
+ * The token endpoint's hostile inputs: each is refused with the OAuth
+ * error of docs/api.md 8a in bounded time, and leaves the store as it
+ * was: no signing key made (the first is made only for a token issued),
+ * no grant, the victim untouched.  Then the time of a wrong secret does
+ * not depend on where it differs from the right one, nor on whether the
+ * client exists (both compared as SHA-256 digests with CRYPTO_memcmp).
+ */
+static char tok_client[64], tok_secret[128];
+
+/* A client with a grant, made through the API (owned by the suite's store). */
+static void
+tok_client_make(void)
+{
+	char body[512], *auth = th_bearer(env.admin);
+	struct th_res r;
+
+	r = call("POST", "/api/v2/clients", "{\"name\":\"m2m\"}", 14, NULL, auth);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	snprintf(tok_client, sizeof(tok_client), "%s", jx_get_str(r.json, "client_id"));
+	snprintf(tok_secret, sizeof(tok_secret), "%s", jx_get_str(r.json, "client_secret"));
+	th_res_free(&r);
+	snprintf(body, sizeof(body), "{\"client_id\":\"%s\",\"audience\":"
+	    "\"https://localhost/api/v2/\",\"scope\":[\"read:users\"]}", tok_client);
+	r = call("POST", "/api/v2/client-grants", body, strlen(body), NULL, auth);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	th_res_free(&r);
+	free(auth);
+}
+
+static size_t
+table_count(enum store_table t)
+{
+	struct store_txn *tx;
+	size_t n;
+
+	cr_assert_eq(store_read_begin(env.st, &tx), MK_OK);
+	cr_assert_eq(store_count(tx, t, &n), MK_OK);
+	store_txn_end(tx);
+	return n;
+}
+
+/* A JSON token request with client_id id (NULL: the client's) and secret sec. */
+static char *
+tok_body(const char *id, const char *sec)
+{
+	struct mk_buf b = MK_BUF_INIT;
+
+	buf_printf(&b, "{\"grant_type\":\"client_credentials\",\"client_id\":\"%s\","
+	    "\"client_secret\":\"%s\",\"audience\":\"https://localhost/api/v2/\"}",
+	    id != NULL ? id : tok_client, sec);
+	return b.p;
+}
+
+/* n bytes of 'a' as a JSON string member's value, inside a token request. */
+static char *
+tok_huge(const char *member, size_t n)
+{
+	struct mk_buf b = MK_BUF_INIT;
+	size_t i;
+
+	buf_printf(&b, "{\"grant_type\":\"client_credentials\",\"audience\":"
+	    "\"https://localhost/api/v2/\",\"%s\":\"", member);
+	for (i = 0; i < n; i++)
+		buf_addc(&b, 'a');
+	buf_adds(&b, "\"}");
+	return b.p;
+}
+
+struct tcase {
+	const char *name;
+	const char *body;
+	char *(*make)(void);
+	const char *ct;
+	int status;
+	const char *error;
+};
+
+static char *huge_client_id(void) { return tok_huge("client_id", 300); }
+static char *huge_secret(void) { return tok_huge("client_secret", 4000); }
+static char *huge_scope(void) { return tok_huge("scope", 3000); }
+static char *huge_body(void) { return tok_huge("padding", 20000); }
+static char *deep_json(void)
+{
+	struct mk_buf b = MK_BUF_INIT;
+	int i;
+
+	buf_adds(&b, "{\"grant_type\":");
+	for (i = 0; i < 5000; i++)
+		buf_addc(&b, '[');
+	return b.p;
+}
+static char *unknown_client(void) { return tok_body("nobody-at-all", tok_secret); }
+static char *wrong_secret(void)
+{
+	char s[128];
+
+	snprintf(s, sizeof(s), "%.*sX", (int)strlen(tok_secret) - 1, tok_secret);
+	return tok_body(NULL, s);
+}
+static char *empty_secret(void) { return tok_body(NULL, ""); }
+static char *nul_in_secret(void) { return tok_body(NULL, "abc\\u0000def"); }
+
+static const struct tcase tcases[] = {
+	{ "bad JSON", "{\"grant_type\":\"client_credentials\"", NULL, "application/json", 400,
+	    "invalid_request" },
+	{ "JSON array", "[\"client_credentials\"]", NULL, "application/json", 400,
+	    "invalid_request" },
+	{ "deep JSON", NULL, deep_json, "application/json", 400, "invalid_request" },
+	{ "text/plain", "grant_type=client_credentials", NULL, "text/plain", 400,
+	    "invalid_request" },
+	{ "multipart", "--x\r\n", NULL, "multipart/form-data; boundary=x", 400,
+	    "invalid_request" },
+	{ "no content type", "{}", NULL, "", 400, "invalid_request" },
+	{ "huge client_id", NULL, huge_client_id, "application/json", 400, "invalid_request" },
+	{ "huge secret", NULL, huge_secret, "application/json", 400, "invalid_request" },
+	{ "huge scope", NULL, huge_scope, "application/json", 400, "invalid_request" },
+	{ "body over 16 KiB", NULL, huge_body, "application/json", 413, "invalid_request" },
+	{ "form NUL", "grant_type=client_credentials&client_id=a%00b", NULL,
+	    "application/x-www-form-urlencoded", 400, "invalid_request" },
+	{ "unknown client", NULL, unknown_client, "application/json", 401, "access_denied" },
+	{ "wrong secret", NULL, wrong_secret, "application/json", 401, "access_denied" },
+	{ "empty secret", NULL, empty_secret, "application/json", 401, "access_denied" },
+	{ "NUL in secret", NULL, nul_in_secret, "application/json", 400, "invalid_request" },
+};
+
+Test(hostile, oauth_token_table)
+{
+	struct th_res r;
+	size_t i, grants, before_n, after_n;
+	char *before, *after, *body;
+
+	tok_client_make();
+	grants = table_count(ST_GRANTS);
+	before = stored_victim(&before_n);
+	for (i = 0; i < sizeof(tcases) / sizeof(tcases[0]); i++) {
+		const struct tcase *tc = &tcases[i];
+
+		body = tc->make != NULL ? tc->make() : strdup(tc->body);
+		r = call("POST", "/oauth/token", body, strlen(body), tc->ct, NULL);
+		cr_assert_eq(r.status, tc->status, "%s: %d %.300s", tc->name, r.status, r.body);
+		cr_assert_str_eq(jx_get_str(r.json, "error"), tc->error, "%s", tc->name);
+		cr_assert_not_null(jx_get_str(r.json, "error_description"), "%s", tc->name);
+		cr_assert_lt(r.seconds, HOSTILE_MAX_SECONDS, "%s: took %.1f s", tc->name,
+		    r.seconds);
+		th_res_free(&r);
+		free(body);
+	}
+	cr_assert_eq(table_count(ST_KEYS), 0, "no key was made for a refused request");
+	cr_assert_eq(table_count(ST_GRANTS), grants);
+	after = stored_victim(&after_n);
+	cr_assert_str_eq(after, before);
+	cr_assert_eq(after_n, before_n);
+	free(before);
+	free(after);
+	/* The control: the right secret gets a token. */
+	body = tok_body(NULL, tok_secret);
+	r = call("POST", "/oauth/token", body, strlen(body), NULL, NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	th_res_free(&r);
+	free(body);
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The median time of a wrong secret differing in its first byte, in its
+ * last byte, and of an unknown client, measured interleaved so that the
+ * machine's load falls on all three alike.  The bound is loose (a factor
+ * of 2): a byte-by-byte compare of 64 bytes would not show against the
+ * request's own cost, so this catches gross differences (an early exit
+ * before hashing, a lookup that returns first for unknown clients), and
+ * the constant-time compare itself is CRYPTO_memcmp's (oauth.c).
+ */
+#define TIMING_ROUNDS 301
+
+Test(hostile, oauth_secret_timing)
+{
+	double t[3][TIMING_ROUNDS], med[3];
+	char *bodies[3], s[128];
+	struct th_res r;
+	int i, k;
+
+	tok_client_make();
+	snprintf(s, sizeof(s), "X%s", tok_secret + 1);
+	bodies[0] = tok_body(NULL, s);
+	snprintf(s, sizeof(s), "%.*sX", (int)strlen(tok_secret) - 1, tok_secret);
+	bodies[1] = tok_body(NULL, s);
+	bodies[2] = tok_body("nobody-at-all-000000000000000000", tok_secret);
+	for (i = 0; i < TIMING_ROUNDS; i++)
+		for (k = 0; k < 3; k++) {
+			r = call("POST", "/oauth/token", bodies[k], strlen(bodies[k]), NULL, NULL);
+			cr_assert_eq(r.status, 401);
+			t[k][i] = r.seconds;
+			th_res_free(&r);
+		}
+	for (k = 0; k < 3; k++) {
+		qsort(t[k], TIMING_ROUNDS, sizeof(double), cmp_double);
+		med[k] = t[k][TIMING_ROUNDS / 2];
+		free(bodies[k]);
+	}
+	cr_log_info("median s: first byte %.2e, last byte %.2e, unknown client %.2e",
+	    med[0], med[1], med[2]);
+	cr_assert(med[1] < 2 * med[0] && med[0] < 2 * med[1],
+	    "first %.2e vs last %.2e", med[0], med[1]);
+	cr_assert(med[2] < 2 * med[0] && med[0] < 2 * med[2],
+	    "known %.2e vs unknown %.2e", med[0], med[2]);
+}
