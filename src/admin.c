@@ -11,7 +11,10 @@
  * own assets), X-Frame-Options DENY, no caching of pages.
  *
  * Also here: calling the API as the session (admin_api), the form and
- * query fields, redirects, error pages, sign-in and sign-out.
+ * query fields, redirects, error pages, sign-in and sign-out.  Sign-in
+ * takes a bearer token, or a client's id and secret, which go to the API's
+ * own POST /oauth/token (client credentials, this service's audience): the
+ * session then holds the JWT it issued, never shown to the browser.
  */
 #include "admin.h"
 
@@ -318,6 +321,37 @@ admin_meta_diff(struct json_object *orig, struct json_object *edit, struct json_
 	return MK_OK;
 }
 
+/* The issuer and audience the API checks tokens against, for this request. */
+static void
+issuer_of(struct admin_ctx *c, struct api_ctx *ac)
+{
+	memset(ac, 0, sizeof(*ac));
+	ac->conf = c->conf;
+	ac->rq = c->rq;
+	api_issuer(ac);
+}
+
+enum mk_code
+admin_check_jwt(struct admin_ctx *c, struct store_txn *t, const char *jwt,
+    struct auth_token *out, struct mk_err *err)
+{
+	struct api_ctx ac;
+	struct mk_buf h = { 0 };
+	enum mk_code rc;
+
+	issuer_of(c, &ac);
+	buf_adds(&h, "Bearer ");
+	buf_adds(&h, jwt);
+	buf_addc(&h, '\0');
+	if (h.failed) {
+		buf_free(&h);
+		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
+	}
+	rc = auth_check(t, h.p, ac.issuer, ac.audience, mk_now_ms(), out, err);
+	buf_free(&h);
+	return rc;
+}
+
 /* ---- sign-in, sign-out, assets ---- */
 
 static void
@@ -337,7 +371,7 @@ login_form(struct admin_ctx *c, int status, const char *error)
 	    csrf);
 	buf_adds(b, "<label for=\"token\">Bearer token</label>\n"
 	    "<input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"off\" "
-	    "required spellcheck=\"false\"");
+	    "spellcheck=\"false\"");
 	if (error != NULL)
 		buf_adds(b, " aria-invalid=\"true\" aria-describedby=\"token-error\"");
 	buf_adds(b, ">\n<p class=\"hint\">A token made by <code>metakeepctl token create</code>. "
@@ -347,6 +381,14 @@ login_form(struct admin_ctx *c, int status, const char *error)
 		adm_esc(b, error);
 		buf_adds(b, "</p>\n");
 	}
+	buf_adds(b, "<details class=\"card\"><summary>Sign in with a client's credentials instead"
+	    "</summary>\n<label for=\"client_id\">Client ID</label>\n<input id=\"client_id\" "
+	    "name=\"client_id\" autocomplete=\"off\" spellcheck=\"false\">\n"
+	    "<label for=\"client_secret\">Client secret</label>\n<input id=\"client_secret\" "
+	    "name=\"client_secret\" type=\"password\" autocomplete=\"off\">\n<p class=\"hint\">"
+	    "A client with a grant for this API (<code>metakeepctl client grant</code>): the "
+	    "page gets a token for it from <code>/oauth/token</code> and can do what the grant's "
+	    "scopes allow. Leave the token field empty.</p></details>\n");
 	buf_adds(b, "<button type=\"submit\">Sign in</button>\n</form>\n");
 	adm_foot(c);
 }
@@ -359,6 +401,70 @@ page_index(struct admin_ctx *c)
 		return;
 	}
 	login_form(c, 200, NULL);
+}
+
+/*
+ * Sign in with a client's id and secret: POST /oauth/token through the API
+ * itself, then a session holding the JWT.  Its answer's error (Auth0's
+ * error_description) is shown on the form; the secret is never logged.
+ */
+static void
+login_client(struct admin_ctx *c, const char *id, const char *secret)
+{
+	struct api_ctx ac;
+	struct http_req rq;
+	struct http_resp rs;
+	struct json_object *body = json_object_new_object(), *ans = NULL;
+	struct store_txn *t = NULL;
+	struct auth_token at;
+	struct mk_err err;
+	const char *text, *jwt, *why;
+	char msg[300];
+	enum mk_code rc;
+
+	memset(&rs, 0, sizeof(rs));
+	issuer_of(c, &ac);
+	if (body == NULL || jx_set_str(body, "grant_type", "client_credentials", &err) != MK_OK ||
+	    jx_set_str(body, "client_id", id, &err) != MK_OK ||
+	    jx_set_str(body, "client_secret", secret, &err) != MK_OK ||
+	    jx_set_str(body, "audience", ac.audience, &err) != MK_OK ||
+	    (text = jx_text(body, NULL)) == NULL) {
+		admin_error(c, 500, "Internal error", "Out of memory.");
+		goto out;
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.method = "POST";
+	rq.uri = "/oauth/token";
+	rq.content_type = "application/json";
+	rq.body = text;
+	rq.body_len = strlen(text);
+	rq.host = c->rq->host;
+	rq.remote_addr = c->rq->remote_addr;
+	rq.user_agent = c->rq->user_agent;
+	http_resp_reset(&rs);
+	api_handle(c->s, c->conf, &rq, &rs);
+	if (rs.body.n == 0 || jx_parse_stored(rs.body.p, rs.body.n, &ans) != MK_OK)
+		ans = NULL;
+	if (rs.status != 200 || (jwt = jx_get_str(ans, "access_token")) == NULL) {
+		why = jx_get_str(ans, "error_description");
+		snprintf(msg, sizeof(msg), "The client's credentials were refused%s%.200s",
+		    why != NULL ? ": " : ".", why != NULL ? why : "");
+		login_form(c, rs.status == 429 ? 429 : 401, msg);
+		goto out;
+	}
+	if ((rc = store_read_begin(c->s, &t)) == MK_OK)
+		rc = admin_check_jwt(c, t, jwt, &at, &err);
+	store_txn_end(t);
+	if (rc != MK_OK || adm_session_start(c, NULL, jwt, at.exp_ms, &err) != MK_OK) {
+		log_warnx("admin: sign-in with client credentials failed: %s", err.msg);
+		admin_error(c, 500, "Sign-in failed", "The session could not be started.");
+		goto out;
+	}
+	admin_redirect(c, "/users");
+out:
+	json_object_put(body);
+	json_object_put(ans);
+	http_resp_free(&rs);
 }
 
 static void
@@ -377,7 +483,21 @@ page_login(struct admin_ctx *c)
 		return;
 	}
 	token = admin_form(c, "token");
-	if (token == NULL || token[0] == '\0' || strlen(token) > 512) {
+	if (token == NULL || token[0] == '\0') {
+		char *id = admin_form(c, "client_id"), *secret = admin_form(c, "client_secret");
+
+		if (id != NULL && id[0] != '\0' && secret != NULL)
+			login_client(c, id, secret);
+		else
+			login_form(c, 400, "Enter a bearer token, or a client's ID and secret.");
+		if (secret != NULL) {
+			explicit_bzero(secret, strlen(secret));
+			free(secret);
+		}
+		free(id);
+		goto out;
+	}
+	if (strlen(token) > 512) {
 		login_form(c, 400, "Enter a bearer token.");
 		goto out;
 	}
@@ -392,7 +512,7 @@ page_login(struct admin_ctx *c)
 		login_form(c, 401, "That token is not valid: unknown, revoked or expired.");
 		goto out;
 	}
-	if (rc != MK_OK || adm_session_start(c, hash, at.exp_ms, &err) != MK_OK) {
+	if (rc != MK_OK || adm_session_start(c, hash, NULL, at.exp_ms, &err) != MK_OK) {
 		log_warnx("admin: sign-in failed: %s", err.msg);
 		admin_error(c, rc == MK_ERR_FULL ? 503 : 500, "Sign-in failed",
 		    "The session could not be stored.");

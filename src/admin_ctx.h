@@ -87,6 +87,14 @@ char *admin_param(struct admin_ctx *c, const char *name);
 enum mk_code admin_meta_diff(struct json_object *orig, struct json_object *edit,
     struct json_object **out);
 
+/*
+ * Check a client's JWT (a session's) as the API checks a bearer token, with
+ * this request's issuer and audience, in read transaction t: *out is the
+ * caller.  auth_check's errors.
+ */
+enum mk_code admin_check_jwt(struct admin_ctx *c, struct store_txn *t, const char *jwt,
+    struct auth_token *out, struct mk_err *err);
+
 /* 1 when the session holds any of want. */
 int admin_may(const struct admin_ctx *c, uint32_t want);
 
@@ -129,11 +137,12 @@ const struct adm_asset *adm_asset_find(const char *name, size_t n);
 /* Read the session cookie; sets c->signed_in and the session's fields. */
 void adm_session_load(struct admin_ctx *c);
 /*
- * Start a session for the token whose key is tok_hash (checked by the
- * caller): store it and add its Set-Cookie.  MK_OK or the store's error.
+ * Start a session for the token whose key is tok_hash, or for the JWT jwt
+ * (a client's, from POST /oauth/token; one of the two NULL), checked by the
+ * caller: store it and add its Set-Cookie.  MK_OK or the store's error.
  */
-enum mk_code adm_session_start(struct admin_ctx *c, const char *tok_hash, int64_t tok_exp,
-    struct mk_err *err);
+enum mk_code adm_session_start(struct admin_ctx *c, const char *tok_hash, const char *jwt,
+    int64_t tok_exp, struct mk_err *err);
 /* End the session: delete it and clear the cookie. */
 void adm_session_end(struct admin_ctx *c);
 /* 1 when the form's csrf field is the session's (constant time). */

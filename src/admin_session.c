@@ -7,7 +7,12 @@
  * id.  The record is {"tok":"<the token's key>","csrf":"...","exp":<ms>}:
  * the token itself is never stored, only its key (auth_hash), and every
  * request checks that token again (auth_check_hash), so a revoked or
- * expired token ends its sessions at once.  A session ends at exp (8 hours,
+ * expired token ends its sessions at once.  A session signed in with a
+ * client's id and secret holds the JWT POST /oauth/token issued it
+ * ({"jwt":...} instead of "tok"; it never leaves the server: not in the
+ * cookie, a URL or a log), checked again on every request as the API
+ * checks it (auth_check: signature, expiry, the client's grant still
+ * there), so deleting the client or its grant ends the session.  A session ends at exp (8 hours,
  * or the token's own expiry when sooner) or at sign-out.
  *
  * The cookie is HttpOnly, SameSite=Strict, Path=<mount>/, and Secure when
@@ -76,7 +81,7 @@ adm_session_load(struct admin_ctx *c)
 	struct store_txn *t = NULL;
 	struct mk_slice key, rec;
 	struct mk_err err;
-	const char *tok, *csrf;
+	const char *tok, *jwt, *csrf;
 	int64_t now = mk_now_ms(), exp;
 
 	c->signed_in = 0;
@@ -92,14 +97,17 @@ adm_session_load(struct admin_ctx *c)
 	    jx_parse_stored(rec.p, rec.n, &o) != MK_OK)
 		goto out;
 	tok = jx_get_str(o, "tok");
+	jwt = jx_get_str(o, "jwt");
 	csrf = jx_get_str(o, "csrf");
-	if (tok == NULL || csrf == NULL || strlen(csrf) != ADMIN_CSRF_LEN ||
+	if ((tok == NULL) == (jwt == NULL) || csrf == NULL || strlen(csrf) != ADMIN_CSRF_LEN ||
 	    !json_object_object_get_ex(o, "exp", &v))
 		goto out;
 	exp = json_object_get_int64(v);
 	if (now >= exp)
 		goto out;
-	if (auth_check_hash(t, tok, now, &c->tok, &err) != MK_OK)
+	if (tok != NULL && auth_check_hash(t, tok, now, &c->tok, &err) != MK_OK)
+		goto out;
+	if (jwt != NULL && admin_check_jwt(c, t, jwt, &c->tok, &err) != MK_OK)
 		goto out;
 	memcpy(c->sid_hash, hash, sizeof(c->sid_hash));
 	memcpy(c->csrf, csrf, ADMIN_CSRF_LEN + 1);
@@ -170,11 +178,12 @@ start_write(struct store_txn *t, void *ctx, struct mk_err *err)
 }
 
 enum mk_code
-adm_session_start(struct admin_ctx *c, const char *tok_hash, int64_t tok_exp,
+adm_session_start(struct admin_ctx *c, const char *tok_hash, const char *jwt, int64_t tok_exp,
     struct mk_err *err)
 {
 	char sid[ADMIN_SID_LEN + 1], hash[AUTH_HASH_LEN + 1], csrf[ADMIN_CSRF_LEN + 1];
-	char rec[AUTH_HASH_LEN + ADMIN_CSRF_LEN + 64];
+	struct json_object *o = NULL;
+	const char *rec;
 	struct start st;
 	int64_t now = mk_now_ms(), exp = now + ADMIN_SESSION_MS;
 	enum mk_code rc;
@@ -185,13 +194,21 @@ adm_session_start(struct admin_ctx *c, const char *tok_hash, int64_t tok_exp,
 	    mk_random_chars(csrf, ADMIN_CSRF_LEN, MK_ALPHA_URLSAFE) == -1)
 		return mk_fail(err, MK_ERR_INTERNAL, "no randomness");
 	mk_sha256_hex(sid, ADMIN_SID_LEN, hash);
-	snprintf(rec, sizeof(rec), "{\"tok\":\"%s\",\"csrf\":\"%s\",\"exp\":%lld}", tok_hash,
-	    csrf, (long long)exp);
+	if ((o = json_object_new_object()) == NULL ||
+	    jx_set_str(o, jwt != NULL ? "jwt" : "tok", jwt != NULL ? jwt : tok_hash, err) != MK_OK ||
+	    jx_set_str(o, "csrf", csrf, err) != MK_OK ||
+	    json_object_object_add(o, "exp", json_object_new_int64(exp)) != 0 ||
+	    (rec = jx_text(o, NULL)) == NULL) {
+		json_object_put(o);
+		return mk_fail(err, MK_ERR_NOMEM, "sessions: out of memory");
+	}
 	memset(&st, 0, sizeof(st));
 	st.key = hash;
 	st.rec = rec;
 	st.sw.now = now;
-	if ((rc = store_write(c->s, start_write, &st, err)) != MK_OK)
+	rc = store_write(c->s, start_write, &st, err);
+	json_object_put(o);
+	if (rc != MK_OK)
 		return rc;
 	set_cookie(c, COOKIE_SID, sid, (long)((exp - now) / 1000));
 	set_cookie(c, COOKIE_LOGIN, "", 0);

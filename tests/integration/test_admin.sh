@@ -123,6 +123,37 @@ JAR=$MK_TMP/jar
 assert_status 303 "https: sign-in"
 assert_header Set-Cookie '^mk_admin=.*; HttpOnly; SameSite=Strict; Secure$' "https: the session cookie is Secure"
 
+# Sign-in with a client's id and secret (when the API has /oauth/token):
+# a client granted read:users gets a read-only session; a wrong secret and
+# a client without a grant are refused on the form.
+if "$MK_BUILD/metakeepctl" client --help >/dev/null 2>&1; then
+	AUD=https://127.0.0.1:$MK_PORT/api/v2/
+	CL=$("$MK_BUILD/metakeepctl" -d "$MK_DB" client create --name "Admin page reader" \
+		--scope read:users --audience "$AUD" 2>/dev/null)
+	CID=$(jq -r .client_id <<<"$CL")
+	CSECRET=$(jq -r .client_secret <<<"$CL")
+	JAR=$MK_TMP/jar.client
+	rm -f "$JAR"
+	page GET /admin/
+	page POST /admin/login "csrf=$(field csrf)&client_id=$CID&client_secret=wrong"
+	assert_status 401 "client sign-in with a wrong secret refused"
+	check "the refusal is shown on the form" has "The client&#39;s credentials were refused"
+	page POST /admin/login "csrf=$(field csrf)&client_id=$CID&client_secret=$(enc "$CSECRET")"
+	assert_status 303 "client sign-in with the right secret"
+	assert_header Set-Cookie '^mk_admin=.*HttpOnly; SameSite=Strict' "client sign-in: the session cookie"
+	page GET /admin/users
+	assert_status 200 "client session: the users list"
+	check "client session: no Tokens link (not every scope)" not has '/admin/tokens"'
+	if grep -rq "$CSECRET" "$MK_TMP"/*.log 2>/dev/null; then
+		fail "client sign-in: the secret is in no log"
+	else
+		pass "client sign-in: the secret is in no log"
+	fi
+	JAR=$MK_TMP/jar
+else
+	echo "# no /oauth/token in this build: no client sign-in to check"
+fi
+
 # ---- users ----
 page GET /admin/users
 assert_status 200 "the users list"
