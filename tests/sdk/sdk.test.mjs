@@ -5,35 +5,60 @@
 //   MK_SDK_DOMAIN         127.0.0.1:PORT, the https port of the web server
 //   NODE_EXTRA_CA_CERTS   the self-signed certificate it serves (trust, not
 //                         NODE_TLS_REJECT_UNAUTHORIZED=0, not a fetch override)
-//   MK_SDK_CLIENT_ID, MK_SDK_CLIENT_SECRET
-//                         a machine client granted every scope of the API
-//   MK_SDK_NARROW_ID, MK_SDK_NARROW_SECRET
-//                         a client granted read:users only
-//   MK_SDK_TOKEN, MK_SDK_NARROW_TOKEN
-//                         static tokens used instead of the client pairs
-//                         when those are not set
-import { test } from 'node:test';
+//   MK_SDK_ADMIN_TOKEN    a token of metakeepctl's (every scope): only to make
+//                         the machine clients and their grants below, as an
+//                         operator does once
+// Everything else goes through client credentials, as scripts do:
+// ManagementClient({domain, clientId, clientSecret}) asks POST /oauth/token
+// for an access token (a JWT) and calls the API with it.
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManagementClient, AuthenticationClient, ManagementApiError } from 'auth0';
+import {
+  ManagementClient, AuthenticationClient, ManagementApiError, AuthApiError,
+} from 'auth0';
 
 const env = process.env;
 const domain = env.MK_SDK_DOMAIN;
 assert.ok(domain, 'MK_SDK_DOMAIN is not set (run test_sdk.sh)');
 assert.ok(env.NODE_EXTRA_CA_CERTS, 'NODE_EXTRA_CA_CERTS is not set');
 assert.notEqual(env.NODE_TLS_REJECT_UNAUTHORIZED, '0', 'certificate checks must stay on');
+assert.ok(env.MK_SDK_ADMIN_TOKEN, 'MK_SDK_ADMIN_TOKEN is not set');
+// What the SDK asks for by default: Auth0's Management API at that host.
 const audience = `https://${domain}/api/v2/`;
 
-// management(ID, SECRET, TOKEN): a ManagementClient as a script builds it,
-// with its client's credentials, or with a token when there are none.
-function management(id, secret, token) {
-  if (id)
-    return new ManagementClient({ domain, clientId: id, clientSecret: secret });
-  assert.ok(token, 'neither a client nor a token to call the API with');
-  return new ManagementClient({ domain, token });
+// Every scope the walk-through needs, and a grant of one scope.
+const FULL = ['read:users', 'create:users', 'update:users', 'delete:users',
+  'read:clients', 'create:clients', 'update:clients', 'delete:clients', 'read:client_keys'];
+const NARROW = ['read:users'];
+
+const admin = new ManagementClient({ domain, token: env.MK_SDK_ADMIN_TOKEN });
+// machine, narrow: {id, secret, grant} of the two machine clients.
+const machine = {};
+const narrowc = {};
+let mgmt;
+let narrow;
+
+// machineClient(NAME, SCOPES, INTO): a client (app_type non_interactive)
+// and its client grant for the Management API, made through the SDK.
+async function machineClient(name, scopes, into) {
+  const c = await admin.clients.create({
+    name, app_type: 'non_interactive', grant_types: ['client_credentials'],
+  });
+  assert.equal(c.status, 201);
+  assert.equal(typeof c.data.client_secret, 'string');
+  const g = await admin.clientGrants.create({ client_id: c.data.client_id, audience, scope: scopes });
+  assert.equal(g.status, 201);
+  assert.deepEqual([...g.data.scope].sort(), [...scopes].sort());
+  Object.assign(into, { id: c.data.client_id, secret: c.data.client_secret, grant: g.data.id });
 }
 
-const mgmt = management(env.MK_SDK_CLIENT_ID, env.MK_SDK_CLIENT_SECRET, env.MK_SDK_TOKEN);
-const narrow = management(env.MK_SDK_NARROW_ID, env.MK_SDK_NARROW_SECRET, env.MK_SDK_NARROW_TOKEN);
+before(async () => {
+  await machineClient('sdk machine', FULL, machine);
+  await machineClient('sdk narrow', NARROW, narrowc);
+  mgmt = new ManagementClient({ domain, clientId: machine.id, clientSecret: machine.secret });
+  narrow = new ManagementClient({ domain, clientId: narrowc.id, clientSecret: narrowc.secret });
+});
+
 const CONN = 'Username-Password-Authentication';
 const email = `sdk.${process.pid}.${Date.now()}@example.com`;
 
@@ -144,6 +169,46 @@ test('the walk-through with a user: create, PATCH metadata, search, read, delete
   });
 });
 
+test('AuthenticationClient: the client-credentials grant', async (t) => {
+  await t.test('oauth.clientCredentialsGrant gets a Bearer JWT for the API', async () => {
+    const auth = new AuthenticationClient({ domain, clientId: machine.id, clientSecret: machine.secret });
+    const r = await auth.oauth.clientCredentialsGrant({ audience });
+    assert.equal(r.status, 200);
+    assert.equal(r.data.token_type, 'Bearer');
+    assert.ok(Number.isInteger(r.data.expires_in) && r.data.expires_in > 0);
+    assert.deepEqual(r.data.scope.split(' ').sort(), [...FULL].sort());
+    const [head, body, sig] = r.data.access_token.split('.');
+    assert.ok(sig, 'a JWT: header.payload.signature');
+    const h = JSON.parse(Buffer.from(head, 'base64url'));
+    const p = JSON.parse(Buffer.from(body, 'base64url'));
+    assert.equal(h.alg, 'RS256');
+    assert.equal(typeof h.kid, 'string');
+    assert.equal(p.sub, `${machine.id}@clients`);
+    assert.equal(p.azp, machine.id);
+    assert.equal(p.gty, 'client-credentials');
+    assert.deepEqual([].concat(p.aud), [audience]);
+    assert.equal(p.exp - p.iat, r.data.expires_in);
+    // The token works as a static one too.
+    const withToken = new ManagementClient({ domain, token: r.data.access_token });
+    assert.equal((await withToken.users.getAll({ per_page: 1 })).status, 200);
+  });
+
+  await t.test('a wrong secret is refused (401)', async () => {
+    const auth = new AuthenticationClient({ domain, clientId: machine.id, clientSecret: 'x'.repeat(64) });
+    await assert.rejects(auth.oauth.clientCredentialsGrant({ audience }), (e) => {
+      assert.ok(e instanceof AuthApiError, `an AuthApiError, not ${e && e.name}: ${e}`);
+      assert.equal(e.statusCode, 401);
+      return true;
+    });
+  });
+
+  await t.test('another audience than the API is refused (403 access_denied)', async () => {
+    const auth = new AuthenticationClient({ domain, clientId: machine.id, clientSecret: machine.secret });
+    await assert.rejects(auth.oauth.clientCredentialsGrant({ audience: 'https://elsewhere.example/api/' }),
+      (e) => e instanceof AuthApiError && e.statusCode === 403 && e.error === 'access_denied');
+  });
+});
+
 test('a client\'s client_metadata: create, read, update, delete', async (t) => {
   let cid;
 
@@ -191,4 +256,18 @@ test('a client\'s client_metadata: create, read, update, delete', async (t) => {
     assert.equal(r.status, 204);
     await rejects(mgmt.clients.get({ client_id: cid }), 404, 'inexistent_client');
   });
+});
+
+test('client grants: listed by client_id; a grant removed stops new tokens at once', async () => {
+  const l = await admin.clientGrants.getAll({ client_id: narrowc.id });
+  assert.equal(l.status, 200);
+  assert.deepEqual(l.data.map((g) => [g.id, g.client_id, g.audience, g.scope]),
+    [[narrowc.grant, narrowc.id, audience, NARROW]]);
+  const r = await admin.clientGrants.delete({ id: narrowc.grant });
+  assert.equal(r.status, 204);
+  const auth = new AuthenticationClient({ domain, clientId: narrowc.id, clientSecret: narrowc.secret });
+  await assert.rejects(auth.oauth.clientCredentialsGrant({ audience }),
+    (e) => e instanceof AuthApiError && e.statusCode === 403 && e.error === 'access_denied');
+  await admin.clients.delete({ client_id: narrowc.id });
+  await admin.clients.delete({ client_id: machine.id });
 });
