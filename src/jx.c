@@ -531,12 +531,12 @@ jx_scan_all(struct jx_scan *s)
  */
 enum { TOK_BODY, TOK_STORED, TOK__COUNT };
 
+static _Thread_local struct json_tokener *cache[TOK__COUNT];
+static _Thread_local int cache_depth[TOK__COUNT];
+
 static struct json_tokener *
 tok_get(int slot, int depth, int flags)
 {
-	static _Thread_local struct json_tokener *cache[TOK__COUNT];
-	static _Thread_local int cache_depth[TOK__COUNT];
-
 	if (cache[slot] != NULL && cache_depth[slot] == depth) {
 		json_tokener_reset(cache[slot]);
 		return cache[slot];
@@ -548,6 +548,18 @@ tok_get(int slot, int depth, int flags)
 	cache_depth[slot] = depth;
 	json_tokener_set_flags(cache[slot], flags);
 	return cache[slot];
+}
+
+void
+jx_release(void)
+{
+	int i;
+
+	for (i = 0; i < TOK__COUNT; i++) {
+		if (cache[i] != NULL)
+			json_tokener_free(cache[i]);
+		cache[i] = NULL;
+	}
 }
 
 enum mk_code

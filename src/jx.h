@@ -64,6 +64,15 @@ enum mk_code jx_parse(const char *buf, size_t len, int max_depth,
 enum mk_code jx_parse_stored(const char *buf, size_t len, struct json_object **out);
 
 /*
+ * Free the parsers jx_parse and jx_parse_stored keep for the next parse in
+ * this thread: a parser keeps the buffer of the longest string it has read,
+ * so after a large body or record it holds that much memory until this is
+ * called (the worker does after large requests).  The next parse makes a
+ * new one.
+ */
+void jx_release(void);
+
+/*
  * Compact serialization (no spaces, "/" not escaped).  The returned string is
  * borrowed from obj (valid until obj changes or is put); *len gets its length
  * when len is not NULL.  A NULL obj serializes as "null".

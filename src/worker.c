@@ -34,6 +34,7 @@
 #include "admin.h"
 #include "api.h"
 #include "buf.h"
+#include "jx.h"
 #include "log.h"
 #include "logev.h"
 #include "master.h"
@@ -302,9 +303,9 @@ worker_write_resp(const struct xport *x, const struct http_resp *rs)
  * body, a large answer or a search over many users leaves megabytes of
  * free heap that glibc keeps for later (its mmap threshold rises after
  * each large free), so a worker that once served such requests stayed
- * hundreds of MB large.  Then the worker's large buffers are dropped and
- * malloc_trim returns every free page; it costs a few hundred
- * microseconds, only after such requests.
+ * hundreds of MB large.  Then the worker's large buffers and jx's kept
+ * parsers (jx_release) are dropped and malloc_trim returns every free
+ * page; it costs a few hundred microseconds, only after such requests.
  */
 static void
 worker_trim(struct worker *w, const struct http_req *rq, size_t body_len)
@@ -316,6 +317,7 @@ worker_trim(struct worker *w, const struct http_req *rq, size_t body_len)
 		buf_free(&w->body);
 	if (w->rs.body.cap >= WORKER_TRIM_AT)
 		buf_free(&w->rs.body);
+	jx_release();
 	(void)malloc_trim(0);
 }
 
