@@ -75,6 +75,41 @@ read_all(const char *path, unsigned char **out, size_t *n)
 	return 0;
 }
 
+/*
+ * A record header at off (read by copy: off may be odd); whole: its data
+ * is in the journal too.
+ */
+static int
+hdr_ok(const unsigned char *jb, size_t jn, size_t off, int whole)
+{
+	struct shim_rec r;
+
+	if (off + sizeof(r) > jn)
+		return 0;
+	memcpy(&r, jb + off, sizeof(r));
+	return r.magic == SHIM_MAGIC && r.type >= SHIM_PRE && r.type <= SHIM_DONE &&
+	    (!whole || r.n <= jn - off - sizeof(r));
+}
+
+/*
+ * A whole record at off whose data ends where a header, the end, or a
+ * tail too short for a header begins.  A cut record claims data that runs
+ * into the records after it, so where it says its successor starts there
+ * is none.
+ */
+static int
+chain_ok(const unsigned char *jb, size_t jn, size_t off)
+{
+	struct shim_rec r;
+	size_t next;
+
+	if (!hdr_ok(jb, jn, off, 1))
+		return 0;
+	memcpy(&r, jb + off, sizeof(r));
+	next = off + sizeof(r) + r.n;
+	return jn - next < sizeof(r) || hdr_ok(jb, jn, next, 0);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -109,21 +144,40 @@ main(int argc, char *argv[])
 		return 1;
 	}
 
-	/* Records, in journal order. */
+	/*
+	 * Records, in journal order.  A record that is not whole, or whose
+	 * successor is not a record, is the write(2) of a process SIGKILLed
+	 * inside it (a fatal signal cuts a large write short); the next
+	 * process's records follow it.  Its write to the file never happened
+	 * (the shim journals before it writes), so it is dropped: the rest of
+	 * the journal is moved down over it, which keeps records where they
+	 * were aligned.
+	 */
 	for (off = 0; off + sizeof(struct shim_rec) <= jn; ) {
 		const struct shim_rec *r = (const void *)(jb + off);
 
-		if (r->magic != SHIM_MAGIC || off + sizeof(*r) + r->n > jn) {
-			fprintf(stderr, "syncundo: bad record at %zu\n", off);
-			return 1;
+		if (!chain_ok(jb, jn, off)) {
+			size_t s = off + 1;
+
+			while (s + sizeof(*r) <= jn && !chain_ok(jb, jn, s))
+				s++;
+			if (s + sizeof(*r) > jn)
+				s = jn;
+			fprintf(stderr, "syncundo: dropped %zu bytes of a cut record at %zu\n",
+			    s - off, off);
+			memmove(jb + off, jb + s, jn - s);
+			jn -= s - off;
+			continue;
 		}
 		rec = xrealloc(rec, (nrec + 1) * sizeof(*rec));
 		rec[nrec++] = r;
 		off += sizeof(*r) + r->n;
 	}
 	if (off != jn) {
-		fprintf(stderr, "syncundo: truncated journal\n");
-		return 1;
+		/* A cut record shorter than a header: dropped as above. */
+		fprintf(stderr, "syncundo: dropped %zu bytes of a cut record at %zu\n",
+		    jn - off, off);
+		jn = off;
 	}
 
 	/*
