@@ -124,12 +124,34 @@ slice_of(const char *s)
 	return sl;
 }
 
+/*
+ * Write grant op->id of client_id and audience (borrowed) with op->scopes
+ * and append its record to op->out: the last step of create and update.
+ * Errors: MK_ERR_NOMEM, those of store_put.
+ */
+static enum mk_code
+grant_put(struct store_txn *t, const struct grant_op *op, const char *client_id,
+    const char *audience, struct mk_err *err)
+{
+	struct mk_buf b = { 0 };
+	enum mk_code rc;
+
+	if (grant_build(op->id, client_id, audience, op->scopes, &b) != 0)
+		rc = mk_fail(err, MK_ERR_NOMEM, "out of memory");
+	else if ((rc = store_put(t, ST_GRANTS, slice_of(op->id),
+	    (struct mk_slice){ b.p, b.n })) != MK_OK)
+		mk_fail(err, rc, "storing the grant failed");
+	else
+		buf_add(op->out, b.p, b.n);
+	buf_free(&b);
+	return rc;
+}
+
 static enum mk_code
 create_tx(struct store_txn *t, void *vop, struct mk_err *err)
 {
 	struct grant_op *op = vop;
 	struct mk_slice rec;
-	struct mk_buf b = { 0 };
 	enum mk_code rc;
 
 	rc = store_get(t, ST_CLIENTS, slice_of(op->client_id), &rec);
@@ -142,19 +164,7 @@ create_tx(struct store_txn *t, void *vop, struct mk_err *err)
 		return mk_fail(err, MK_ERR_EXISTS, "Client grant already exists");
 	if (rc != MK_ERR_NOTFOUND)
 		return mk_fail(err, rc, "grant lookup failed");
-	if (grant_build(op->id, op->client_id, op->audience, op->scopes, &b) != 0) {
-		rc = mk_fail(err, MK_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if ((rc = store_put(t, ST_GRANTS, slice_of(op->id), (struct mk_slice){ b.p, b.n }))
-	    != MK_OK) {
-		mk_fail(err, rc, "storing the grant failed");
-		goto out;
-	}
-	buf_add(op->out, b.p, b.n);
-out:
-	buf_free(&b);
-	return rc;
+	return grant_put(t, op, op->client_id, op->audience, err);
 }
 
 enum mk_code
@@ -185,7 +195,6 @@ update_tx(struct store_txn *t, void *vop, struct mk_err *err)
 {
 	struct grant_op *op = vop;
 	struct mk_slice rec;
-	struct mk_buf b = { 0 };
 	char client_id[GRANT_AUDIENCE_MAX + AUTH_CLIENT_MAX], audience[sizeof(client_id)];
 	enum mk_code rc;
 
@@ -196,19 +205,7 @@ update_tx(struct store_txn *t, void *vop, struct mk_err *err)
 		return mk_fail(err, rc, "grant lookup failed");
 	if (grant_rec_keys(rec, client_id, audience, sizeof(client_id)) != 0)
 		return mk_fail(err, MK_ERR_INTERNAL, "grant %s: damaged record", op->id);
-	if (grant_build(op->id, client_id, audience, op->scopes, &b) != 0) {
-		rc = mk_fail(err, MK_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if ((rc = store_put(t, ST_GRANTS, slice_of(op->id), (struct mk_slice){ b.p, b.n }))
-	    != MK_OK) {
-		mk_fail(err, rc, "storing the grant failed");
-		goto out;
-	}
-	buf_add(op->out, b.p, b.n);
-out:
-	buf_free(&b);
-	return rc;
+	return grant_put(t, op, client_id, audience, err);
 }
 
 enum mk_code
