@@ -38,9 +38,8 @@ grant_build(const char *id, const char *client_id, const char *audience, uint32_
     struct mk_buf *out)
 {
 	struct json_object *o, *a;
-	const char *text, *name;
+	const char *name;
 	uint32_t bit;
-	size_t n;
 	int rc = -1;
 
 	if ((o = json_object_new_object()) == NULL)
@@ -55,9 +54,7 @@ grant_build(const char *id, const char *client_id, const char *audience, uint32_
 	    json_object_object_add(o, "audience", json_object_new_string(audience)) != 0 ||
 	    json_object_object_add(o, "scope", a) != 0)
 		goto out;
-	if ((text = jx_text(o, &n)) == NULL || buf_add(out, text, n) != 0)
-		goto out;
-	rc = 0;
+	rc = jx_append(out, o);
 out:
 	json_object_put(o);
 	return rc;

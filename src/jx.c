@@ -680,6 +680,17 @@ jx_text(struct json_object *obj, size_t *len)
 }
 
 int
+jx_append(struct mk_buf *out, struct json_object *obj)
+{
+	const char *t;
+	size_t n;
+
+	if ((t = jx_text(obj, &n)) == NULL)
+		return -1;
+	return buf_add(out, t, n) == 0 ? 0 : -1;
+}
+
+int
 jx_depth(struct json_object *obj)
 {
 	int d, max = 0;

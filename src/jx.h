@@ -80,6 +80,12 @@ void jx_release(void);
 const char *jx_text(struct json_object *obj, size_t *len);
 
 /*
+ * Append jx_text(obj) to out.  Returns 0, or -1 when memory runs out (out
+ * then holds what it held before, or more: the caller drops it).
+ */
+int jx_append(struct mk_buf *out, struct json_object *obj);
+
+/*
  * Depth of a value as jx_parse counts it (scalar 0, {} 1, {"a":{}} 2).
  */
 int jx_depth(struct json_object *obj);

@@ -68,8 +68,6 @@ keyrec_build(const char *kid, int64_t created, int64_t retired, const char *pem,
     size_t pemlen, struct mk_buf *out)
 {
 	struct json_object *o;
-	const char *text;
-	size_t n;
 	int rc = -1;
 
 	if ((o = json_object_new_object()) == NULL)
@@ -79,9 +77,7 @@ keyrec_build(const char *kid, int64_t created, int64_t retired, const char *pem,
 	    json_object_object_add(o, "retired", json_object_new_int64(retired)) != 0 ||
 	    json_object_object_add(o, "pem", json_object_new_string_len(pem, (int)pemlen)) != 0)
 		goto out;
-	if ((text = jx_text(o, &n)) == NULL || buf_add(out, text, n) != 0)
-		goto out;
-	rc = 0;
+	rc = jx_append(out, o);
 out:
 	json_object_put(o);
 	return rc;
@@ -244,8 +240,6 @@ keys_jwks(struct store_txn *t, struct mk_buf *out)
 {
 	struct jwks_ctx j = { NULL, 1, 0 };
 	struct json_object *o = NULL;
-	const char *text;
-	size_t n;
 	enum mk_code rc = MK_ERR_NOMEM;
 
 	if ((o = json_object_new_object()) == NULL || (j.arr = json_object_new_array()) == NULL ||
@@ -258,10 +252,7 @@ keys_jwks(struct store_txn *t, struct mk_buf *out)
 	j.active_first = 0;
 	if ((rc = store_table_scan(t, ST_KEYS, jwks_visit, &j)) != MK_OK)
 		goto out;
-	rc = MK_ERR_INTERNAL;
-	if (j.failed || (text = jx_text(o, &n)) == NULL || buf_add(out, text, n) != 0)
-		goto out;
-	rc = MK_OK;
+	rc = !j.failed && jx_append(out, o) == 0 ? MK_OK : MK_ERR_INTERNAL;
 out:
 	json_object_put(o);
 	return rc;

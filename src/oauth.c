@@ -97,8 +97,6 @@ claims_build(const struct oauth_req *rq, const char *scope, int64_t iat, struct 
 {
 	struct json_object *o;
 	struct mk_buf sub = MK_BUF_INIT;
-	const char *text;
-	size_t n;
 	int rc = -1;
 
 	buf_printf(&sub, "%s@clients", rq->client_id);
@@ -115,9 +113,7 @@ claims_build(const struct oauth_req *rq, const char *scope, int64_t iat, struct 
 	    json_object_object_add(o, "gty", json_object_new_string("client-credentials")) != 0 ||
 	    json_object_object_add(o, "azp", json_object_new_string(rq->client_id)) != 0)
 		goto out;
-	if ((text = jx_text(o, &n)) == NULL || buf_add(out, text, n) != 0)
-		goto out;
-	rc = 0;
+	rc = jx_append(out, o);
 out:
 	json_object_put(o);
 	buf_free(&sub);

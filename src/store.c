@@ -1253,8 +1253,6 @@ store_put(struct store_txn *t, enum store_table table, struct mk_slice key,
 		log_warnx("store: store_put on an indexed table");
 		return MK_ERR_INTERNAL;
 	}
-	if (table_dbi(t->s, table, &dbi) == -1)
-		return MK_ERR_INTERNAL;
 	if (key.n == 0 || key.n > t->s->keymax)
 		return MK_ERR_INVALID;
 	k.mv_data = (void *)(uintptr_t)key.p;
@@ -1276,8 +1274,6 @@ store_del(struct store_txn *t, enum store_table table, struct mk_slice key)
 		log_warnx("store: store_del on an indexed table");
 		return MK_ERR_INTERNAL;
 	}
-	if (table_dbi(t->s, table, &dbi) == -1)
-		return MK_ERR_INTERNAL;
 	if (key.n == 0 || key.n > t->s->keymax)
 		return MK_ERR_NOTFOUND;
 	k.mv_data = (void *)(uintptr_t)key.p;

@@ -868,7 +868,8 @@ Test(hostile, oauth_secret_timing)
 	for (i = 0; i < TIMING_ROUNDS; i++)
 		for (k = 0; k < 3; k++) {
 			r = call("POST", "/oauth/token", bodies[k], strlen(bodies[k]), NULL, NULL);
-			cr_assert_eq(r.status, 401);
+			cr_assert_eq(r.status, 401, "round %d, body %d: %d %.300s", i, k,
+			    r.status, r.body);
 			t[k][i] = r.seconds;
 			th_res_free(&r);
 		}

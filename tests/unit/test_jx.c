@@ -389,6 +389,23 @@ Test(jx, text_and_helpers)
 	json_object_put(o);
 }
 
+/* jx_append adds the compact text after what the buffer holds. */
+Test(jx, append_adds_compact_text)
+{
+	struct mk_buf b = MK_BUF_INIT;
+	struct json_object *o = json_object_new_object();
+
+	cr_assert_not_null(o);
+	json_object_object_add(o, "a/b", json_object_new_string("x y"));
+	cr_assert_eq(buf_add(&b, "pre:", 4), 0);
+	cr_assert_eq(jx_append(&b, o), 0);
+	cr_assert_eq(jx_append(&b, NULL), 0);
+	cr_assert_eq(b.n, strlen("pre:{\"a/b\":\"x y\"}null"));
+	cr_expect_eq(memcmp(b.p, "pre:{\"a/b\":\"x y\"}null", b.n), 0);
+	json_object_put(o);
+	buf_free(&b);
+}
+
 Test(jx, utf8_valid)
 {
 	cr_expect_eq(jx_utf8_valid("", 0), 1);
