@@ -1,9 +1,11 @@
 /*
- * api: routes an HTTP request to its handler, checks the bearer token and
- * the route's scopes, reads and checks a JSON body, and maps every mk_code
- * to the status and Auth0-style error body of spec section 2.  This file
- * and the ones it routes to (api_users.c, api_clients.c; api_query.c for
- * the query string) are the only ones that know HTTP.
+ * api: routes an HTTP request to its handler, checks the bearer token, the
+ * caller's rate limit and the route's scopes, and reads and checks a JSON
+ * body.  This file and the other api_* files are the only ones that know
+ * HTTP: api_error.c maps every mk_code to the status and Auth0-style error
+ * body of spec section 2, api_caller.c says who calls (address, rate-limit
+ * bucket, log event template), api_query.c reads the query string, and
+ * api_users.c, api_clients.c and the like are the handlers.
  *
  * A route is a row of one table: path, method, scopes, whether it writes
  * and reads a body, and its handler.  Order of checks for every request:
@@ -22,9 +24,11 @@
 
 #include <json-c/json.h>
 
+#include "api_caller.h"
 #include "api_clients.h"
 #include "api_connections.h"
 #include "api_ctx.h"
+#include "api_error.h"
 #include "api_logs.h"
 #include "api_grants.h"
 #include "api_oauth.h"
@@ -64,128 +68,6 @@ http_resp_free(struct http_resp *rs)
 {
 	buf_free(&rs->headers);
 	buf_free(&rs->body);
-}
-
-/* ---- responses ---- */
-
-const char *
-http_reason(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 204: return "No Content";
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 412: return "Precondition Failed";
-	case 413: return "Payload Too Large";
-	case 415: return "Unsupported Media Type";
-	case 429: return "Too Many Requests";
-	case 500: return "Internal Server Error";
-	case 503: return "Service Unavailable";
-	}
-	return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
-}
-
-/* Replace whatever was built with an error body. errcode may be NULL. */
-static void
-resp_error(struct http_resp *rs, int status, const char *errcode, const char *msg)
-{
-	struct json_object *o = json_object_new_object();
-	const char *text;
-	size_t len;
-
-	buf_reset(&rs->body);
-	rs->status = status;
-	if (o == NULL)
-		goto fallback;
-	json_object_object_add(o, "statusCode", json_object_new_int(status));
-	json_object_object_add(o, "error", json_object_new_string(http_reason(status)));
-	json_object_object_add(o, "message", json_object_new_string(msg));
-	if (errcode != NULL)
-		json_object_object_add(o, "errorCode", json_object_new_string(errcode));
-	text = jx_text(o, &len);
-	if (text != NULL)
-		buf_add(&rs->body, text, len);
-	json_object_put(o);
-	if (!rs->body.failed && rs->body.n > 0)
-		return;
-fallback:
-	rs->status = 500;
-	buf_reset(&rs->body);
-	buf_adds(&rs->body, "{\"statusCode\":500,\"error\":\"Internal Server Error\","
-	    "\"message\":\"Internal error\"}");
-}
-
-static void
-resp_fail(struct http_resp *rs, const struct mk_err *e, enum api_res res)
-{
-	switch (e->code) {
-	case MK_OK:
-	case MK_ERR_INTERNAL:
-	case MK_ERR_NOMEM:
-		log_warnx("internal error: %s", e->msg);
-		resp_error(rs, 500, NULL, "Internal error");
-		break;
-	case MK_ERR_INVALID:
-		resp_error(rs, 400, "invalid_body", e->msg);
-		break;
-	case MK_ERR_QUERY:
-		resp_error(rs, 400, "invalid_query_string", e->msg);
-		break;
-	case MK_ERR_URI:
-		resp_error(rs, 400, "invalid_uri", e->msg);
-		break;
-	case MK_ERR_UNAUTH:
-		resp_error(rs, 401, NULL, e->msg);
-		break;
-	case MK_ERR_SCOPE:
-		resp_error(rs, 403, "insufficient_scope", e->msg);
-		break;
-	case MK_ERR_FORBIDDEN:
-		resp_error(rs, 403, NULL, e->msg);
-		break;
-	case MK_ERR_NOTFOUND:
-		if (res == API_RES_USER)
-			resp_error(rs, 404, "inexistent_user", "The user does not exist.");
-		else if (res == API_RES_LOG)
-			resp_error(rs, 404, "inexistent_log", "The log does not exist.");
-		else if (res == API_RES_CLIENT)
-			resp_error(rs, 404, "inexistent_client", "The client does not exist.");
-		else
-			resp_error(rs, 404, "inexistent_client_grant",
-			    "The client grant does not exist.");
-		break;
-	case MK_ERR_EXISTS:
-		resp_error(rs, 409, res == API_RES_GRANT ? "client_grant_conflict" :
-		    "auth0_idp_error", e->msg);
-		break;
-	case MK_ERR_PRECOND:
-		resp_error(rs, 412, "precondition_failed", e->msg);
-		break;
-	case MK_ERR_TOOBIG:
-		resp_error(rs, 413, "payload_too_large", e->msg);
-		break;
-	case MK_ERR_RATE:
-		resp_error(rs, 429, "too_many_requests", e->msg);
-		break;
-	case MK_ERR_BUSY:
-		buf_adds(&rs->headers, "Retry-After: 1\r\n");
-		resp_error(rs, 429, "too_many_requests", e->msg);
-		break;
-	case MK_ERR_FULL:
-		log_warnx("store full: %s", e->msg);
-		buf_adds(&rs->headers, "Retry-After: 30\r\n");
-		/* store's message: sizes and the setting to change, no path. */
-		resp_error(rs, 503, NULL, e->msg[0] != '\0' ? e->msg :
-		    "The store is full.");
-		break;
-	}
 }
 
 /* ---- the body ---- */
@@ -415,143 +297,6 @@ find_route(enum route_id path, const char *method, struct http_resp *rs)
 	return NULL;
 }
 
-#define API_IP_MAX 64      /* an address, as the log and the limits keep it */
-#define API_XFF_MAX 32     /* X-Forwarded-For entries looked at */
-
-/* Is the address a[0..n-1] one of the trusted proxies? */
-static int
-trusted_proxy(const char *list, const char *a, size_t n)
-{
-	const char *p = list, *e;
-
-	while (list != NULL && *p != '\0') {
-		p += strspn(p, ", \t");
-		e = p + strcspn(p, ", \t");
-		if (e > p && (size_t)(e - p) == n && memcmp(p, a, n) == 0)
-			return 1;
-		p = e;
-	}
-	return 0;
-}
-
-/*
- * The client's address into out: REMOTE_ADDR, unless that is a trusted
- * proxy with an X-Forwarded-For; then the rightmost address of it that is
- * not a trusted proxy (the one the first trusted proxy saw), or its
- * leftmost when all are.  Whatever a client writes there is believed only
- * as far as trusted proxies pass it on.  "" when unknown.
- */
-static void
-client_ip(const struct api_conf *conf, const struct http_req *rq, char out[API_IP_MAX])
-{
-	const char *ra = rq->remote_addr ? rq->remote_addr : "", *x = rq->forwarded_for;
-	const char *end, *b, *e, *pick = NULL;
-	size_t pn = 0, k;
-
-	snprintf(out, API_IP_MAX, "%s", ra);
-	if (x == NULL || !trusted_proxy(conf->trusted_proxies, ra, strlen(ra)))
-		return;
-	/* From the right: the entries the trusted proxies appended. */
-	end = x + strlen(x);
-	for (k = 0; k < API_XFF_MAX && end > x; k++) {
-		e = end;
-		while (e > x && (e[-1] == ' ' || e[-1] == '\t'))
-			e--;
-		b = e;
-		while (b > x && b[-1] != ',')
-			b--;
-		end = b > x ? b - 1 : x;
-		while (b < e && (*b == ' ' || *b == '\t'))
-			b++;
-		if (b == e)
-			continue;
-		pick = b;
-		pn = (size_t)(e - b);
-		if (!trusted_proxy(conf->trusted_proxies, b, pn))
-			break;
-	}
-	if (pick != NULL && pn < API_IP_MAX)
-		snprintf(out, API_IP_MAX, "%.*s", (int)pn, pick);
-}
-
-/*
- * The rate limit (spec 7): take a token from the caller's bucket, reads
- * (GET) and writes apart, and put Auth0's three headers on the answer.
- * The caller is the token (for an access token from /oauth/token, its
- * client); a request without a valid one, and one to /oauth/token, is
- * counted against its address, so guessing tokens or secrets is limited
- * too.  MK_ERR_RATE
- * (429, with Retry-After) when the bucket is empty.  No limits: MK_OK and
- * no headers.
- */
-static enum mk_code
-api_rate(const struct api_conf *conf, const struct http_req *rq, const struct auth_token *tok,
-    struct http_resp *rs, struct mk_err *err)
-{
-	struct ratelimit_result r;
-	char key[AUTH_CLIENT_MAX + 64], ip[API_IP_MAX];
-	int n, write = rq->method != NULL && strcmp(rq->method, "GET") != 0;
-
-	if (conf->rl == NULL)
-		return MK_OK;
-	/*
-	 * A bucket per caller and class: "r" or "w", then the token, the client
-	 * an access token was issued to (its tokens share one), or the address.
-	 */
-	if (tok != NULL && tok->id[0] == '\0' && tok->client_id[0] != '\0')
-		n = snprintf(key, sizeof(key), "%cc:%.200s", write ? 'w' : 'r', tok->client_id);
-	else if (tok != NULL)
-		n = snprintf(key, sizeof(key), "%ct:%s", write ? 'w' : 'r', tok->id);
-	else {
-		client_ip(conf, rq, ip);
-		n = snprintf(key, sizeof(key), "%ca:%s", write ? 'w' : 'r', ip);
-	}
-	if (n < 0 || (size_t)n >= sizeof(key))
-		n = (int)strlen(key);
-	ratelimit_take(conf->rl, key, (size_t)n, write ? &conf->rate_write : &conf->rate_read,
-	    mk_now_ms(), &r);
-	buf_printf(&rs->headers, "x-ratelimit-limit: %u\r\nx-ratelimit-remaining: %u\r\n"
-	    "x-ratelimit-reset: %lld\r\n", r.limit, r.remaining, (long long)r.reset_s);
-	if (r.allowed)
-		return MK_OK;
-	buf_printf(&rs->headers, "Retry-After: %u\r\n", r.retry_after_s);
-	return mk_fail(err, MK_ERR_RATE, "Global limit has been reached");
-}
-
-/*
- * The template of this call's log event (logev.h) into c->ev: the caller
- * (a token: its id), where from, what it asked.  desc: Auth0's wording, or
- * NULL for a failed call before its route was known.  MK_ERR_NOMEM.
- */
-static enum mk_code
-api_log_template(struct api_ctx *c, const char *desc)
-{
-	struct logev_call call;
-	char scopes[1024], path[2048], ip[API_IP_MAX];
-	const char *uri = c->rq->uri ? c->rq->uri : "", *qm = strchr(uri, '?');
-
-	memset(&call, 0, sizeof(call));
-	snprintf(path, sizeof(path), "%.*s", (int)(qm ? (size_t)(qm - uri) : strlen(uri)), uri);
-	scopes[0] = '\0';
-	/* The caller: an opaque token's id, or the client of an access token. */
-	if (c->tok.id[0] != '\0' || c->tok.client_id[0] != '\0') {
-		auth_scopes_format(c->tok.scopes, " ", scopes, sizeof(scopes));
-		call.client_id = c->tok.id[0] != '\0' ? c->tok.id : c->tok.client_id;
-		call.scopes = scopes;
-	}
-	call.method = c->rq->method;
-	call.path = path;
-	call.query = c->query != NULL && c->query[0] != '\0' ? c->query : NULL;
-	client_ip(c->conf, c->rq, ip);
-	call.ip = ip[0] != '\0' ? ip : NULL;
-	call.user_agent = c->rq->user_agent;
-	call.body = c->body;
-	call.description = desc;
-	if (logev_template(&call, &c->ev) != MK_OK)
-		return mk_fail(&c->err, MK_ERR_NOMEM, "out of memory");
-	return MK_OK;
-}
-
 /* tok: the caller's checked token (api_handle_as), or NULL: the header's. */
 static enum mk_code
 dispatch(struct api_ctx *c, const struct route *rt, const struct auth_token *tok)
@@ -613,22 +358,22 @@ handle(struct store *s, const struct api_conf *conf, const struct http_req *rq,
 	rs->status = 200;
 	c.res = API_RES_USER;
 	if (route_match(&c, &route, &c.res) != MK_OK) {
-		resp_fail(rs, &c.err, c.res);
+		api_fail(rs, &c.err, c.res);
 		return;
 	}
 	/* Not a route: counted against the address, as without a token. */
 	if (route == R_NONE) {
 		if (api_rate(conf, rq, NULL, rs, &c.err) != MK_OK)
-			resp_fail(rs, &c.err, c.res);
+			api_fail(rs, &c.err, c.res);
 		else
-			resp_error(rs, 404, NULL, "Not Found");
+			api_error(rs, 404, NULL, "Not Found");
 		return;
 	}
 	if ((rt = find_route(route, rq->method ? rq->method : "", rs)) == NULL) {
 		if (api_rate(conf, rq, NULL, rs, &c.err) != MK_OK)
-			resp_fail(rs, &c.err, c.res);
+			api_fail(rs, &c.err, c.res);
 		else
-			resp_error(rs, 405, NULL, "Method Not Allowed");
+			api_error(rs, 405, NULL, "Method Not Allowed");
 		return;
 	}
 	rc = dispatch(&c, rt, tok);
@@ -636,7 +381,7 @@ handle(struct store *s, const struct api_conf *conf, const struct http_req *rq,
 		store_txn_end(c.rtx);
 	if (rc != MK_OK) {
 		c.err.code = rc;
-		resp_fail(rs, &c.err, c.res);
+		api_fail(rs, &c.err, c.res);
 	} else if (rs->status == 204)
 		buf_reset(&rs->body);
 	/*
