@@ -336,6 +336,7 @@ admin_check_jwt(struct admin_ctx *c, struct store_txn *t, const char *jwt,
     struct auth_token *out, struct mk_err *err)
 {
 	struct api_ctx ac;
+	struct auth_expect want;
 	struct mk_buf h = { 0 };
 	enum mk_code rc;
 
@@ -347,7 +348,10 @@ admin_check_jwt(struct admin_ctx *c, struct store_txn *t, const char *jwt,
 		buf_free(&h);
 		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
 	}
-	rc = auth_check(t, h.p, ac.issuer, ac.audience, mk_now_ms(), out, err);
+	want.issuer = ac.issuer;
+	want.audience = ac.audience;
+	want.now_ms = mk_now_ms();
+	rc = auth_check(t, h.p, &want, out, err);
 	buf_free(&h);
 	return rc;
 }

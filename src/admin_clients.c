@@ -130,6 +130,10 @@ rows_free(struct rows *r)
 	free(r->orig);
 }
 
+/*
+ * The client's page, as user_page (admin_users.c): six parameters, the
+ * page's state after a request (status, record, ETag, rows, conflict).
+ */
 static void
 client_page(struct admin_ctx *c, int status, struct json_object *cl, const char *etag,
     struct rows *r, int conflict)

@@ -52,7 +52,8 @@ typedef void (*admin_handler)(struct admin_ctx *c);
  * query), body (JSON text or NULL), if_match (or NULL).  *status gets the
  * API's status; *out the parsed answer (owned by the caller; NULL when the
  * body is empty or not JSON); etag (may be NULL, 128 bytes) the ETag
- * header's value, "" when none.
+ * header's value, "" when none.  Eight parameters: the HTTP request it
+ * makes (four) and its answer (three), each a plain value at every caller.
  */
 void admin_api(struct admin_ctx *c, const char *method, const char *uri, const char *body,
     const char *if_match, int *status, struct json_object **out, char *etag);

@@ -397,7 +397,8 @@ changed_keys(struct mk_buf *b, struct json_object *a, struct json_object *o)
  * The user's page: profile, the editors (or read-only views), actions.
  * eds: the editors' re-shown state, or NULL (the stored values).  current:
  * on a conflict, the user as stored now (u is then that too), with the
- * editors holding the person's edit.
+ * editors holding the person's edit.  Six parameters: the page's state
+ * after a request (status, record, ETag, editors, conflict).
  */
 static void
 user_page(struct admin_ctx *c, int status, struct json_object *u, const char *etag,

@@ -301,6 +301,7 @@ find_route(enum route_id path, const char *method, struct http_resp *rs)
 static enum mk_code
 dispatch(struct api_ctx *c, const struct route *rt, const struct auth_token *tok)
 {
+	struct auth_expect want;
 	enum mk_code rc, rrc;
 
 	api_issuer(c);
@@ -314,9 +315,12 @@ dispatch(struct api_ctx *c, const struct route *rt, const struct auth_token *tok
 		if (tok != NULL) {
 			c->tok = *tok;
 			rc = MK_OK;
-		} else
-			rc = auth_check(c->rtx, c->rq->authorization, c->issuer, c->audience,
-			    mk_now_ms(), &c->tok, &c->err);
+		} else {
+			want.issuer = c->issuer;
+			want.audience = c->audience;
+			want.now_ms = mk_now_ms();
+			rc = auth_check(c->rtx, c->rq->authorization, &want, &c->tok, &c->err);
+		}
 		rrc = api_rate(c->conf, c->rq, rc == MK_OK ? &c->tok : NULL, c->rs, &c->err);
 		if (rrc != MK_OK)
 			return rrc;

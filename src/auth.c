@@ -378,8 +378,8 @@ is_jwt(struct mk_slice tok)
 }
 
 enum mk_code
-auth_check(struct store_txn *t, const char *authorization, const char *issuer,
-    const char *audience, int64_t now_ms, struct auth_token *out, struct mk_err *err)
+auth_check(struct store_txn *t, const char *authorization,
+    const struct auth_expect *want, struct auth_token *out, struct mk_err *err)
 {
 	struct mk_slice tok, key, rec;
 	struct auth_token at;
@@ -398,9 +398,9 @@ auth_check(struct store_txn *t, const char *authorization, const char *issuer,
 		break;
 	}
 	if (is_jwt(tok)) {
-		if (issuer == NULL || audience == NULL)
+		if (want->issuer == NULL || want->audience == NULL)
 			return mk_fail(err, MK_ERR_UNAUTH, "Invalid token");
-		return oauth_verify(t, tok, issuer, audience, now_ms, out, err);
+		return oauth_verify(t, tok, want, out, err);
 	}
 	if (tok.n > AUTH_PRESENTED_MAX)
 		return mk_fail(err, MK_ERR_UNAUTH, "Invalid token");
@@ -424,7 +424,7 @@ auth_check(struct store_txn *t, const char *authorization, const char *issuer,
 		}
 		auth_cache_put(tok, hash, rec, &at);
 	}
-	if (at.exp_ms != 0 && now_ms >= at.exp_ms)
+	if (at.exp_ms != 0 && want->now_ms >= at.exp_ms)
 		return mk_fail(err, MK_ERR_UNAUTH, "Invalid token");
 	*out = at;
 	return MK_OK;

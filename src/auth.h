@@ -79,15 +79,26 @@ enum mk_code auth_scopes_parse(const char *list, uint32_t *out, struct mk_err *e
 void auth_scopes_format(uint32_t mask, const char *sep, char *out, size_t outlen);
 
 /*
+ * What a bearer credential is checked against: the time (ms since the
+ * epoch), and for a JWT the issuer and audience it must name (both NULL:
+ * JWTs are refused).
+ */
+struct auth_expect {
+	const char *issuer;
+	const char *audience;
+	int64_t now_ms;
+};
+
+/*
  * Check an Authorization header value (may be NULL) inside a read
  * transaction.  MK_ERR_UNAUTH with "Missing authentication" when there is no
  * "Bearer " credential, "Invalid token" when it is unknown, revoked or
- * expired at now_ms.  A credential that is a JWT (three dot-separated
- * parts) is checked by oauth_verify against issuer and audience (both NULL:
- * JWTs are refused).  On success *out describes the token.
+ * expired at want->now_ms.  A credential that is a JWT (three dot-separated
+ * parts) is checked by oauth_verify against want's issuer and audience.  On
+ * success *out describes the token.
  */
-enum mk_code auth_check(struct store_txn *t, const char *authorization, const char *issuer,
-    const char *audience, int64_t now_ms, struct auth_token *out, struct mk_err *err);
+enum mk_code auth_check(struct store_txn *t, const char *authorization,
+    const struct auth_expect *want, struct auth_token *out, struct mk_err *err);
 
 /*
  * The key a token is stored under (hex SHA-256 of token, NUL-terminated).

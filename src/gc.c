@@ -368,7 +368,7 @@ alone_tx(struct store_txn *t, void *vctx, struct mk_err *err)
 	return a->g->fn(t, a->g->ctx, a->req, a->n, a->out, err);
 }
 
-/* A write outside the group: a store_write of its own. */
+/* A write outside the group: a store_write of its own (gc_write's arguments). */
 static enum mk_code
 write_alone(struct gc *g, struct store *s, const void *req, size_t n,
     struct mk_buf *out, struct mk_err *err)

@@ -45,7 +45,9 @@ struct gc;
  * Apply one write: req[0..n-1] as posted, inside transaction t.  out gets
  * the bytes to hand back to the writer (may stay empty).  Returns MK_OK
  * (the write is kept) or an error code with err->msg set (the write's
- * changes are dropped, the other writes of the batch are not).
+ * changes are dropped, the other writes of the batch are not).  Six
+ * parameters, and so gc_write's: req and n are one byte range, as the
+ * slot holds it.
  */
 typedef enum mk_code (*gc_apply_fn)(struct store_txn *t, void *ctx, const void *req,
     size_t n, struct mk_buf *out, struct mk_err *err);

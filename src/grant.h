@@ -26,7 +26,9 @@ void grant_id(const char *client_id, const char *audience, char *out);
  * Create the grant (client_id, audience, scopes) and append its record to
  * out.  Errors: MK_ERR_NOTFOUND (no such client), MK_ERR_EXISTS (the pair
  * has a grant), MK_ERR_INVALID (empty or too long client_id or audience;
- * err->msg says which), those of store_write.
+ * err->msg says which), those of store_write.  Six parameters: the three
+ * fields of a grant, with the store, the answer and the error every write
+ * takes.
  */
 enum mk_code grant_create(struct store *s, const char *client_id, const char *audience,
     uint32_t scopes, struct mk_buf *out, struct mk_err *err);

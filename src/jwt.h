@@ -52,7 +52,8 @@ struct json_object *jwt_jwk(EVP_PKEY *k, const char *kid);
 /*
  * Sign payload (the JSON text of the claims) with k: appends the compact
  * token, header {"alg":"RS256","typ":"JWT","kid":kid}, to out.  Errors:
- * MK_ERR_NOMEM, MK_ERR_INTERNAL (err->msg says which).
+ * MK_ERR_NOMEM, MK_ERR_INTERNAL (err->msg says which).  Six parameters:
+ * payload and n are one byte range.
  */
 enum mk_code jwt_sign(EVP_PKEY *k, const char *kid, const char *payload, size_t n,
     struct mk_buf *out, struct mk_err *err);

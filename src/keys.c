@@ -62,7 +62,10 @@ keyrec_parse(struct mk_slice rec, struct keyrec *kr, struct json_object **obj)
 	return 0;
 }
 
-/* The JSON text of a key record into out.  0, or -1 (memory). */
+/*
+ * The JSON text of a key record into out.  0, or -1 (memory).  Six
+ * parameters: pem and pemlen are one byte range.
+ */
 static int
 keyrec_build(const char *kid, int64_t created, int64_t retired, const char *pem,
     size_t pemlen, struct mk_buf *out)
@@ -399,7 +402,11 @@ out:
 	return rc;
 }
 
-/* Generate a key and store it (rotate: always; else only when none is active). */
+/*
+ * Generate a key and store it (rotate: always; else only when none is
+ * active).  Seven parameters: two settings in (rotate, keep_ms) and three
+ * results out (kid_out, removed, made), for its two callers' reports.
+ */
 static enum mk_code
 keys_write(struct store *s, int rotate, int64_t keep_ms, char *kid_out, size_t *removed,
     int *made, struct mk_err *err)

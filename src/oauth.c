@@ -340,8 +340,8 @@ cache_put(struct mk_slice tok, const struct oauth_slot *v)
 }
 
 enum mk_code
-oauth_verify(struct store_txn *t, struct mk_slice tok, const char *issuer,
-    const char *audience, int64_t now_ms, struct auth_token *out, struct mk_err *err)
+oauth_verify(struct store_txn *t, struct mk_slice tok, const struct auth_expect *want,
+    struct auth_token *out, struct mk_err *err)
 {
 	static struct oauth_slot fresh;  /* large: not on the stack */
 	struct oauth_slot *sl;
@@ -357,12 +357,12 @@ oauth_verify(struct store_txn *t, struct mk_slice tok, const char *issuer,
 		if ((sl = cache_put(tok, &fresh)) == NULL)
 			sl = &fresh;
 	}
-	if (now_ms / 1000 >= sl->exp)
+	if (want->now_ms / 1000 >= sl->exp)
 		return mk_fail(err, MK_ERR_UNAUTH, "Expired token received for JSON Web Token "
 		    "validation");
-	if (strcmp(sl->aud, audience) != 0)
+	if (strcmp(sl->aud, want->audience) != 0)
 		return mk_fail(err, MK_ERR_UNAUTH, "Bad audience: %.200s", sl->aud);
-	if (strcmp(sl->iss, issuer) != 0)
+	if (strcmp(sl->iss, want->issuer) != 0)
 		return mk_fail(err, MK_ERR_UNAUTH, "Bad issuer: %.200s", sl->iss);
 	/* Its key still stored (a rotation removes keys only after their tokens expire). */
 	key.p = sl->kid;

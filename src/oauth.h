@@ -69,11 +69,12 @@ enum mk_code oauth_issue(struct store *s, const struct oauth_req *rq, struct oau
 
 /*
  * Check a JWT presented as a bearer token (see the top of this file) in
- * read transaction t.  On success *out is the caller: client_id, scopes,
+ * read transaction t, against want's issuer, audience and time (neither
+ * may be NULL).  On success *out is the caller: client_id, scopes,
  * exp_ms.  Errors: MK_ERR_UNAUTH ("Invalid token", or what is wrong),
  * MK_ERR_INTERNAL.
  */
-enum mk_code oauth_verify(struct store_txn *t, struct mk_slice tok, const char *issuer,
-    const char *audience, int64_t now_ms, struct auth_token *out, struct mk_err *err);
+enum mk_code oauth_verify(struct store_txn *t, struct mk_slice tok,
+    const struct auth_expect *want, struct auth_token *out, struct mk_err *err);
 
 #endif

@@ -59,7 +59,8 @@ void ratelimit_free(struct ratelimit *rl);
 /*
  * Take one token from the bucket of caller (n bytes, any bytes) under
  * class cl at now_ms (ms since the epoch), and describe the bucket in *res.
- * Never blocks, never fails.
+ * Never blocks, never fails.  Six parameters: caller and n are one byte
+ * range.
  */
 void ratelimit_take(struct ratelimit *rl, const void *caller, size_t n,
     const struct ratelimit_class *cl, int64_t now_ms, struct ratelimit_result *res);

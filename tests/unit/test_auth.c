@@ -42,7 +42,9 @@ check(const char *hdr, int64_t now, struct auth_token *out, struct mk_err *err)
 	enum mk_code rc;
 
 	cr_assert_eq(store_read_begin(db.st, &t), MK_OK);
-	rc = auth_check(t, hdr, NULL, NULL, now, out, err);
+	struct auth_expect want = { NULL, NULL, now };
+
+	rc = auth_check(t, hdr, &want, out, err);
 	store_txn_end(t);
 	return rc;
 }
