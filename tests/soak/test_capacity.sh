@@ -12,8 +12,10 @@
 #    answer is 503 with Retry-After and a message that says the disk is full;
 #    reads keep working; when space is freed (a filler file removed) writes
 #    succeed again by themselves, with no restart; nothing acknowledged is
-#    lost and `metakeepctl check` is clean.  Needs root to mount the tmpfs:
-#    without it this part is skipped, and said so.
+#    lost and `metakeepctl check` is clean.  At the full disk `metakeepctl
+#    stats` warns that the database is past 80% of its limit, the disk.
+#    Needs root to mount the tmpfs: without it this part is skipped, and
+#    said so.
 # 3. A hard cap (map_size set, no map_max): the 503 and metakeepctl's error
 #    name the size used, the limit and the setting to raise.
 set -uo pipefail
@@ -105,6 +107,11 @@ else
 		fi
 	done
 	assert_eq "$bad" 0 "reads go on at a full disk: all ${#created[@]} users intact"
+	# With no cap the limit is the disk: stats warns past 80% of it too.
+	"$ctl" -d "$MK_DB" stats >"$MK_TMP/stats.full" 2>&1
+	grep -q 'warning: the database uses .* over 80% of its .* limit (free disk space): free space on its filesystem' \
+	    "$MK_TMP/stats.full" && pass "stats warns at a full disk" ||
+		fail "stats warns at a full disk" "$(head -n 3 "$MK_TMP/stats.full")"
 	rm -f "$small/filler"
 	blob=$(head -c 400000 /dev/zero | tr '\0' 'x')
 	req POST /api/v2/users "{\"email\":\"after@cap.example\",\"connection\":\"Username-Password-Authentication\",\"user_metadata\":{\"blob\":\"$blob\"}}"

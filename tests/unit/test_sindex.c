@@ -10,11 +10,13 @@
  * complete answers by scanning, and sindex_rebuild/sindex_check.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <json-c/json.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "gen_user.h"
@@ -767,8 +769,10 @@ load_schema1(const char *into)
 {
 	char cmd[1024];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf %s/* && mdb_load -f %s/schema1/store.dump %s "
-	    "2>/dev/null", into, MK_TEST_DATA, into);
+	th_rmtree(into);
+	cr_assert_eq(mkdir(into, 0700), 0, "mkdir %s: %s", into, strerror(errno));
+	snprintf(cmd, sizeof(cmd), "mdb_load -f %s/schema1/store.dump %s 2>/dev/null",
+	    MK_TEST_DATA, into);
 	cr_assert_eq(system(cmd), 0, "%s", cmd);
 }
 
