@@ -46,7 +46,8 @@
 #include "log.h"
 #include "util.h"
 
-#define STORE_SCHEMA      2   /* 2: user numbers, search postings of numbers */
+#define STORE_SCHEMA      3   /* 2: user numbers, search postings of numbers;
+                                 3: order index keys of packed times and numbers */
 #define STORE_MAP_DEFAULT ((size_t)1 << 30)
 /*
  * With neither map_size nor map_max set, the map grows by itself up to this:
@@ -298,6 +299,135 @@ key_id(const MDB_val *k, MDB_val *id)
 	return 0;
 }
 
+/*
+ * Order index keys (users_created, users_updated; schema 3): the time, then
+ * the user's number (4 bytes, big-endian), no value.  A time of the shape
+ * the service writes, "YYYY-MM-DDTHH:MM:SS.mmmZ", is packed into 6 bytes
+ * (year 12 bits, month 4, day 5, hour 5, minute 6, second 6, ms 10: byte
+ * order is the string's order); any other string (a year past 4079, or not
+ * a time: never written by the service) is 0xff, the string and a NUL, so
+ * it sorts after every packed time.  10-byte keys instead of about 55 (the
+ * string, a NUL, the user_id): three times the entries per page, and the
+ * updated index, whose entries move to its end on every write, stays small.
+ * Entries of one time are in number order; store_users_scan puts them back
+ * in user_id order (the API's tie-break) when it reads them.
+ */
+#define OKEY_TIME  6
+#define OKEY_ESC   0xff
+#define OKEY_MAXY  4079
+
+static int
+okey_db(int db)
+{
+	return db == DB_USERS_CREATED || db == DB_USERS_UPDATED;
+}
+
+static int
+dec_field(const char *s, int n, unsigned int *out)
+{
+	unsigned int v = 0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (unsigned int)(s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* The 48 bits of a time of the service's shape; -1 when it is not one. */
+static int
+okey_pack(const char *s, size_t n, uint64_t *out)
+{
+	unsigned int y, mo, d, h, mi, se, ms;
+
+	if (n != 24 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+	    s[16] != ':' || s[19] != '.' || s[23] != 'Z' ||
+	    dec_field(s, 4, &y) == -1 || dec_field(s + 5, 2, &mo) == -1 ||
+	    dec_field(s + 8, 2, &d) == -1 || dec_field(s + 11, 2, &h) == -1 ||
+	    dec_field(s + 14, 2, &mi) == -1 || dec_field(s + 17, 2, &se) == -1 ||
+	    dec_field(s + 20, 3, &ms) == -1)
+		return -1;
+	if (y > OKEY_MAXY || mo > 15 || d > 31 || h > 31 || mi > 63 || se > 63)
+		return -1;
+	*out = (uint64_t)y << 36 | (uint64_t)mo << 32 | (uint64_t)d << 27 |
+	    (uint64_t)h << 22 | (uint64_t)mi << 16 | (uint64_t)se << 10 | ms;
+	return 0;
+}
+
+/* The key of value (a time) and num into buf; -1 when it is too long. */
+static int
+okey_make(struct store *s, char buf[STORE_KEYMAX + 1], const char *value,
+    uint32_t num, MDB_val *k)
+{
+	unsigned char *p = (unsigned char *)buf;
+	size_t n = strlen(value), off;
+	uint64_t x;
+	int i;
+
+	if (okey_pack(value, n, &x) == 0) {
+		for (i = 0; i < OKEY_TIME; i++)
+			p[i] = (unsigned char)(x >> (8 * (OKEY_TIME - 1 - i)));
+		off = OKEY_TIME;
+	} else {
+		if (2 + n + NUM_SIZE > STORE_KEYMAX || 2 + n + NUM_SIZE > s->keymax)
+			return -1;
+		p[0] = OKEY_ESC;
+		memcpy(p + 1, value, n);
+		p[1 + n] = '\0';
+		off = 2 + n;
+	}
+	for (i = 0; i < 4; i++)
+		p[off + (size_t)i] = (unsigned char)(num >> (8 * (3 - i)));
+	k->mv_data = buf;
+	k->mv_size = off + NUM_SIZE;
+	return 0;
+}
+
+/* The number at the end of an order key (which has more than 4 bytes). */
+static uint32_t
+okey_num(const MDB_val *k)
+{
+	const unsigned char *p = (const unsigned char *)k->mv_data + k->mv_size - NUM_SIZE;
+
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/*
+ * The time of an order key, as the string it was made from, into out
+ * (STORE_KEYMAX + 1 bytes); -1 for a key of neither form.
+ */
+static int
+okey_value(const MDB_val *k, char out[STORE_KEYMAX + 1], size_t *n)
+{
+	const unsigned char *p = k->mv_data;
+	uint64_t x = 0;
+	int i;
+
+	if (k->mv_size == OKEY_TIME + NUM_SIZE && p[0] != OKEY_ESC) {
+		for (i = 0; i < OKEY_TIME; i++)
+			x = x << 8 | p[i];
+		*n = (size_t)snprintf(out, STORE_KEYMAX + 1,
+		    "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ",
+		    (unsigned int)(x >> 36), (unsigned int)(x >> 32) & 15,
+		    (unsigned int)(x >> 27) & 31, (unsigned int)(x >> 22) & 31,
+		    (unsigned int)(x >> 16) & 63, (unsigned int)(x >> 10) & 63,
+		    (unsigned int)x & 1023);
+		return 0;
+	}
+	if (k->mv_size >= 2 + NUM_SIZE && p[0] == OKEY_ESC &&
+	    p[k->mv_size - NUM_SIZE - 1] == '\0' &&
+	    memchr(p + 1, '\0', k->mv_size - NUM_SIZE - 1) == p + k->mv_size - NUM_SIZE - 1) {
+		*n = k->mv_size - NUM_SIZE - 2;
+		memcpy(out, p + 1, *n);
+		out[*n] = '\0';
+		return 0;
+	}
+	return -1;
+}
+
 static int
 table_dbi(struct store *s, enum store_table table, MDB_dbi *dbi)
 {
@@ -451,6 +581,124 @@ migrate_v1(struct store *s, MDB_txn *txn, size_t *users)
 	return 0;
 }
 
+struct okey_buf {
+	char *p;           /* the keys, each after its 2-byte length */
+	size_t n, cap;
+	size_t *at;        /* offsets of the keys in p */
+	size_t count, atcap;
+};
+
+static const char *okey_sort_base;
+
+static int
+okey_sort_cmp(const void *a, const void *b)
+{
+	const unsigned char *x = (const unsigned char *)okey_sort_base + *(const size_t *)a;
+	const unsigned char *y = (const unsigned char *)okey_sort_base + *(const size_t *)b;
+	size_t nx = (size_t)x[0] << 8 | x[1], ny = (size_t)y[0] << 8 | y[1];
+	int c = memcmp(x + 2, y + 2, nx < ny ? nx : ny);
+
+	return c != 0 ? c : (nx > ny) - (nx < ny);
+}
+
+/*
+ * Schema 2 -> 3, inside store_setup's write transaction: the order indexes
+ * (users_created, users_updated) rewritten from "time '\0' user_id" keys to
+ * okey_make's.  An entry whose user is gone or has no number is dropped
+ * (*dropped counts them; metakeepctl check --repair writes what is missing).
+ * Returns an LMDB code; *entries gets the number of entries written.
+ */
+static int
+migrate_v2(struct store *s, MDB_txn *txn, size_t *entries, size_t *dropped)
+{
+	static const int dbs[2] = { DB_USERS_CREATED, DB_USERS_UPDATED };
+	struct okey_buf b;
+	MDB_cursor *c = NULL;
+	MDB_val k, v, id, uv, nk;
+	char val[STORE_KEYMAX + 1], kb[STORE_KEYMAX + 1];
+	uint32_t num;
+	size_t i, vn;
+	char *np;
+	void *na;
+	int rc = 0, d;
+
+	memset(&b, 0, sizeof(b));
+	for (d = 0; d < 2 && rc == 0; d++) {
+		b.n = 0;
+		b.count = 0;
+		if ((rc = mdb_cursor_open(txn, s->dbi[dbs[d]], &c)) != 0)
+			break;
+		for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+		    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+			if (key_id(&k, &id) == -1 ||
+			    (vn = k.mv_size - id.mv_size - 1) > STORE_KEYMAX) {
+				(*dropped)++;
+				continue;
+			}
+			rc = mdb_get(txn, s->dbi[DB_USERS], &id, &uv);
+			if (rc == MDB_NOTFOUND || (rc == 0 && uv.mv_size < NUM_SIZE)) {
+				rc = 0;
+				(*dropped)++;
+				continue;
+			}
+			if (rc != 0)
+				break;
+			memcpy(&num, uv.mv_data, NUM_SIZE);
+			memcpy(val, k.mv_data, vn);
+			val[vn] = '\0';
+			if (okey_make(s, kb, val, num, &nk) == -1) {
+				(*dropped)++;
+				continue;
+			}
+			if (b.n + 2 + nk.mv_size > b.cap) {
+				if ((np = realloc(b.p, b.cap * 2 + 4096)) == NULL) {
+					rc = ENOMEM;
+					break;
+				}
+				b.p = np;
+				b.cap = b.cap * 2 + 4096;
+			}
+			if (b.count == b.atcap) {
+				if ((na = realloc(b.at, (b.atcap * 2 + 256) * sizeof(*b.at))) == NULL) {
+					rc = ENOMEM;
+					break;
+				}
+				b.at = na;
+				b.atcap = b.atcap * 2 + 256;
+			}
+			b.at[b.count++] = b.n;
+			b.p[b.n] = (char)(nk.mv_size >> 8);
+			b.p[b.n + 1] = (char)(nk.mv_size & 0xff);
+			memcpy(b.p + b.n + 2, nk.mv_data, nk.mv_size);
+			b.n += 2 + nk.mv_size;
+		}
+		mdb_cursor_close(c);
+		c = NULL;
+		if (rc != MDB_NOTFOUND)
+			break;
+		if ((rc = mdb_drop(txn, s->dbi[dbs[d]], 0)) != 0)
+			break;
+		okey_sort_base = b.p;
+		if (b.count > 0)
+			qsort(b.at, b.count, sizeof(*b.at), okey_sort_cmp);
+		v.mv_data = (void *)(uintptr_t)"";
+		v.mv_size = 0;
+		for (i = 0; i < b.count && rc == 0; i++) {
+			const unsigned char *q = (const unsigned char *)b.p + b.at[i];
+
+			k.mv_size = (size_t)q[0] << 8 | q[1];
+			k.mv_data = (void *)(uintptr_t)(q + 2);
+			rc = mdb_put(txn, s->dbi[dbs[d]], &k, &v, MDB_APPEND);
+			if (rc == MDB_KEYEXIST)   /* the same user twice: once is enough */
+				rc = 0;
+		}
+		*entries += i;
+	}
+	free(b.p);
+	free(b.at);
+	return rc;
+}
+
 /* The schema version in meta: 0 when none (a new store), -1 unreadable. */
 static long
 schema_of(struct store *s, MDB_txn *txn, int *lmdb_rc)
@@ -488,7 +736,7 @@ store_setup(struct store *s, struct mk_err *err)
 	MDB_txn *txn = NULL;
 	char want[16];
 	unsigned int flags;
-	size_t users = 0;
+	size_t users = 0, oentries = 0, odropped = 0;
 	long ver = 0;
 	int rc, i;
 	enum mk_code code = MK_ERR_INTERNAL;
@@ -568,6 +816,14 @@ store_setup(struct store *s, struct mk_err *err)
 			    s->dir, STORE_SCHEMA, mdb_strerror(rc));
 			goto out;
 		}
+		if (ver >= 1 && ver <= 2 &&
+		    (rc = migrate_v2(s, txn, &oentries, &odropped)) != 0) {
+			code = mk_fail(err, rc == MDB_MAP_FULL ? MK_ERR_FULL :
+			    MK_ERR_INTERNAL, "store %s: upgrading schema %ld to %d "
+			    "(order indexes): %s", s->dir, ver, STORE_SCHEMA,
+			    rc == ENOMEM ? "out of memory" : mdb_strerror(rc));
+			goto out;
+		}
 		snprintf(want, sizeof(want), "%d", STORE_SCHEMA);
 		if ((rc = meta_put(s, txn, "schema", want, strlen(want))) != 0) {
 			code = mk_fail(err, rc == MDB_MAP_FULL ? MK_ERR_FULL :
@@ -596,6 +852,11 @@ store_setup(struct store *s, struct mk_err *err)
 		log_info("store %s: upgraded from schema 1 to %d: %zu users numbered; "
 		    "the old search index was dropped, and searches scan every user "
 		    "(exact, slower) until it is rebuilt by metakeepctl check --repair", s->dir, STORE_SCHEMA, users);
+	if (ver >= 1 && ver <= 2 && !s->read_only)
+		log_info("store %s: upgraded from schema %ld to %d: order indexes "
+		    "rewritten with packed times and user numbers: %zu entries, "
+		    "%zu dropped (no numbered user; metakeepctl check --repair "
+		    "rebuilds them)", s->dir, ver, STORE_SCHEMA, oentries, odropped);
 	code = MK_OK;
 out:
 	if (txn != NULL)
@@ -1332,6 +1593,31 @@ index_del(struct store_txn *t, int db, const char *value, const char *id)
 	return del_quiet(t, t->s->dbi[db], &k);
 }
 
+/* One order index entry (okey_make's key, no value). */
+static enum mk_code
+oindex_put(struct store_txn *t, int db, const char *value, uint32_t num)
+{
+	char buf[STORE_KEYMAX + 1];
+	MDB_val k, v;
+
+	if (okey_make(t->s, buf, value, num, &k) == -1)
+		return MK_ERR_INVALID;
+	v.mv_data = (void *)(uintptr_t)"";
+	v.mv_size = 0;
+	return put_raw(t, t->s->dbi[db], &k, &v, 0);
+}
+
+static enum mk_code
+oindex_del(struct store_txn *t, int db, const char *value, uint32_t num)
+{
+	char buf[STORE_KEYMAX + 1];
+	MDB_val k;
+
+	if (okey_make(t->s, buf, value, num, &k) == -1)
+		return MK_OK;
+	return del_quiet(t, t->s->dbi[db], &k);
+}
+
 /*
  * The next user number, counted up in meta "nextnum" (numbers are never
  * given twice, so a stale posting can never name a later user).
@@ -1368,7 +1654,8 @@ num_next(struct store_txn *t, uint32_t *out)
  * A new number goes into user_nums too.  create: MK_ERR_EXISTS when taken.
  */
 static enum mk_code
-user_rec_put(struct store_txn *t, MDB_val *k, int create, struct mk_slice rec)
+user_rec_put(struct store_txn *t, MDB_val *k, int create, struct mk_slice rec,
+    uint32_t *numout)
 {
 	MDB_val v, nk;
 	uint32_t num = 0;
@@ -1393,6 +1680,7 @@ user_rec_put(struct store_txn *t, MDB_val *k, int create, struct mk_slice rec)
 	memcpy(v.mv_data, &num, NUM_SIZE);
 	if (rec.n > 0)
 		memcpy((char *)v.mv_data + NUM_SIZE, rec.p, rec.n);
+	*numout = num;
 	if (!fresh)
 		return MK_OK;
 	nk.mv_data = &num;
@@ -1591,6 +1879,7 @@ store_user_put(struct store_txn *t, const struct store_user_keys *old,
 	char buf[STORE_KEYMAX + 1];
 	MDB_val k;
 	enum mk_code code;
+	uint32_t num = 0;
 	size_t n;
 
 	if (check_write(t, "store_user_put") == -1)
@@ -1604,14 +1893,14 @@ store_user_put(struct store_txn *t, const struct store_user_keys *old,
 	/* Check every key fits before changing anything. */
 	if (key2(t->s, buf, email_or_empty(new->email),
 	    new->user_id, &k) == -1 ||
-	    key2(t->s, buf, new->created_at, new->user_id, &k) == -1 ||
-	    key2(t->s, buf, new->updated_at, new->user_id, &k) == -1)
+	    okey_make(t->s, buf, new->created_at, 0, &k) == -1 ||
+	    okey_make(t->s, buf, new->updated_at, 0, &k) == -1)
 		return MK_ERR_INVALID;
 
 	n = strlen(new->user_id);
 	k.mv_data = (void *)(uintptr_t)new->user_id;
 	k.mv_size = n;
-	if ((code = user_rec_put(t, &k, old == NULL, rec)) != MK_OK)
+	if ((code = user_rec_put(t, &k, old == NULL, rec, &num)) != MK_OK)
 		return code;
 
 	if (old == NULL || !str_eq(old->email, new->email) ||
@@ -1625,19 +1914,19 @@ store_user_put(struct store_txn *t, const struct store_user_keys *old,
 			return code;
 	}
 	if (old == NULL || !str_eq(old->created_at, new->created_at)) {
-		if (old != NULL && (code = index_del(t, DB_USERS_CREATED,
-		    old->created_at, old->user_id)) != MK_OK)
+		if (old != NULL && (code = oindex_del(t, DB_USERS_CREATED,
+		    old->created_at, num)) != MK_OK)
 			return code;
-		if ((code = index_put(t, DB_USERS_CREATED, new->created_at,
-		    new->user_id, "")) != MK_OK)
+		if ((code = oindex_put(t, DB_USERS_CREATED, new->created_at,
+		    num)) != MK_OK)
 			return code;
 	}
 	if (old == NULL || !str_eq(old->updated_at, new->updated_at)) {
-		if (old != NULL && (code = index_del(t, DB_USERS_UPDATED,
-		    old->updated_at, old->user_id)) != MK_OK)
+		if (old != NULL && (code = oindex_del(t, DB_USERS_UPDATED,
+		    old->updated_at, num)) != MK_OK)
 			return code;
-		if ((code = index_put(t, DB_USERS_UPDATED, new->updated_at,
-		    new->user_id, "")) != MK_OK)
+		if ((code = oindex_put(t, DB_USERS_UPDATED, new->updated_at,
+		    num)) != MK_OK)
 			return code;
 	}
 	return MK_OK;
@@ -1648,6 +1937,8 @@ store_user_del(struct store_txn *t, const struct store_user_keys *old)
 {
 	MDB_val k;
 	enum mk_code code;
+	uint32_t num = 0;
+	int numbered = 0;
 
 	if (check_write(t, "store_user_del") == -1)
 		return MK_ERR_INTERNAL;
@@ -1659,7 +1950,6 @@ store_user_del(struct store_txn *t, const struct store_user_keys *old)
 		return MK_ERR_NOTFOUND;
 	{
 		MDB_val v, nk;
-		uint32_t num;
 		int rc;
 
 		rc = mdb_get(t->txn, t->s->dbi[DB_USERS], &k, &v);
@@ -1669,6 +1959,7 @@ store_user_del(struct store_txn *t, const struct store_user_keys *old)
 			return txn_fail(t, rc, "get");
 		if (v.mv_size >= NUM_SIZE) {
 			memcpy(&num, v.mv_data, NUM_SIZE);
+			numbered = 1;
 			nk.mv_data = &num;
 			nk.mv_size = NUM_SIZE;
 			if ((code = del_quiet(t, t->s->dbi[DB_NUMS], &nk)) != MK_OK)
@@ -1679,11 +1970,12 @@ store_user_del(struct store_txn *t, const struct store_user_keys *old)
 		return code;
 	if ((code = del_quiet(t, t->s->dbi[DB_PWHASH], &k)) != MK_OK ||
 	    (code = index_del(t, DB_USERS_EMAIL, email_or_empty(old->email),
-	    old->user_id)) != MK_OK ||
-	    (code = index_del(t, DB_USERS_CREATED, old->created_at,
-	    old->user_id)) != MK_OK ||
-	    (code = index_del(t, DB_USERS_UPDATED, old->updated_at,
 	    old->user_id)) != MK_OK)
+		return code;
+	/* Without a number its order entries cannot be named (check finds them). */
+	if (numbered &&
+	    ((code = oindex_del(t, DB_USERS_CREATED, old->created_at, num)) != MK_OK ||
+	    (code = oindex_del(t, DB_USERS_UPDATED, old->updated_at, num)) != MK_OK))
 		return code;
 	return MK_OK;
 }
@@ -1946,6 +2238,132 @@ out:
 	return code;
 }
 
+static int
+mdbval_cmp(const void *a, const void *b)
+{
+	const MDB_val *x = a, *y = b;
+	size_t n = x->mv_size < y->mv_size ? x->mv_size : y->mv_size;
+	int c = memcmp(x->mv_data, y->mv_data, n);
+
+	return c != 0 ? c : (x->mv_size > y->mv_size) - (x->mv_size < y->mv_size);
+}
+
+/*
+ * walk for an order index (okey_make's keys): the entries of one time come
+ * in number order, so each run of them is read whole, its numbers turned
+ * into user_ids, and handed on in user_id order (reversed for pg->desc).  A
+ * run wholly inside pg->skip is passed over without a lookup.
+ */
+static enum mk_code
+walk_order(struct store_txn *t, MDB_dbi db, const struct store_page *pg,
+    store_visit_fn fn, void *ctx)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k, v, nk, rv;
+	MDB_val *ids = NULL;
+	uint32_t *nums = NULL, num;
+	char run[STORE_KEYMAX + 1];
+	size_t runlen, n, m, cap = 0, i, j, seen = 0, skip = pg->skip;
+	struct mk_slice ks, rs;
+	MDB_cursor_op step = pg->desc ? MDB_PREV : MDB_NEXT;
+	enum mk_code code = MK_OK;
+	void *p;
+	int rc;
+
+	if ((code = cursor_open(t, db, &c)) != MK_OK)
+		return code;
+	rc = mdb_cursor_get(c, &k, &v, pg->desc ? MDB_LAST : MDB_FIRST);
+	while (rc == 0) {
+		if (k.mv_size <= NUM_SIZE || k.mv_size - NUM_SIZE > STORE_KEYMAX) {
+			log_warnx("store %s: order index key of %zu bytes", t->s->dir,
+			    k.mv_size);
+			rc = mdb_cursor_get(c, &k, &v, step);
+			continue;
+		}
+		runlen = k.mv_size - NUM_SIZE;
+		memcpy(run, k.mv_data, runlen);
+		n = 0;
+		do {
+			if (n == cap) {
+				cap = cap * 2 + 16;
+				if ((p = realloc(nums, cap * sizeof(*nums))) == NULL) {
+					code = MK_ERR_NOMEM;
+					goto out;
+				}
+				nums = p;
+				if ((p = realloc(ids, cap * sizeof(*ids))) == NULL) {
+					code = MK_ERR_NOMEM;
+					goto out;
+				}
+				ids = p;
+			}
+			nums[n++] = okey_num(&k);
+			rc = mdb_cursor_get(c, &k, &v, step);
+		} while (rc == 0 && k.mv_size == runlen + NUM_SIZE &&
+		    memcmp(k.mv_data, run, runlen) == 0);
+		if (skip >= n) {
+			skip -= n;
+			continue;
+		}
+		for (i = 0, m = 0; i < n; i++) {
+			int grc;
+
+			num = nums[i];
+			nk.mv_data = &num;
+			nk.mv_size = NUM_SIZE;
+			grc = mdb_get(t->txn, t->s->dbi[DB_NUMS], &nk, &ids[m]);
+			if (grc == MDB_NOTFOUND) {
+				log_warnx("store %s: order index entry for user number %u, "
+				    "which has no user", t->s->dir, num);
+				continue;
+			}
+			if (grc != 0) {
+				code = cursor_error(t, grc);
+				goto out;
+			}
+			m++;
+		}
+		if (m > 1)
+			qsort(ids, m, sizeof(*ids), mdbval_cmp);
+		for (j = 0; j < m; j++) {
+			const MDB_val *id = &ids[pg->desc ? m - 1 - j : j];
+			int grc;
+
+			if (skip > 0) {
+				skip--;
+				continue;
+			}
+			grc = mdb_get(t->txn, t->s->dbi[DB_USERS], (MDB_val *)(uintptr_t)id, &rv);
+			if (grc == MDB_NOTFOUND) {
+				log_warnx("store %s: index entry for a missing record %.*s",
+				    t->s->dir, (int)(id->mv_size > 64 ? 64 : id->mv_size),
+				    (const char *)id->mv_data);
+				continue;
+			}
+			if (grc != 0) {
+				code = cursor_error(t, grc);
+				goto out;
+			}
+			if (user_value(t, &rv) == -1)
+				continue;
+			ks.p = id->mv_data;
+			ks.n = id->mv_size;
+			rs.p = rv.mv_data;
+			rs.n = rv.mv_size;
+			seen++;
+			if (fn(ctx, ks, rs) != 0 || (pg->limit > 0 && seen >= pg->limit))
+				goto out;
+		}
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		code = cursor_error(t, rc);
+out:
+	mdb_cursor_close(c);
+	free(nums);
+	free(ids);
+	return code;
+}
+
 enum mk_code
 store_users_scan(struct store_txn *t, const struct store_page *pg,
     store_visit_fn fn, void *ctx)
@@ -1960,11 +2378,9 @@ store_users_scan(struct store_txn *t, const struct store_page *pg,
 	src.recdb = s->dbi[DB_USERS];
 	switch (pg->order) {
 	case STORE_BY_CREATED:
-		src.db = s->dbi[DB_USERS_CREATED];
-		break;
+		return walk_order(t, s->dbi[DB_USERS_CREATED], pg, fn, ctx);
 	case STORE_BY_UPDATED:
-		src.db = s->dbi[DB_USERS_UPDATED];
-		break;
+		return walk_order(t, s->dbi[DB_USERS_UPDATED], pg, fn, ctx);
 	case STORE_BY_EMAIL:
 		src.db = s->dbi[DB_USERS_EMAIL];
 		break;
@@ -2103,7 +2519,9 @@ enum mk_code
 store_index_scan(struct store_txn *t, enum store_index ix, store_index_fn fn, void *ctx)
 {
 	MDB_cursor *c = NULL;
-	MDB_val k, v, id;
+	MDB_val k, v, id, nk;
+	char val[STORE_KEYMAX + 1];
+	uint32_t num;
 	struct mk_slice vs, is, xs;
 	enum mk_code code;
 	int rc, db;
@@ -2118,7 +2536,21 @@ store_index_scan(struct store_txn *t, enum store_index ix, store_index_fn fn, vo
 		vs.n = k.mv_size;
 		is.p = "";
 		is.n = 0;
-		if (key_id(&k, &id) == 0) {
+		if (okey_db(db)) {
+			/* The time as a string, the id from the number. */
+			if (okey_value(&k, val, &vs.n) == 0) {
+				vs.p = val;
+				num = okey_num(&k);
+				nk.mv_data = &num;
+				nk.mv_size = NUM_SIZE;
+				rc = mdb_get(t->txn, t->s->dbi[DB_NUMS], &nk, &id);
+				if (rc == 0) {
+					is.p = id.mv_data;
+					is.n = id.mv_size;
+				} else if (rc != MDB_NOTFOUND)
+					break;
+			}
+		} else if (key_id(&k, &id) == 0) {
 			is.p = id.mv_data;
 			is.n = id.mv_size;
 			vs.n = k.mv_size - id.mv_size - 1;
@@ -2141,12 +2573,21 @@ store_index_get(struct store_txn *t, enum store_index ix, const char *value,
 {
 	char buf[STORE_KEYMAX + 1];
 	MDB_val k, v;
+	enum mk_code code;
+	uint32_t num;
 	int rc, db;
 
 	if (t == NULL || value == NULL || id == NULL || val == NULL ||
 	    (db = ix_db(ix)) < 0)
 		return MK_ERR_INTERNAL;
-	if (key2(t->s, buf, value, id, &k) == -1)
+	if (okey_db(db)) {
+		/* The entry of value and the user's number. */
+		if ((code = store_user_num(t, (struct mk_slice){ id, strlen(id) },
+		    &num)) != MK_OK)
+			return code;
+		if (okey_make(t->s, buf, value, num, &k) == -1)
+			return MK_ERR_NOTFOUND;
+	} else if (key2(t->s, buf, value, id, &k) == -1)
 		return MK_ERR_NOTFOUND;
 	rc = mdb_get(t->txn, t->s->dbi[db], &k, &v);
 	if (rc == MDB_NOTFOUND)
@@ -2207,6 +2648,7 @@ store_user_index(struct store_txn *t, const struct store_user_keys *k)
 	char buf[STORE_KEYMAX + 1];
 	MDB_val key;
 	enum mk_code code;
+	uint32_t num;
 
 	if (check_write(t, "store_user_index") == -1)
 		return MK_ERR_INTERNAL;
@@ -2214,13 +2656,17 @@ store_user_index(struct store_txn *t, const struct store_user_keys *k)
 		return MK_ERR_INVALID;
 	/* All or nothing, as store_user_put: check every key fits first. */
 	if (key2(t->s, buf, email_or_empty(k->email), k->user_id, &key) == -1 ||
-	    key2(t->s, buf, k->created_at, k->user_id, &key) == -1 ||
-	    key2(t->s, buf, k->updated_at, k->user_id, &key) == -1)
+	    okey_make(t->s, buf, k->created_at, 0, &key) == -1 ||
+	    okey_make(t->s, buf, k->updated_at, 0, &key) == -1)
 		return MK_ERR_INVALID;
+	/* The order indexes name the user by its number. */
+	if ((code = store_user_num(t, (struct mk_slice){ k->user_id,
+	    strlen(k->user_id) }, &num)) != MK_OK)
+		return code == MK_ERR_NOTFOUND ? MK_ERR_INVALID : code;
 	if ((code = index_put(t, DB_USERS_EMAIL, email_or_empty(k->email), k->user_id,
 	    k->connection)) != MK_OK ||
-	    (code = index_put(t, DB_USERS_CREATED, k->created_at, k->user_id, "")) != MK_OK ||
-	    (code = index_put(t, DB_USERS_UPDATED, k->updated_at, k->user_id, "")) != MK_OK)
+	    (code = oindex_put(t, DB_USERS_CREATED, k->created_at, num)) != MK_OK ||
+	    (code = oindex_put(t, DB_USERS_UPDATED, k->updated_at, num)) != MK_OK)
 		return code;
 	return MK_OK;
 }

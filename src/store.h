@@ -9,8 +9,9 @@
  *                  is the store's (see "User numbers"), readers get the JSON
  *   users_email    email '\0' user_id -> connection   (unique per connection,
  *                  checked by the caller with store_user_email_taken)
- *   users_created  created_at '\0' user_id -> ""      (listing order)
- *   users_updated  updated_at '\0' user_id -> ""
+ *   users_created  created_at packed, user number -> "" (listing order; see
+ *                  "Order indexes")
+ *   users_updated  updated_at packed, user number -> ""
  *   pwhash         user_id -> crypt(3) hash
  *   clients        client_id -> client JSON
  *   clients_created created_at '\0' client_id -> ""
@@ -27,9 +28,10 @@
  *                  (keys.h); a read-only open of a store that no build with
  *                  these two tables opened read-write sees both empty
  *
- *   meta           "schema" -> "2"; a store with a newer schema is refused,
+ *   meta           "schema" -> "3"; a store with a newer schema is refused,
  *                  one with schema 1 (user_id strings in a "search" table,
- *                  no numbers) is upgraded when opened read-write (and
+ *                  no numbers) or 2 (order index keys of time strings and
+ *                  user_ids) is upgraded when opened read-write (and
  *                  refused read-only until then);
  *                  "search" -> "2" when the terms table is complete;
  *                  "nextnum" -> the next user number (4 bytes)
@@ -37,6 +39,15 @@
  * Index keys are the value, a NUL, then the id, so entries sort by value and
  * ties by id.  A user without an email is indexed under the empty email, so
  * a listing by email holds every user (those first, ascending).
+ *
+ * Order indexes (users_created, users_updated; schema 3): the key is the
+ * time packed into 6 bytes (a "YYYY-MM-DDTHH:MM:SS.mmmZ" of a year up to
+ * 4079; any other string is kept whole after a 0xff byte, and sorts after
+ * every packed time), then the user's number (4 bytes, big-endian): 10
+ * bytes instead of about 55, so the updated index, whose entries move to
+ * its end on every write, stays small.  store_users_scan puts the users of
+ * one time back in user_id order; store_index_scan and store_index_get
+ * speak in time strings and user_ids as for the other indexes.
  *
  * Concurrency: open one handle per process, after fork(), and use it from
  * one thread at a time (it is not locked).  All writes go
@@ -278,8 +289,8 @@ enum mk_code store_count(struct store_txn *t, enum store_table table, size_t *n)
  */
 enum store_index {
 	STORE_IX_USERS_EMAIL,     /* email '\0' user_id -> connection */
-	STORE_IX_USERS_CREATED,   /* created_at '\0' user_id -> "" */
-	STORE_IX_USERS_UPDATED,   /* updated_at '\0' user_id -> "" */
+	STORE_IX_USERS_CREATED,   /* created_at, user number -> "" (store.h top) */
+	STORE_IX_USERS_UPDATED,   /* updated_at, user number -> "" */
 	STORE_IX_CLIENTS_CREATED, /* created_at '\0' client_id -> "" */
 };
 #define STORE_IX__COUNT 4
@@ -292,7 +303,9 @@ const char *store_index_name(enum store_index ix);
  * the first NUL), the id part (after it) and the entry's stored value, all
  * borrowed until the transaction ends, and returns 0 to go on.  A key
  * without a NUL, or with an empty id, is passed whole as value with an
- * empty id, so a checker sees it.  Errors: MK_ERR_INTERNAL.
+ * empty id, so a checker sees it.  Of an order index, value is the time
+ * string (valid during the call only) and id the user_id of the key's
+ * number, empty when no user has that number.  Errors: MK_ERR_INTERNAL.
  */
 typedef int (*store_index_fn)(void *ctx, struct mk_slice value, struct mk_slice id,
     struct mk_slice val);
@@ -300,9 +313,10 @@ enum mk_code store_index_scan(struct store_txn *t, enum store_index ix,
     store_index_fn fn, void *ctx);
 
 /*
- * Look up the entry "value '\0' id" of an index; on success *val points at
- * its stored value (valid until the transaction ends).  Errors:
- * MK_ERR_NOTFOUND (also for a key too long to be stored), MK_ERR_INTERNAL.
+ * Look up the entry "value '\0' id" of an index (of an order index: value
+ * and the number of user id); on success *val points at its stored value
+ * (valid until the transaction ends).  Errors: MK_ERR_NOTFOUND (also for a
+ * key too long to be stored, or a user with no number), MK_ERR_INTERNAL.
  */
 enum mk_code store_index_get(struct store_txn *t, enum store_index ix,
     const char *value, const char *id, struct mk_slice *val);
@@ -328,7 +342,9 @@ enum mk_code store_index_clear(struct store_txn *t, enum store_index ix);
  * Write the index entries of a user (all three) or a client, leaving the
  * records alone: for rebuilding indexes after store_index_clear.  An entry
  * already there is overwritten.  Errors as store_user_put (MK_ERR_INVALID
- * for missing attributes or keys too long), MK_ERR_FULL, MK_ERR_INTERNAL.
+ * for missing attributes or keys too long, and for a user with no record
+ * or no number: the order indexes name users by number), MK_ERR_FULL,
+ * MK_ERR_INTERNAL.
  */
 enum mk_code store_user_index(struct store_txn *t, const struct store_user_keys *k);
 enum mk_code store_client_index(struct store_txn *t, const char *client_id,

@@ -1100,12 +1100,22 @@ reindex_tx(struct store_txn *t, void *arg, struct mk_err *err)
 {
 	struct reindex_op *r = arg;
 	enum mk_code mrc;
+	size_t fixed = 0;
 	int i;
 
 	/* The counts are of this transaction only. */
 	memset(&r->n, 0, sizeof(r->n));
 	r->t = t;
 	r->code = MK_OK;
+	/*
+	 * The order indexes name users by number: the numbers first.  A user
+	 * renumbered has stale search postings: searches scan (exact) until
+	 * sindex_rebuild (check --repair runs it next).
+	 */
+	if ((mrc = store_user_nums_repair(t, &fixed)) != MK_OK)
+		return mk_fail(err, mrc, "repairing the user numbers");
+	if (fixed > 0 && (mrc = store_search_set_ready(t, 0)) != MK_OK)
+		return mk_fail(err, mrc, "marking the search index incomplete");
 	for (i = 0; i < STORE_IX__COUNT; i++)
 		if ((mrc = store_index_clear(t, (enum store_index)i)) != MK_OK)
 			return mk_fail(err, mrc, "clearing %s",

@@ -171,8 +171,10 @@ enum mk_code svc_user_import(struct store *s, const struct svc_limits *l,
  * records in one store_write: every entry is dropped, then each user and
  * client whose record parses and names the id it is stored under is
  * indexed again.  A record that does not is left out and counted in
- * skipped (metakeepctl check reports it).  The search index is not
- * touched: sindex_rebuild rebuilds it.  On success *out holds the counts
+ * skipped (metakeepctl check reports it).  The user numbers are repaired
+ * first (store_user_nums_repair: the order indexes name users by number);
+ * if any changed, the search index is marked incomplete (searches scan)
+ * until sindex_rebuild rebuilds it.  On success *out holds the counts
  * (caller's storage).  Errors: those of store_write (MK_ERR_FULL,
  * MK_ERR_INTERNAL, MK_ERR_NOMEM; err->msg set); nothing is changed then.
  */

@@ -225,7 +225,8 @@ check_entry(void *arg, struct mk_slice value, struct mk_slice id, struct mk_slic
 	ctl_show(sv, sizeof(sv), value.p, value.n);
 	if (id.n == 0) {
 		if (!c->pass2)
-			problem(c, "%s: entry '%s' has no id", store_index_name(c->ix), sv);
+			problem(c, "%s: entry '%s' has no id (or a user number that "
+			    "names no user)", store_index_name(c->ix), sv);
 		return 0;
 	}
 	ctl_show(si, sizeof(si), id.p, id.n);

@@ -309,8 +309,17 @@ cp -r "$db" "$tmp/broken"
 rm -f "$tmp/broken/lock.mdb"
 # An entry pointing at no user, an entry that disagrees with its record,
 # and a valid record with no index entries at all.
-printf '2030-01-01T00:00:00.000Z\\00auth0|ghost\n\n' | mdb_load -T -s users_created "$tmp/broken"
-printf '2001-01-01T00:00:00.000Z\\00auth0|imp000001\n\n' | mdb_load -T -s users_updated "$tmp/broken"
+# Order index keys (store.c okey_make): the time packed into 6 bytes
+# (7ee108000000 is 2030-01-01T00:00:00.000Z, 7d1108000000
+# 2001-01-01T00:00:00.000Z), then the user's number, 4 bytes big-endian:
+# 0x0fffffff is nobody's; auth0|imp000001's is the first 4 bytes of its
+# users value (native byte order, little-endian here).
+printf '\\7e\\e1\\08\\00\\00\\00\\0f\\ff\\ff\\ff\n\n' | mdb_load -T -s users_created "$tmp/broken"
+n1=$(mdb_dump -s users "$tmp/broken" |
+    awk -v k=" $(printf 'auth0|imp000001' | od -An -tx1 | tr -d ' \n')" 'f == 1 { print substr($1, 1, 8); f = 2 } $0 == k { f = 1 }')
+[ ${#n1} -eq 8 ] && ok || bad "number of auth0|imp000001 not found: '$n1'"
+printf '\\7d\\11\\08\\00\\00\\00\\%s\\%s\\%s\\%s\n\n' "${n1:6:2}" "${n1:4:2}" "${n1:2:2}" "${n1:0:2}" |
+    mdb_load -T -s users_updated "$tmp/broken"
 # A users value is the user's 4-byte number, then the JSON: this one's
 # number (0x70000000) names no user in user_nums.
 printf 'auth0|stray\n\\00\\00\\00p{"created_at":"2020-01-01T00:00:00.000Z","email":"stray@example.com","email_verified":false,"identities":[{"connection":"Username-Password-Authentication","user_id":"stray","provider":"auth0","isSocial":false}],"updated_at":"2020-01-01T00:00:00.000Z","user_id":"auth0|stray"}\n' |
@@ -319,7 +328,7 @@ run -c "$tmp/conf" --db "$tmp/broken" check
 expect_rc 1 "check of broken indexes"
 has "$tmp/out" "search: user auth0|stray lacks entry email" "search entries of the stray user missing"
 has "$tmp/out" "search: user auth0|stray has number 1879048192, which names no user" "number naming no user found"
-has "$tmp/out" "users_created: entry '2030-01-01T00:00:00.000Z' points at user auth0|ghost" "ghost entry found"
+has "$tmp/out" "users_created: entry '2030-01-01T00:00:00.000Z' has no id (or a user number that names no user)" "ghost entry found"
 has "$tmp/out" "users_updated: entry '2001-01-01T00:00:00.000Z' for user auth0|imp000001 does not match" "wrong entry found"
 has "$tmp/out" "user auth0|stray: no users_email entry" "missing entries found"
 nprob=$(sed -n 's/^check: .*: \([0-9]*\) problems$/\1/p' "$tmp/out")

@@ -1055,7 +1055,7 @@ Test(store, newer_schema_refused)
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
-	MDB_val k = { 6, (void *)(uintptr_t)"schema" }, v = { 1, (void *)(uintptr_t)"3" };
+	MDB_val k = { 6, (void *)(uintptr_t)"schema" }, v = { 1, (void *)(uintptr_t)"4" };
 
 	s = open_store(0, 0);
 	store_close(s);
@@ -1074,7 +1074,7 @@ Test(store, newer_schema_refused)
 	memset(&err, 0, sizeof(err));
 	cr_assert_eq(store_open(&o, &s, &err), MK_ERR_INTERNAL);
 	cr_assert_null(s);
-	cr_assert(strstr(err.msg, "schema version 3") != NULL, "message: %s", err.msg);
+	cr_assert(strstr(err.msg, "schema version 4") != NULL, "message: %s", err.msg);
 	o.read_only = 1;
 	cr_assert_eq(store_open(&o, &s, &err), MK_ERR_INTERNAL);
 }
@@ -1312,6 +1312,120 @@ Test(store, index_clear_and_rebuild)
 	cr_assert_eq(store_user_index(t, &keys[0]), MK_ERR_INTERNAL);
 	store_txn_end(t);
 	cr_assert_eq(count(s, ST_USERS), 2);
+	store_close(s);
+}
+
+/*
+ * The order indexes pack a time of the service's shape into 6 bytes and
+ * keep any other string whole: both come back as written (index scan), in
+ * the order of the strings, ties by user_id; the strings kept whole come
+ * after every packed time.
+ */
+Test(store, order_keys_round_trip)
+{
+	static const char *const times[] = {
+		"0000-01-01T00:00:00.000Z", "2026-02-31T23:59:60.999Z",
+		"4079-15-31T31:63:63.999Z", "4080-01-01T00:00:00.000Z",
+		"9999-12-31T23:59:59.999Z", "not a time", "",
+	};
+	struct store *s;
+	struct store_user_keys k;
+	struct collect c;
+	struct ixc x;
+	char ids[7][16], wix[1024] = "";
+	size_t i;
+
+	s = open_store(0, 0);
+	/* Created in reverse, so numbers run against the order. */
+	for (i = 7; i-- > 0;) {
+		snprintf(ids[i], sizeof(ids[i]), "auth0|t%zu", i);
+		k = ukeys(ids[i], NULL, times[i], times[i < 5 ? 0 : i]);
+		cr_assert_eq(user_put(s, NULL, &k, "{}"), MK_OK, "%s", times[i]);
+	}
+	/* Years past 4079, "" and "not a time" are kept whole: after the
+	 * packed times, in string order. */
+	cr_assert_str_eq(scan(s, PG(STORE_BY_CREATED, 0, 0, 0), &c),
+	    "auth0|t0,auth0|t1,auth0|t2,auth0|t6,auth0|t3,auth0|t4,auth0|t5");
+	for (i = 0; i < 3; i++)
+		snprintf(wix + strlen(wix), sizeof(wix) - strlen(wix), "%s|%s=,",
+		    times[i], ids[i]);
+	snprintf(wix + strlen(wix), sizeof(wix) - strlen(wix), "|auth0|t6=,%s|%s=,%s|%s=,"
+	    "not a time|auth0|t5=", times[3], ids[3], times[4], ids[4]);
+	cr_assert_str_eq(ix_scan(s, STORE_IX_USERS_CREATED, &x), wix);
+	/* updated: t0..t4 tie at the first time, by user_id; desc reverses. */
+	cr_assert_str_eq(scan(s, PG(STORE_BY_UPDATED, 0, 0, 0), &c),
+	    "auth0|t0,auth0|t1,auth0|t2,auth0|t3,auth0|t4,auth0|t6,auth0|t5");
+	cr_assert_str_eq(scan(s, PG(STORE_BY_UPDATED, 1, 3, 3), &c),
+	    "auth0|t3,auth0|t2,auth0|t1");
+	cr_assert_str_eq(scan(s, PG(STORE_BY_UPDATED, 0, 4, 2), &c), "auth0|t4,auth0|t6");
+	store_close(s);
+}
+
+/*
+ * A store of the schema-2 format (tests/data/schema2: order index keys of
+ * time strings and user_ids) is refused read-only, upgraded once when
+ * opened read-write, and lists in the order it did before (ties by
+ * user_id, which the user numbers do not follow).
+ */
+Test(store, schema2_store_is_upgraded)
+{
+	static const char *const created =
+	    "auth0|78dde6c478dde6c478dde6c4,auth0|000000000000000000000000,"
+	    "auth0|3c6ef3623c6ef3623c6ef362,auth0|9e3779b19e3779b19e3779b1,"
+	    "auth0|daa66d13daa66d13daa66d13,auth0|171560751715607517156075,"
+	    "auth0|2e2ac0ea2e2ac0ea2e2ac0ea,auth0|538453d7538453d7538453d7,"
+	    "auth0|8ff347398ff347398ff34739,auth0|b54cda26b54cda26b54cda26,"
+	    "auth0|cc623a9bcc623a9bcc623a9b,auth0|f1bbcd88f1bbcd88f1bbcd88";
+	static const char *const updated =
+	    "auth0|000000000000000000000000,auth0|3c6ef3623c6ef3623c6ef362,"
+	    "auth0|9e3779b19e3779b19e3779b1,auth0|daa66d13daa66d13daa66d13,"
+	    "auth0|78dde6c478dde6c478dde6c4,auth0|171560751715607517156075,"
+	    "auth0|2e2ac0ea2e2ac0ea2e2ac0ea,auth0|538453d7538453d7538453d7,"
+	    "auth0|8ff347398ff347398ff34739,auth0|b54cda26b54cda26b54cda26,"
+	    "auth0|cc623a9bcc623a9bcc623a9b,auth0|f1bbcd88f1bbcd88f1bbcd88";
+	struct store_opts o;
+	struct store *s = NULL;
+	struct store_txn *t;
+	struct mk_slice v;
+	struct collect c;
+	struct ixc x;
+	struct mk_err err;
+	char cmd[1024];
+	size_t n = 0;
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s && mkdir -p %s && mdb_load -f "
+	    "%s/schema2/store.dump %s 2>/dev/null", envdir, envdir, MK_TEST_DATA, envdir);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	memset(&o, 0, sizeof(o));
+	memset(&err, 0, sizeof(err));
+	o.dir = envdir;
+	o.read_only = 1;
+	cr_assert_eq(store_open(&o, &s, &err), MK_ERR_INTERNAL);
+	cr_assert_not_null(strstr(err.msg, "older metakeep"), "%s", err.msg);
+	o.read_only = 0;
+	cr_assert_eq(store_open(&o, &s, &err), MK_OK, "%s", err.msg);
+	cr_assert_str_eq(scan(s, PG(STORE_BY_CREATED, 0, 0, 0), &c), created);
+	cr_assert_str_eq(scan(s, PG(STORE_BY_UPDATED, 0, 0, 0), &c), updated);
+	cr_assert_str_eq(scan(s, PG(STORE_BY_CREATED, 1, 7, 3), &c),
+	    "auth0|daa66d13daa66d13daa66d13,auth0|9e3779b19e3779b19e3779b1,"
+	    "auth0|3c6ef3623c6ef3623c6ef362");
+	ix_scan(s, STORE_IX_USERS_CREATED, &x);
+	cr_assert_eq(x.n, 12);
+	cr_assert(strncmp(x.out, "2024-06-30T12:00:00.500Z|auth0|78dde6c478dde6c478dde6c4=,"
+	    "2025-01-01T00:00:00.000Z|auth0|000000000000000000000000=,", 114) == 0,
+	    "%s", x.out);
+	cr_assert_eq(store_read_begin(s, &t), MK_OK);
+	cr_assert_eq(store_index_get(t, STORE_IX_USERS_UPDATED, "2025-02-01T00:00:00.000Z",
+	    "auth0|78dde6c478dde6c478dde6c4", &v), MK_OK);
+	cr_assert_eq(store_index_count(t, STORE_IX_USERS_UPDATED, &n), MK_OK);
+	cr_assert_eq(n, 12);
+	store_txn_end(t);
+	store_close(s);
+	/* Opened again (read-only too): nothing more to upgrade, the same lists. */
+	o.read_only = 1;
+	s = NULL;
+	cr_assert_eq(store_open(&o, &s, &err), MK_OK, "%s", err.msg);
+	cr_assert_str_eq(scan(s, PG(STORE_BY_UPDATED, 0, 0, 0), &c), updated);
 	store_close(s);
 }
 
