@@ -1393,8 +1393,13 @@ Test(store, schema2_store_is_upgraded)
 	char cmd[1024];
 	size_t n = 0;
 
-	snprintf(cmd, sizeof(cmd), "rm -rf %s && mkdir -p %s && mdb_load -f "
-	    "%s/schema2/store.dump %s 2>/dev/null", envdir, envdir, MK_TEST_DATA, envdir);
+	snprintf(cmd, sizeof(cmd), "%s/db", tmpdir);
+	cr_assert(mkdir(cmd, 0700) == 0 || errno == EEXIST, "mkdir %s: %s", cmd,
+	    strerror(errno));
+	th_rmtree(envdir);
+	cr_assert_eq(mkdir(envdir, 0700), 0, "mkdir %s: %s", envdir, strerror(errno));
+	snprintf(cmd, sizeof(cmd), "mdb_load -f %s/schema2/store.dump %s 2>/dev/null",
+	    MK_TEST_DATA, envdir);
 	cr_assert_eq(system(cmd), 0, "%s", cmd);
 	memset(&o, 0, sizeof(o));
 	memset(&err, 0, sizeof(err));
