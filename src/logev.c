@@ -271,57 +271,293 @@ logev_diff(struct json_object *old, struct json_object *new)
 /* ---- writing ---- */
 
 /*
+ * The template as text, read without parsing it (a write's event is built
+ * inside its transaction, under the writer lock, so it is spliced, not
+ * parsed and serialized again).  The scanner knows JSON as json-c writes
+ * it (no white space between tokens); anything else goes the parsing way
+ * (event_json), which gives the same bytes.
+ */
+
+/* A member of an object: its key without the quotes, its value's span. */
+struct member {
+	const char *k;
+	size_t kn;
+	const char *v, *ve;
+};
+
+/* Past the string at p ('"'), or NULL. */
+static const char *
+skip_str(const char *p, const char *e)
+{
+	for (p++; p < e; p++) {
+		if (*p == '\\') {
+			if (++p == e)
+				return NULL;
+		} else if (*p == '"')
+			return p + 1;
+	}
+	return NULL;
+}
+
+static const char *scan_object(const char *p, const char *e, struct member *m, size_t mmax,
+    size_t *members, int depth);
+
+/*
+ * Past the value at p, or NULL when it is not one as json-c writes it (a
+ * number's characters are checked, not its grammar: the templates are
+ * json-c's own output, this only keeps a broken one from being spliced).
+ */
+static const char *
+skip_value(const char *p, const char *e, int depth)
+{
+	const char *start = p;
+	size_t n;
+
+	if (p >= e || depth > 64)
+		return NULL;
+	if (*p == '"')
+		return skip_str(p, e);
+	if (*p == '{')
+		return (p = scan_object(p, e, NULL, 0, &n, depth + 1)) != NULL ? p + 1 : NULL;
+	if (*p == '[') {
+		if (++p < e && *p == ']')
+			return p + 1;
+		for (;;) {
+			if ((p = skip_value(p, e, depth + 1)) == NULL || p >= e)
+				return NULL;
+			if (*p == ']')
+				return p + 1;
+			if (*p++ != ',')
+				return NULL;
+		}
+	}
+	if ((size_t)(e - p) >= 4 && (memcmp(p, "true", 4) == 0 || memcmp(p, "null", 4) == 0))
+		return p + 4;
+	if ((size_t)(e - p) >= 5 && memcmp(p, "false", 5) == 0)
+		return p + 5;
+	while (p < e && (*p == '-' || *p == '+' || *p == '.' || *p == 'e' || *p == 'E' ||
+	    (*p >= '0' && *p <= '9')))
+		p++;
+	return p > start ? p : NULL;
+}
+
+/*
+ * The members of the object at p into m (key without its quotes, the value's
+ * span), at most mmax.  Returns the position of its closing brace, or NULL
+ * (not an object as json-c writes one, or more than mmax members).
+ * *members gets their number.
+ */
+static const char *
+scan_object(const char *p, const char *e, struct member *m, size_t mmax, size_t *members,
+    int depth)
+{
+	const char *k;
+	size_t n = 0;
+
+	if (p >= e || *p != '{')
+		return NULL;
+	p++;
+	if (p < e && *p == '}') {
+		*members = 0;
+		return p;
+	}
+	for (;;) {
+		if (p >= e || *p != '"' || (k = skip_str(p, e)) == NULL)
+			return NULL;
+		if (m != NULL && n < mmax) {
+			m[n].k = p + 1;
+			m[n].kn = (size_t)(k - p - 2);
+		}
+		p = k;
+		if (p >= e || *p != ':')
+			return NULL;
+		p++;
+		k = p;
+		if ((p = skip_value(p, e, depth)) == NULL)
+			return NULL;
+		if (m != NULL && n < mmax) {
+			m[n].v = k;
+			m[n].ve = p;
+		}
+		n++;
+		if (p < e && *p == ',') {
+			p++;
+			continue;
+		}
+		if (p < e && *p == '}')
+			break;
+		return NULL;
+	}
+	*members = n;
+	return m == NULL || n <= mmax ? p : NULL;
+}
+
+static int
+member_is(const struct member *m, const char *name)
+{
+	return m->kn == strlen(name) && memcmp(m->k, name, m->kn) == 0;
+}
+
+#define TMPL_MEMBERS 32
+
+/*
+ * The event's text from template tmpl into out: what put_event_json makes
+ * (details.response and details.change appended to details, then log_id,
+ * date, type, user_id to the event), by splicing.  -1 when the template is
+ * not of the shape it knows (the caller then parses it); resp_body and
+ * change stay the caller's.
+ */
+static int
+splice_event(const char *tmpl, size_t n, const char *id, const char *date, const char *type,
+    const char *user_id, int status, struct json_object *resp_body,
+    struct json_object *change, struct mk_buf *out)
+{
+	static const char *const added_top[] = { "log_id", "date", "type", "user_id" };
+	static const char *const added_det[] = { "response", "change" };
+	struct member top[TMPL_MEMBERS], det[TMPL_MEMBERS];
+	const char *e = tmpl + n, *end, *dend = NULL, *text;
+	size_t ntop, ndet = 0, i, j, len;
+	struct json_object *s;
+
+	if ((end = scan_object(tmpl, e, top, TMPL_MEMBERS, &ntop, 0)) == NULL ||
+	    end + 1 != e)
+		return -1;
+	for (i = 0; i < ntop; i++) {
+		for (j = 0; j < sizeof(added_top) / sizeof(added_top[0]); j++)
+			if (member_is(&top[i], added_top[j]))
+				return -1;
+		if (member_is(&top[i], "details")) {
+			if (dend != NULL)
+				return -1;
+			if ((dend = scan_object(top[i].v, top[i].ve, det, TMPL_MEMBERS, &ndet, 1)) ==
+			    NULL)
+				return -1;
+		}
+	}
+	if (dend == NULL)
+		return -1;
+	for (i = 0; i < ndet; i++)
+		for (j = 0; j < sizeof(added_det) / sizeof(added_det[0]); j++)
+			if (member_is(&det[i], added_det[j]))
+				return -1;
+	buf_reset(out);
+	buf_add(out, tmpl, (size_t)(dend - tmpl));
+	buf_printf(out, "%s\"response\":{\"statusCode\":%d", ndet > 0 ? "," : "", status);
+	if (resp_body != NULL) {
+		if ((text = jx_text(resp_body, &len)) == NULL)
+			return -2;
+		buf_adds(out, ",\"body\":");
+		buf_add(out, text, len);
+	}
+	buf_adds(out, "}");
+	if (change != NULL) {
+		if ((text = jx_text(change, &len)) == NULL)
+			return -2;
+		buf_adds(out, ",\"change\":");
+		buf_add(out, text, len);
+	}
+	buf_add(out, dend, (size_t)(end - dend));
+	buf_printf(out, ",\"log_id\":\"%s\",\"date\":\"%s\",\"type\":\"%s\"", id, date, type);
+	if (user_id != NULL) {
+		if ((s = json_object_new_string(user_id)) == NULL ||
+		    (text = jx_text(s, &len)) == NULL) {
+			json_object_put(s);
+			return -2;
+		}
+		buf_adds(out, ",\"user_id\":");
+		buf_add(out, text, len);
+		json_object_put(s);
+	}
+	buf_adds(out, "}");
+	return out->failed ? -2 : 0;
+}
+
+/* The event's text by parsing the template (any JSON object with "details"). */
+static enum mk_code
+event_json(const char *tmpl, size_t n, const char *id, const char *date, const char *type,
+    const char *user_id, int status, struct json_object *resp_body,
+    struct json_object *change, struct mk_buf *out)
+{
+	struct json_object *ev = NULL, *det, *rs;
+	const char *text;
+	size_t len;
+	enum mk_code rc = MK_ERR_NOMEM;
+
+	if (jx_parse_stored(tmpl, n, &ev) != MK_OK || !json_object_is_type(ev, json_type_object)
+	    || !json_object_object_get_ex(ev, "details", &det)) {
+		json_object_put(ev);
+		return MK_ERR_INTERNAL;
+	}
+	if ((rs = json_object_new_object()) == NULL)
+		goto out;
+	json_object_object_add(det, "response", rs);
+	json_object_object_add(rs, "statusCode", json_object_new_int(status));
+	if (resp_body != NULL)
+		json_object_object_add(rs, "body", json_object_get(resp_body));
+	if (change != NULL)
+		json_object_object_add(det, "change", json_object_get(change));
+	if (add_str(ev, "log_id", id) || add_str(ev, "date", date) ||
+	    add_str(ev, "type", type) || add_str(ev, "user_id", user_id))
+		goto out;
+	if ((text = jx_text(ev, &len)) == NULL)
+		goto out;
+	buf_reset(out);
+	if (buf_add(out, text, len) == 0)
+		rc = MK_OK;
+out:
+	json_object_put(ev);
+	return rc;
+}
+
+enum mk_code
+logev_event_text(const char *tmpl, size_t n, const char *id, const char *date,
+    const char *type, const char *user_id, int status, struct json_object *resp_body,
+    struct json_object *change, int parse, struct mk_buf *out)
+{
+	int sp = parse ? -1 : splice_event(tmpl, n, id, date, type, user_id, status, resp_body,
+	    change, out);
+
+	if (sp == -2)
+		return MK_ERR_NOMEM;
+	if (sp == -1)
+		return event_json(tmpl, n, id, date, type, user_id, status, resp_body, change, out);
+	return MK_OK;
+}
+
+/*
  * Complete template tmpl into an event and write it in t: number, log_id,
  * date, type, user_id, the response (status, body) and the change.
- * ev_extra: called with the parsed event to add what the caller knows.
+ * Takes resp_body and change.
  */
 static enum mk_code
 put_event(struct store_txn *t, const char *tmpl, size_t n, int64_t now_ms,
     const char *type, const char *user_id, int status, struct json_object *resp_body,
     struct json_object *change)
 {
-	struct json_object *ev = NULL, *det, *rs;
 	char id[LOGEV_ID_LEN + 1], date[MK_ISO_LEN + 1];
-	struct mk_slice text;
+	struct mk_buf text = MK_BUF_INIT;
+	struct mk_slice sl;
 	uint64_t seq;
 	enum mk_code rc;
 
-	if (jx_parse_stored(tmpl, n, &ev) != MK_OK || !json_object_is_type(ev, json_type_object)
-	    || !json_object_object_get_ex(ev, "details", &det)) {
-		json_object_put(ev);
-		json_object_put(resp_body);
-		json_object_put(change);
-		return MK_ERR_INTERNAL;
-	}
 	if ((rc = store_log_next(t, &seq)) != MK_OK)
 		goto out;
 	logev_id(seq, id);
 	mk_iso8601(now_ms, date);
-	rc = MK_ERR_NOMEM;
-	if ((rs = json_object_new_object()) == NULL)
+	rc = logev_event_text(tmpl, n, id, date, type, user_id, status, resp_body, change, 0,
+	    &text);
+	if (rc != MK_OK)
 		goto out;
-	json_object_object_add(det, "response", rs);
-	json_object_object_add(rs, "statusCode", json_object_new_int(status));
-	if (resp_body != NULL) {
-		json_object_object_add(rs, "body", resp_body);
-		resp_body = NULL;
-	}
-	if (change != NULL) {
-		json_object_object_add(det, "change", change);
-		change = NULL;
-	}
-	if (add_str(ev, "log_id", id) || add_str(ev, "date", date) ||
-	    add_str(ev, "type", type) || add_str(ev, "user_id", user_id))
-		goto out;
-	if ((text.p = jx_text(ev, &text.n)) == NULL)
-		goto out;
-	rc = store_log_put(t, seq, now_ms, user_id, text);
+	sl.p = text.p;
+	sl.n = text.n;
+	rc = store_log_put(t, seq, now_ms, user_id, sl);
 out:
-	json_object_put(ev);
+	buf_free(&text);
 	json_object_put(resp_body);
 	json_object_put(change);
 	return rc;
 }
+
 
 enum mk_code
 logev_put_success(struct store_txn *t, const char *tmpl, size_t n, int64_t now_ms,

@@ -94,6 +94,22 @@ enum mk_code logev_flush(struct store *s);
 #define LOGEV_PRUNE_MAX 256
 void logev_tick(struct store *s, const struct logev_conf *c, int64_t now_ms);
 
+/*
+ * The text of an event (reset into out): template tmpl (n bytes) with
+ * details.response (statusCode status, body resp_body when not NULL) and
+ * details.change (when not NULL) added to its details, then log_id id,
+ * date, type and user_id (when not NULL) to the event.  resp_body and
+ * change stay the caller's.  parse 0: spliced into the template's text
+ * (the write path: no parsing under the writer lock), falling back to
+ * parse 1: parsed, completed and serialized by json-c; both give the same
+ * bytes for a template json-c wrote, as every template is (test_logs
+ * compares them).  Errors: MK_ERR_INTERNAL (a template
+ * that is not a JSON object with "details"), MK_ERR_NOMEM.
+ */
+enum mk_code logev_event_text(const char *tmpl, size_t n, const char *id, const char *date,
+    const char *type, const char *user_id, int status, struct json_object *resp_body,
+    struct json_object *change, int parse, struct mk_buf *out);
+
 /* The log_id of seq into out (LOGEV_ID_LEN + 1 bytes). */
 void logev_id(uint64_t seq, char out[LOGEV_ID_LEN + 1]);
 /* The number of a log_id; -1 when it is not one. */

@@ -19,6 +19,10 @@
  *   retention               events past log_max_events go, in short
  *                           transactions, oldest first
  *   budget                  a search past search_budget is refused 400
+ *   spliced_event_is_parsed_event
+ *                           the event a write splices into its template's
+ *                           text is byte for byte the one json-c makes by
+ *                           parsing it (odd templates, escapes, no user)
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -514,4 +518,89 @@ Test(logs, forwarded_for_from_trusted_proxies_only)
 	ip = ip_of("10.0.0.1", "203.0.113.9");
 	cr_assert_str_eq(ip, "10.0.0.1", "no trusted proxies: never believed");
 	free(ip);
+}
+
+/*
+ * A write's event is spliced into its template's text (no parse under the
+ * writer lock); it must be the very bytes json-c makes by parsing the
+ * template and adding the same members, for every template logev_template
+ * makes and for the odd ones (details elsewhere, empty, escapes, numbers
+ * as json-c writes them back; white space between tokens goes the parsing
+ * way, which drops it).
+ */
+Test(logs, spliced_event_is_parsed_event)
+{
+	static const char *bodies[] = {
+		"{\"user_metadata\":{\"theme\":\"dark\"}}",
+		"{\"password\":\"x\",\"email\":\"a\\\"b}{@x.org\",\"app_metadata\":{\"a\":[1,{\"b\":null}]}}",
+		"{\"user_metadata\":{\"k\\\\\":\"\\u00e9\\n\\t}]\",\"n\":-1.5e3,\"t\":true}}",
+		"{}",
+	};
+	static const char *odd[] = {
+		"{\"description\":\"Update a User\",\"client_id\":\"c1\",\"details\":{\"request\":{}}}",
+		"{\"details\":{}}",
+		"{\"details\":{},\"x\":\"}\"}",
+		"{ \"details\" : { \"request\" : { \"a\" : [ 1 , 2 ] } } , \"b\" : 3 }",
+		"{\"details\":{\"response\":{}}}",   /* a member it would add: parsed */
+		"{\"details\":{\"request\":{}},\"type\":\"x\"}",
+		"{\"details\":{\"request\":{\"a\": [1]}}}",
+		"{\"details\":{\"request\":{\"a\":1 }}}",
+		"{\"details\":{\"request\":{\"a\":1E3,\"b\":-1,\"c\":0.10,\"d\":1e-7,\"e\":null}}}",
+		"{\"details\":{\"request\":{\"a\":}}}",
+		"{\"nodetails\":1}",   /* not a template: both refuse */
+		"[1]",
+	};
+	static const char *users[] = { "auth0|abc", NULL, "we\"ird/\\\x01user" };
+	struct json_object *change = NULL, *resp = NULL, *b;
+	struct mk_buf t = MK_BUF_INIT, sp = MK_BUF_INIT, pa = MK_BUF_INIT;
+	struct logev_call call;
+	size_t i, u, k;
+	enum mk_code r1, r2;
+
+	static const char ch[] = "[{\"op\":\"add\",\"path\":\"/user_metadata/a~1b\","
+	    "\"value\":\"\\u2028\"}]";
+	static const char rb[] = "{\"statusCode\":400,\"message\":\"bad \\\"x\\\"\"}";
+	cr_assert_eq(jx_parse_stored(ch, strlen(ch), &change), MK_OK);
+	cr_assert_eq(jx_parse_stored(rb, strlen(rb), &resp), MK_OK);
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]) + sizeof(odd) / sizeof(odd[0]); i++) {
+		if (i < sizeof(bodies) / sizeof(bodies[0])) {
+			memset(&call, 0, sizeof(call));
+			cr_assert_eq(jx_parse_stored(bodies[i], strlen(bodies[i]), &b), MK_OK);
+			call.method = "PATCH";
+			call.path = "/api/v2/users/auth0|x";
+			call.query = i % 2 ? "fields=a\"b" : NULL;
+			call.client_id = "tok\\1";
+			call.ip = "127.0.0.1";
+			call.user_agent = i % 2 ? NULL : "wrk/4 \"x\"";
+			call.scopes = "read:users update:users";
+			call.body = b;
+			call.description = "Update a User";
+			cr_assert_eq(logev_template(&call, &t), MK_OK);
+			json_object_put(b);
+		} else {
+			buf_reset(&t);
+			cr_assert_eq(buf_adds(&t, odd[i - sizeof(bodies) / sizeof(bodies[0])]), 0);
+		}
+		for (u = 0; u < 3; u++)
+			for (k = 0; k < 4; k++) {
+				buf_reset(&sp);
+				buf_reset(&pa);
+				r1 = logev_event_text(t.p, t.n, "90000000000000000000042",
+				    "2026-12-02T23:59:59.123Z", "sapi", users[u], 200 + (int)k,
+				    k & 1 ? resp : NULL, k & 2 ? change : NULL, 0, &sp);
+				r2 = logev_event_text(t.p, t.n, "90000000000000000000042",
+				    "2026-12-02T23:59:59.123Z", "sapi", users[u], 200 + (int)k,
+				    k & 1 ? resp : NULL, k & 2 ? change : NULL, 1, &pa);
+				cr_assert_eq(r1, r2, "template %zu: %d against %d", i, r1, r2);
+				if (r1 != MK_OK)
+					continue;
+				cr_assert(sp.n == pa.n && memcmp(sp.p, pa.p, sp.n) == 0,
+				    "template %zu:\n%.*s\n%.*s", i, (int)sp.n, sp.p, (int)pa.n, pa.p);
+			}
+	}
+	json_object_put(change);
+	json_object_put(resp);
+	buf_free(&t);
+	buf_free(&sp);
+	buf_free(&pa);
 }
