@@ -637,8 +637,8 @@ emit(const struct fieldtab *ft, struct json_object **slot,
 		json_object_object_foreach(extra, key, val) {
 			if (field_index(tab, n, key) >= 0)
 				continue;
-			if ((rc = copy(val, &c, err)) != MK_OK)
-				goto out;
+			/* by reference, as load_stored */
+			c = json_object_get(val);
 			if (json_object_object_add(o, key, c) != 0) {
 				json_object_put(c);
 				rc = mk_fail(err, MK_ERR_NOMEM, "out of memory");
@@ -653,25 +653,28 @@ out:
 	return rc;
 }
 
-/* Copy the stored values of every F_OUT field into the slots. */
-static enum mk_code
+/*
+ * The stored values of every F_OUT field into the slots, by reference (a
+ * PATCH replaces a slot whole or merges it into a new object, never changes
+ * a value in place, so the result may hold the stored values themselves:
+ * a deep copy of each was a third of a PATCH's model work).
+ */
+static void
 load_stored(const struct fieldtab *ft, struct json_object *stored,
-    struct json_object **slot, struct mk_err *err)
+    struct json_object **slot)
 {
 	const struct field *tab = ft->f;
 	size_t n = ft->n;
 	struct json_object *v;
-	enum mk_code rc;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		if (!(tab[i].flags & F_OUT) || !json_object_object_get_ex(stored, tab[i].name, &v))
 			continue;
 		/* A stored null would be dropped anyway: absent = unset. */
-		if ((rc = slot_copy(&slot[i], v, err)) != MK_OK)
-			return rc;
+		json_object_put(slot[i]);
+		slot[i] = json_object_get(v);
 	}
-	return MK_OK;
 }
 
 /*
@@ -978,8 +981,7 @@ model_user_patch(struct json_object *stored, struct json_object *body,
 		goto out;
 	}
 
-	if ((rc = load_stored(&user_tab, stored, slot, err)) != MK_OK)
-		goto out;
+	load_stored(&user_tab, stored, slot);
 	if (slot[U_EMAIL] != NULL && (oldmail = json_object_get(slot[U_EMAIL])) == NULL) {
 		rc = mk_fail(err, MK_ERR_NOMEM, "out of memory");
 		goto out;
@@ -1064,8 +1066,7 @@ model_client_patch(struct json_object *stored, struct json_object *body,
 		rc = mk_fail(err, MK_ERR_INTERNAL, "model: stored client is not an object");
 		goto out;
 	}
-	if ((rc = load_stored(&client_tab, stored, slot, err)) != MK_OK)
-		goto out;
+	load_stored(&client_tab, stored, slot);
 	if ((rc = apply_plain(&client_tab, body, slot, err)) != MK_OK)
 		goto out;
 	if ((rc = merge_md(&client_fields[C_CLIENT_MD], body, &slot[C_CLIENT_MD], depth,

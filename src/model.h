@@ -77,7 +77,10 @@ enum mk_code model_user_new(struct json_object *body, const struct model_ctx *ct
  * A changed email (compared lower-cased) sets email_verified false unless the
  * body sets it; connection, when given, must be the user's own
  * (identities[0]); user_id and the other read-only attributes are refused.
- * Success: *out is a new owned object.  Errors: MK_ERR_INVALID, MK_ERR_NOMEM.
+ * Success: *out is a new owned object; the values it keeps from stored are
+ * the stored ones, held by reference (json-c's counts: either may be freed
+ * first; neither is to be changed in place while the other is in use).
+ * Errors: MK_ERR_INVALID, MK_ERR_NOMEM.
  */
 enum mk_code model_user_patch(struct json_object *stored, struct json_object *body,
     const struct model_ctx *ctx, struct json_object **out, struct mk_err *err);
@@ -90,7 +93,10 @@ enum mk_code model_user_patch(struct json_object *stored, struct json_object *bo
 enum mk_code model_client_new(struct json_object *body, const struct model_ctx *ctx,
     struct json_object **out, struct mk_err *err);
 
-/* Apply a PATCH body to a stored client; client_metadata merges like user metadata. */
+/*
+ * Apply a PATCH body to a stored client; client_metadata merges like user
+ * metadata; *out holds stored's kept values by reference, as a user's.
+ */
 enum mk_code model_client_patch(struct json_object *stored, struct json_object *body,
     const struct model_ctx *ctx, struct json_object **out, struct mk_err *err);
 
