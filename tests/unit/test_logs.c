@@ -19,6 +19,10 @@
  *   retention               events past log_max_events go, in short
  *                           transactions, oldest first
  *   budget                  a search past search_budget is refused 400
+ *   template_text_is_json_c_text
+ *                           the template logev_template writes as text is
+ *                           byte for byte what json-c made of the same
+ *                           object (escapes, redaction, a body over the limit)
  *   spliced_event_is_parsed_event
  *                           the event a write splices into its template's
  *                           text is byte for byte the one json-c makes by
@@ -603,4 +607,117 @@ Test(logs, spliced_event_is_parsed_event)
 	buf_free(&t);
 	buf_free(&sp);
 	buf_free(&pa);
+}
+
+/*
+ * The template as logev_template wrote it before it wrote text itself: an
+ * object built with json-c and serialized (the reference its text must
+ * equal byte for byte).
+ */
+static int
+ref_str(struct json_object *o, const char *key, const char *v)
+{
+	return v != NULL && json_object_object_add(o, key, json_object_new_string(v)) != 0;
+}
+
+static char *
+ref_template(const struct logev_call *call)
+{
+	struct json_object *ev = json_object_new_object(), *det = json_object_new_object();
+	struct json_object *rq = json_object_new_object(), *auth = json_object_new_object();
+	struct json_object *sc = json_object_new_array(), *b;
+	const char *p, *e;
+	size_t len = 0;
+	char note[64], *r;
+
+	json_object_object_add(ev, "details", det);
+	json_object_object_add(det, "request", rq);
+	json_object_object_add(rq, "auth", auth);
+	json_object_object_add(auth, "scopes", sc);
+	cr_assert(!ref_str(ev, "description", call->description) &&
+	    !ref_str(ev, "client_id", call->client_id) &&
+	    !ref_str(ev, "client_name", call->client_name) && !ref_str(ev, "ip", call->ip) &&
+	    !ref_str(ev, "user_agent", call->user_agent) && !ref_str(rq, "method", call->method) &&
+	    !ref_str(rq, "path", call->path) && !ref_str(rq, "query", call->query));
+	for (p = call->scopes; p != NULL && *p != '\0'; p = e) {
+		while (*p == ' ')
+			p++;
+		if ((e = strchr(p, ' ')) == NULL)
+			e = p + strlen(p);
+		if (e > p)
+			json_object_array_add(sc, json_object_new_string_len(p, (int)(e - p)));
+	}
+	if (call->body != NULL) {
+		cr_assert_not_null(jx_text(call->body, &len));
+		if (len > LOGEV_BODY_MAX) {
+			snprintf(note, sizeof(note), "(a body of %zu bytes, not kept)", len);
+			b = json_object_new_string(note);
+		} else {
+			b = json_object_new_object();
+			json_object_object_foreach(call->body, key, val) {
+				if (strcmp(key, "password") == 0 || strcmp(key, "client_secret") == 0)
+					json_object_object_add(b, key, json_object_new_string("[redacted]"));
+				else
+					json_object_object_add(b, key, json_object_get(val));
+			}
+		}
+		json_object_object_add(rq, "body", b);
+	}
+	r = strdup(jx_text(ev, NULL));
+	json_object_put(ev);
+	return r;
+}
+
+Test(logs, template_text_is_json_c_text)
+{
+	static const char *bodies[] = {
+		NULL,
+		"{\"user_metadata\":{\"theme\":\"dark\"}}",
+		"{\"password\":\"secret\",\"email\":\"a\\\"b/\\\\c@x.org\",\"client_secret\":1}",
+		"{\"name\":\"\\u0001\\u001f\\u007f\\b\\f\\n\\r\\t \\u00e9\\u2028\\ud83d\\ude00\"}",
+		"{\"app_metadata\":{\"n\":[1,2.50,-3e2,true,null,{}]},\"x\":[]}",
+		"{}",
+	};
+	static const char *strs[] = { NULL, "", "plain", "q\"uote\\back/slash", "ctl\x01\x1f\x7f\t\n",
+	    "utf8 \xc3\xa9 \xe2\x80\xa8" };
+	struct mk_buf out = MK_BUF_INIT, big = MK_BUF_INIT;
+	struct json_object *body;
+	struct logev_call c;
+	size_t i, k;
+	char *ref;
+
+	/* a body over LOGEV_BODY_MAX: only a note of its size is kept */
+	buf_adds(&big, "{\"user_metadata\":{\"k\":\"");
+	for (i = 0; i < LOGEV_BODY_MAX; i++)
+		buf_addc(&big, 'x');
+	buf_adds(&big, "\"}}");
+	for (i = 0; i <= sizeof(bodies) / sizeof(bodies[0]); i++)
+		for (k = 0; k < sizeof(strs) / sizeof(strs[0]); k++) {
+			body = NULL;
+			if (i == sizeof(bodies) / sizeof(bodies[0]))
+				cr_assert_eq(jx_parse_stored(big.p, big.n, &body), MK_OK);
+			else if (bodies[i] != NULL)
+				cr_assert_eq(jx_parse_stored(bodies[i], strlen(bodies[i]), &body), MK_OK,
+				    "%s", bodies[i]);
+			memset(&c, 0, sizeof(c));
+			c.method = k % 2 ? "PATCH" : strs[k];
+			c.path = strs[(k + 1) % 6];
+			c.query = strs[(k + 2) % 6];
+			c.client_id = strs[(k + 3) % 6];
+			c.client_name = strs[(k + 4) % 6];
+			c.ip = strs[(k + 5) % 6];
+			c.user_agent = strs[k];
+			c.scopes = k == 0 ? NULL : k == 1 ? "" : k == 2 ? "  read:users  update:users " :
+			    k == 3 ? "a\"b c\\d" : "create:users";
+			c.description = k % 3 ? "Update a User" : strs[k];
+			c.body = body;
+			cr_assert_eq(logev_template(&c, &out), MK_OK);
+			ref = ref_template(&c);
+			cr_assert(out.n == strlen(ref) && memcmp(out.p, ref, out.n) == 0,
+			    "body %zu, strings %zu:\n%.*s\n%s", i, k, (int)out.n, out.p, ref);
+			free(ref);
+			json_object_put(body);
+		}
+	buf_free(&out);
+	buf_free(&big);
 }
