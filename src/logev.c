@@ -339,18 +339,25 @@ struct member {
 	const char *v, *ve;
 };
 
-/* Past the string at p ('"'), or NULL. */
+/*
+ * Past the string at p ('"'), or NULL.  Its closing quote is the first one
+ * after an even run of backslashes (memchr: a template holds the request's
+ * body, mostly strings).
+ */
 static const char *
 skip_str(const char *p, const char *e)
 {
-	for (p++; p < e; p++) {
-		if (*p == '\\') {
-			if (++p == e)
-				return NULL;
-		} else if (*p == '"')
-			return p + 1;
+	const char *q = p + 1, *b;
+
+	for (;;) {
+		if (q >= e || (q = memchr(q, '"', (size_t)(e - q))) == NULL)
+			return NULL;
+		for (b = q; b > p + 1 && b[-1] == '\\'; b--)
+			;
+		if (((q - b) & 1) == 0)
+			return q + 1;
+		q++;
 	}
-	return NULL;
 }
 
 static const char *scan_object(const char *p, const char *e, struct member *m, size_t mmax,
@@ -568,11 +575,13 @@ logev_event_text(const char *tmpl, size_t n, const char *id, const char *date,
     const char *type, const char *user_id, int status, struct json_object *resp_body,
     struct json_object *change, int parse, struct mk_buf *out)
 {
-	int sp = parse ? -1 : splice_event(tmpl, n, id, date, type, user_id, status, resp_body,
-	    change, out);
+	int sp = parse == 1 ? -1 : splice_event(tmpl, n, id, date, type, user_id, status,
+	    resp_body, change, out);
 
 	if (sp == -2)
 		return MK_ERR_NOMEM;
+	if (sp == -1 && parse == 2)
+		return MK_ERR_INTERNAL;
 	if (sp == -1)
 		return event_json(tmpl, n, id, date, type, user_id, status, resp_body, change, out);
 	return MK_OK;

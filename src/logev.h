@@ -103,7 +103,7 @@ void logev_tick(struct store *s, const struct logev_conf *c, int64_t now_ms);
  * (the write path: no parsing under the writer lock), falling back to
  * parse 1: parsed, completed and serialized by json-c; both give the same
  * bytes for a template json-c wrote, as every template is (test_logs
- * compares them).  Errors: MK_ERR_INTERNAL (a template
+ * compares them).  parse 2 (for tests): spliced or MK_ERR_INTERNAL.  Errors: MK_ERR_INTERNAL (a template
  * that is not a JSON object with "details"), MK_ERR_NOMEM.
  */
 enum mk_code logev_event_text(const char *tmpl, size_t n, const char *id, const char *date,
