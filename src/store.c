@@ -46,8 +46,10 @@
 #include "log.h"
 #include "util.h"
 
-#define STORE_SCHEMA      3   /* 2: user numbers, search postings of numbers;
-                                 3: order index keys of packed times and numbers */
+#define STORE_SCHEMA      4   /* 2: user numbers, search postings of numbers;
+                                 3: order index keys of packed times and numbers;
+                                 4: users_email values short for the common
+                                    connection */
 #define STORE_MAP_DEFAULT ((size_t)1 << 30)
 /*
  * With neither map_size nor map_max set, the map grows by itself up to this:
@@ -113,6 +115,9 @@ db_flags(int i)
 
 static enum mk_code cursor_error(struct store_txn *t, int rc);
 static enum mk_code cursor_open(struct store_txn *t, MDB_dbi dbi, MDB_cursor **c);
+struct store;
+static int email_val_make(struct store *s, MDB_txn *txn, int write,
+    const char *connection, MDB_val *v);
 
 struct store_txn {
 	struct store *s;
@@ -699,6 +704,56 @@ migrate_v2(struct store *s, MDB_txn *txn, size_t *entries, size_t *dropped)
 	return rc;
 }
 
+/*
+ * Schema 3 -> 4, inside store_setup's write transaction: users_email values
+ * rewritten by email_val_make (empty for the common connection).  Returns
+ * an LMDB code; *entries gets the number of entries rewritten.
+ */
+static int
+migrate_v3(struct store *s, MDB_txn *txn, size_t *entries)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k, v, nv;
+	char kb[STORE_KEYMAX + 1], *vb = NULL, *np;
+	size_t cap = 0;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, s->dbi[DB_USERS_EMAIL], &c)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		/* The old value as a string (it points into the page). */
+		if (cap < v.mv_size + 1) {
+			cap = v.mv_size + 256;
+			if ((np = realloc(vb, cap)) == NULL) {
+				rc = ENOMEM;
+				break;
+			}
+			vb = np;
+		}
+		memcpy(vb, v.mv_data, v.mv_size);
+		vb[v.mv_size] = '\0';
+		if (memchr(vb, '\0', v.mv_size) != NULL)
+			continue;   /* not a name: left for check to report */
+		if ((rc = email_val_make(s, txn, 1, vb, &nv)) != 0)
+			break;
+		if (nv.mv_size == v.mv_size)
+			continue;   /* kept as it was */
+		if (k.mv_size > STORE_KEYMAX) {
+			rc = MDB_BAD_VALSIZE;
+			break;
+		}
+		memcpy(kb, k.mv_data, k.mv_size);
+		k.mv_data = kb;
+		if ((rc = mdb_cursor_put(c, &k, &nv, MDB_CURRENT)) != 0)
+			break;
+		(*entries)++;
+	}
+	mdb_cursor_close(c);
+	free(vb);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 /* The schema version in meta: 0 when none (a new store), -1 unreadable. */
 static long
 schema_of(struct store *s, MDB_txn *txn, int *lmdb_rc)
@@ -736,7 +791,7 @@ store_setup(struct store *s, struct mk_err *err)
 	MDB_txn *txn = NULL;
 	char want[16];
 	unsigned int flags;
-	size_t users = 0, oentries = 0, odropped = 0;
+	size_t users = 0, oentries = 0, odropped = 0, eentries = 0;
 	long ver = 0;
 	int rc, i;
 	enum mk_code code = MK_ERR_INTERNAL;
@@ -824,6 +879,13 @@ store_setup(struct store *s, struct mk_err *err)
 			    rc == ENOMEM ? "out of memory" : mdb_strerror(rc));
 			goto out;
 		}
+		if (ver >= 1 && ver <= 3 && (rc = migrate_v3(s, txn, &eentries)) != 0) {
+			code = mk_fail(err, rc == MDB_MAP_FULL ? MK_ERR_FULL :
+			    MK_ERR_INTERNAL, "store %s: upgrading schema %ld to %d "
+			    "(users_email): %s", s->dir, ver, STORE_SCHEMA,
+			    rc == ENOMEM ? "out of memory" : mdb_strerror(rc));
+			goto out;
+		}
 		snprintf(want, sizeof(want), "%d", STORE_SCHEMA);
 		if ((rc = meta_put(s, txn, "schema", want, strlen(want))) != 0) {
 			code = mk_fail(err, rc == MDB_MAP_FULL ? MK_ERR_FULL :
@@ -857,6 +919,10 @@ store_setup(struct store *s, struct mk_err *err)
 		    "rewritten with packed times and user numbers: %zu entries, "
 		    "%zu dropped (no numbered user; metakeepctl check --repair "
 		    "rebuilds them)", s->dir, ver, STORE_SCHEMA, oentries, odropped);
+	if (ver >= 1 && ver <= 3 && !s->read_only)
+		log_info("store %s: upgraded from schema %ld to %d: %zu users_email "
+		    "entries of the common connection written short", s->dir, ver,
+		    STORE_SCHEMA, eentries);
 	code = MK_OK;
 out:
 	if (txn != NULL)
@@ -1593,6 +1659,96 @@ index_del(struct store_txn *t, int db, const char *value, const char *id)
 	return del_quiet(t, t->s->dbi[db], &k);
 }
 
+/*
+ * users_email values (schema 4): the user's connection, which the email
+ * must be unique in.  Most users of a store share one connection, whose
+ * name (often "Username-Password-Authentication", 32 bytes) took a third
+ * of each entry: meta "conn0" names the store's common connection (the
+ * first one an entry was written with) and such an entry's value is empty;
+ * a connection "" is one NUL byte; any other is its name.
+ */
+static int
+conn0_get(struct store *s, MDB_txn *txn, MDB_val *name)
+{
+	MDB_val k;
+
+	k.mv_data = (void *)(uintptr_t)"conn0";
+	k.mv_size = strlen("conn0");
+	return mdb_get(txn, s->dbi[DB_META], &k, name);
+}
+
+/*
+ * The stored value for connection into *v (pointing at connection or at a
+ * static byte); in a write transaction, the first non-empty connection
+ * becomes the common one.  Returns an LMDB code.
+ */
+static int
+email_val_make(struct store *s, MDB_txn *txn, int write, const char *connection,
+    MDB_val *v)
+{
+	MDB_val c0;
+	size_t n = strlen(connection);
+	int rc;
+
+	if (n == 0) {
+		v->mv_data = (void *)(uintptr_t)"";
+		v->mv_size = 1;
+		return 0;
+	}
+	rc = conn0_get(s, txn, &c0);
+	if (rc == MDB_NOTFOUND && write) {
+		if ((rc = meta_put(s, txn, "conn0", connection, n)) != 0)
+			return rc;
+		c0.mv_data = (void *)(uintptr_t)connection;
+		c0.mv_size = n;
+	} else if (rc == MDB_NOTFOUND) {
+		c0.mv_size = 0;
+	} else if (rc != 0)
+		return rc;
+	if (c0.mv_size == n && memcmp(c0.mv_data, connection, n) == 0) {
+		v->mv_data = (void *)(uintptr_t)"";
+		v->mv_size = 0;
+	} else {
+		v->mv_data = (void *)(uintptr_t)connection;
+		v->mv_size = n;
+	}
+	return 0;
+}
+
+/* A stored users_email value made the connection's name again, in place. */
+static int
+email_val_name(struct store *s, MDB_txn *txn, MDB_val *v)
+{
+	MDB_val c0;
+	int rc;
+
+	if (v->mv_size == 1 && ((const char *)v->mv_data)[0] == '\0') {
+		v->mv_size = 0;
+		return 0;
+	}
+	if (v->mv_size != 0)
+		return 0;
+	if ((rc = conn0_get(s, txn, &c0)) != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc;   /* none: no such entry */
+	*v = c0;
+	return 0;
+}
+
+/* One users_email entry: key "email '\0' user_id", the connection. */
+static enum mk_code
+email_put(struct store_txn *t, const char *email, const char *id, const char *connection)
+{
+	char buf[STORE_KEYMAX + 1];
+	MDB_val k, v;
+	int rc;
+
+	if (key2(t->s, buf, email, id, &k) == -1)
+		return MK_ERR_INVALID;
+	if ((rc = email_val_make(t->s, t->txn, 1, connection, &v)) != 0)
+		return txn_fail(t, rc, "connection");
+	return put_raw(t, t->s->dbi[DB_USERS_EMAIL], &k, &v, 0);
+}
+
 /* One order index entry (okey_make's key, no value). */
 static enum mk_code
 oindex_put(struct store_txn *t, int db, const char *value, uint32_t num)
@@ -1909,7 +2065,7 @@ store_user_put(struct store_txn *t, const struct store_user_keys *old,
 		    (code = index_del(t, DB_USERS_EMAIL,
 		    email_or_empty(old->email), old->user_id)) != MK_OK)
 			return code;
-		if ((code = index_put(t, DB_USERS_EMAIL, email_or_empty(new->email),
+		if ((code = email_put(t, email_or_empty(new->email),
 		    new->user_id, new->connection)) != MK_OK)
 			return code;
 	}
@@ -2046,22 +2202,28 @@ struct taken_arg {
 	const char *connection;
 	const char *except_id;
 	int taken;
+	enum mk_code code;
 };
 
 static int
 taken_visit(struct store_txn *t, const MDB_val *id, const MDB_val *val, void *arg)
 {
 	struct taken_arg *a = arg;
+	MDB_val name = *val;
 	size_t n;
+	int rc;
 
-	(void)t;
 	if (a->except_id != NULL) {
 		n = strlen(a->except_id);
 		if (id->mv_size == n && memcmp(id->mv_data, a->except_id, n) == 0)
 			return 0;
 	}
+	if ((rc = email_val_name(t->s, t->txn, &name)) != 0) {
+		a->code = cursor_error(t, rc);
+		return 1;
+	}
 	n = strlen(a->connection);
-	if (val->mv_size == n && memcmp(val->mv_data, a->connection, n) == 0) {
+	if (name.mv_size == n && memcmp(name.mv_data, a->connection, n) == 0) {
 		a->taken = 1;
 		return 1;
 	}
@@ -2085,8 +2247,11 @@ store_user_email_taken(struct store_txn *t, const char *email,
 	a.connection = connection;
 	a.except_id = except_id;
 	a.taken = 0;
+	a.code = MK_OK;
 	if ((code = prefix_walk(t, DB_USERS_EMAIL, email, taken_visit, &a)) != MK_OK)
 		return code;
+	if (a.code != MK_OK)
+		return a.code;
 	*taken = a.taken;
 	return MK_OK;
 }
@@ -2555,6 +2720,8 @@ store_index_scan(struct store_txn *t, enum store_index ix, store_index_fn fn, vo
 			is.n = id.mv_size;
 			vs.n = k.mv_size - id.mv_size - 1;
 		}
+		if (db == DB_USERS_EMAIL && (rc = email_val_name(t->s, t->txn, &v)) != 0)
+			break;
 		xs.p = v.mv_data;
 		xs.n = v.mv_size;
 		if (fn(ctx, vs, is, xs) != 0)
@@ -2592,6 +2759,8 @@ store_index_get(struct store_txn *t, enum store_index ix, const char *value,
 	rc = mdb_get(t->txn, t->s->dbi[db], &k, &v);
 	if (rc == MDB_NOTFOUND)
 		return MK_ERR_NOTFOUND;
+	if (rc == 0 && db == DB_USERS_EMAIL)
+		rc = email_val_name(t->s, t->txn, &v);
 	if (rc != 0)
 		return cursor_error(t, rc);
 	val->p = v.mv_data;
@@ -2663,7 +2832,7 @@ store_user_index(struct store_txn *t, const struct store_user_keys *k)
 	if ((code = store_user_num(t, (struct mk_slice){ k->user_id,
 	    strlen(k->user_id) }, &num)) != MK_OK)
 		return code == MK_ERR_NOTFOUND ? MK_ERR_INVALID : code;
-	if ((code = index_put(t, DB_USERS_EMAIL, email_or_empty(k->email), k->user_id,
+	if ((code = email_put(t, email_or_empty(k->email), k->user_id,
 	    k->connection)) != MK_OK ||
 	    (code = oindex_put(t, DB_USERS_CREATED, k->created_at, num)) != MK_OK ||
 	    (code = oindex_put(t, DB_USERS_UPDATED, k->updated_at, num)) != MK_OK)

@@ -1055,7 +1055,7 @@ Test(store, newer_schema_refused)
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
-	MDB_val k = { 6, (void *)(uintptr_t)"schema" }, v = { 1, (void *)(uintptr_t)"4" };
+	MDB_val k = { 6, (void *)(uintptr_t)"schema" }, v = { 1, (void *)(uintptr_t)"5" };
 
 	s = open_store(0, 0);
 	store_close(s);
@@ -1074,7 +1074,7 @@ Test(store, newer_schema_refused)
 	memset(&err, 0, sizeof(err));
 	cr_assert_eq(store_open(&o, &s, &err), MK_ERR_INTERNAL);
 	cr_assert_null(s);
-	cr_assert(strstr(err.msg, "schema version 4") != NULL, "message: %s", err.msg);
+	cr_assert(strstr(err.msg, "schema version 5") != NULL, "message: %s", err.msg);
 	o.read_only = 1;
 	cr_assert_eq(store_open(&o, &s, &err), MK_ERR_INTERNAL);
 }
@@ -1362,6 +1362,52 @@ Test(store, order_keys_round_trip)
 }
 
 /*
+ * users_email values: the common connection (the first written) is stored
+ * short, others whole, "" as one NUL; all read back as names, and an email
+ * is taken per connection.
+ */
+Test(store, email_connections_round_trip)
+{
+	struct store_user_keys u[4] = {
+		{ "auth0|a", "x@x.com", "c-one", "2026-01-01T00:00:00.000Z",
+		  "2026-01-01T00:00:00.000Z" },
+		{ "auth0|b", "x@x.com", "c-two", "2026-01-01T00:00:00.000Z",
+		  "2026-01-01T00:00:00.000Z" },
+		{ "auth0|c", "y@x.com", "", "2026-01-01T00:00:00.000Z",
+		  "2026-01-01T00:00:00.000Z" },
+		{ "auth0|d", "z@x.com", "c-one", "2026-01-01T00:00:00.000Z",
+		  "2026-01-01T00:00:00.000Z" },
+	};
+	struct store *s;
+	struct store_txn *t;
+	struct mk_slice v;
+	struct ixc x;
+	size_t i;
+
+	s = open_store(0, 0);
+	for (i = 0; i < 4; i++)
+		cr_assert_eq(user_put(s, NULL, &u[i], "{}"), MK_OK);
+	cr_assert_str_eq(ix_scan(s, STORE_IX_USERS_EMAIL, &x),
+	    "x@x.com|auth0|a=c-one,x@x.com|auth0|b=c-two,y@x.com|auth0|c=,"
+	    "z@x.com|auth0|d=c-one");
+	cr_assert_eq(email_taken(s, "x@x.com", "c-one", NULL), 1);
+	cr_assert_eq(email_taken(s, "x@x.com", "c-two", NULL), 1);
+	cr_assert_eq(email_taken(s, "x@x.com", "c-three", NULL), 0);
+	cr_assert_eq(email_taken(s, "x@x.com", "c-one", "auth0|a"), 0);
+	cr_assert_eq(email_taken(s, "y@x.com", "", NULL), 1);
+	cr_assert_eq(email_taken(s, "y@x.com", "c-one", NULL), 0);
+	cr_assert_eq(email_taken(s, "z@x.com", "c-one", NULL), 1);
+	cr_assert_eq(email_taken(s, "z@x.com", "", NULL), 0);
+	cr_assert_eq(store_read_begin(s, &t), MK_OK);
+	cr_assert_eq(store_index_get(t, STORE_IX_USERS_EMAIL, "z@x.com", "auth0|d", &v), MK_OK);
+	cr_assert(v.n == 5 && memcmp(v.p, "c-one", 5) == 0, "%.*s", (int)v.n, v.p);
+	cr_assert_eq(store_index_get(t, STORE_IX_USERS_EMAIL, "y@x.com", "auth0|c", &v), MK_OK);
+	cr_assert_eq(v.n, 0);
+	store_txn_end(t);
+	store_close(s);
+}
+
+/*
  * A store of the schema-2 format (tests/data/schema2: order index keys of
  * time strings and user_ids) is refused read-only, upgraded once when
  * opened read-write, and lists in the order it did before (ties by
@@ -1424,8 +1470,41 @@ Test(store, schema2_store_is_upgraded)
 	    "auth0|78dde6c478dde6c478dde6c4", &v), MK_OK);
 	cr_assert_eq(store_index_count(t, STORE_IX_USERS_UPDATED, &n), MK_OK);
 	cr_assert_eq(n, 12);
+	/* users_email: the values written short read back as the name. */
+	cr_assert_eq(store_index_get(t, STORE_IX_USERS_EMAIL, "u4@example.com",
+	    "auth0|78dde6c478dde6c478dde6c4", &v), MK_OK);
+	cr_assert(v.n == strlen(CONN) && memcmp(v.p, CONN, v.n) == 0, "%.*s", (int)v.n, v.p);
 	store_txn_end(t);
+	cr_assert_eq(email_taken(s, "u4@example.com", CONN, NULL), 1);
+	cr_assert_eq(email_taken(s, "u4@example.com", "other", NULL), 0);
 	store_close(s);
+	/* Written short: every entry's stored value is empty (one connection). */
+	{
+		MDB_env *env;
+		MDB_txn *txn;
+		MDB_dbi dbi;
+		MDB_cursor *cur;
+		MDB_val k, ev;
+		size_t entries = 0, bytes = 0;
+		int rc;
+
+		cr_assert_eq(mdb_env_create(&env), 0);
+		cr_assert_eq(mdb_env_set_maxdbs(env, 32), 0);
+		cr_assert_eq(mdb_env_open(env, envdir, MDB_RDONLY, 0600), 0);
+		cr_assert_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+		cr_assert_eq(mdb_dbi_open(txn, "users_email", 0, &dbi), 0);
+		cr_assert_eq(mdb_cursor_open(txn, dbi, &cur), 0);
+		for (rc = mdb_cursor_get(cur, &k, &ev, MDB_FIRST); rc == 0;
+		    rc = mdb_cursor_get(cur, &k, &ev, MDB_NEXT)) {
+			entries++;
+			bytes += ev.mv_size;
+		}
+		mdb_cursor_close(cur);
+		mdb_txn_abort(txn);
+		mdb_env_close(env);
+		cr_assert_eq(entries, 12);
+		cr_assert_eq(bytes, 0);
+	}
 	/* Opened again (read-only too): nothing more to upgrade, the same lists. */
 	o.read_only = 1;
 	s = NULL;
