@@ -37,6 +37,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <lmdb.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,37 @@
 
 #include "log.h"
 #include "util.h"
+
+/*
+ * This process's id, cached: every transaction checks that its handle was
+ * opened here (a handle inherited over fork belongs to the parent), and a
+ * getpid system call per read and per write was measurable (two per PATCH,
+ * about 1 % of a worker's CPU under bench/run).  A fork clears the cache in
+ * the child (pthread_atfork), so the child asks again.
+ */
+static pid_t store_pid_cached;
+
+static void
+store_pid_forget(void)
+{
+	store_pid_cached = 0;
+}
+
+static pid_t
+store_pid(void)
+{
+	static int registered;
+
+	if (store_pid_cached == 0) {
+		if (!registered && pthread_atfork(NULL, NULL, store_pid_forget) == 0)
+			registered = 1;
+		/* Not registered (no memory): never cache, ask each time. */
+		if (!registered)
+			return getpid();
+		store_pid_cached = getpid();
+	}
+	return store_pid_cached;
+}
 
 #define STORE_SCHEMA      4   /* 2: user numbers, search postings of numbers;
                                  3: order index keys of packed times and numbers;
@@ -945,7 +977,7 @@ store_open(const struct store_opts *o, struct store **out, struct mk_err *err)
 		code = mk_fail(err, MK_ERR_NOMEM, "store %s: out of memory", o->dir);
 		goto out;
 	}
-	s->pid = getpid();
+	s->pid = store_pid();
 	s->read_only = o->read_only != 0;
 
 	/* Read-only tools must not create an empty store where none was. */
@@ -1034,7 +1066,7 @@ store_close(struct store *s)
 	 * descriptors here would drop this process's fcntl locks on the lock
 	 * file, so only the memory is let go.
 	 */
-	if (s->pid == getpid()) {
+	if (s->pid == store_pid()) {
 		if (s->rtxn != NULL)
 			mdb_txn_abort(s->rtxn);
 		mdb_env_close(s->env);
@@ -1061,7 +1093,7 @@ store_reader_check(struct store *s, int *cleared)
 {
 	int rc, dead = 0;
 
-	if (s == NULL || s->pid != getpid())
+	if (s == NULL || s->pid != store_pid())
 		return MK_ERR_INTERNAL;
 	if ((rc = mdb_reader_check(s->env, &dead)) != 0) {
 		log_warnx("store %s: reader check: %s", s->dir, mdb_strerror(rc));
@@ -1082,7 +1114,7 @@ store_read_begin(struct store *s, struct store_txn **out)
 	MDB_txn *txn = NULL;
 	int rc;
 
-	if (s == NULL || s->pid != getpid()) {
+	if (s == NULL || s->pid != store_pid()) {
 		log_warnx("store: read on a handle opened by another process");
 		return MK_ERR_INTERNAL;
 	}
@@ -1265,7 +1297,7 @@ map_commit_error(struct store *s, int rc, struct mk_err *err)
 static enum mk_code
 write_allowed(struct store *s, struct mk_err *err)
 {
-	if (s == NULL || s->pid != getpid()) {
+	if (s == NULL || s->pid != store_pid()) {
 		log_warnx("store: write on a handle opened by another process");
 		return mk_fail(err, MK_ERR_INTERNAL, "store: foreign handle");
 	}
@@ -1488,7 +1520,7 @@ store_sync(struct store *s)
 {
 	int rc;
 
-	if (s == NULL || s->pid != getpid())
+	if (s == NULL || s->pid != store_pid())
 		return MK_ERR_INTERNAL;
 	if ((rc = mdb_env_sync(s->env, 1)) != 0) {
 		log_warnx("store %s: sync: %s", s->dir, mdb_strerror(rc));
@@ -2857,7 +2889,7 @@ store_copy(struct store *s, const char *dir, int compact, struct mk_err *err)
 	struct stat st;
 	int rc;
 
-	if (s == NULL || s->pid != getpid() || dir == NULL || dir[0] == '\0')
+	if (s == NULL || s->pid != store_pid() || dir == NULL || dir[0] == '\0')
 		return mk_fail(err, MK_ERR_INTERNAL, "store: bad copy request");
 	if (mkdir_p(dir, 0700) == -1)
 		return mk_fail(err, MK_ERR_INTERNAL, "%s: %s", dir, strerror(errno));
@@ -2915,7 +2947,7 @@ store_stat(struct store *s, struct store_stats *out, struct mk_err *err)
 	enum mk_code code = MK_ERR_INTERNAL;
 
 	memset(&st, 0, sizeof(st));
-	if (s == NULL || s->pid != getpid())
+	if (s == NULL || s->pid != store_pid())
 		return mk_fail(err, MK_ERR_INTERNAL, "store: foreign handle");
 	/* Readers first, so this call's own transaction is not among them. */
 	if ((rc = mdb_reader_list(s->env, readers_line, &ra)) < 0) {

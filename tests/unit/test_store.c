@@ -1,7 +1,8 @@
 /*
  * test_store: the LMDB layer against real environments in a temporary
  * directory: records, index upkeep, listing orders, atomicity of
- * store_write, a full map, several processes, stale readers, read-only.
+ * store_write, a full map, several processes, stale readers, read-only, a
+ * handle inherited over fork refused in the child.
  *
  * Child processes never use Criterion asserts: they report through their
  * exit status, and each bounds itself with alarm().
@@ -1717,6 +1718,58 @@ Test(store, search_put_sorted_appends_and_inserts)
 	cr_assert_eq(n, 4);
 	cr_assert_eq(store_search_entries(t, &n), MK_OK);
 	cr_assert_eq(n, 9);
+	store_txn_end(t);
+	store_close(s);
+}
+
+/*
+ * A handle inherited over fork is the parent's: the child's reads and
+ * writes through it are refused (the pid the store caches is asked again
+ * after a fork), while a store the child opens itself works.
+ */
+static enum mk_code
+noop_tx(struct store_txn *t, void *ctx, struct mk_err *err)
+{
+	(void)t;
+	(void)ctx;
+	(void)err;
+	return MK_OK;
+}
+
+Test(store, inherited_handle_refused_in_child)
+{
+	struct store *s = open_store(0, 0), *cs = NULL;
+	struct store_txn *t = NULL;
+	struct store_opts o;
+	struct mk_err err;
+	pid_t pid;
+	int st;
+
+	cr_assert_eq(store_read_begin(s, &t), MK_OK);
+	store_txn_end(t);
+	if ((pid = fork()) == 0) {
+		alarm(20);
+		t = NULL;
+		if (store_read_begin(s, &t) != MK_ERR_INTERNAL)
+			_exit(10);
+		memset(&err, 0, sizeof(err));
+		if (store_write(s, noop_tx, NULL, &err) == MK_OK)
+			_exit(11);
+		memset(&o, 0, sizeof(o));
+		o.dir = envdir;
+		if (store_open(&o, &cs, NULL) != MK_OK)
+			_exit(12);
+		if (store_read_begin(cs, &t) != MK_OK)
+			_exit(13);
+		store_txn_end(t);
+		store_close(cs);
+		_exit(0);
+	}
+	cr_assert_gt(pid, 0);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %d", st);
+	/* and the parent's handle still works */
+	cr_assert_eq(store_read_begin(s, &t), MK_OK);
 	store_txn_end(t);
 	store_close(s);
 }
