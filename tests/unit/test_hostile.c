@@ -763,11 +763,14 @@ static char *deep_json(void)
 	return b.p;
 }
 static char *unknown_client(void) { return tok_body("nobody-at-all", tok_secret); }
+/* A byte of the secret changed: 'X', unless it was 'X' (then the right secret). */
+static char other_char(char c) { return c == 'X' ? 'Y' : 'X'; }
 static char *wrong_secret(void)
 {
 	char s[128];
 
-	snprintf(s, sizeof(s), "%.*sX", (int)strlen(tok_secret) - 1, tok_secret);
+	snprintf(s, sizeof(s), "%s", tok_secret);
+	s[strlen(s) - 1] = other_char(s[strlen(s) - 1]);
 	return tok_body(NULL, s);
 }
 static char *empty_secret(void) { return tok_body(NULL, ""); }
@@ -860,9 +863,11 @@ Test(hostile, oauth_secret_timing)
 	int i, k;
 
 	tok_client_make();
-	snprintf(s, sizeof(s), "X%s", tok_secret + 1);
+	snprintf(s, sizeof(s), "%s", tok_secret);
+	s[0] = other_char(s[0]);
 	bodies[0] = tok_body(NULL, s);
-	snprintf(s, sizeof(s), "%.*sX", (int)strlen(tok_secret) - 1, tok_secret);
+	snprintf(s, sizeof(s), "%s", tok_secret);
+	s[strlen(s) - 1] = other_char(s[strlen(s) - 1]);
 	bodies[1] = tok_body(NULL, s);
 	bodies[2] = tok_body("nobody-at-all-000000000000000000", tok_secret);
 	for (i = 0; i < TIMING_ROUNDS; i++)
