@@ -122,7 +122,6 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	snprintf(auth, sizeof(auth), "Bearer %s", tok);
-	memset(&conf, 0, sizeof(conf));   /* api_conf_defaults leaves issuer etc. */
 	api_conf_defaults(&conf);
 	conf.logs.on = logs;
 	if (limits) {

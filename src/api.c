@@ -45,6 +45,7 @@
 void
 api_conf_defaults(struct api_conf *c)
 {
+	memset(c, 0, sizeof(*c));
 	c->body_limit = API_BODY_LIMIT_DEFAULT;
 	svc_limits_defaults(&c->limits);
 	c->search_budget = SINDEX_BUDGET_DEFAULT;

@@ -42,7 +42,7 @@ struct api_conf {
 	                                    NULL or "": https://HOST/api/v2/ */
 };
 
-/* Fill c with the defaults. */
+/* Fill c with the defaults: every field, those without one NULL or 0. */
 void api_conf_defaults(struct api_conf *c);
 
 struct http_req {
