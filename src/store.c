@@ -78,10 +78,12 @@ store_pid(void)
 	return store_pid_cached;
 }
 
-#define STORE_SCHEMA      4   /* 2: user numbers, search postings of numbers;
+#define STORE_SCHEMA      5   /* 2: user numbers, search postings of numbers;
                                  3: order index keys of packed times and numbers;
                                  4: users_email values short for the common
-                                    connection */
+                                    connection;
+                                 5: users_created keys hold the user_id's
+                                    first bytes */
 #define STORE_MAP_DEFAULT ((size_t)1 << 30)
 /*
  * With neither map_size nor map_max set, the map grows by itself up to this:
@@ -343,13 +345,23 @@ key_id(const MDB_val *k, MDB_val *id)
  * (year 12 bits, month 4, day 5, hour 5, minute 6, second 6, ms 10: byte
  * order is the string's order); any other string (a year past 4079, or not
  * a time: never written by the service) is 0xff, the string and a NUL, so
- * it sorts after every packed time.  10-byte keys instead of about 55 (the
- * string, a NUL, the user_id): three times the entries per page, and the
- * updated index, whose entries move to its end on every write, stays small.
- * Entries of one time are in number order; store_users_scan puts them back
- * in user_id order (the API's tie-break) when it reads them.
+ * it sorts after every packed time.  In users_created, then the first
+ * OKEY_IDP bytes of the user_id (NUL-padded; schema 5).  Then the user's
+ * number.  18 and 10-byte keys instead of about 55 (the string, a NUL, the
+ * user_id): three to five times the entries per page, and the updated
+ * index, whose entries move to its end on every write, stays small.
+ * Entries of one time (and id prefix) are in number order; store_users_scan
+ * puts them back in user_id order (the API's tie-break) when it reads them.
+ * The prefix keeps those runs short when many users share one created_at
+ * (an import of records that all carry one date: with schema 3 and 4,
+ * every page of the default listing read all of them).  users_updated has
+ * none: its entries move on every write, where 8 more bytes cost a third
+ * more pages, and its ties part as users are written (an imported store of
+ * one date sorted by updated_at reads the whole run until then).
  */
 #define OKEY_TIME  6
+#define OKEY_IDP   8
+#define OKEY_IDP_OF(db) ((db) == DB_USERS_CREATED ? OKEY_IDP : 0)
 #define OKEY_ESC   0xff
 #define OKEY_MAXY  4079
 
@@ -394,13 +406,16 @@ okey_pack(const char *s, size_t n, uint64_t *out)
 	return 0;
 }
 
-/* The key of value (a time) and num into buf; -1 when it is too long. */
+/*
+ * The key of value (a time), id (NULL for no id prefix: users_updated) and
+ * num into buf; -1 when it is too long.
+ */
 static int
 okey_make(struct store *s, char buf[STORE_KEYMAX + 1], const char *value,
-    uint32_t num, MDB_val *k)
+    const char *id, uint32_t num, MDB_val *k)
 {
 	unsigned char *p = (unsigned char *)buf;
-	size_t n = strlen(value), off;
+	size_t n = strlen(value), off, idn;
 	uint64_t x;
 	int i;
 
@@ -409,12 +424,19 @@ okey_make(struct store *s, char buf[STORE_KEYMAX + 1], const char *value,
 			p[i] = (unsigned char)(x >> (8 * (OKEY_TIME - 1 - i)));
 		off = OKEY_TIME;
 	} else {
-		if (2 + n + NUM_SIZE > STORE_KEYMAX || 2 + n + NUM_SIZE > s->keymax)
+		if (2 + n + OKEY_IDP + NUM_SIZE > STORE_KEYMAX ||
+		    2 + n + OKEY_IDP + NUM_SIZE > s->keymax)
 			return -1;
 		p[0] = OKEY_ESC;
 		memcpy(p + 1, value, n);
 		p[1 + n] = '\0';
 		off = 2 + n;
+	}
+	if (id != NULL) {   /* users_created: the id's prefix */
+		idn = strnlen(id, OKEY_IDP);
+		memcpy(p + off, id, idn);
+		memset(p + off + idn, 0, OKEY_IDP - idn);
+		off += OKEY_IDP;
 	}
 	for (i = 0; i < 4; i++)
 		p[off + (size_t)i] = (unsigned char)(num >> (8 * (3 - i)));
@@ -437,13 +459,14 @@ okey_num(const MDB_val *k)
  * (STORE_KEYMAX + 1 bytes); -1 for a key of neither form.
  */
 static int
-okey_value(const MDB_val *k, char out[STORE_KEYMAX + 1], size_t *n)
+okey_value_idp(const MDB_val *k, size_t idp, char out[STORE_KEYMAX + 1], size_t *n)
 {
 	const unsigned char *p = k->mv_data;
+	size_t tail = idp + NUM_SIZE;
 	uint64_t x = 0;
 	int i;
 
-	if (k->mv_size == OKEY_TIME + NUM_SIZE && p[0] != OKEY_ESC) {
+	if (k->mv_size == OKEY_TIME + tail && p[0] != OKEY_ESC) {
 		for (i = 0; i < OKEY_TIME; i++)
 			x = x << 8 | p[i];
 		*n = (size_t)snprintf(out, STORE_KEYMAX + 1,
@@ -454,16 +477,17 @@ okey_value(const MDB_val *k, char out[STORE_KEYMAX + 1], size_t *n)
 		    (unsigned int)x & 1023);
 		return 0;
 	}
-	if (k->mv_size >= 2 + NUM_SIZE && p[0] == OKEY_ESC &&
-	    p[k->mv_size - NUM_SIZE - 1] == '\0' &&
-	    memchr(p + 1, '\0', k->mv_size - NUM_SIZE - 1) == p + k->mv_size - NUM_SIZE - 1) {
-		*n = k->mv_size - NUM_SIZE - 2;
+	if (k->mv_size >= 2 + tail && p[0] == OKEY_ESC &&
+	    p[k->mv_size - tail - 1] == '\0' &&
+	    memchr(p + 1, '\0', k->mv_size - tail - 1) == p + k->mv_size - tail - 1) {
+		*n = k->mv_size - tail - 2;
 		memcpy(out, p + 1, *n);
 		out[*n] = '\0';
 		return 0;
 	}
 	return -1;
 }
+
 
 static int
 table_dbi(struct store *s, enum store_table table, MDB_dbi *dbi)
@@ -639,20 +663,22 @@ okey_sort_cmp(const void *a, const void *b)
 }
 
 /*
- * Schema 2 -> 3, inside store_setup's write transaction: the order indexes
- * (users_created, users_updated) rewritten from "time '\0' user_id" keys to
- * okey_make's.  An entry whose user is gone or has no number is dropped
- * (*dropped counts them; metakeepctl check --repair writes what is missing).
- * Returns an LMDB code; *entries gets the number of entries written.
+ * Schema 2, 3 or 4 -> 5, inside store_setup's write transaction: the order
+ * indexes (users_created, users_updated) rewritten to okey_make's keys from
+ * "time '\0' user_id" keys (from 2) or keys of a time and a number (from 3
+ * and 4, which had no id prefix).  An entry whose user is gone or has no
+ * number is dropped (*dropped counts them; metakeepctl check --repair
+ * writes what is missing).  Returns an LMDB code; *entries gets the number
+ * of entries written.
  */
 static int
-migrate_v2(struct store *s, MDB_txn *txn, size_t *entries, size_t *dropped)
+migrate_v2(struct store *s, MDB_txn *txn, long from, size_t *entries, size_t *dropped)
 {
 	static const int dbs[2] = { DB_USERS_CREATED, DB_USERS_UPDATED };
 	struct okey_buf b;
 	MDB_cursor *c = NULL;
 	MDB_val k, v, id, uv, nk;
-	char val[STORE_KEYMAX + 1], kb[STORE_KEYMAX + 1];
+	char val[STORE_KEYMAX + 1], kb[STORE_KEYMAX + 1], idz[STORE_KEYMAX + 1];
 	uint32_t num;
 	size_t i, vn;
 	char *np;
@@ -667,23 +693,42 @@ migrate_v2(struct store *s, MDB_txn *txn, size_t *entries, size_t *dropped)
 			break;
 		for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 		    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-			if (key_id(&k, &id) == -1 ||
-			    (vn = k.mv_size - id.mv_size - 1) > STORE_KEYMAX) {
-				(*dropped)++;
-				continue;
+			if (from >= 3) {
+				/* time and number: the id from user_nums */
+				if (k.mv_size <= NUM_SIZE ||
+				    okey_value_idp(&k, 0, val, &vn) == -1) {
+					(*dropped)++;
+					continue;
+				}
+				num = okey_num(&k);
+				nk.mv_data = &num;
+				nk.mv_size = NUM_SIZE;
+				rc = mdb_get(txn, s->dbi[DB_NUMS], &nk, &id);
+			} else {
+				if (key_id(&k, &id) == -1 ||
+				    (vn = k.mv_size - id.mv_size - 1) > STORE_KEYMAX) {
+					(*dropped)++;
+					continue;
+				}
+				rc = mdb_get(txn, s->dbi[DB_USERS], &id, &uv);
+				if (rc == 0 && uv.mv_size >= NUM_SIZE)
+					memcpy(&num, uv.mv_data, NUM_SIZE);
+				else if (rc == 0)
+					rc = MDB_NOTFOUND;
+				memcpy(val, k.mv_data, vn);
+				val[vn] = '\0';
 			}
-			rc = mdb_get(txn, s->dbi[DB_USERS], &id, &uv);
-			if (rc == MDB_NOTFOUND || (rc == 0 && uv.mv_size < NUM_SIZE)) {
+			if (rc == MDB_NOTFOUND || id.mv_size > STORE_KEYMAX) {
 				rc = 0;
 				(*dropped)++;
 				continue;
 			}
 			if (rc != 0)
 				break;
-			memcpy(&num, uv.mv_data, NUM_SIZE);
-			memcpy(val, k.mv_data, vn);
-			val[vn] = '\0';
-			if (okey_make(s, kb, val, num, &nk) == -1) {
+			memcpy(idz, id.mv_data, id.mv_size);
+			idz[id.mv_size] = '\0';
+			if (okey_make(s, kb, val, dbs[d] == DB_USERS_CREATED ? idz : NULL,
+			    num, &nk) == -1) {
 				(*dropped)++;
 				continue;
 			}
@@ -903,8 +948,8 @@ store_setup(struct store *s, struct mk_err *err)
 			    s->dir, STORE_SCHEMA, mdb_strerror(rc));
 			goto out;
 		}
-		if (ver >= 1 && ver <= 2 &&
-		    (rc = migrate_v2(s, txn, &oentries, &odropped)) != 0) {
+		if (ver >= 1 && ver <= 4 &&
+		    (rc = migrate_v2(s, txn, ver, &oentries, &odropped)) != 0) {
 			code = mk_fail(err, rc == MDB_MAP_FULL ? MK_ERR_FULL :
 			    MK_ERR_INTERNAL, "store %s: upgrading schema %ld to %d "
 			    "(order indexes): %s", s->dir, ver, STORE_SCHEMA,
@@ -946,9 +991,10 @@ store_setup(struct store *s, struct mk_err *err)
 		log_info("store %s: upgraded from schema 1 to %d: %zu users numbered; "
 		    "the old search index was dropped, and searches scan every user "
 		    "(exact, slower) until it is rebuilt by metakeepctl check --repair", s->dir, STORE_SCHEMA, users);
-	if (ver >= 1 && ver <= 2 && !s->read_only)
+	if (ver >= 1 && ver <= 4 && !s->read_only)
 		log_info("store %s: upgraded from schema %ld to %d: order indexes "
-		    "rewritten with packed times and user numbers: %zu entries, "
+		    "rewritten (packed times, user numbers, user_id prefixes in "
+		    "users_created): %zu entries, "
 		    "%zu dropped (no numbered user; metakeepctl check --repair "
 		    "rebuilds them)", s->dir, ver, STORE_SCHEMA, oentries, odropped);
 	if (ver >= 1 && ver <= 3 && !s->read_only)
@@ -1783,12 +1829,14 @@ email_put(struct store_txn *t, const char *email, const char *id, const char *co
 
 /* One order index entry (okey_make's key, no value). */
 static enum mk_code
-oindex_put(struct store_txn *t, int db, const char *value, uint32_t num)
+oindex_put(struct store_txn *t, int db, const char *value, const char *id,
+    uint32_t num)
 {
 	char buf[STORE_KEYMAX + 1];
 	MDB_val k, v;
 
-	if (okey_make(t->s, buf, value, num, &k) == -1)
+	if (okey_make(t->s, buf, value, db == DB_USERS_CREATED ? id : NULL, num,
+	    &k) == -1)
 		return MK_ERR_INVALID;
 	v.mv_data = (void *)(uintptr_t)"";
 	v.mv_size = 0;
@@ -1796,12 +1844,14 @@ oindex_put(struct store_txn *t, int db, const char *value, uint32_t num)
 }
 
 static enum mk_code
-oindex_del(struct store_txn *t, int db, const char *value, uint32_t num)
+oindex_del(struct store_txn *t, int db, const char *value, const char *id,
+    uint32_t num)
 {
 	char buf[STORE_KEYMAX + 1];
 	MDB_val k;
 
-	if (okey_make(t->s, buf, value, num, &k) == -1)
+	if (okey_make(t->s, buf, value, db == DB_USERS_CREATED ? id : NULL, num,
+	    &k) == -1)
 		return MK_OK;
 	return del_quiet(t, t->s->dbi[db], &k);
 }
@@ -2081,8 +2131,8 @@ store_user_put(struct store_txn *t, const struct store_user_keys *old,
 	/* Check every key fits before changing anything. */
 	if (key2(t->s, buf, email_or_empty(new->email),
 	    new->user_id, &k) == -1 ||
-	    okey_make(t->s, buf, new->created_at, 0, &k) == -1 ||
-	    okey_make(t->s, buf, new->updated_at, 0, &k) == -1)
+	    okey_make(t->s, buf, new->created_at, new->user_id, 0, &k) == -1 ||
+	    okey_make(t->s, buf, new->updated_at, NULL, 0, &k) == -1)
 		return MK_ERR_INVALID;
 
 	n = strlen(new->user_id);
@@ -2103,18 +2153,18 @@ store_user_put(struct store_txn *t, const struct store_user_keys *old,
 	}
 	if (old == NULL || !str_eq(old->created_at, new->created_at)) {
 		if (old != NULL && (code = oindex_del(t, DB_USERS_CREATED,
-		    old->created_at, num)) != MK_OK)
+		    old->created_at, old->user_id, num)) != MK_OK)
 			return code;
 		if ((code = oindex_put(t, DB_USERS_CREATED, new->created_at,
-		    num)) != MK_OK)
+		    new->user_id, num)) != MK_OK)
 			return code;
 	}
 	if (old == NULL || !str_eq(old->updated_at, new->updated_at)) {
 		if (old != NULL && (code = oindex_del(t, DB_USERS_UPDATED,
-		    old->updated_at, num)) != MK_OK)
+		    old->updated_at, old->user_id, num)) != MK_OK)
 			return code;
 		if ((code = oindex_put(t, DB_USERS_UPDATED, new->updated_at,
-		    num)) != MK_OK)
+		    new->user_id, num)) != MK_OK)
 			return code;
 	}
 	return MK_OK;
@@ -2162,8 +2212,8 @@ store_user_del(struct store_txn *t, const struct store_user_keys *old)
 		return code;
 	/* Without a number its order entries cannot be named (check finds them). */
 	if (numbered &&
-	    ((code = oindex_del(t, DB_USERS_CREATED, old->created_at, num)) != MK_OK ||
-	    (code = oindex_del(t, DB_USERS_UPDATED, old->updated_at, num)) != MK_OK))
+	    ((code = oindex_del(t, DB_USERS_CREATED, old->created_at, old->user_id, num)) != MK_OK ||
+	    (code = oindex_del(t, DB_USERS_UPDATED, old->updated_at, old->user_id, num)) != MK_OK))
 		return code;
 	return MK_OK;
 }
@@ -2735,7 +2785,7 @@ store_index_scan(struct store_txn *t, enum store_index ix, store_index_fn fn, vo
 		is.n = 0;
 		if (okey_db(db)) {
 			/* The time as a string, the id from the number. */
-			if (okey_value(&k, val, &vs.n) == 0) {
+			if (okey_value_idp(&k, OKEY_IDP_OF(db), val, &vs.n) == 0) {
 				vs.p = val;
 				num = okey_num(&k);
 				nk.mv_data = &num;
@@ -2784,7 +2834,8 @@ store_index_get(struct store_txn *t, enum store_index ix, const char *value,
 		if ((code = store_user_num(t, (struct mk_slice){ id, strlen(id) },
 		    &num)) != MK_OK)
 			return code;
-		if (okey_make(t->s, buf, value, num, &k) == -1)
+		if (okey_make(t->s, buf, value, db == DB_USERS_CREATED ? id : NULL,
+		    num, &k) == -1)
 			return MK_ERR_NOTFOUND;
 	} else if (key2(t->s, buf, value, id, &k) == -1)
 		return MK_ERR_NOTFOUND;
@@ -2857,8 +2908,8 @@ store_user_index(struct store_txn *t, const struct store_user_keys *k)
 		return MK_ERR_INVALID;
 	/* All or nothing, as store_user_put: check every key fits first. */
 	if (key2(t->s, buf, email_or_empty(k->email), k->user_id, &key) == -1 ||
-	    okey_make(t->s, buf, k->created_at, 0, &key) == -1 ||
-	    okey_make(t->s, buf, k->updated_at, 0, &key) == -1)
+	    okey_make(t->s, buf, k->created_at, k->user_id, 0, &key) == -1 ||
+	    okey_make(t->s, buf, k->updated_at, NULL, 0, &key) == -1)
 		return MK_ERR_INVALID;
 	/* The order indexes name the user by its number. */
 	if ((code = store_user_num(t, (struct mk_slice){ k->user_id,
@@ -2866,8 +2917,8 @@ store_user_index(struct store_txn *t, const struct store_user_keys *k)
 		return code == MK_ERR_NOTFOUND ? MK_ERR_INVALID : code;
 	if ((code = email_put(t, email_or_empty(k->email), k->user_id,
 	    k->connection)) != MK_OK ||
-	    (code = oindex_put(t, DB_USERS_CREATED, k->created_at, num)) != MK_OK ||
-	    (code = oindex_put(t, DB_USERS_UPDATED, k->updated_at, num)) != MK_OK)
+	    (code = oindex_put(t, DB_USERS_CREATED, k->created_at, k->user_id, num)) != MK_OK ||
+	    (code = oindex_put(t, DB_USERS_UPDATED, k->updated_at, k->user_id, num)) != MK_OK)
 		return code;
 	return MK_OK;
 }

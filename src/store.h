@@ -9,8 +9,8 @@
  *                  is the store's (see "User numbers"), readers get the JSON
  *   users_email    email '\0' user_id -> connection   (unique per connection,
  *                  checked by the caller with store_user_email_taken)
- *   users_created  created_at packed, user number -> "" (listing order; see
- *                  "Order indexes")
+ *   users_created  created_at packed, user_id's first 8 bytes, user number
+ *                  -> "" (listing order; see "Order indexes")
  *   users_updated  updated_at packed, user number -> ""
  *   pwhash         user_id -> crypt(3) hash
  *   clients        client_id -> client JSON
@@ -28,11 +28,13 @@
  *                  (keys.h); a read-only open of a store that no build with
  *                  these two tables opened read-write sees both empty
  *
- *   meta           "schema" -> "3"; a store with a newer schema is refused,
+ *   meta           "schema" -> "5"; a store with a newer schema is refused,
  *                  one with schema 1 (user_id strings in a "search" table,
- *                  no numbers) or 2 (order index keys of time strings and
- *                  user_ids) is upgraded when opened read-write (and
- *                  refused read-only until then);
+ *                  no numbers), 2 (order index keys of time strings and
+ *                  user_ids), 3 or 4 (order keys without the id prefix; 3:
+ *                  users_email values always the connection name) is
+ *                  upgraded when opened read-write (and refused read-only
+ *                  until then); "conn0" -> the common connection (users_email);
  *                  "search" -> "2" when the terms table is complete;
  *                  "nextnum" -> the next user number (4 bytes)
  *
@@ -40,14 +42,17 @@
  * ties by id.  A user without an email is indexed under the empty email, so
  * a listing by email holds every user (those first, ascending).
  *
- * Order indexes (users_created, users_updated; schema 3): the key is the
+ * Order indexes (users_created, users_updated; schema 5): the key is the
  * time packed into 6 bytes (a "YYYY-MM-DDTHH:MM:SS.mmmZ" of a year up to
  * 4079; any other string is kept whole after a 0xff byte, and sorts after
- * every packed time), then the user's number (4 bytes, big-endian): 10
+ * every packed time), in users_created the first 8 bytes of the user_id
+ * (NUL-padded), then the user's number (4 bytes, big-endian): 18 and 10
  * bytes instead of about 55, so the updated index, whose entries move to
  * its end on every write, stays small.  store_users_scan puts the users of
- * one time back in user_id order; store_index_scan and store_index_get
- * speak in time strings and user_ids as for the other indexes.
+ * one time (and prefix) back in user_id order, reading such a run whole;
+ * store_index_scan and store_index_get speak in time strings and user_ids
+ * as for the other indexes.  users_email values are empty for the store's
+ * common connection (meta "conn0"), one NUL for "", else the name.
  *
  * Concurrency: open one handle per process, after fork(), and use it from
  * one thread at a time (it is not locked).  All writes go

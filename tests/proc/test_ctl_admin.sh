@@ -311,10 +311,11 @@ rm -f "$tmp/broken/lock.mdb"
 # and a valid record with no index entries at all.
 # Order index keys (store.c okey_make): the time packed into 6 bytes
 # (7ee108000000 is 2030-01-01T00:00:00.000Z, 7d1108000000
-# 2001-01-01T00:00:00.000Z), then the user's number, 4 bytes big-endian:
+# 2001-01-01T00:00:00.000Z), in users_created the first 8 bytes of the
+# user_id, then the user's number, 4 bytes big-endian:
 # 0x0fffffff is nobody's; auth0|imp000001's is the first 4 bytes of its
 # users value (native byte order, little-endian here).
-printf '\\7e\\e1\\08\\00\\00\\00\\0f\\ff\\ff\\ff\n\n' | mdb_load -T -s users_created "$tmp/broken"
+printf '\\7e\\e1\\08\\00\\00\\00auth0|gh\\0f\\ff\\ff\\ff\n\n' | mdb_load -T -s users_created "$tmp/broken"
 n1=$(mdb_dump -s users "$tmp/broken" |
     awk -v k=" $(printf 'auth0|imp000001' | od -An -tx1 | tr -d ' \n')" 'f == 1 { print substr($1, 1, 8); f = 2 } $0 == k { f = 1 }')
 [ ${#n1} -eq 8 ] && ok || bad "number of auth0|imp000001 not found: '$n1'"

@@ -1056,7 +1056,7 @@ Test(store, newer_schema_refused)
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
-	MDB_val k = { 6, (void *)(uintptr_t)"schema" }, v = { 1, (void *)(uintptr_t)"5" };
+	MDB_val k = { 6, (void *)(uintptr_t)"schema" }, v = { 1, (void *)(uintptr_t)"6" };
 
 	s = open_store(0, 0);
 	store_close(s);
@@ -1075,7 +1075,7 @@ Test(store, newer_schema_refused)
 	memset(&err, 0, sizeof(err));
 	cr_assert_eq(store_open(&o, &s, &err), MK_ERR_INTERNAL);
 	cr_assert_null(s);
-	cr_assert(strstr(err.msg, "schema version 5") != NULL, "message: %s", err.msg);
+	cr_assert(strstr(err.msg, "schema version 6") != NULL, "message: %s", err.msg);
 	o.read_only = 1;
 	cr_assert_eq(store_open(&o, &s, &err), MK_ERR_INTERNAL);
 }
@@ -1363,6 +1363,37 @@ Test(store, order_keys_round_trip)
 }
 
 /*
+ * Ties whose user_ids share the key's id prefix (8 bytes) are still put in
+ * user_id order, whatever order their numbers are in; ties of different
+ * prefixes are in key order.
+ */
+Test(store, order_ties_within_an_id_prefix)
+{
+	static const char *T = "2026-01-01T00:00:00.000Z";
+	static const char *const ids[] = {
+		"auth0|same-3", "auth0|same-1", "auth0|other", "auth0|same-2", "auth0|same",
+	};
+	struct store *s;
+	struct store_user_keys k;
+	struct collect c;
+	size_t i;
+
+	s = open_store(0, 0);
+	for (i = 0; i < 5; i++) {
+		k = ukeys(ids[i], NULL, T, T);
+		cr_assert_eq(user_put(s, NULL, &k, "{}"), MK_OK);
+	}
+	cr_assert_str_eq(scan(s, PG(STORE_BY_CREATED, 0, 0, 0), &c),
+	    "auth0|other,auth0|same,auth0|same-1,auth0|same-2,auth0|same-3");
+	cr_assert_str_eq(scan(s, PG(STORE_BY_UPDATED, 1, 0, 0), &c),
+	    "auth0|same-3,auth0|same-2,auth0|same-1,auth0|same,auth0|other");
+	cr_assert_str_eq(scan(s, PG(STORE_BY_CREATED, 0, 2, 2), &c),
+	    "auth0|same-1,auth0|same-2");
+	cr_assert_str_eq(scan(s, PG(STORE_BY_CREATED, 1, 1, 1), &c), "auth0|same-2");
+	store_close(s);
+}
+
+/*
  * users_email values: the common connection (the first written) is stored
  * short, others whole, "" as one NUL; all read back as names, and an email
  * is taken per connection.
@@ -1414,7 +1445,21 @@ Test(store, email_connections_round_trip)
  * opened read-write, and lists in the order it did before (ties by
  * user_id, which the user numbers do not follow).
  */
+static void upgraded_store_lists(const char *fixture);
+
 Test(store, schema2_store_is_upgraded)
+{
+	upgraded_store_lists("schema2");
+}
+
+/* The schema-4 store (order keys without the id prefix) of the same users. */
+Test(store, schema4_store_is_upgraded)
+{
+	upgraded_store_lists("schema4");
+}
+
+static void
+upgraded_store_lists(const char *fixture)
 {
 	static const char *const created =
 	    "auth0|78dde6c478dde6c478dde6c4,auth0|000000000000000000000000,"
@@ -1445,8 +1490,8 @@ Test(store, schema2_store_is_upgraded)
 	    strerror(errno));
 	th_rmtree(envdir);
 	cr_assert_eq(mkdir(envdir, 0700), 0, "mkdir %s: %s", envdir, strerror(errno));
-	snprintf(cmd, sizeof(cmd), "mdb_load -f %s/schema2/store.dump %s 2>/dev/null",
-	    MK_TEST_DATA, envdir);
+	snprintf(cmd, sizeof(cmd), "mdb_load -f %s/%s/store.dump %s 2>/dev/null",
+	    MK_TEST_DATA, fixture, envdir);
 	cr_assert_eq(system(cmd), 0, "%s", cmd);
 	memset(&o, 0, sizeof(o));
 	memset(&err, 0, sizeof(err));
