@@ -1786,6 +1786,19 @@ batch_key(struct sindex_batch *b, const struct mk_slice *k, uint32_t num)
 }
 
 enum mk_code
+sindex_batch_add_keys(struct sindex_batch *b, const struct mk_slice *keys, size_t n,
+    uint32_t num)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (batch_key(b, &keys[i], num) == -1)
+			return MK_ERR_NOMEM;
+	b->users++;
+	return MK_OK;
+}
+
+enum mk_code
 sindex_batch_add(struct sindex_batch *b, struct json_object *user, uint32_t num)
 {
 	struct mk_slice *keys = NULL;

@@ -159,6 +159,10 @@ struct sindex_batch;
 enum mk_code sindex_batch_new(struct sindex_batch **out);
 enum mk_code sindex_batch_add(struct sindex_batch *b, struct json_object *user,
     uint32_t num);
+/* The same with the user's term keys made already (sindex_user_keys'
+ * output, borrowed): for callers that make them in other threads. */
+enum mk_code sindex_batch_add_keys(struct sindex_batch *b, const struct mk_slice *keys,
+    size_t n, uint32_t num);
 enum mk_code sindex_batch_write(struct store_txn *t, struct sindex_batch *b,
     size_t *entries);
 void sindex_batch_free(struct sindex_batch *b);

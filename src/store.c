@@ -1268,6 +1268,32 @@ map_maybe_grow(struct store *s, int full)
 	    s->dir, size, want, used, s->map_max);
 }
 
+void
+store_reserve(struct store *s, size_t bytes)
+{
+	MDB_envinfo info;
+	size_t size, used, want;
+	int rc;
+
+	if (s == NULL || s->map_max == 0 || s->reads > 0 || s->in_write ||
+	    mdb_env_info(s->env, &info) != 0)
+		return;
+	size = info.me_mapsize;
+	used = ((size_t)info.me_last_pgno + 1) * s->psize;
+	if (size >= s->map_max || used + bytes + size / 4 <= size)
+		return;
+	want = size;
+	while (want < s->map_max && used + bytes + want / 4 > want)
+		want = want > s->map_max / 2 ? s->map_max : want * 2;
+	if ((rc = mdb_env_set_mapsize(s->env, want)) != 0) {
+		log_warnx("store %s: growing the map to %zu bytes: %s", s->dir, want,
+		    mdb_strerror(rc));
+		return;
+	}
+	log_info("store %s: map grown from %zu to %zu bytes for a write of %zu",
+	    s->dir, size, want, bytes);
+}
+
 /*
  * 1 when the filesystem under the store has (next to) no room left.  LMDB
  * reports a write cut short by a full disk as EIO, not ENOSPC (mdb_page_flush
@@ -3974,5 +4000,284 @@ out:
 	mdb_cursor_close(c);
 	if (deleted != NULL)
 		*deleted = done;
+	return code;
+}
+
+/* ---- Bulk load of new users ---- */
+
+int
+store_user_keys_fit(const struct store *s, const struct store_user_keys *k)
+{
+	char buf[STORE_KEYMAX + 1];
+	MDB_val v;
+
+	return user_keys_ok(k) && strlen(k->user_id) <= s->keymax &&
+	    key2((struct store *)(uintptr_t)s, buf, email_or_empty(k->email),
+	    k->user_id, &v) == 0 &&
+	    okey_make((struct store *)(uintptr_t)s, buf, k->created_at, k->user_id, 0,
+	    &v) == 0 &&
+	    okey_make((struct store *)(uintptr_t)s, buf, k->updated_at, NULL, 0, &v) == 0;
+}
+
+/* The order of one table's keys: the id alone, or the email before it. */
+enum bulk_order { BULK_ID, BULK_EMAIL };
+
+struct bulk_sort {
+	const struct store_user_new *v;
+	int order;
+};
+
+/* "email '\0' id" in byte order is email's strcmp order, then id's. */
+static int
+bulk_sort_cmp(const void *va, const void *vb, void *arg)
+{
+	const struct bulk_sort *bs = arg;
+	const struct store_user_new *a = &bs->v[*(const uint32_t *)va];
+	const struct store_user_new *b = &bs->v[*(const uint32_t *)vb];
+	int c;
+
+	if (bs->order == BULK_EMAIL &&
+	    (c = strcmp(email_or_empty(a->k.email), email_or_empty(b->k.email))) != 0)
+		return c;
+	return strcmp(a->k.user_id, b->k.user_id);
+}
+
+/* Keys made in one block: key i is keys[off[i] .. off[i + 1]). */
+struct bulk_okeys {
+	const char *keys;
+	const size_t *off;
+};
+
+/* LMDB's default order: bytes, then the shorter first. */
+static int
+bulk_okey_cmp(const void *va, const void *vb, void *arg)
+{
+	const struct bulk_okeys *o = arg;
+	uint32_t a = *(const uint32_t *)va, b = *(const uint32_t *)vb;
+	size_t na = o->off[a + 1] - o->off[a], nb = o->off[b + 1] - o->off[b];
+	int c;
+
+	c = memcmp(o->keys + o->off[a], o->keys + o->off[b], na < nb ? na : nb);
+	if (c != 0)
+		return c;
+	return na < nb ? -1 : na > nb;
+}
+
+/*
+ * Put (k, v) at the end of the table with cursor c; a key that is not past
+ * the last one (the table held entries of its own) goes in its place.
+ */
+static int
+bulk_put(MDB_cursor *c, MDB_val *k, MDB_val *v, unsigned int flags)
+{
+	int rc;
+
+	rc = mdb_cursor_put(c, k, v, flags | MDB_APPEND);
+	if (rc == MDB_KEYEXIST)
+		rc = mdb_cursor_put(c, k, v, flags);
+	return rc;
+}
+
+enum mk_code
+store_users_bulk(struct store_txn *t, const struct store_user_new *v, size_t n,
+    uint32_t first)
+{
+	struct bulk_sort bs;
+	struct bulk_okeys oks;
+	char *okeys = NULL;
+	size_t *ooff = NULL, ocap = 0;
+	MDB_cursor *c = NULL;
+	MDB_stat st;
+	MDB_val k, d;
+	char buf[STORE_KEYMAX + 1];
+	uint32_t *ix = NULL, next, num;
+	enum mk_code code = MK_OK;
+	size_t i;
+	int rc = 0, x;
+
+	if (check_write(t, "store_users_bulk") == -1)
+		return MK_ERR_INTERNAL;
+	if ((code = store_user_num_limit(t, &next)) != MK_OK)
+		return code;
+	if ((rc = mdb_stat(t->txn, t->s->dbi[DB_USERS], &st)) != 0)
+		return txn_fail(t, rc, "stat");
+	if (st.ms_entries != 0 || next != first)
+		return MK_ERR_BUSY;
+	if (n == 0)
+		return MK_OK;
+	if (n > UINT32_MAX - 1 || (size_t)first + n >= UINT32_MAX)
+		return MK_ERR_FULL;
+	for (i = 0; i < n; i++)
+		if (!store_user_keys_fit(t->s, &v[i].k))
+			return MK_ERR_INVALID;
+	if ((ix = malloc(n * sizeof(*ix))) == NULL ||
+	    (ooff = malloc((n + 1) * sizeof(*ooff))) == NULL) {
+		free(ix);
+		return MK_ERR_NOMEM;
+	}
+	bs.v = v;
+
+	/* users (by id, with their numbers) and pwhash, in the same order. */
+	for (i = 0; i < n; i++)
+		ix[i] = (uint32_t)i;
+	bs.order = BULK_ID;
+	qsort_r(ix, n, sizeof(*ix), bulk_sort_cmp, &bs);
+	for (i = 1; i < n; i++)
+		if (strcmp(v[ix[i - 1]].k.user_id, v[ix[i]].k.user_id) == 0) {
+			log_warnx("store: store_users_bulk given user_id %s twice",
+			    v[ix[i]].k.user_id);
+			code = MK_ERR_INTERNAL;
+			goto out;
+		}
+	if ((code = cursor_open(t, t->s->dbi[DB_USERS], &c)) != MK_OK)
+		goto out;
+	for (i = 0; i < n && rc == 0; i++) {
+		const struct store_user_new *u = &v[ix[i]];
+
+		k.mv_data = (void *)(uintptr_t)u->k.user_id;
+		k.mv_size = strlen(u->k.user_id);
+		d.mv_data = NULL;
+		d.mv_size = NUM_SIZE + u->rec.n;
+		if ((rc = mdb_cursor_put(c, &k, &d, MDB_RESERVE | MDB_APPEND)) != 0)
+			break;
+		num = first + ix[i];
+		memcpy(d.mv_data, &num, NUM_SIZE);
+		if (u->rec.n > 0)
+			memcpy((char *)d.mv_data + NUM_SIZE, u->rec.p, u->rec.n);
+	}
+	mdb_cursor_close(c);
+	c = NULL;
+	if (rc != 0)
+		goto fail;
+	if ((code = cursor_open(t, t->s->dbi[DB_PWHASH], &c)) != MK_OK)
+		goto out;
+	for (i = 0; i < n && rc == 0; i++) {
+		const struct store_user_new *u = &v[ix[i]];
+
+		if (u->pwhash == NULL)
+			continue;
+		k.mv_data = (void *)(uintptr_t)u->k.user_id;
+		k.mv_size = strlen(u->k.user_id);
+		d.mv_data = (void *)(uintptr_t)u->pwhash;
+		d.mv_size = strlen(u->pwhash);
+		rc = bulk_put(c, &k, &d, 0);
+	}
+	mdb_cursor_close(c);
+	c = NULL;
+	if (rc != 0)
+		goto fail;
+
+	/* user_nums: the numbers in v's order, past every one given. */
+	if ((code = cursor_open(t, t->s->dbi[DB_NUMS], &c)) != MK_OK)
+		goto out;
+	for (i = 0; i < n && rc == 0; i++) {
+		num = first + (uint32_t)i;
+		k.mv_data = &num;
+		k.mv_size = NUM_SIZE;
+		d.mv_data = (void *)(uintptr_t)v[i].k.user_id;
+		d.mv_size = strlen(v[i].k.user_id);
+		rc = bulk_put(c, &k, &d, 0);
+	}
+	mdb_cursor_close(c);
+	c = NULL;
+	if (rc != 0)
+		goto fail;
+
+	/* users_email: "email '\0' user_id" -> connection (email_val_make's
+	 * value), in that order. */
+	for (i = 0; i < n; i++)
+		ix[i] = (uint32_t)i;
+	bs.order = BULK_EMAIL;
+	qsort_r(ix, n, sizeof(*ix), bulk_sort_cmp, &bs);
+	/* The common connection (schema 4: its entries' values are empty) is
+	 * the first user's in file order, as batches of the same file make it. */
+	if ((rc = email_val_make(t->s, t->txn, 1, v[0].k.connection, &d)) != 0)
+		goto fail;
+	if ((code = cursor_open(t, t->s->dbi[DB_USERS_EMAIL], &c)) != MK_OK)
+		goto out;
+	for (i = 0; i < n && rc == 0; i++) {
+		const struct store_user_new *u = &v[ix[i]];
+
+		if (key2(t->s, buf, email_or_empty(u->k.email), u->k.user_id, &k) == -1) {
+			rc = MDB_BAD_VALSIZE;
+			break;
+		}
+		if ((rc = email_val_make(t->s, t->txn, 1, u->k.connection, &d)) != 0)
+			break;
+		rc = bulk_put(c, &k, &d, 0);
+	}
+	mdb_cursor_close(c);
+	c = NULL;
+	if (rc != 0)
+		goto fail;
+
+	/* users_created, users_updated: packed time and number (okey_make),
+	 * made once into okeys and sorted as LMDB compares them. */
+	for (x = 0; x < 2; x++) {
+		size_t off = 0;
+
+		for (i = 0; i < n; i++) {
+			const char *tv = x == 0 ? v[i].k.created_at : v[i].k.updated_at;
+
+			if (okey_make(t->s, buf, tv, x == 0 ? v[i].k.user_id : NULL,
+			    first + (uint32_t)i, &k) == -1) {
+				rc = MDB_BAD_VALSIZE;
+				goto fail;
+			}
+			if (ocap - off < k.mv_size) {
+				size_t nc = ocap ? ocap * 2 : n * 12 + 4096;
+				char *no;
+
+				while (nc - off < k.mv_size)
+					nc *= 2;
+				if ((no = realloc(okeys, nc)) == NULL) {
+					code = MK_ERR_NOMEM;
+					goto out;
+				}
+				okeys = no;
+				ocap = nc;
+			}
+			memcpy(okeys + off, k.mv_data, k.mv_size);
+			ooff[i] = off;
+			off += k.mv_size;
+		}
+		ooff[n] = off;
+		for (i = 0; i < n; i++)
+			ix[i] = (uint32_t)i;
+		oks.keys = okeys;
+		oks.off = ooff;
+		qsort_r(ix, n, sizeof(*ix), bulk_okey_cmp, &oks);
+		if ((code = cursor_open(t, t->s->dbi[x == 0 ? DB_USERS_CREATED :
+		    DB_USERS_UPDATED], &c)) != MK_OK)
+			goto out;
+		for (i = 0; i < n && rc == 0; i++) {
+			k.mv_data = okeys + ooff[ix[i]];
+			k.mv_size = ooff[ix[i] + 1] - ooff[ix[i]];
+			d.mv_data = (void *)(uintptr_t)"";
+			d.mv_size = 0;
+			rc = bulk_put(c, &k, &d, 0);
+		}
+		mdb_cursor_close(c);
+		c = NULL;
+		if (rc != 0)
+			goto fail;
+	}
+
+	/* The counter: the next number after the last given. */
+	next = first + (uint32_t)n;
+	k.mv_data = (void *)(uintptr_t)"nextnum";
+	k.mv_size = strlen("nextnum");
+	d.mv_data = &next;
+	d.mv_size = NUM_SIZE;
+	if ((rc = mdb_put(t->txn, t->s->dbi[DB_META], &k, &d, 0)) != 0)
+		goto fail;
+	code = MK_OK;
+	goto out;
+fail:
+	code = txn_fail(t, rc, "bulk put");
+out:
+	free(ix);
+	free(ooff);
+	free(okeys);
 	return code;
 }

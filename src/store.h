@@ -173,6 +173,13 @@ enum mk_code store_write_batch(struct store *s, struct store_batch_item *items, 
  * Errors: MK_ERR_INTERNAL.
  */
 enum mk_code store_batch_mark(struct store *s, uint64_t *mark);
+/*
+ * Grow the map ahead of a write of about bytes (a bulk import's one
+ * transaction), as far as map_max allows; outside any transaction of s.
+ * A map that cannot grow is left as it is (the write then fails with
+ * MK_ERR_FULL as any write that does not fit).
+ */
+void store_reserve(struct store *s, size_t bytes);
 /* Flush the environment to disk (mdb_env_sync, forced).  MK_ERR_INTERNAL. */
 enum mk_code store_sync(struct store *s);
 
@@ -444,6 +451,35 @@ enum mk_code store_user_nums_scan(struct store_txn *t, uint32_t from, store_num_
 enum mk_code store_user_nums_repair(struct store_txn *t, size_t *fixed);
 /* Every number given so far is below *limit. */
 enum mk_code store_user_num_limit(struct store_txn *t, uint32_t *limit);
+
+/*
+ * ---- Bulk load of new users (metakeepctl import into an empty store) ----
+ *
+ * A user to write: its indexed attributes, its JSON text and its password
+ * hash (NULL: none), all borrowed.
+ */
+struct store_user_new {
+	struct store_user_keys k;
+	struct mk_slice rec;
+	const char *pwhash;
+};
+/* 1 when every key of k can be stored (store_user_put would not refuse it
+ * with MK_ERR_INVALID), 0 otherwise.  Pure; any thread. */
+int store_user_keys_fit(const struct store *s, const struct store_user_keys *k);
+/*
+ * Inside store_write, on a store without users whose next user number is
+ * first: write the users v[0..n-1] with the numbers first, first + 1, ...
+ * (in the order of v), their index entries, numbers and password hashes.
+ * Each table is written in its key order with appends, so its pages come
+ * out full (no compaction needed).  The caller guarantees distinct
+ * user_ids and distinct (email, connection) pairs; keys that do not fit
+ * (store_user_keys_fit) are MK_ERR_INVALID, a user_id twice
+ * MK_ERR_INTERNAL.  A store that has a user, or another next number:
+ * MK_ERR_BUSY, nothing written.  The search postings are the caller's
+ * (sindex_batch).  Errors: MK_ERR_FULL, MK_ERR_NOMEM, MK_ERR_INTERNAL.
+ */
+enum mk_code store_users_bulk(struct store_txn *t, const struct store_user_new *v,
+    size_t n, uint32_t first);
 
 /*
  * ---- Search index (used by sindex) ----
