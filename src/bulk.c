@@ -191,19 +191,6 @@ out:
 	return rc;
 }
 
-static uint64_t
-key_hash(const char *p, size_t n)
-{
-	uint64_t h = 14695981039346656037ULL;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 /* Double the key set's table; -1: no memory. */
 static int
 set_grow(struct bulk *b)
@@ -234,7 +221,7 @@ set_grow(struct bulk *b)
 static int
 set_has(struct bulk *b, const char *k, size_t n, int add)
 {
-	uint64_t h = key_hash(k, n), hi = h >> 32;
+	uint64_t h = mk_fnv1a(k, n, MK_FNV1A_INIT), hi = h >> 32;
 	size_t j, ki;
 	char *na;
 

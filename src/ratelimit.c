@@ -16,6 +16,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "util.h"
+
 #define RL_UNIT 64u                         /* fractions of a token */
 #define RL_TOKEN_BITS 24
 #define RL_TOKEN_MASK ((UINT64_C(1) << RL_TOKEN_BITS) - 1)
@@ -72,14 +74,8 @@ ratelimit_free(struct ratelimit *rl)
 static uint64_t
 rl_hash(const void *p, size_t n)
 {
-	const unsigned char *s = p;
-	uint64_t h = UINT64_C(14695981039346656037);
-	size_t i;
+	uint64_t h = mk_fnv1a(p, n, MK_FNV1A_INIT);
 
-	for (i = 0; i < n; i++) {
-		h ^= s[i];
-		h *= UINT64_C(1099511628211);
-	}
 	h ^= h >> 33;
 	h *= UINT64_C(0xff51afd7ed558ccd);
 	h ^= h >> 33;

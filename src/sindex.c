@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "jx.h"
 #include "log.h"
+#include "util.h"
 
 #define REBUILD_BATCH    5000     /* users per rebuild transaction */
 #define CHECK_NAMED      20       /* problems named one by one */
@@ -24,18 +25,6 @@
 size_t sindex_sort_in_memory = 2048;
 
 /* ---- term keys ---- */
-
-static uint64_t
-fnv1a(const unsigned char *p, size_t n, uint64_t h)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
 
 size_t
 sindex_term_key(const struct query_term *term, char *out, int *hashed)
@@ -59,12 +48,12 @@ sindex_term_key(const struct query_term *term, char *out, int *hashed)
 	/* Two FNV-1a runs from different bases: collisions are verified anyway. */
 	tmp[0] = '\0';
 	tmp[1] = (unsigned char)tag;
-	h1 = fnv1a((const unsigned char *)path, plen, 0xcbf29ce484222325ULL);
-	h1 = fnv1a(tmp, 2, h1);
-	h1 = fnv1a((const unsigned char *)val, vlen, h1);
-	h2 = fnv1a((const unsigned char *)val, vlen, 0x84222325cbf29ce4ULL);
-	h2 = fnv1a(tmp, 2, h2);
-	h2 = fnv1a((const unsigned char *)path, plen, h2);
+	h1 = mk_fnv1a(path, plen, MK_FNV1A_INIT);
+	h1 = mk_fnv1a(tmp, 2, h1);
+	h1 = mk_fnv1a(val, vlen, h1);
+	h2 = mk_fnv1a(val, vlen, 0x84222325cbf29ce4ULL);
+	h2 = mk_fnv1a(tmp, 2, h2);
+	h2 = mk_fnv1a(path, plen, h2);
 	out[0] = '\001';
 	out[1] = 'H';
 	memcpy(out + 2, &h1, 8);
@@ -1671,20 +1660,6 @@ sindex_batch_free(struct sindex_batch *b)
 	free(b);
 }
 
-/* FNV-1a of a key. */
-static uint64_t
-key_hash(const char *p, size_t n)
-{
-	uint64_t h = 14695981039346656037ULL;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 /* Double the hash table and place every group again; -1: no memory. */
 static int
 batch_rehash(struct sindex_batch *b)
@@ -1727,7 +1702,7 @@ static struct bgroup *
 batch_group(struct sindex_batch *b, const struct mk_slice *k)
 {
 	struct bgroup *g;
-	uint64_t h = key_hash(k->p, k->n);
+	uint64_t h = mk_fnv1a(k->p, k->n, MK_FNV1A_INIT);
 	size_t j, cap;
 	char *na;
 

@@ -98,3 +98,16 @@ mk_human_bytes(char *buf, size_t cap, double bytes)
 	snprintf(buf, cap, i == 0 ? "%.0f %s" : "%.1f %s", bytes, unit[i]);
 	return buf;
 }
+
+uint64_t
+mk_fnv1a(const void *p, size_t n, uint64_t h)
+{
+	const unsigned char *s = p;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= s[i];
+		h *= UINT64_C(1099511628211);
+	}
+	return h;
+}
