@@ -394,9 +394,13 @@ handle(struct store *s, const struct api_conf *conf, const struct http_req *rq,
 	 * (429) is not: a flood of them would only flood the log.
 	 */
 	if (rc != MK_OK && rc != MK_ERR_RATE && conf->logs.on && rt->desc != NULL &&
-	    (c.ev.n > 0 || api_log_template(&c, rt->desc) == MK_OK))
-		logev_fail(s, c.ev.p, c.ev.n, mk_now_ms(), c.res == API_RES_USER ? c.id : NULL,
-		    rs->status, rs->body.p, rs->body.n);
+	    (c.ev.n > 0 || api_log_template(&c, rt->desc) == MK_OK)) {
+		struct logev_event ev = { { c.ev.p, c.ev.n }, mk_now_ms(),
+		    c.res == API_RES_USER ? c.id : NULL, rs->status };
+		struct mk_slice resp = { rs->body.p, rs->body.n };
+
+		logev_fail(s, &ev, resp);
+	}
 	json_object_put(c.body);
 	free(c.pre_tags);
 	buf_free(&c.ev);

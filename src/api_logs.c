@@ -240,7 +240,7 @@ logs_from(struct api_ctx *c, const char *from, const struct api_fields *f)
 	buf_reset(ls.out);
 	buf_addc(ls.out, '[');
 	logev_id(seq, last);
-	rc = store_log_scan(c->rtx, seq, 0, visit, &ls);
+	rc = store_log_scan(c->rtx, &(struct store_log_range){ seq, 0, NULL }, visit, &ls);
 	if (rc == MK_OK)
 		rc = ls.rc;
 	if (rc != MK_OK)
@@ -281,6 +281,7 @@ logs_search(struct api_ctx *c, const char *user_id, int with_q)
 	struct log_search *ls;
 	struct api_fields f;
 	struct api_paging pq;
+	struct store_log_range range;
 	char from[API_QVAL_MAX], q[API_QVAL_MAX];
 	struct mk_buf *out = &c->rs->body;
 	enum mk_code rc;
@@ -317,11 +318,10 @@ logs_search(struct api_ctx *c, const char *user_id, int with_q)
 	if (pq.totals)
 		buf_adds(out, "{\"logs\":");
 	buf_addc(out, '[');
-	if (user_id != NULL)
-		rc = store_log_scan_user(c->rtx, user_id, ls->desc ? UINT64_MAX : 0, ls->desc,
-		    visit, ls);
-	else
-		rc = store_log_scan(c->rtx, ls->desc ? UINT64_MAX : 0, ls->desc, visit, ls);
+	range.from = ls->desc ? UINT64_MAX : 0;
+	range.desc = ls->desc;
+	range.user_id = user_id;
+	rc = store_log_scan(c->rtx, &range, visit, ls);
 	if (rc == MK_OK)
 		rc = ls->rc;
 	if (rc != MK_OK) {

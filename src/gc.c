@@ -368,7 +368,10 @@ alone_tx(struct store_txn *t, void *vctx, struct mk_err *err)
 	return a->g->fn(t, a->g->ctx, a->req, a->n, a->out, err);
 }
 
-/* A write outside the group: a store_write of its own (gc_write's arguments). */
+/*
+ * A write outside the group: a store_write of its own.  Six parameters,
+ * gc_write's: req and n are one byte range.
+ */
 static enum mk_code
 write_alone(struct gc *g, struct store *s, const void *req, size_t n,
     struct mk_buf *out, struct mk_err *err)

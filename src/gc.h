@@ -77,7 +77,8 @@ enum mk_code gc_attach(struct gc *g, struct store *s, gc_apply_fn fn, void *ctx)
  * holds what fn gave back; otherwise err says why.  A request larger than
  * a slot, a result too large for one, or a process without a slot runs
  * alone, in a store_write of its own.  Errors: fn's, and store_write's
- * (MK_ERR_FULL, MK_ERR_INTERNAL) for the commit.
+ * (MK_ERR_FULL, MK_ERR_INTERNAL) for the commit.  Six parameters, as
+ * gc_apply_fn: req and n are one byte range.
  */
 enum mk_code gc_write(struct gc *g, struct store *s, const void *req, size_t n,
     struct mk_buf *out, struct mk_err *err);

@@ -339,6 +339,13 @@ struct member {
 	const char *v, *ve;
 };
 
+/* The members scan_object found: at most max of them in m, n in all. */
+struct members {
+	struct member *m;
+	size_t max;
+	size_t n;
+};
+
 /*
  * Past the string at p ('"'), or NULL.  Its closing quote is the first one
  * after an even run of backslashes (memchr: a template holds the request's
@@ -360,8 +367,7 @@ skip_str(const char *p, const char *e)
 	}
 }
 
-static const char *scan_object(const char *p, const char *e, struct member *m, size_t mmax,
-    size_t *members, int depth);
+static const char *scan_object(const char *p, const char *e, struct members *ms, int depth);
 
 /*
  * Past the value at p, or NULL when it is not one as json-c writes it (a
@@ -372,14 +378,13 @@ static const char *
 skip_value(const char *p, const char *e, int depth)
 {
 	const char *start = p;
-	size_t n;
 
 	if (p >= e || depth > 64)
 		return NULL;
 	if (*p == '"')
 		return skip_str(p, e);
 	if (*p == '{')
-		return (p = scan_object(p, e, NULL, 0, &n, depth + 1)) != NULL ? p + 1 : NULL;
+		return (p = scan_object(p, e, NULL, depth + 1)) != NULL ? p + 1 : NULL;
 	if (*p == '[') {
 		if (++p < e && *p == ']')
 			return p + 1;
@@ -403,14 +408,13 @@ skip_value(const char *p, const char *e, int depth)
 }
 
 /*
- * The members of the object at p into m (key without its quotes, the value's
- * span), at most mmax.  Returns the position of its closing brace, or NULL
- * (not an object as json-c writes one, or more than mmax members).
- * *members gets their number.
+ * The members of the object at p into ms (key without its quotes, the
+ * value's span), at most ms->max; ms NULL: only past it.  Returns the
+ * position of its closing brace, or NULL (not an object as json-c writes
+ * one, or more than ms->max members).  ms->n gets their number.
  */
 static const char *
-scan_object(const char *p, const char *e, struct member *m, size_t mmax, size_t *members,
-    int depth)
+scan_object(const char *p, const char *e, struct members *ms, int depth)
 {
 	const char *k;
 	size_t n = 0;
@@ -419,15 +423,16 @@ scan_object(const char *p, const char *e, struct member *m, size_t mmax, size_t 
 		return NULL;
 	p++;
 	if (p < e && *p == '}') {
-		*members = 0;
+		if (ms != NULL)
+			ms->n = 0;
 		return p;
 	}
 	for (;;) {
 		if (p >= e || *p != '"' || (k = skip_str(p, e)) == NULL)
 			return NULL;
-		if (m != NULL && n < mmax) {
-			m[n].k = p + 1;
-			m[n].kn = (size_t)(k - p - 2);
+		if (ms != NULL && n < ms->max) {
+			ms->m[n].k = p + 1;
+			ms->m[n].kn = (size_t)(k - p - 2);
 		}
 		p = k;
 		if (p >= e || *p != ':')
@@ -436,9 +441,9 @@ scan_object(const char *p, const char *e, struct member *m, size_t mmax, size_t 
 		k = p;
 		if ((p = skip_value(p, e, depth)) == NULL)
 			return NULL;
-		if (m != NULL && n < mmax) {
-			m[n].v = k;
-			m[n].ve = p;
+		if (ms != NULL && n < ms->max) {
+			ms->m[n].v = k;
+			ms->m[n].ve = p;
 		}
 		n++;
 		if (p < e && *p == ',') {
@@ -449,8 +454,10 @@ scan_object(const char *p, const char *e, struct member *m, size_t mmax, size_t 
 			break;
 		return NULL;
 	}
-	*members = n;
-	return m == NULL || n <= mmax ? p : NULL;
+	if (ms == NULL)
+		return p;
+	ms->n = n;
+	return n <= ms->max ? p : NULL;
 }
 
 static int
@@ -462,27 +469,26 @@ member_is(const struct member *m, const char *name)
 #define TMPL_MEMBERS 32
 
 /*
- * The event's text from template tmpl into out: what put_event_json makes
+ * The event's text from template tmpl into out: what event_json makes
  * (details.response and details.change appended to details, then log_id,
  * date, type, user_id to the event), by splicing.  -1 when the template is
- * not of the shape it knows (the caller then parses it); resp_body and
- * change stay the caller's.
+ * not of the shape it knows (the caller then parses it), -2 when out of
+ * memory.
  */
 static int
-splice_event(const char *tmpl, size_t n, const char *id, const char *date, const char *type,
-    const char *user_id, int status, struct json_object *resp_body,
-    struct json_object *change, struct mk_buf *out)
+splice_event(const char *tmpl, size_t n, const struct logev_fields *f, struct mk_buf *out)
 {
 	static const char *const added_top[] = { "log_id", "date", "type", "user_id" };
 	static const char *const added_det[] = { "response", "change" };
 	struct member top[TMPL_MEMBERS], det[TMPL_MEMBERS];
+	struct members tops = { top, TMPL_MEMBERS, 0 }, dets = { det, TMPL_MEMBERS, 0 };
 	const char *e = tmpl + n, *end, *dend = NULL, *text;
-	size_t ntop, ndet = 0, i, j, len;
+	size_t ntop, ndet, i, j, len;
 	struct json_object *s;
 
-	if ((end = scan_object(tmpl, e, top, TMPL_MEMBERS, &ntop, 0)) == NULL ||
-	    end + 1 != e)
+	if ((end = scan_object(tmpl, e, &tops, 0)) == NULL || end + 1 != e)
 		return -1;
+	ntop = tops.n;
 	for (i = 0; i < ntop; i++) {
 		for (j = 0; j < sizeof(added_top) / sizeof(added_top[0]); j++)
 			if (member_is(&top[i], added_top[j]))
@@ -490,11 +496,11 @@ splice_event(const char *tmpl, size_t n, const char *id, const char *date, const
 		if (member_is(&top[i], "details")) {
 			if (dend != NULL)
 				return -1;
-			if ((dend = scan_object(top[i].v, top[i].ve, det, TMPL_MEMBERS, &ndet, 1)) ==
-			    NULL)
+			if ((dend = scan_object(top[i].v, top[i].ve, &dets, 1)) == NULL)
 				return -1;
 		}
 	}
+	ndet = dets.n;
 	if (dend == NULL)
 		return -1;
 	for (i = 0; i < ndet; i++)
@@ -503,24 +509,25 @@ splice_event(const char *tmpl, size_t n, const char *id, const char *date, const
 				return -1;
 	buf_reset(out);
 	buf_add(out, tmpl, (size_t)(dend - tmpl));
-	buf_printf(out, "%s\"response\":{\"statusCode\":%d", ndet > 0 ? "," : "", status);
-	if (resp_body != NULL) {
-		if ((text = jx_text(resp_body, &len)) == NULL)
+	buf_printf(out, "%s\"response\":{\"statusCode\":%d", ndet > 0 ? "," : "", f->status);
+	if (f->resp_body != NULL) {
+		if ((text = jx_text(f->resp_body, &len)) == NULL)
 			return -2;
 		buf_adds(out, ",\"body\":");
 		buf_add(out, text, len);
 	}
 	buf_adds(out, "}");
-	if (change != NULL) {
-		if ((text = jx_text(change, &len)) == NULL)
+	if (f->change != NULL) {
+		if ((text = jx_text(f->change, &len)) == NULL)
 			return -2;
 		buf_adds(out, ",\"change\":");
 		buf_add(out, text, len);
 	}
 	buf_add(out, dend, (size_t)(end - dend));
-	buf_printf(out, ",\"log_id\":\"%s\",\"date\":\"%s\",\"type\":\"%s\"", id, date, type);
-	if (user_id != NULL) {
-		if ((s = json_object_new_string(user_id)) == NULL ||
+	buf_printf(out, ",\"log_id\":\"%s\",\"date\":\"%s\",\"type\":\"%s\"", f->id, f->date,
+	    f->type);
+	if (f->user_id != NULL) {
+		if ((s = json_object_new_string(f->user_id)) == NULL ||
 		    (text = jx_text(s, &len)) == NULL) {
 			json_object_put(s);
 			return -2;
@@ -535,9 +542,7 @@ splice_event(const char *tmpl, size_t n, const char *id, const char *date, const
 
 /* The event's text by parsing the template (any JSON object with "details"). */
 static enum mk_code
-event_json(const char *tmpl, size_t n, const char *id, const char *date, const char *type,
-    const char *user_id, int status, struct json_object *resp_body,
-    struct json_object *change, struct mk_buf *out)
+event_json(const char *tmpl, size_t n, const struct logev_fields *f, struct mk_buf *out)
 {
 	struct json_object *ev = NULL, *det, *rs;
 	const char *text;
@@ -552,13 +557,13 @@ event_json(const char *tmpl, size_t n, const char *id, const char *date, const c
 	if ((rs = json_object_new_object()) == NULL)
 		goto out;
 	json_object_object_add(det, "response", rs);
-	json_object_object_add(rs, "statusCode", json_object_new_int(status));
-	if (resp_body != NULL)
-		json_object_object_add(rs, "body", json_object_get(resp_body));
-	if (change != NULL)
-		json_object_object_add(det, "change", json_object_get(change));
-	if (add_str(ev, "log_id", id) || add_str(ev, "date", date) ||
-	    add_str(ev, "type", type) || add_str(ev, "user_id", user_id))
+	json_object_object_add(rs, "statusCode", json_object_new_int(f->status));
+	if (f->resp_body != NULL)
+		json_object_object_add(rs, "body", json_object_get(f->resp_body));
+	if (f->change != NULL)
+		json_object_object_add(det, "change", json_object_get(f->change));
+	if (add_str(ev, "log_id", f->id) || add_str(ev, "date", f->date) ||
+	    add_str(ev, "type", f->type) || add_str(ev, "user_id", f->user_id))
 		goto out;
 	if ((text = jx_text(ev, &len)) == NULL)
 		goto out;
@@ -571,33 +576,31 @@ out:
 }
 
 enum mk_code
-logev_event_text(const char *tmpl, size_t n, const char *id, const char *date,
-    const char *type, const char *user_id, int status, struct json_object *resp_body,
-    struct json_object *change, int parse, struct mk_buf *out)
+logev_event_text(const char *tmpl, size_t n, const struct logev_fields *f, int parse,
+    struct mk_buf *out)
 {
-	int sp = parse == 1 ? -1 : splice_event(tmpl, n, id, date, type, user_id, status,
-	    resp_body, change, out);
+	int sp = parse == 1 ? -1 : splice_event(tmpl, n, f, out);
 
 	if (sp == -2)
 		return MK_ERR_NOMEM;
 	if (sp == -1 && parse == 2)
 		return MK_ERR_INTERNAL;
 	if (sp == -1)
-		return event_json(tmpl, n, id, date, type, user_id, status, resp_body, change, out);
+		return event_json(tmpl, n, f, out);
 	return MK_OK;
 }
 
 /*
- * Complete template tmpl into an event and write it in t: number, log_id,
- * date, type, user_id, the response (status, body) and the change.
- * Takes resp_body and change.
+ * Complete ev's template into an event of type type and write it in t:
+ * number, log_id, date, type, user_id, the response (ev's status,
+ * resp_body) and the change.  Takes resp_body and change.
  */
 static enum mk_code
-put_event(struct store_txn *t, const char *tmpl, size_t n, int64_t now_ms,
-    const char *type, const char *user_id, int status, struct json_object *resp_body,
-    struct json_object *change)
+put_event(struct store_txn *t, const struct logev_event *ev, const char *type,
+    struct json_object *resp_body, struct json_object *change)
 {
 	char id[LOGEV_ID_LEN + 1], date[MK_ISO_LEN + 1];
+	struct logev_fields f = { id, date, type, ev->user_id, ev->status, resp_body, change };
 	struct mk_buf text = MK_BUF_INIT;
 	struct mk_slice sl;
 	uint64_t seq;
@@ -606,14 +609,13 @@ put_event(struct store_txn *t, const char *tmpl, size_t n, int64_t now_ms,
 	if ((rc = store_log_next(t, &seq)) != MK_OK)
 		goto out;
 	logev_id(seq, id);
-	mk_iso8601(now_ms, date);
-	rc = logev_event_text(tmpl, n, id, date, type, user_id, status, resp_body, change, 0,
-	    &text);
+	mk_iso8601(ev->now_ms, date);
+	rc = logev_event_text(ev->tmpl.p, ev->tmpl.n, &f, 0, &text);
 	if (rc != MK_OK)
 		goto out;
 	sl.p = text.p;
 	sl.n = text.n;
-	rc = store_log_put(t, seq, now_ms, user_id, sl);
+	rc = store_log_put(t, seq, ev->now_ms, ev->user_id, sl);
 out:
 	buf_free(&text);
 	json_object_put(resp_body);
@@ -623,14 +625,14 @@ out:
 
 
 enum mk_code
-logev_put_success(struct store_txn *t, const char *tmpl, size_t n, int64_t now_ms,
-    const char *user_id, int status, struct json_object *old, struct json_object *new)
+logev_put_success(struct store_txn *t, const struct logev_event *ev,
+    struct json_object *old, struct json_object *new)
 {
 	struct json_object *change = logev_diff(old, new);
 
 	if (change == NULL)
 		return MK_ERR_NOMEM;
-	return put_event(t, tmpl, n, now_ms, "sapi", user_id, status, NULL, change);
+	return put_event(t, ev, "sapi", NULL, change);
 }
 
 /* ---- failed calls, queued ---- */
@@ -682,6 +684,7 @@ static enum mk_code
 flush_tx(struct store_txn *t, void *ctx, struct mk_err *err)
 {
 	struct json_object *body, *desc, *ev;
+	struct logev_event e;
 	enum mk_code rc;
 	size_t i;
 
@@ -709,8 +712,12 @@ flush_tx(struct store_txn *t, void *ctx, struct mk_err *err)
 			json_object_put(body);
 			return mk_fail(err, MK_ERR_NOMEM, "out of memory");
 		}
-		rc = put_event(t, fq[i].tmpl, fq[i].n, fq[i].date, "fapi", fq[i].user_id,
-		    fq[i].status, body, NULL);
+		e.tmpl.p = fq[i].tmpl;
+		e.tmpl.n = fq[i].n;
+		e.now_ms = fq[i].date;
+		e.user_id = fq[i].user_id;
+		e.status = fq[i].status;
+		rc = put_event(t, &e, "fapi", body, NULL);
 		if (rc != MK_OK)
 			return mk_fail(err, rc, "writing failed calls' events");
 	}
@@ -734,24 +741,24 @@ logev_flush(struct store *s)
 }
 
 void
-logev_fail(struct store *s, const char *tmpl, size_t n, int64_t now_ms,
-    const char *user_id, int status, const char *resp, size_t resp_n)
+logev_fail(struct store *s, const struct logev_event *ev, struct mk_slice resp)
 {
+	const char *user_id = ev->user_id;
 	struct fail_ev *f;
 
 	if (fq_n == LOGEV_FAIL_BATCH)
 		(void)logev_flush(s);
 	f = &fq[fq_n];
 	memset(f, 0, sizeof(*f));
-	f->tmpl = dupn(tmpl, n);
-	f->n = n;
-	f->date = now_ms;
+	f->tmpl = dupn(ev->tmpl.p, ev->tmpl.n);
+	f->n = ev->tmpl.n;
+	f->date = ev->now_ms;
 	f->user_id = user_id != NULL && *user_id != '\0' ? strdup(user_id) : NULL;
-	f->status = status;
-	f->resp = dupn(resp, resp_n);
-	f->resp_n = resp_n;
+	f->status = ev->status;
+	f->resp = dupn(resp.p, resp.n);
+	f->resp_n = resp.n;
 	if (f->tmpl == NULL || (user_id != NULL && *user_id != '\0' && f->user_id == NULL) ||
-	    (resp != NULL && f->resp == NULL)) {
+	    (resp.p != NULL && f->resp == NULL)) {
 		log_warnx("no memory for a failed call's event; dropped");
 		free(f->tmpl);
 		free(f->user_id);

@@ -61,26 +61,34 @@ struct logev_call {
 enum mk_code logev_template(const struct logev_call *call, struct mk_buf *out);
 
 /*
- * Inside a write transaction: the sapi event of a write that succeeded,
- * from template tmpl (n bytes), dated now_ms, about user_id (NULL: none),
- * answered status, its change the JSON Patch (RFC 6902) of the metadata
- * roots between old and new (either NULL: created, deleted).  Errors:
- * MK_ERR_NOMEM, MK_ERR_INTERNAL (a template that does not parse), and the
- * store's (MK_ERR_FULL): the write must fail with it.
+ * One event's own values, with which a call's template is completed: every
+ * pointer borrowed.
  */
-enum mk_code logev_put_success(struct store_txn *t, const char *tmpl, size_t n,
-    int64_t now_ms, const char *user_id, int status, struct json_object *old,
-    struct json_object *new);
+struct logev_event {
+	struct mk_slice tmpl;        /* the call's template (logev_template's text) */
+	int64_t now_ms;              /* its date */
+	const char *user_id;         /* the user the call was about, or NULL: none */
+	int status;                  /* the HTTP status answered */
+};
 
 /*
- * A failed call (template tmpl, n bytes): an fapi event, its description the
- * error's message, about user_id (may be NULL), with the status and the
- * error body (resp, resp_n; may be NULL), queued in this process.  When the
- * queue is full it is written at once (store_write with s).  Never fails:
- * an event that cannot be queued or written is logged and dropped.
+ * Inside a write transaction: the sapi event ev of a write that succeeded,
+ * its change the JSON Patch (RFC 6902) of the metadata roots between old
+ * and new (either NULL: created, deleted).  Errors: MK_ERR_NOMEM,
+ * MK_ERR_INTERNAL (a template that does not parse), and the store's
+ * (MK_ERR_FULL): the write must fail with it.
  */
-void logev_fail(struct store *s, const char *tmpl, size_t n, int64_t now_ms,
-    const char *user_id, int status, const char *resp, size_t resp_n);
+enum mk_code logev_put_success(struct store_txn *t, const struct logev_event *ev,
+    struct json_object *old, struct json_object *new);
+
+/*
+ * A failed call: an fapi event ev, its description the error's message,
+ * with the error body resp (resp.p may be NULL: none), queued in this
+ * process.  When the queue is full it is written at once (store_write with
+ * s).  Never fails: an event that cannot be queued or written is logged
+ * and dropped.
+ */
+void logev_fail(struct store *s, const struct logev_event *ev, struct mk_slice resp);
 
 /* Write the queued events of this process now (one transaction).  Errors: store_write's. */
 enum mk_code logev_flush(struct store *s);
@@ -95,20 +103,33 @@ enum mk_code logev_flush(struct store *s);
 void logev_tick(struct store *s, const struct logev_conf *c, int64_t now_ms);
 
 /*
- * The text of an event (reset into out): template tmpl (n bytes) with
- * details.response (statusCode status, body resp_body when not NULL) and
- * details.change (when not NULL) added to its details, then log_id id,
- * date, type and user_id (when not NULL) to the event.  resp_body and
- * change stay the caller's.  parse 0: spliced into the template's text
- * (the write path: no parsing under the writer lock), falling back to
- * parse 1: parsed, completed and serialized by json-c; both give the same
- * bytes for a template json-c wrote, as every template is (test_logs
- * compares them).  parse 2 (for tests): spliced or MK_ERR_INTERNAL.  Errors: MK_ERR_INTERNAL (a template
- * that is not a JSON object with "details"), MK_ERR_NOMEM.
+ * What an event adds to its template: log_id id, date, type and user_id
+ * (when not NULL) to the event, details.response (statusCode status, body
+ * resp_body when not NULL) and details.change (when not NULL) to its
+ * details.  Every pointer borrowed: resp_body and change stay the caller's.
  */
-enum mk_code logev_event_text(const char *tmpl, size_t n, const char *id, const char *date,
-    const char *type, const char *user_id, int status, struct json_object *resp_body,
-    struct json_object *change, int parse, struct mk_buf *out);
+struct logev_fields {
+	const char *id;
+	const char *date;            /* ISO 8601 */
+	const char *type;            /* "sapi", "fapi" */
+	const char *user_id;
+	int status;
+	struct json_object *resp_body;
+	struct json_object *change;
+};
+
+/*
+ * The text of an event (reset into out): template tmpl (n bytes) completed
+ * with f.  parse 0: spliced into the template's text (the write path: no
+ * parsing under the writer lock), falling back to parse 1: parsed,
+ * completed and serialized by json-c; both give the same bytes for a
+ * template json-c wrote, as every template is (test_logs compares them).
+ * parse 2 (for tests): spliced or MK_ERR_INTERNAL.  Errors:
+ * MK_ERR_INTERNAL (a template that is not a JSON object with "details"),
+ * MK_ERR_NOMEM.
+ */
+enum mk_code logev_event_text(const char *tmpl, size_t n, const struct logev_fields *f,
+    int parse, struct mk_buf *out);
 
 /* The log_id of seq into out (LOGEV_ID_LEN + 1 bytes). */
 void logev_id(uint64_t seq, char out[LOGEV_ID_LEN + 1]);

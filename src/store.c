@@ -408,7 +408,9 @@ okey_pack(const char *s, size_t n, uint64_t *out)
 
 /*
  * The key of value (a time), id (NULL for no id prefix: users_updated) and
- * num into buf; -1 when it is too long.
+ * num into buf, k its bytes; -1 when it is too long.  Six parameters: the
+ * entry's three parts, each a different value at its nine callers, the
+ * store (its key limit), and buf, the storage k points into.
  */
 static int
 okey_make(struct store *s, char buf[STORE_KEYMAX + 1], const char *value,
@@ -3221,7 +3223,9 @@ store_search_del(struct store_txn *t, struct mk_slice key, uint32_t num)
  * The numbers of the key the cursor is on (first: the value it is on), a
  * page at a time (MDB_GET_MULTIPLE / MDB_NEXT_MULTIPLE), to fn.  A key
  * with one number has no duplicate page: first is all.  Returns -1 when fn
- * stopped; *rcp gets the last LMDB code (MDB_NOTFOUND at the end).
+ * stopped; *rcp gets the last LMDB code (MDB_NOTFOUND at the end).  Six
+ * parameters: the cursor's place (c, k, first, as its two callers' own
+ * mdb_cursor_get left them), the visitor (fn, ctx) and the LMDB code out.
  */
 static int
 search_pages(MDB_cursor *c, MDB_val *k, const MDB_val *first, store_search_fn fn,
@@ -3722,18 +3726,18 @@ store_log_next(struct store_txn *t, uint64_t *seq)
 	return MK_OK;
 }
 
-/* The logs_user key of (uid, seq) into buf; -1 when too long to index. */
+/* The logs_user key of (uid, seq) into buf, k its bytes; -1 when too long to index. */
 static int
-log_user_key(struct store *s, char buf[STORE_KEYMAX + 1], const void *uid, size_t n,
+log_user_key(struct store *s, char buf[STORE_KEYMAX + 1], struct mk_slice uid,
     uint64_t seq, MDB_val *k)
 {
-	if (n == 0 || n + 1 + 8 > s->keymax)
+	if (uid.n == 0 || uid.n + 1 + 8 > s->keymax)
 		return -1;
-	memcpy(buf, uid, n);
-	buf[n] = '\0';
-	be64(seq, (unsigned char *)buf + n + 1);
+	memcpy(buf, uid.p, uid.n);
+	buf[uid.n] = '\0';
+	be64(seq, (unsigned char *)buf + uid.n + 1);
 	k->mv_data = buf;
-	k->mv_size = n + 1 + 8;
+	k->mv_size = uid.n + 1 + 8;
 	return 0;
 }
 
@@ -3769,7 +3773,8 @@ store_log_put(struct store_txn *t, uint64_t seq, int64_t date_ms, const char *us
 		/* not above the last key (a number given twice): refuse, do not reorder */
 		code = MK_ERR_INTERNAL;
 	free(p);
-	if (code != MK_OK || un == 0 || log_user_key(t->s, ub, user_id, un, seq, &uk) == -1)
+	if (code != MK_OK || un == 0 ||
+	    log_user_key(t->s, ub, (struct mk_slice){ user_id, un }, seq, &uk) == -1)
 		return code;
 	v.mv_data = (void *)(uintptr_t)"";
 	v.mv_size = 0;
@@ -3814,17 +3819,19 @@ log_visit(const MDB_val *k, const MDB_val *v, store_log_fn fn, void *ctx)
 	return fn(ctx, unbe64(k->mv_data), ev);
 }
 
-enum mk_code
-store_log_scan(struct store_txn *t, uint64_t from, int desc, store_log_fn fn, void *ctx)
+/* store_log_scan of every event. */
+static enum mk_code
+log_scan_all(struct store_txn *t, const struct store_log_range *r, store_log_fn fn,
+    void *ctx)
 {
 	unsigned char kb[8];
+	uint64_t from = r->from;
+	int desc = r->desc;
 	MDB_cursor *c = NULL;
 	MDB_val k, v;
 	enum mk_code code;
 	int rc;
 
-	if (t == NULL)
-		return MK_ERR_INTERNAL;
 	if (t->s->no_logs)
 		return MK_OK;
 	if ((code = cursor_open(t, t->s->dbi[DB_LOGS], &c)) != MK_OK)
@@ -3862,23 +3869,25 @@ done:
 	return MK_OK;
 }
 
-enum mk_code
-store_log_scan_user(struct store_txn *t, const char *user_id, uint64_t from, int desc,
-    store_log_fn fn, void *ctx)
+/* store_log_scan of r->user_id's events (the logs_user index). */
+static enum mk_code
+log_scan_user(struct store_txn *t, const struct store_log_range *r, store_log_fn fn,
+    void *ctx)
 {
 	char ub[STORE_KEYMAX + 1];
 	unsigned char kb[8];
-	size_t un = user_id != NULL ? strlen(user_id) : 0;
+	const char *user_id = r->user_id;
+	size_t un = strlen(user_id);
+	uint64_t from = r->from;
+	int desc = r->desc;
 	MDB_cursor *c = NULL;
 	MDB_val k, v, lk, lv;
 	enum mk_code code = MK_OK;
 	uint64_t seq;
 	int rc;
 
-	if (t == NULL)
-		return MK_ERR_INTERNAL;
-	if (t->s->no_logs || log_user_key(t->s, ub, user_id, un, desc ? from : from + 1, &k)
-	    == -1 || (!desc && from == UINT64_MAX))
+	if (t->s->no_logs || log_user_key(t->s, ub, (struct mk_slice){ user_id, un },
+	    desc ? from : from + 1, &k) == -1 || (!desc && from == UINT64_MAX))
 		return MK_OK;
 	if ((code = cursor_open(t, t->s->dbi[DB_LOGS_USER], &c)) != MK_OK)
 		return code;
@@ -3915,6 +3924,15 @@ store_log_scan_user(struct store_txn *t, const char *user_id, uint64_t from, int
 		code = cursor_error(t, rc);
 	mdb_cursor_close(c);
 	return code;
+}
+
+enum mk_code
+store_log_scan(struct store_txn *t, const struct store_log_range *r, store_log_fn fn,
+    void *ctx)
+{
+	if (t == NULL || r == NULL)
+		return MK_ERR_INTERNAL;
+	return r->user_id != NULL ? log_scan_user(t, r, fn, ctx) : log_scan_all(t, r, fn, ctx);
 }
 
 enum mk_code
@@ -3986,7 +4004,8 @@ store_log_prune(struct store_txn *t, int64_t before_ms, size_t keep, size_t max,
 		if (n - done <= keep && date >= before_ms)
 			break;
 		if (date != INT64_MIN && uid.mv_size > 0 && k.mv_size == 8 &&
-		    log_user_key(t->s, ub, uid.mv_data, uid.mv_size, unbe64(k.mv_data), &uk) == 0 &&
+		    log_user_key(t->s, ub, (struct mk_slice){ uid.mv_data, uid.mv_size },
+		    unbe64(k.mv_data), &uk) == 0 &&
 		    (code = del_quiet(t, t->s->dbi[DB_LOGS_USER], &uk)) != MK_OK)
 			goto out;
 		if ((rc = mdb_cursor_del(c, 0)) != 0) {

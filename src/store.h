@@ -566,14 +566,19 @@ enum mk_code store_log_get(struct store_txn *t, uint64_t seq, struct mk_slice *e
 /* fn gets each event (borrowed until t ends) and returns non-zero to stop. */
 typedef int (*store_log_fn)(void *ctx, uint64_t seq, struct mk_slice ev);
 /*
- * The events after from (numbers above it), ascending; desc: those before
- * from (below it), descending (from UINT64_MAX: from the newest).
+ * The events a scan visits: those after from (numbers above it),
+ * ascending; desc: those before from (below it), descending (from
+ * UINT64_MAX: from the newest).  user_id: only the events about that user
+ * (borrowed; "" has none); NULL: every event.
  */
-enum mk_code store_log_scan(struct store_txn *t, uint64_t from, int desc, store_log_fn fn,
-    void *ctx);
-/* The same, only the events about user_id. */
-enum mk_code store_log_scan_user(struct store_txn *t, const char *user_id, uint64_t from,
-    int desc, store_log_fn fn, void *ctx);
+struct store_log_range {
+	uint64_t from;
+	int desc;
+	const char *user_id;
+};
+/* The events of r, each to fn.  Errors: MK_ERR_INTERNAL. */
+enum mk_code store_log_scan(struct store_txn *t, const struct store_log_range *r,
+    store_log_fn fn, void *ctx);
 /* How many events are stored. */
 enum mk_code store_log_count(struct store_txn *t, size_t *n);
 /* The oldest event's number and date.  MK_ERR_NOTFOUND when there is none. */

@@ -51,15 +51,26 @@ svc_log_next(const char *tmpl, size_t n)
 	svc_ev_n = tmpl != NULL ? n : 0;
 }
 
-/* The write's event, when it has a template: in its transaction t. */
+/*
+ * The write's event, when it has a template: in its transaction t.  Six
+ * parameters: the write (t, op) and what it did (about user_id, answered
+ * status, from old to new), each a plain value at its eight callers; a
+ * struct would only move them into their locals.
+ */
 static enum mk_code
 op_event(struct store_txn *t, const struct svc_op *op, const char *user_id, int status,
     struct json_object *old, struct json_object *new)
 {
+	struct logev_event ev;
+
 	if (op->ev == NULL)
 		return MK_OK;
-	return logev_put_success(t, op->ev, op->ev_n, op->mctx.now_ms, user_id, status, old,
-	    new);
+	ev.tmpl.p = op->ev;
+	ev.tmpl.n = op->ev_n;
+	ev.now_ms = op->mctx.now_ms;
+	ev.user_id = user_id;
+	ev.status = status;
+	return logev_put_success(t, &ev, old, new);
 }
 
 /* The write of each verb, inside one store transaction (vop: a svc_op). */
@@ -488,7 +499,8 @@ wire_dup(const char *p, size_t n)
 
 /*
  * gc_apply_fn: one posted write, in the leader's transaction.  ctx is the
- * leader's svc_limits.  The owner encoded it; the bytes are trusted.
+ * leader's svc_limits.  The owner encoded it; the bytes are trusted.  Six
+ * parameters, gc_apply_fn's: req and n are one byte range.
  */
 static enum mk_code
 svc_apply(struct store_txn *t, void *ctx, const void *req, size_t n,

@@ -286,30 +286,46 @@ import_bulk_end(struct import_ctx *ic)
 }
 
 /*
- * A record of an import into an empty store, prepared: mrc is
- * bulk_prepare's, with r (borrowed: the caller frees it) or err.  o is the
- * parsed record (taken), or NULL: then raw[0..bytes-1] is parsed again if
- * the record must wait for the batches (deferred).
+ * One record of an import into an empty store, read and prepared: by a
+ * worker of the pipeline (below), or by import_gather without threads.
+ */
+struct pitem {
+	size_t off, n;              /* the record's text in the chunk's buf */
+	size_t no, line;
+	int over, nomem;            /* jx_split's flags */
+	int parsed;                 /* o is set */
+	struct json_object *o;
+	enum mk_code rc;            /* bulk_prepare's, when parsed */
+	struct bulk_rec r;
+	struct mk_err err;          /* why not parsed or not prepared */
+};
+
+/*
+ * Record it of an import into an empty store, prepared: it->rc is
+ * bulk_prepare's, with it->r (the caller frees it) or it->err.  o is the
+ * parsed record (taken), or NULL: then raw[0..it->n - 1] is parsed again
+ * if the record must wait for the batches (deferred).
  */
 static void
 import_gathered(struct import_ctx *ic, struct json_object *o, const char *raw,
-    enum mk_code mrc, struct bulk_rec *r, const struct mk_err *err, size_t no,
-    size_t line, size_t bytes)
+    struct pitem *it)
 {
+	enum mk_code mrc = it->rc;
+	size_t no = it->no, line = it->line, bytes = it->n;
 	struct mk_err perr;
 	int deferred = 0;
 
 	if (mrc == MK_ERR_INVALID) {
-		import_say(ic, line, no, err->msg);
+		import_say(ic, line, no, it->err.msg);
 		ic->failed++;
 		json_object_put(o);
 		return;
 	}
 	if (mrc == MK_OK)
-		mrc = bulk_add(ic->bulk, r, &deferred);
+		mrc = bulk_add(ic->bulk, &it->r, &deferred);
 	if (mrc != MK_OK) {
 		ctl_errx("import: %s:%zu: record %zu: %s", ic->name, line, no,
-		    err->msg[0] != '\0' ? err->msg : mk_code_name(mrc));
+		    it->err.msg[0] != '\0' ? it->err.msg : mk_code_name(mrc));
 		ic->fatal = 1;
 		json_object_put(o);
 		return;
@@ -355,14 +371,15 @@ static void
 import_gather(struct import_ctx *ic, struct json_object *o, size_t no, size_t line,
     size_t bytes)
 {
-	struct bulk_rec r;
-	struct mk_err err;
-	enum mk_code mrc;
+	struct pitem it;
 
-	memset(&err, 0, sizeof(err));
-	mrc = bulk_prepare(ic->bulk, o, &r, &err);
-	import_gathered(ic, o, NULL, mrc, &r, &err, no, line, bytes);
-	bulk_rec_free(&r);
+	memset(&it, 0, sizeof(it));
+	it.no = no;
+	it.line = line;
+	it.n = bytes;
+	it.rc = bulk_prepare(ic->bulk, o, &it.r, &it.err);
+	import_gathered(ic, o, NULL, &it);
+	bulk_rec_free(&it.r);
 }
 
 /* A record that could not be read (msg), in its place among the batches. */
@@ -403,17 +420,6 @@ import_unread(struct import_ctx *ic, size_t no, size_t line, const char *msg)
 #define PIPE_CHUNK 256
 #define PIPE_CHUNK_BYTES ((size_t)1 << 20)
 #define PIPE_WORKERS_MAX 8
-
-struct pitem {
-	size_t off, n;              /* the record's text in the chunk's buf */
-	size_t no, line;
-	int over, nomem;            /* jx_split's flags */
-	int parsed;                 /* o is set */
-	struct json_object *o;
-	enum mk_code rc;            /* bulk_prepare's, when parsed */
-	struct bulk_rec r;
-	struct mk_err err;          /* why not parsed or not prepared */
-};
 
 enum { CH_FREE, CH_FILLED, CH_CLAIMED, CH_DONE };
 
@@ -528,8 +534,7 @@ pipe_consume(struct import_ctx *ic)
 		if (!it->parsed)
 			import_unread(ic, it->no, it->line, it->err.msg);
 		else if (ic->gathering)
-			import_gathered(ic, NULL, c->buf + it->off, it->rc, &it->r, &it->err,
-			    it->no, it->line, it->n);
+			import_gathered(ic, NULL, c->buf + it->off, it);
 		else {
 			/* Past the bulk write: batches, which check it again. */
 			struct json_object *o = NULL;

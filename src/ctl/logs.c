@@ -100,7 +100,8 @@ cmd_logs(struct ctl *c, const struct ctl_cmd *self, char **operands)
 			fprintf(stderr, "metakeepctl %s: cannot read the store\n", self->path);
 			return CTL_FAIL;
 		}
-		rc = store_log_scan(t, o.last, 0, logs_line, &o);
+		rc = store_log_scan(t, &(struct store_log_range){ o.last, 0, NULL }, logs_line,
+		    &o);
 		store_txn_end(t);
 		if (rc != MK_OK || o.failed || fflush(stdout) == EOF) {
 			fprintf(stderr, "metakeepctl %s: %s\n", self->path,

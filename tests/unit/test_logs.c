@@ -246,14 +246,20 @@ static enum mk_code
 many_tx(struct store_txn *t, void *vctx, struct mk_err *err)
 {
 	struct many *m = vctx;
+	struct logev_event ev;
 	enum mk_code rc;
 	size_t i;
 
 	(void)err;
-	for (i = 0; i < m->n; i++)
-		if ((rc = logev_put_success(t, m->tmpl, strlen(m->tmpl), m->date + (int64_t)i,
-		    (i % 3) ? "auth0|u1" : "auth0|u2", 200, NULL, NULL)) != MK_OK)
+	ev.tmpl.p = m->tmpl;
+	ev.tmpl.n = strlen(m->tmpl);
+	ev.status = 200;
+	for (i = 0; i < m->n; i++) {
+		ev.now_ms = m->date + (int64_t)i;
+		ev.user_id = (i % 3) ? "auth0|u1" : "auth0|u2";
+		if ((rc = logev_put_success(t, &ev, NULL, NULL)) != MK_OK)
 			return rc;
+	}
 	return MK_OK;
 }
 
@@ -558,6 +564,8 @@ Test(logs, spliced_event_is_parsed_event)
 	struct json_object *change = NULL, *resp = NULL, *b;
 	struct mk_buf t = MK_BUF_INIT, sp = MK_BUF_INIT, pa = MK_BUF_INIT;
 	struct logev_call call;
+	struct logev_fields f = { "90000000000000000000042", "2026-12-02T23:59:59.123Z", "sapi",
+	    NULL, 0, NULL, NULL };
 	size_t i, u, k;
 	enum mk_code r1, r2;
 
@@ -589,12 +597,12 @@ Test(logs, spliced_event_is_parsed_event)
 			for (k = 0; k < 4; k++) {
 				buf_reset(&sp);
 				buf_reset(&pa);
-				r1 = logev_event_text(t.p, t.n, "90000000000000000000042",
-				    "2026-12-02T23:59:59.123Z", "sapi", users[u], 200 + (int)k,
-				    k & 1 ? resp : NULL, k & 2 ? change : NULL, 0, &sp);
-				r2 = logev_event_text(t.p, t.n, "90000000000000000000042",
-				    "2026-12-02T23:59:59.123Z", "sapi", users[u], 200 + (int)k,
-				    k & 1 ? resp : NULL, k & 2 ? change : NULL, 1, &pa);
+				f.user_id = users[u];
+				f.status = 200 + (int)k;
+				f.resp_body = k & 1 ? resp : NULL;
+				f.change = k & 2 ? change : NULL;
+				r1 = logev_event_text(t.p, t.n, &f, 0, &sp);
+				r2 = logev_event_text(t.p, t.n, &f, 1, &pa);
 				cr_assert_eq(r1, r2, "template %zu: %d against %d", i, r1, r2);
 				if (r1 != MK_OK)
 					continue;
@@ -603,9 +611,7 @@ Test(logs, spliced_event_is_parsed_event)
 				/* logev_template's own are spliced, never parsed */
 				if (i < sizeof(bodies) / sizeof(bodies[0])) {
 					buf_reset(&sp);
-					cr_assert_eq(logev_event_text(t.p, t.n, "90000000000000000000042",
-					    "2026-12-02T23:59:59.123Z", "sapi", users[u], 200 + (int)k,
-					    k & 1 ? resp : NULL, k & 2 ? change : NULL, 2, &sp), MK_OK,
+					cr_assert_eq(logev_event_text(t.p, t.n, &f, 2, &sp), MK_OK,
 					    "template %zu not spliced: %.*s", i, (int)t.n, t.p);
 					cr_assert(sp.n == pa.n && memcmp(sp.p, pa.p, sp.n) == 0);
 				}
