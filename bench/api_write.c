@@ -1,13 +1,16 @@
 /*
- * api_write: COUNT PATCHes (or POSTs) through api_handle, as one worker
+ * api_write: COUNT PATCHes (or POSTs, or GETs) through api_handle, as one worker
  * serves them, on a database bench/load filled: routing, the token's
  * lookup, the rate limit, the body's parse, the write transaction with its
  * log event, the response; everything but FastCGI.  The bodies are those of
  * bench/wrk.lua (user ids computed as in load.c).  For the CPU one write
- * costs (issue 13): run it under /usr/bin/time or callgrind.
+ * costs (issue 13): run it under /usr/bin/time or callgrind.  GETs of
+ * random users tell what a read costs as the store grows, without the web
+ * server and the other processes of a wrk run (-p: run the COUNT twice,
+ * report the second, warm, pass).
  *
- * usage: api_write -d DIR -n USERS -c COUNT [-m patch|post] [-D] [-L] [-R]
- *                  [-s SEED]
+ * usage: api_write -d DIR -n USERS -c COUNT [-m patch|post|get] [-D] [-L] [-R]
+ *                  [-p] [-s SEED]
  *   -D  durable commits (default: relaxed, as bench/run's relaxed rounds)
  *   -L  log events off (default on, as metakeepd)
  *   -R  rate limits off (default on, with bench/run's rates)
@@ -93,10 +96,10 @@ main(int argc, char *argv[])
 	unsigned long users = 0, count = 0, i, seed = 1, nonce;
 	unsigned long long r;
 	long bad = 0;
-	int ch, durable = 0, logs = 1, limits = 1, post, want;
+	int ch, durable = 0, logs = 1, limits = 1, post, get, want, pass, passes = 1;
 	double secs, c0, c1;
 
-	while ((ch = getopt(argc, argv, "d:n:c:m:DLRs:")) != -1) {
+	while ((ch = getopt(argc, argv, "d:n:c:m:DLRps:")) != -1) {
 		switch (ch) {
 		case 'd': dir = optarg; break;
 		case 'n': users = strtoul(optarg, NULL, 10); break;
@@ -105,12 +108,15 @@ main(int argc, char *argv[])
 		case 'D': durable = 1; break;
 		case 'L': logs = 0; break;
 		case 'R': limits = 0; break;
+		case 'p': passes = 2; break;
 		case 's': seed = strtoul(optarg, NULL, 10); break;
 		default: goto usage;
 		}
 	}
 	post = strcmp(mode, "post") == 0;
-	if (dir == NULL || users == 0 || count == 0 || (!post && strcmp(mode, "patch") != 0))
+	get = strcmp(mode, "get") == 0;
+	if (dir == NULL || users == 0 || count == 0 ||
+	    (!post && !get && strcmp(mode, "patch") != 0))
 		goto usage;
 	memset(&o, 0, sizeof(o));
 	o.dir = dir;
@@ -134,44 +140,48 @@ main(int argc, char *argv[])
 		conf.rate_read.burst = conf.rate_write.burst = 200000;
 	}
 	memset(&rs, 0, sizeof(rs));
-	r = seed;
 	nonce = (unsigned long)time(NULL) * 1000 + (unsigned long)getpid() % 1000;
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	c0 = cpu_s();
-	for (i = 0; i < count; i++) {
-		memset(&rq, 0, sizeof(rq));
-		r = r * 6364136223846793005ULL + 1442695040888963407ULL;
-		if (post) {
-			rq.method = "POST";
-			snprintf(uri, sizeof(uri), "/api/v2/users");
-			if (post_body(nonce, i, body, sizeof(body)) < 0)
-				goto usage;
-			want = 201;
-		} else {
-			unsigned long u = (unsigned long)(r >> 33) % users;
-			uint32_t h = (uint32_t)(u * 2654435761u);
+	for (pass = 0; pass < passes; pass++) {
+		r = seed + (unsigned long)pass;
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		c0 = cpu_s();
+		for (i = 0; i < count; i++) {
+			memset(&rq, 0, sizeof(rq));
+			r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+			if (post) {
+				rq.method = "POST";
+				snprintf(uri, sizeof(uri), "/api/v2/users");
+				if (post_body(nonce, i, body, sizeof(body)) < 0)
+					goto usage;
+				want = 201;
+			} else {
+				unsigned long u = (unsigned long)(r >> 33) % users;
+				uint32_t h = (uint32_t)(u * 2654435761u);
 
-			rq.method = "PATCH";
-			snprintf(uri, sizeof(uri), "/api/v2/users/auth0%%7C%08x%08x%08x", h, h, h);
-			if (patch_body((unsigned long)(r >> 20) % 100000, body, sizeof(body)) < 0)
-				goto usage;
-			want = 200;
+				rq.method = get ? "GET" : "PATCH";
+				snprintf(uri, sizeof(uri), "/api/v2/users/auth0%%7C%08x%08x%08x", h, h, h);
+				body[0] = '\0';
+				if (!get && patch_body((unsigned long)(r >> 20) % 100000, body,
+				    sizeof(body)) < 0)
+					goto usage;
+				want = 200;
+			}
+			rq.uri = uri;
+			rq.content_type = get ? NULL : "application/json";
+			rq.authorization = auth;
+			rq.body = get ? NULL : body;
+			rq.body_len = strlen(body);
+			rq.remote_addr = "127.0.0.1";
+			rq.user_agent = "wrk";
+			http_resp_reset(&rs);
+			api_handle(s, &conf, &rq, &rs);
+			if (rs.status != want && bad++ < 3)
+				fprintf(stderr, "api_write: %s %s: %d %.*s\n", rq.method, uri, rs.status,
+				    (int)rs.body.n, rs.body.p ? rs.body.p : "");
 		}
-		rq.uri = uri;
-		rq.content_type = "application/json";
-		rq.authorization = auth;
-		rq.body = body;
-		rq.body_len = strlen(body);
-		rq.remote_addr = "127.0.0.1";
-		rq.user_agent = "wrk";
-		http_resp_reset(&rs);
-		api_handle(s, &conf, &rq, &rs);
-		if (rs.status != want && bad++ < 3)
-			fprintf(stderr, "api_write: %s %s: %d %.*s\n", rq.method, uri, rs.status,
-			    (int)rs.body.n, rs.body.p ? rs.body.p : "");
+		c1 = cpu_s();
+		clock_gettime(CLOCK_MONOTONIC, &b);
 	}
-	c1 = cpu_s();
-	clock_gettime(CLOCK_MONOTONIC, &b);
 	secs = (double)(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
 	printf("api_write %s %lu seconds %.2f per_s %.0f cpu_us_per_req %.1f failed %ld\n", mode,
 	    count, secs, count / secs, (c1 - c0) * 1e6 / count, bad);
@@ -180,7 +190,7 @@ main(int argc, char *argv[])
 	store_close(s);
 	return bad == 0 ? 0 : 1;
 usage:
-	fprintf(stderr, "usage: api_write -d DIR -n USERS -c COUNT [-m patch|post] [-D] [-L] [-R] "
-	    "[-s SEED]\n");
+	fprintf(stderr, "usage: api_write -d DIR -n USERS -c COUNT [-m patch|post|get] [-D] [-L] "
+	    "[-R] [-p] [-s SEED]\n");
 	return 2;
 }
