@@ -158,8 +158,8 @@ struct svc_import_rec {
  * MK_ERR_NOMEM; err->msg set), and recs[].code mean nothing.
  * Seven parameters: the store and limits of every verb, the options of the
  * whole import (connection, upsert), the batch as the array it is (recs,
- * n), and err; the import path is being reworked for bulk loads (issue 13),
- * which will say where the options belong.
+ * n), and err.  (An import into a store without users goes through
+ * bulk.h instead: the connection at bulk_begin, no upsert in an empty store.)
  */
 enum mk_code svc_user_import(struct store *s, const struct svc_limits *l,
     const char *connection, int upsert, struct svc_import_rec *recs, size_t n,
