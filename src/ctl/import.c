@@ -360,7 +360,8 @@ cmd_import(struct ctl *ctl, const struct ctl_cmd *self, char **operands)
 			goto out;
 		}
 		ic.gathering = mrc == MK_OK;
-		/* Without threads the same happens in this one. */
+		/* Without threads the same happens in this one (MK_IMPORT_NOTHREADS:
+		 * metakeepctl(1), ENVIRONMENT). */
 		if (ic.gathering && getenv("MK_IMPORT_NOTHREADS") == NULL)
 			(void)import_pipe_start(&ic, ic.depth, limit);
 	}

@@ -316,6 +316,74 @@ for up in "" --upsert; do
 done
 has "$tmp/batch.sum" "12 records: 7 created, 2 updated, 0 unchanged, 3 failed" "upsert of the duplicates"
 
+# --- an import into an empty store while another process writes a user:
+# the one sorted write finds the store no longer empty and writes nothing
+# (bulk.c commit_tx, store.c store_users_bulk), not even the records it
+# deferred; the other process's user stays, the store stays exact, and the
+# import run again lands whole (in batches: the store has a user now).
+# The race is made certain, without sleeps, by the pipe: the import reads
+# its file from a FIFO, and once cat has put 2.2 MB into it (more than any
+# pipe's buffer) the import has read some of it, so it is past bulk_begin
+# (the store was empty then) and gathering; it then waits for the rest,
+# with nothing written, while the other process writes.  (Without the
+# check, the sorted write's appends still fail, MDB_KEYEXIST on a table
+# that is not empty, but as an internal error: the message tells.)
+gen 6000 | sed '$d' >"$tmp/race.json"
+# One more record, for a user_id the file named already: deferred until
+# after the sorted write (an update, with --upsert).
+printf ',\n{"user_id":"imp000001","email":"late@example.com","user_metadata":{"deferred":1}}\n]\n' \
+    >>"$tmp/race.json"
+head -c 2200000 "$tmp/race.json" >"$tmp/race1"
+tail -c +2200001 "$tmp/race.json" >"$tmp/race2"
+[ -s "$tmp/race2" ] && ok || bad "race file too short to split"
+printf '[{"user_id":"zz-other","email":"other@example.com"}]\n' >"$tmp/other1.json"
+mkfifo "$tmp/fifo" || bad "mkfifo"
+for mode in "--batch 1" ""; do
+	rm -rf "$tmp/drace"
+	timeout "${MK_CTL_TIMEOUT:-120}" "$ctl" --db "$tmp/drace" import --upsert "$tmp/fifo" \
+	    >/dev/null 2>"$tmp/race.err" &
+	bgpid=$!
+	# Read-write: does not wait for the reader (Linux); the import started
+	# before, so it does not hold this writer and sees the end at exec 3>&-.
+	exec 3<>"$tmp/fifo"
+	if timeout 60 cat "$tmp/race1" >&3; then ok; else bad "race ($mode): the import did not read"; fi
+	# shellcheck disable=SC2086 # word splitting wanted
+	run --db "$tmp/drace" import $mode "$tmp/other1.json"
+	expect_rc 0 "race ($mode): the other writer's import"
+	has "$tmp/err" "1 records*: 1 created" "race ($mode): the other writer's user acknowledged"
+	timeout 60 cat "$tmp/race2" >&3 || bad "race ($mode): the import did not read the rest"
+	exec 3>&-
+	wait "$bgpid"
+	rc=$?
+	bgpid=
+	cp "$tmp/race.err" "$tmp/err"
+	expect_rc 1 "race ($mode): import into a store another process wrote"
+	has "$tmp/err" "the 6000 users gathered were not written: the store got users since the import began (another process wrote)" \
+	    "race ($mode): the import says it wrote nothing, and why"
+	has "$tmp/err" "6001 records: 0 created, 0 updated, 0 unchanged, 0 failed; stopped early" \
+	    "race ($mode): import summary"
+	[ "$(wc -l <"$tmp/err")" -eq 2 ] && ok || bad "race ($mode): the import said more: $(head -c 600 "$tmp/err")"
+	timeout 60 "$ctl" --db "$tmp/drace" export >"$tmp/race.ndjson" 2>/dev/null
+	[ "$(wc -l <"$tmp/race.ndjson")" -eq 1 ] && grep -q '"user_id":"auth0|zz-other"' "$tmp/race.ndjson" &&
+	    ok || bad "race ($mode): the store holds other than the other user: $(head -c 300 "$tmp/race.ndjson")"
+	run --db "$tmp/drace" check
+	expect_rc 0 "race ($mode): check after the refused import"
+	has "$tmp/out" "check: 1 users,.*no problems" "race ($mode): the store is exact"
+	# Run again: it lands whole, the deferred record as an update.
+	run --db "$tmp/drace" import --upsert "$tmp/race.json"
+	expect_rc 0 "race ($mode): the import run again"
+	has "$tmp/err" "6001 records: 6000 created, 1 updated, 0 unchanged, 0 failed" \
+	    "race ($mode): summary of the import run again"
+	run --db "$tmp/drace" check
+	expect_rc 0 "race ($mode): check after the import run again"
+	has "$tmp/out" "check: 6001 users,.*no problems" "race ($mode): every user, indexes exact"
+	run --db "$tmp/drace" user get 'auth0|imp000001'
+	has "$tmp/out" '"deferred":1' "race ($mode): the deferred update landed"
+	run --db "$tmp/drace" user get 'auth0|zz-other'
+	expect_rc 0 "race ($mode): the other writer's user kept"
+done
+rm -rf "$tmp/drace" "$tmp/race.json" "$tmp/race1" "$tmp/race2" "$tmp/fifo"
+
 # --- user get / user patch: the API's rules
 run --db "$db" user get 'auth0|nobody'
 expect_rc 1 "user get of a missing user"
