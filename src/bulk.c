@@ -323,9 +323,6 @@ bulk_add(struct bulk *b, struct bulk_rec *r, int *deferred)
 		b->v = nv;
 		b->cap = c;
 	}
-	if (sindex_batch_add_keys(b->terms, r->terms, r->nterms,
-	    b->first + (uint32_t)b->n) != MK_OK)
-		return MK_ERR_NOMEM;
 	/* The record's block into the current arena block (few large
 	 * allocations, all of this thread). */
 	if (b->nblk == 0 || b->blk[b->nblk - 1].cap - b->blk[b->nblk - 1].len < r->memn) {
