@@ -1,6 +1,6 @@
 /*
  * util: small helpers over libc and OpenSSL's libcrypto: random ids and
- * secrets, SHA-256, and time stamps in the API's format.
+ * secrets, SHA-256, time stamps in the API's format, and FNV-1a hashing.
  */
 #ifndef MK_UTIL_H
 #define MK_UTIL_H
@@ -13,15 +13,6 @@
  * bias), from the OS CSPRNG via RAND_bytes, and NUL-terminate out[n].
  * out must hold n + 1 bytes.  Returns 0, or -1 when no randomness is to be had.
  */
-/* FNV-1a: the offset basis, to start a hash. */
-#define MK_FNV1A_INIT UINT64_C(14695981039346656037)
-
-/*
- * FNV-1a of p[0..n-1], continuing from h (MK_FNV1A_INIT to start).  Term
- * keys of the search index are made with it: its values must never change.
- */
-uint64_t mk_fnv1a(const void *p, size_t n, uint64_t h);
-
 int mk_random_chars(char *out, size_t n, const char *alphabet);
 
 #define MK_ALPHA_HEX "0123456789abcdef"
@@ -49,5 +40,14 @@ const char *mk_human_bytes(char *buf, size_t cap, double bytes);
  * Returns 1 when equal, 0 otherwise.
  */
 int mk_ct_equal(const void *a, const void *b, size_t n);
+
+/* FNV-1a: the offset basis, to start a hash. */
+#define MK_FNV1A_INIT UINT64_C(14695981039346656037)
+
+/*
+ * FNV-1a of p[0..n-1], continuing from h (MK_FNV1A_INIT to start).  Term
+ * keys of the search index are made with it: its values must never change.
+ */
+uint64_t mk_fnv1a(const void *p, size_t n, uint64_t h);
 
 #endif

@@ -9,24 +9,8 @@ set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 check=$top/scripts/check-layers
-tmp=$(mktemp -d /tmp/mk-layers.XXXXXX) || exit 2
-trap 'rm -rf "$tmp"' EXIT INT TERM
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# run DIR: check-layers on DIR; output in $tmp/out, exit status in $rc.
-run() {
-	timeout 60 "$check" "$1" >"$tmp/out" 2>&1
-	rc=$?
-}
-
-copy_src() {
-	rm -rf "$tmp/src"
-	cp -r "$top/src" "$tmp/src"
-}
+# shellcheck source=tests/proc/srccheck.bash
+. "$top/tests/proc/srccheck.bash"
 
 # plant FILE TEXT: a copy of src/ in $tmp/src with TEXT added as a line
 # after FILE's first quoted include (or at its end); LINE is its number.
@@ -122,5 +106,4 @@ else
 	bad "summary: $(tail -n 1 "$tmp/out")"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary

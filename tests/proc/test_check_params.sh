@@ -10,24 +10,8 @@ set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 check=$top/scripts/check-params
-tmp=$(mktemp -d /tmp/mk-params.XXXXXX) || exit 2
-trap 'rm -rf "$tmp"' EXIT INT TERM
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# run [--list] DIR: check-params; output in $tmp/out, exit status in $rc.
-run() {
-	timeout 60 "$check" "$@" >"$tmp/out" 2>&1
-	rc=$?
-}
-
-copy_src() {
-	rm -rf "$tmp/src"
-	cp -r "$top/src" "$tmp/src"
-}
+# shellcheck source=tests/proc/srccheck.bash
+. "$top/tests/proc/srccheck.bash"
 
 # plant FILE TEXT: a copy of src/ in $tmp/src with TEXT (printf's %b: \n,
 # \t) added at FILE's end; LINE is the number of the line where TEXT's
@@ -131,5 +115,4 @@ else
 	bad "--list: exit $rc: $(cat "$tmp/out")"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary
