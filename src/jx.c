@@ -956,3 +956,127 @@ jx_split_end(struct jx_split *s, struct mk_err *err)
 	}
 	return MK_OK;
 }
+
+/* ---- jx_members: the members of a stored record, found by tracking strings and brackets ---- */
+
+/*
+ * p at a string's opening quote: just past its closing quote, or NULL.  A
+ * quote closes it when an even number of backslashes comes before it.
+ */
+static const char *
+members_str(const char *p, const char *e)
+{
+	const char *s = p + 1, *q, *b;
+
+	for (p = s; p < e; p = q + 1) {
+		if ((q = memchr(p, '"', (size_t)(e - p))) == NULL)
+			return NULL;
+		for (b = q; b > s && b[-1] == '\\'; b--)
+			;
+		if (((q - b) & 1) == 0)
+			return q + 1;
+	}
+	return NULL;
+}
+
+static int
+members_ws(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* p at a value's first byte: just past its end, or NULL. */
+static const char *
+members_value(const char *p, const char *e)
+{
+	uint64_t obj = 0;   /* bit d: level d+1 is an object, else an array */
+	int depth = 0;
+
+	if (p >= e)
+		return NULL;
+	if (*p == '"')
+		return members_str(p, e);
+	if (*p != '{' && *p != '[') {
+		/* A scalar: up to the ',' or '}' after it, nothing that starts
+		 * another token or is white space. */
+		const char *q = p;
+
+		while (q < e && *q != ',' && *q != '}') {
+			if (*q == '"' || *q == '{' || *q == '[' || *q == ']' || *q == ':' ||
+			    members_ws((unsigned char)*q))
+				return NULL;
+			q++;
+		}
+		return q > p ? q : NULL;
+	}
+	while (p < e) {
+		switch (*p) {
+		case '"':
+			if ((p = members_str(p, e)) == NULL)
+				return NULL;
+			continue;
+		case '{':
+		case '[':
+			if (depth == JX_MEMBERS_DEPTH)
+				return NULL;
+			if (*p == '{')
+				obj |= (uint64_t)1 << depth;
+			else
+				obj &= ~((uint64_t)1 << depth);
+			depth++;
+			break;
+		case '}':
+		case ']':
+			if (depth == 0 || ((obj >> (depth - 1)) & 1) != (*p == '}'))
+				return NULL;
+			if (--depth == 0)
+				return p + 1;
+			break;
+		case ' ': case '\t': case '\n': case '\r':
+			return NULL;
+		default:
+			break;
+		}
+		p++;
+	}
+	return NULL;
+}
+
+int
+jx_members(const char *text, size_t n, struct jx_member *m, size_t max, size_t *count)
+{
+	const char *p = text, *e = text + n, *q;
+	size_t c = 0;
+
+	*count = 0;
+	if (n < 2 || *p != '{')
+		return -1;
+	p++;
+	if (*p == '}')
+		return p + 1 == e ? 0 : -1;
+	for (;;) {
+		if (p >= e || *p != '"' || c == max || (q = members_str(p, e)) == NULL)
+			return -1;
+		m[c].k = p + 1;
+		m[c].kn = (size_t)(q - 1 - (p + 1));
+		p = q;
+		if (p >= e || *p != ':')
+			return -1;
+		p++;
+		if ((q = members_value(p, e)) == NULL)
+			return -1;
+		m[c].v = p;
+		m[c].vn = (size_t)(q - p);
+		c++;
+		p = q;
+		if (p < e && *p == ',') {
+			p++;
+			continue;
+		}
+		if (p + 1 == e && *p == '}')
+			break;
+		return -1;
+	}
+	*count = c;
+	return 0;
+}

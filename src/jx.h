@@ -172,4 +172,27 @@ enum mk_code jx_split_end(struct jx_split *s, struct mk_err *err);
 /* Release the record buffer; s may be initialized again. */
 void jx_split_free(struct jx_split *s);
 
+/*
+ * jx_members: the members of a record this service wrote (jx_text's compact
+ * form: no white space between tokens), found without parsing it: each
+ * member's key as written between its quotes (escapes not undone) and the
+ * span of its value's text, in the record's order.  Only strings (with
+ * their backslash escapes) and brackets are tracked: a PATCH parses (with
+ * json-c) the members it reads or changes and copies the others' bytes.
+ * Bounded: at most max members, brackets nested at most JX_MEMBERS_DEPTH
+ * deep.  Returns 0 with *count set, or -1 when text is not one object in
+ * that form (white space between tokens, a string or bracket not closed or
+ * mismatched, anything after the closing brace) or holds more members or
+ * deeper nesting than that: the caller then parses the whole record.  The
+ * values are not otherwise checked.  Pure.
+ */
+#define JX_MEMBERS_DEPTH 64
+struct jx_member {
+	const char *k;            /* the key's bytes, without the quotes */
+	size_t kn;
+	const char *v;            /* the value's text */
+	size_t vn;
+};
+int jx_members(const char *text, size_t n, struct jx_member *m, size_t max, size_t *count);
+
 #endif

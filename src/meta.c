@@ -166,9 +166,30 @@ meta_not_object(enum meta_kind kind, struct json_object *v, struct mk_err *err)
 	    meta_attr(kind));
 }
 
-enum mk_code
-meta_merge(enum meta_kind kind, struct json_object *stored,
-    struct json_object *patch, struct json_object **out, struct mk_err *err)
+/* A value for the result: a reference when shared, else a deep copy.  -1: no memory. */
+static int
+merge_value(struct json_object *v, int share, struct json_object **out)
+{
+	*out = NULL;
+	if (share) {
+		*out = json_object_get(v);
+		return 0;
+	}
+	if (json_object_deep_copy(v, out, NULL) != 0) {
+		json_object_put(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * meta_merge and meta_merge_shared: share says which.  6 parameters:
+ * meta_merge's five and that choice; a struct would only move them.
+ */
+static enum mk_code
+merge(enum meta_kind kind, struct json_object *stored, struct json_object *patch,
+    int share, struct json_object **out, struct mk_err *err)
 {
 	struct json_object *res = NULL, *copy;
 	struct json_object_iterator it, end;
@@ -184,13 +205,22 @@ meta_merge(enum meta_kind kind, struct json_object *stored,
 	if (stored != NULL && !json_object_is_type(stored, json_type_object))
 		return mk_fail(err, MK_ERR_INTERNAL, "stored %s is not an object",
 		    meta_attr(kind));
-	if (stored == NULL)
+	if (stored == NULL || share)
 		res = json_object_new_object();
 	else if (json_object_deep_copy(stored, &res, NULL) != 0)
 		res = NULL;
 	if (res == NULL) {
 		rc = mk_fail(err, MK_ERR_NOMEM, "out of memory");
 		goto out;
+	}
+	if (share && stored != NULL) {
+		json_object_object_foreach(stored, skey, sval) {
+			if (json_object_object_add(res, skey, json_object_get(sval)) != 0) {
+				json_object_put(sval);
+				rc = mk_fail(err, MK_ERR_NOMEM, "out of memory");
+				goto out;
+			}
+		}
 	}
 	/* Rule 3: a root merge; values (objects, arrays) replace whole. */
 	it = json_object_iter_begin(patch);
@@ -203,9 +233,7 @@ meta_merge(enum meta_kind kind, struct json_object *stored,
 			json_object_object_del(res, key);
 			continue;
 		}
-		copy = NULL;
-		if (json_object_deep_copy(val, &copy, NULL) != 0) {
-			json_object_put(copy);
+		if (merge_value(val, share, &copy) != 0) {
 			rc = mk_fail(err, MK_ERR_NOMEM, "out of memory");
 			goto out;
 		}
@@ -221,6 +249,20 @@ meta_merge(enum meta_kind kind, struct json_object *stored,
 out:
 	json_object_put(res);
 	return rc;
+}
+
+enum mk_code
+meta_merge(enum meta_kind kind, struct json_object *stored,
+    struct json_object *patch, struct json_object **out, struct mk_err *err)
+{
+	return merge(kind, stored, patch, 0, out, err);
+}
+
+enum mk_code
+meta_merge_shared(enum meta_kind kind, struct json_object *stored,
+    struct json_object *patch, struct json_object **out, struct mk_err *err)
+{
+	return merge(kind, stored, patch, 1, out, err);
 }
 
 static int

@@ -41,6 +41,16 @@ enum mk_code meta_merge(enum meta_kind kind, struct json_object *stored,
     struct json_object *patch, struct json_object **out, struct mk_err *err);
 
 /*
+ * meta_merge, but the result holds the root values of stored and patch by
+ * reference (json-c's counts: any of the three may be freed first) instead
+ * of deep copies: the same merged value, for the PATCH path, whose inputs
+ * and result are only read afterwards.  Neither input nor the result may be
+ * changed in place while another is in use.
+ */
+enum mk_code meta_merge_shared(enum meta_kind kind, struct json_object *stored,
+    struct json_object *patch, struct json_object **out, struct mk_err *err);
+
+/*
  * Validate a whole metadata value (the merged result, or a POST value):
  *  - it is an object;
  *  - META_USER / META_APP: keys at every depth are 1..255 bytes, no '.' and

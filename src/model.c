@@ -717,7 +717,8 @@ merge_md(const struct field *f, struct json_object *body, struct json_object **s
 
 	if (!json_object_object_get_ex(body, f->name, &p))
 		return MK_OK;
-	if ((rc = meta_merge(f->mk, *slot, p, &merged, err)) != MK_OK)
+	/* By reference: the stored value and the body are only read from here on. */
+	if ((rc = meta_merge_shared(f->mk, *slot, p, &merged, err)) != MK_OK)
 		return rc;
 	if (merged != NULL && (rc = meta_validate(f->mk, merged, max_depth, err)) != MK_OK) {
 		json_object_put(merged);
@@ -1006,6 +1007,191 @@ model_user_patch(struct json_object *stored, struct json_object *body,
 out:
 	json_object_put(oldmail);
 	slots_free(slot, U__N);
+	return rc;
+}
+
+/*
+ * ---- PATCH over a stored user's text ----
+ *
+ * The members a PATCH needs parsed (see model.h); the others keep their
+ * bytes.  At most PATCH_MEMBERS members: a record with more goes the whole
+ * way.
+ */
+#define PATCH_MEMBERS 64
+
+void
+model_patch_free(struct model_patch *p)
+{
+	json_object_put(p->old);
+	json_object_put(p->new);
+	buf_free(&p->text);
+	p->old = p->new = NULL;
+}
+
+/* The field named by a stored key's raw bytes (known names need no escapes). */
+static int
+field_index_n(const struct field *tab, size_t n, const char *k, size_t kn)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (kn > 0 && tab[i].name[0] == k[0] && strncmp(tab[i].name, k, kn) == 0 &&
+		    tab[i].name[kn] == '\0')
+			return (int)i;
+	return -1;
+}
+
+/* Which user fields the PATCH body reads or may change: need[U__N]. */
+static void
+patch_needs(struct json_object *body, char *need)
+{
+	int i;
+
+	memset(need, 0, U__N);
+	need[U_USER_ID] = need[U_EMAIL] = need[U_CREATED_AT] = need[U_UPDATED_AT] = 1;
+	json_object_object_foreach(body, key, val) {
+		(void)val;
+		if ((i = field_index(user_fields, U__N, key)) < 0)
+			continue;
+		if (user_fields[i].flags & F_OUT)
+			need[i] = 1;
+		if (i == U_EMAIL || i == U_EMAIL_VERIFIED)
+			need[U_EMAIL_VERIFIED] = 1;
+		if (i == U_EMAIL || i == U_CONNECTION)
+			need[U_IDENTITIES] = 1;
+	}
+}
+
+/* One member, "key":value, with a ',' before all but the first. */
+static void
+patch_put(struct mk_buf *b, const char *k, size_t kn, const char *v, size_t vn)
+{
+	if (b->n > 1)
+		buf_addc(b, ',');
+	buf_addc(b, '"');
+	buf_add(b, k, kn);
+	buf_add(b, "\":", 2);
+	buf_add(b, v, vn);
+}
+
+/*
+ * The new record's text, as emit and jx_text would write it: the stored
+ * fields in table order (a parsed one from new, if there; another from its
+ * stored bytes unless they are null, which load_stored drops), then the
+ * stored members model does not know, as they are.
+ */
+struct patch_src {
+	const struct jx_member *m;   /* the stored members */
+	size_t nm;
+	const int *fi;               /* each one's field, or -1 */
+	const char *need;            /* [U__N]: parsed (patch_needs) */
+};
+
+static enum mk_code
+patch_text(const struct patch_src *s, struct json_object *new, struct mk_buf *b,
+    struct mk_err *err)
+{
+	const struct jx_member *m = s->m;
+	const int *fi = s->fi;
+	const char *need = s->need;
+	size_t nm = s->nm;
+	int at[U__N];
+	struct json_object *v;
+	const char *t;
+	size_t i, tn;
+	int f;
+
+	for (f = 0; f < U__N; f++)
+		at[f] = -1;
+	for (i = 0; i < nm; i++)
+		if (fi[i] >= 0)
+			at[fi[i]] = (int)i;
+	buf_reset(b);
+	buf_addc(b, '{');
+	for (f = 0; f < U__N; f++) {
+		if (!(user_fields[f].flags & F_OUT))
+			continue;
+		if (need[f]) {
+			if (!json_object_object_get_ex(new, user_fields[f].name, &v) || v == NULL)
+				continue;
+			if ((t = jx_text(v, &tn)) == NULL)
+				return mk_fail(err, MK_ERR_NOMEM, "out of memory");
+			patch_put(b, user_fields[f].name, strlen(user_fields[f].name), t, tn);
+		} else if (at[f] >= 0) {
+			i = (size_t)at[f];
+			if (m[i].vn == 4 && memcmp(m[i].v, "null", 4) == 0)
+				continue;
+			patch_put(b, m[i].k, m[i].kn, m[i].v, m[i].vn);
+		}
+	}
+	/* A stored key naming a field that is not stored (connection...)
+	 * is dropped, as emit does. */
+	for (i = 0; i < nm; i++)
+		if (fi[i] < 0)
+			patch_put(b, m[i].k, m[i].kn, m[i].v, m[i].vn);
+	buf_addc(b, '}');
+	if (b->failed)
+		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
+	return MK_OK;
+}
+
+enum mk_code
+model_user_patch_text(struct mk_slice stored, struct json_object *body,
+    const struct model_ctx *ctx, struct model_patch *out, struct mk_err *err)
+{
+	struct patch_src src;
+	struct jx_member m[PATCH_MEMBERS];
+	int fi[PATCH_MEMBERS];
+	char need[U__N], seen[U__N];
+	struct mk_buf part = MK_BUF_INIT;
+	size_t nm, i, j;
+	enum mk_code rc;
+
+	memset(out, 0, sizeof(*out));
+	out->text = (struct mk_buf)MK_BUF_INIT;
+	out->whole = 1;
+	if (!json_object_is_type(body, json_type_object) ||
+	    jx_members(stored.p, stored.n, m, PATCH_MEMBERS, &nm) != 0)
+		return MK_OK;
+	/* Keys as json-c writes them (no escapes), each once. */
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < nm; i++) {
+		if (memchr(m[i].k, '\\', m[i].kn) != NULL)
+			return MK_OK;
+		fi[i] = field_index_n(user_fields, U__N, m[i].k, m[i].kn);
+		if (fi[i] >= 0) {
+			if (seen[fi[i]]++)
+				return MK_OK;
+			continue;
+		}
+		for (j = 0; j < i; j++)
+			if (fi[j] < 0 && m[j].kn == m[i].kn && memcmp(m[j].k, m[i].k, m[i].kn) == 0)
+				return MK_OK;
+	}
+	patch_needs(body, need);
+	buf_addc(&part, '{');
+	for (i = 0; i < nm; i++)
+		if (fi[i] >= 0 && need[fi[i]])
+			patch_put(&part, m[i].k, m[i].kn, m[i].v, m[i].vn);
+	buf_addc(&part, '}');
+	if (part.failed) {
+		buf_free(&part);
+		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
+	}
+	rc = jx_parse_stored(part.p, part.n, &out->old);
+	buf_free(&part);
+	if (rc == MK_ERR_NOMEM)
+		return mk_fail(err, rc, "out of memory");
+	if (rc != MK_OK)
+		return MK_OK;   /* unreadable: the whole way says so */
+	out->whole = 0;
+	src.m = m;
+	src.nm = nm;
+	src.fi = fi;
+	src.need = need;
+	if ((rc = model_user_patch(out->old, body, ctx, &out->new, err)) != MK_OK ||
+	    (rc = patch_text(&src, out->new, &out->text, err)) != MK_OK)
+		model_patch_free(out);
 	return rc;
 }
 

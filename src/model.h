@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
+#include "buf.h"
 #include "err.h"
 
 struct model_ctx {
@@ -78,12 +79,38 @@ enum mk_code model_user_new(struct json_object *body, const struct model_ctx *ct
  * body sets it; connection, when given, must be the user's own
  * (identities[0]); user_id and the other read-only attributes are refused.
  * Success: *out is a new owned object; the values it keeps from stored are
- * the stored ones, held by reference (json-c's counts: either may be freed
- * first; neither is to be changed in place while the other is in use).
+ * the stored ones, and its metadata's root values the stored ones and the
+ * body's, held by reference (json-c's counts: any may be freed first; none
+ * is to be changed in place while another is in use).
  * Errors: MK_ERR_INVALID, MK_ERR_NOMEM.
  */
 enum mk_code model_user_patch(struct json_object *stored, struct json_object *body,
     const struct model_ctx *ctx, struct json_object **out, struct mk_err *err);
+
+/*
+ * model_user_patch on a stored user's text (borrowed), parsing only the
+ * members the PATCH reads or may change: user_id, email, created_at,
+ * updated_at, the stored attributes the body names, email_verified when the
+ * body names email or email_verified, identities when it names email or
+ * connection.  The other members' bytes are copied as they are, which is
+ * what json-c would write for them again (stored text is jx_text output).
+ * On MK_OK with out->whole == 0: out->old holds the members parsed, out->new
+ * their values after the PATCH (a member parsed and absent from new is
+ * removed; the members neither holds are unchanged), out->text the whole new
+ * record, byte for byte the jx_text of model_user_patch's result.  out->whole
+ * == 1: stored is not in the form jx_members reads; nothing else is set,
+ * and the caller parses the record and calls model_user_patch.  Errors (out
+ * then holds nothing): model_user_patch's, with the same codes and messages.
+ * Free out with model_patch_free in every case.
+ */
+struct model_patch {
+	struct json_object *old, *new;   /* owned, see above */
+	struct mk_buf text;              /* owned */
+	int whole;
+};
+enum mk_code model_user_patch_text(struct mk_slice stored, struct json_object *body,
+    const struct model_ctx *ctx, struct model_patch *out, struct mk_err *err);
+void model_patch_free(struct model_patch *p);
 
 /*
  * Build a new client from a POST body: name required, client_id =
@@ -95,7 +122,8 @@ enum mk_code model_client_new(struct json_object *body, const struct model_ctx *
 
 /*
  * Apply a PATCH body to a stored client; client_metadata merges like user
- * metadata; *out holds stored's kept values by reference, as a user's.
+ * metadata; *out holds stored's kept values (and the body's metadata root
+ * values) by reference, as a user's.
  */
 enum mk_code model_client_patch(struct json_object *stored, struct json_object *body,
     const struct model_ctx *ctx, struct json_object **out, struct mk_err *err);

@@ -500,16 +500,68 @@ num_of(struct store_txn *t, struct json_object *u, uint32_t *num)
 	return rc;
 }
 
+/*
+ * One user, number num, from old to new (objects): only the parts that
+ * changed.  When the old part has a hashed key, nothing is written and
+ * *whole is set: the caller diffs the whole users.
+ */
+static enum mk_code
+update_parts(struct store_txn *t, struct json_object *old, struct json_object *new,
+    uint32_t num, int *whole)
+{
+	struct mk_slice *ok = NULL, *nk = NULL;
+	struct parts p;
+	size_t on = 0, nn = 0;
+	enum mk_code rc;
+
+	*whole = 0;
+	if (parts_make(&p, old, new) == -1) {
+		rc = MK_ERR_NOMEM;
+		goto out;
+	}
+	if ((rc = sindex_user_keys(p.o, &ok, &on)) != MK_OK)
+		goto out;
+	if (has_hashed(ok, on)) {
+		*whole = 1;
+		goto out;
+	}
+	if ((rc = sindex_user_keys(p.n, &nk, &nn)) == MK_OK)
+		rc = write_diff(t, &p, (struct keylist){ ok, on }, (struct keylist){ nk, nn }, num);
+out:
+	parts_free(&p);
+	sindex_keys_free(ok, on);
+	sindex_keys_free(nk, nn);
+	return rc;
+}
+
+/* Whole users old and new (objects), both of number num: a merge of their keys. */
+static enum mk_code
+update_whole(struct store_txn *t, struct json_object *old, struct json_object *new,
+    uint32_t num)
+{
+	struct mk_slice *ok = NULL, *nk = NULL;
+	size_t on = 0, nn = 0;
+	enum mk_code rc;
+
+	/* Both sorted, a merge finds what left and what came. */
+	if ((rc = sindex_user_keys(old, &ok, &on)) == MK_OK &&
+	    (rc = sindex_user_keys(new, &nk, &nn)) == MK_OK)
+		rc = write_diff(t, NULL, (struct keylist){ ok, on }, (struct keylist){ nk, nn },
+		    num);
+	sindex_keys_free(ok, on);
+	sindex_keys_free(nk, nn);
+	return rc;
+}
+
 enum mk_code
 sindex_user_update(struct store_txn *t, struct json_object *old, struct json_object *new)
 {
 	struct mk_slice *ok = NULL, *nk = NULL;
-	struct parts p;
 	size_t on = 0, nn = 0, i;
 	uint32_t onum = 0, nnum = 0;
 	enum mk_code rc = MK_OK;
+	int whole;
 
-	memset(&p, 0, sizeof(p));
 	if ((rc = num_of(t, old, &onum)) != MK_OK || (rc = num_of(t, new, &nnum)) != MK_OK)
 		goto out;
 	if (old == NULL || new == NULL || onum != nnum || nnum == 0) {
@@ -524,32 +576,35 @@ sindex_user_update(struct store_txn *t, struct json_object *old, struct json_obj
 			rc = store_search_put(t, nk[i], nnum);
 		goto out;
 	}
-	/* One user: only the parts that changed. */
-	if (parts_make(&p, old, new) == -1) {
-		rc = MK_ERR_NOMEM;
-		goto out;
-	}
-	if ((rc = sindex_user_keys(p.o, &ok, &on)) != MK_OK)
-		goto out;
-	if (!has_hashed(ok, on)) {
-		if ((rc = sindex_user_keys(p.n, &nk, &nn)) == MK_OK)
-			rc = write_diff(t, &p, (struct keylist){ ok, on },
-			    (struct keylist){ nk, nn }, nnum);
-		goto out;
-	}
-	/* Whole users; both sorted, a merge finds what left and what came. */
-	sindex_keys_free(ok, on);
-	ok = NULL;
-	on = 0;
-	if ((rc = sindex_user_keys(old, &ok, &on)) != MK_OK ||
-	    (rc = sindex_user_keys(new, &nk, &nn)) != MK_OK)
-		goto out;
-	rc = write_diff(t, NULL, (struct keylist){ ok, on }, (struct keylist){ nk, nn },
-	    nnum);
+	/* One user: only the parts that changed, or the whole users. */
+	if ((rc = update_parts(t, old, new, nnum, &whole)) == MK_OK && whole)
+		rc = update_whole(t, old, new, nnum);
 out:
-	parts_free(&p);
 	sindex_keys_free(ok, on);
 	sindex_keys_free(nk, nn);
+	return rc;
+}
+
+enum mk_code
+sindex_user_patch(struct store_txn *t, struct json_object *old, struct json_object *new,
+    struct mk_slice old_text, struct mk_slice new_text)
+{
+	struct json_object *wo = NULL, *wn = NULL;
+	uint32_t onum = 0, nnum = 0;
+	enum mk_code rc;
+	int whole = 1;
+
+	if ((rc = num_of(t, old, &onum)) != MK_OK || (rc = num_of(t, new, &nnum)) != MK_OK)
+		return rc;
+	if (onum == nnum && nnum != 0 &&
+	    ((rc = update_parts(t, old, new, nnum, &whole)) != MK_OK || !whole))
+		return rc;
+	/* The whole users, from their texts. */
+	if ((rc = jx_parse_stored(old_text.p, old_text.n, &wo)) == MK_OK &&
+	    (rc = jx_parse_stored(new_text.p, new_text.n, &wn)) == MK_OK)
+		rc = sindex_user_update(t, wo, wn);
+	json_object_put(wo);
+	json_object_put(wn);
 	return rc;
 }
 

@@ -47,6 +47,19 @@ enum mk_code sindex_user_update(struct store_txn *t, struct json_object *old,
     struct json_object *new);
 
 /*
+ * sindex_user_update for a PATCH of one user that has parsed only part of
+ * the record (model_user_patch_text): old holds the stored members the
+ * PATCH read or may change, new their values after it; the members neither
+ * holds are unchanged, so their terms are too.  Both hold user_id.  When
+ * the changed part's terms cannot be told apart from the rest (a hashed
+ * key), the whole records are parsed from old_text and new_text (the
+ * stored record and the new one, borrowed: call it before the store
+ * changes the stored one).  Errors as sindex_user_update.
+ */
+enum mk_code sindex_user_patch(struct store_txn *t, struct json_object *old,
+    struct json_object *new, struct mk_slice old_text, struct mk_slice new_text);
+
+/*
  * The term keys of a user, sorted (byte order) and unique: pure.  On
  * success *keys is an owned array of *n owned slices; free with
  * sindex_keys_free.  Errors: MK_ERR_NOMEM.

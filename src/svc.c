@@ -173,6 +173,21 @@ user_store_keys(struct json_object *user, struct store_user_keys *sk)
 	sk->updated_at = mk.updated_at;
 }
 
+/* Enforce the size limit on a new record's text, write it to op->out. */
+static enum mk_code
+record_out(struct svc_op *op, struct mk_slice text, struct mk_err *err)
+{
+	size_t max = op->limits ? op->limits->max_user_bytes : 0;
+
+	if (max > 0 && text.n > max)
+		return mk_fail(err, MK_ERR_INVALID, "Payload validation error: 'The object "
+		    "would be %zu bytes, over the limit of %zu bytes'.", text.n, max);
+	buf_reset(op->out);
+	if (buf_add(op->out, text.p, text.n) == -1)
+		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
+	return MK_OK;
+}
+
 /*
  * Serialize a new record, enforce the size limit, write it to op->out.
  * Returns the text through *text (borrowed from obj).
@@ -181,18 +196,10 @@ static enum mk_code
 record_text(struct svc_op *op, struct json_object *obj, struct mk_slice *text,
     struct mk_err *err)
 {
-	size_t max = op->limits ? op->limits->max_user_bytes : 0;
-
 	text->p = jx_text(obj, &text->n);
 	if (text->p == NULL)
 		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
-	if (max > 0 && text->n > max)
-		return mk_fail(err, MK_ERR_INVALID, "Payload validation error: 'The object "
-		    "would be %zu bytes, over the limit of %zu bytes'.", text->n, max);
-	buf_reset(op->out);
-	if (buf_add(op->out, text->p, text->n) == -1)
-		return mk_fail(err, MK_ERR_NOMEM, "out of memory");
-	return MK_OK;
+	return record_out(op, *text, err);
 }
 
 /*
@@ -315,42 +322,48 @@ out:
 	return rc;
 }
 
+/* A new email (or connection) must not be another user's in its connection. */
 static enum mk_code
-user_patch_tx(struct store_txn *t, void *vop, struct mk_err *err)
+email_free(struct store_txn *t, const struct store_user_keys *okeys,
+    const struct store_user_keys *nkeys, struct mk_err *err)
 {
-	struct svc_op *op = vop;
-	struct json_object *old = NULL, *user = NULL;
-	struct store_user_keys okeys, nkeys;
-	struct mk_slice rec, text;
 	enum mk_code rc;
 	int taken = 0;
 
-	rc = store_get(t, ST_USERS, slice_str(op->id), &rec);
-	if (rc == MK_ERR_NOTFOUND)
-		return mk_fail(err, rc, "The user does not exist.");
-	if (rc != MK_OK)
-		return rc;
-	if ((rc = check_precond(op, rec, err)) != MK_OK ||
-	    (rc = parse_stored(rec, &old, err)) != MK_OK)
+	if (nkeys->email == NULL || (okeys->email != NULL &&
+	    strcmp(okeys->email, nkeys->email) == 0 &&
+	    strcmp(okeys->connection, nkeys->connection) == 0))
+		return MK_OK;
+	rc = store_user_email_taken(t, nkeys->email, nkeys->connection, nkeys->user_id, &taken);
+	if (rc == MK_OK && taken)
+		rc = mk_fail(err, MK_ERR_EXISTS, "The user already exists.");
+	return rc;
+}
+
+int svc_patch_whole;   /* svc.h */
+
+/*
+ * A PATCH the whole way: the stored record parsed, model_user_patch, the
+ * new record serialized.  For records jx_members does not read.
+ */
+static enum mk_code
+user_patch_whole(struct store_txn *t, struct svc_op *op, struct mk_slice rec,
+    struct mk_err *err)
+{
+	struct json_object *old = NULL, *user = NULL;
+	struct store_user_keys okeys, nkeys;
+	struct mk_slice text;
+	enum mk_code rc;
+
+	if ((rc = parse_stored(rec, &old, err)) != MK_OK)
 		return rc;
 	if ((rc = model_user_patch(old, op->body, &op->mctx, &user, err)) != MK_OK)
 		goto out;
 	user_store_keys(old, &okeys);
 	user_store_keys(user, &nkeys);
-	if ((rc = record_text(op, user, &text, err)) != MK_OK)
-		goto out;
-	if (nkeys.email != NULL && (okeys.email == NULL ||
-	    strcmp(okeys.email, nkeys.email) != 0 ||
-	    strcmp(okeys.connection, nkeys.connection) != 0)) {
-		rc = store_user_email_taken(t, nkeys.email, nkeys.connection, nkeys.user_id, &taken);
-		if (rc != MK_OK)
-			goto out;
-		if (taken) {
-			rc = mk_fail(err, MK_ERR_EXISTS, "The user already exists.");
-			goto out;
-		}
-	}
-	if ((rc = put_user(t, &okeys, &nkeys, text, err)) != MK_OK ||
+	if ((rc = record_text(op, user, &text, err)) != MK_OK ||
+	    (rc = email_free(t, &okeys, &nkeys, err)) != MK_OK ||
+	    (rc = put_user(t, &okeys, &nkeys, text, err)) != MK_OK ||
 	    (rc = sindex_user_update(t, old, user)) != MK_OK)
 		goto out;
 	if (op->pwhash != NULL &&
@@ -360,6 +373,55 @@ user_patch_tx(struct store_txn *t, void *vop, struct mk_err *err)
 out:
 	json_object_put(old);
 	json_object_put(user);
+	return rc;
+}
+
+/*
+ * A PATCH parses only the stored members it reads or changes and copies the
+ * others' bytes (model_user_patch_text): the same record, response, index
+ * entries and event as the whole way, for less work.  The index is changed
+ * before the record, while the stored bytes (rec) are still readable: the
+ * rare whole-user index diff parses them.
+ */
+static enum mk_code
+user_patch_tx(struct store_txn *t, void *vop, struct mk_err *err)
+{
+	struct svc_op *op = vop;
+	struct model_patch mp;
+	struct store_user_keys okeys, nkeys;
+	struct mk_slice rec, text;
+	enum mk_code rc;
+
+	rc = store_get(t, ST_USERS, slice_str(op->id), &rec);
+	if (rc == MK_ERR_NOTFOUND)
+		return mk_fail(err, rc, "The user does not exist.");
+	if (rc != MK_OK)
+		return rc;
+	if ((rc = check_precond(op, rec, err)) != MK_OK)
+		return rc;
+	if (svc_patch_whole)
+		return user_patch_whole(t, op, rec, err);
+	if ((rc = model_user_patch_text(rec, op->body, &op->mctx, &mp, err)) != MK_OK)
+		return rc;
+	if (mp.whole) {
+		model_patch_free(&mp);
+		return user_patch_whole(t, op, rec, err);
+	}
+	user_store_keys(mp.old, &okeys);
+	user_store_keys(mp.new, &nkeys);
+	text.p = mp.text.p;
+	text.n = mp.text.n;
+	if ((rc = record_out(op, text, err)) != MK_OK ||
+	    (rc = email_free(t, &okeys, &nkeys, err)) != MK_OK ||
+	    (rc = sindex_user_patch(t, mp.old, mp.new, rec, text)) != MK_OK ||
+	    (rc = put_user(t, &okeys, &nkeys, text, err)) != MK_OK)
+		goto out;
+	if (op->pwhash != NULL &&
+	    (rc = store_put(t, ST_PWHASH, slice_str(nkeys.user_id), slice_str(op->pwhash))) != MK_OK)
+		goto out;
+	rc = op_event(t, op, nkeys.user_id, 200, mp.old, mp.new);
+out:
+	model_patch_free(&mp);
 	return rc;
 }
 

@@ -185,4 +185,14 @@ struct svc_reindex_counts {
 enum mk_code svc_reindex(struct store *s, struct svc_reindex_counts *out,
     struct mk_err *err);
 
+/*
+ * A user PATCH parses only the stored members it reads or changes
+ * (model_user_patch_text) and copies the other members' bytes; the record,
+ * answer, index entries and event are the same as the whole way's (parse
+ * the whole record, model_user_patch, serialize the whole new one).  Set
+ * to 1, every user PATCH of this process goes the whole way: for tests
+ * that compare the two.  0 by default.
+ */
+extern int svc_patch_whole;
+
 #endif

@@ -614,3 +614,135 @@ Test(jx_split, end)
 
 	SPLIT_TABLE(t);
 }
+
+/* ---- jx_members: a stored record's members, unparsed ---- */
+
+/* text splits into want, members "key=value" joined by '|'. */
+static void
+members_are(const char *text, const char *want)
+{
+	struct jx_member m[8];
+	char got[1024];
+	size_t n = 99, i, o = 0;
+
+	cr_assert_eq(jx_members(text, strlen(text), m, 8, &n), 0, "refused: %s", text);
+	got[0] = '\0';
+	for (i = 0; i < n; i++)
+		o += (size_t)snprintf(got + o, sizeof(got) - o, "%s%.*s=%.*s", i ? "|" : "",
+		    (int)m[i].kn, m[i].k, (int)m[i].vn, m[i].v);
+	cr_expect_str_eq(got, want, "%s", text);
+}
+
+static void
+members_refused(const char *text, size_t max)
+{
+	struct jx_member m[8];
+	size_t n = 99;
+
+	cr_expect_eq(jx_members(text, strlen(text), m, max, &n), -1, "accepted: %s", text);
+	cr_expect_eq(n, 0);
+}
+
+Test(jx_members, splits_compact_records)
+{
+	members_are("{}", "");
+	members_are("{\"a\":1}", "a=1");
+	members_are("{\"a\":1,\"b\":\"x\",\"c\":null,\"d\":true,\"e\":-1.5e3}",
+	    "a=1|b=\"x\"|c=null|d=true|e=-1.5e3");
+	members_are("{\"a\":{\"b\":[1,{\"c\":[]}],\"d\":{}},\"e\":[[],[{}]]}",
+	    "a={\"b\":[1,{\"c\":[]}],\"d\":{}}|e=[[],[{}]]");
+	/* quotes, backslashes and brackets inside strings, keys too */
+	members_are("{\"a\":\"x\\\"},{[\",\"b\\\"}\":\"\\\\\",\"c\":{\"d\\\\\":\"]\\\"\"}}",
+	    "a=\"x\\\"},{[\"|b\\\"}=\"\\\\\"|c={\"d\\\\\":\"]\\\"\"}");
+	members_are("{\"\":\"\\u0000\\n\"}", "=\"\\u0000\\n\"");
+}
+
+Test(jx_members, refuses_what_jx_text_does_not_write)
+{
+	members_refused("", 8);
+	members_refused("[]", 8);
+	members_refused("{", 8);
+	members_refused("{\"a\":1", 8);
+	members_refused("{\"a\":1}x", 8);
+	members_refused("{\"a\":1} ", 8);
+	members_refused("{\"a\": 1}", 8);
+	members_refused("{ \"a\":1}", 8);
+	members_refused("{\"a\":{\"b\": 1}}", 8);
+	members_refused("{\"a\":[1, 2]}", 8);
+	members_refused("{\"a\":1,}", 8);
+	members_refused("{,\"a\":1}", 8);
+	members_refused("{\"a\"1}", 8);
+	members_refused("{\"a\":}", 8);
+	members_refused("{a:1}", 8);
+	members_refused("{\"a\":\"x}", 8);
+	members_refused("{\"a\":\"x\\\"}", 8);
+	members_refused("{\"a\":{\"b\":1]}", 8);
+	members_refused("{\"a\":[1}}", 8);
+	members_refused("{\"a\":{}}}", 8);
+	members_refused("{\"a\":1]", 8);
+	members_refused("{\"a\":1\"b\"}", 8);
+	members_refused("{\"a\":tr\"ue}", 8);
+	/* more members than max */
+	members_refused("{\"a\":1,\"b\":2,\"c\":3}", 2);
+}
+
+Test(jx_members, nesting_is_bounded)
+{
+	char deep[2 * JX_MEMBERS_DEPTH + 16];
+	size_t o = 0, i;
+
+	/* JX_MEMBERS_DEPTH levels in the value: read; one more: refused. */
+	for (int extra = 0; extra < 2; extra++) {
+		o = 0;
+		o += (size_t)snprintf(deep + o, sizeof(deep) - o, "{\"a\":");
+		for (i = 0; i < JX_MEMBERS_DEPTH + (size_t)extra; i++)
+			deep[o++] = '[';
+		for (i = 0; i < JX_MEMBERS_DEPTH + (size_t)extra; i++)
+			deep[o++] = ']';
+		deep[o++] = '}';
+		deep[o] = '\0';
+		if (extra == 0) {
+			struct jx_member m[2];
+			size_t n;
+
+			cr_expect_eq(jx_members(deep, o, m, 2, &n), 0);
+			cr_expect_eq(n, 1);
+			cr_expect_eq(m[0].vn, 2 * (size_t)JX_MEMBERS_DEPTH);
+		} else
+			members_refused(deep, 8);
+	}
+}
+
+/* Every member of a jx_text record parses to the record's member. */
+Test(jx_members, spans_are_the_members_json_c_wrote)
+{
+	static const char *recs[] = {
+		"{\"s\":\"a\\\"b\\\\c\\/d}{][\",\"n\":[1,2.50,-3e2,{\"x\":null}],\"o\":{\"k\\\"\":{}}}",
+		"{\"u\":\"\\u00e9\\ud83d\\ude00\\u0001\",\"t\":true,\"f\":false,\"z\":0}",
+	};
+	struct json_object *o, *v, *w;
+	struct jx_member m[8];
+	struct mk_err err;
+	const char *t;
+	size_t n, tn, i, k;
+	char key[64];
+
+	for (i = 0; i < sizeof(recs) / sizeof(recs[0]); i++) {
+		cr_assert_eq(parse(recs[i], 32, &o, &err), MK_OK, "%s", err.msg);
+		t = jx_text(o, &tn);
+		cr_assert_eq(jx_members(t, tn, m, 8, &n), 0, "%s", t);
+		cr_expect_eq(n, (size_t)json_object_object_length(o));
+		for (k = 0; k < n; k++) {
+			w = NULL;
+			cr_assert_eq(jx_parse(m[k].v, m[k].vn, 32, &w, &err), MK_OK, "%s", err.msg);
+			snprintf(key, sizeof(key), "\"%.*s\"", (int)m[k].kn, m[k].k);
+			v = NULL;
+			cr_assert_eq(jx_parse(key, strlen(key), 1, &v, &err), MK_OK, "%s", key);
+			cr_expect(json_object_equal(json_object_object_get(o,
+			    json_object_get_string(v)), w), "member %s", key);
+			json_object_put(v);
+			json_object_put(w);
+		}
+		json_object_put(o);
+	}
+}

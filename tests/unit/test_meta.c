@@ -480,3 +480,54 @@ Test(meta, client_value_counts_characters)
 	    "long (256 chars), maximum 255' on property client_metadata.emoji.");
 	json_object_put(o);
 }
+
+/*
+ * meta_merge_shared: the same merged value as meta_merge (the same text, so
+ * the same stored bytes), its root values those of the inputs themselves,
+ * and every input may be freed first (run under ASan to make this bite).
+ */
+Test(meta, merge_shared_is_merge_by_reference)
+{
+	static const char *const cases[][2] = {
+		{ "{\"a\":{\"x\":[1,2]},\"b\":1.0,\"n\":null}", "{\"c\":{\"y\":[3]},\"b\":null}" },
+		{ "{\"a\":1,\"b\":2}", "{\"b\":{\"z\":1.50},\"a\":\"s\",\"d\":-0.0}" },
+		{ NULL, "{\"a\":[1e5]}" },
+		{ "{\"a\":1}", "{\"a\":null}" },
+		{ "{\"a\":1}", "{}" },
+	};
+	struct json_object *stored, *patch, *o1, *o2, *v, *w;
+	struct mk_err err;
+	size_t i;
+	char *t1;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		stored = cases[i][0] != NULL ? J(cases[i][0]) : NULL;
+		patch = J(cases[i][1]);
+		o1 = o2 = (struct json_object *)&o1;
+		cr_assert_eq(meta_merge(META_USER, stored, patch, &o1, &err), MK_OK);
+		cr_assert_eq(meta_merge_shared(META_USER, stored, patch, &o2, &err), MK_OK);
+		if (o1 == NULL) {
+			cr_expect_null(o2, "case %zu", i);
+			json_object_put(stored);
+			json_object_put(patch);
+			continue;
+		}
+		t1 = strdup(jx_text(o1, NULL));
+		cr_assert_not_null(t1);
+		/* root values are the inputs' own */
+		json_object_object_foreach(o2, k, val) {
+			if (json_object_object_get_ex(patch, k, &v))
+				cr_expect(val == v, "case %zu: %s not the patch's", i, k);
+			else {
+				cr_assert(json_object_object_get_ex(stored, k, &w));
+				cr_expect(val == w, "case %zu: %s not the stored one", i, k);
+			}
+		}
+		json_object_put(stored);
+		json_object_put(patch);
+		cr_expect_str_eq(jx_text(o2, NULL), t1, "case %zu", i);
+		free(t1);
+		json_object_put(o1);
+		json_object_put(o2);
+	}
+}
