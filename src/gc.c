@@ -15,10 +15,18 @@
  * that the request failed.  A leader takes a posted write only while its
  * owner holds that mutex: the write of a killed worker is never applied
  * after its client saw the failure (and perhaps sent other writes that
- * were answered: the dead write would have landed on top of them).  Waiting is a futex on the slot's state word: the
- * leader wakes each owner it finished, and every owner still POSTED when
- * it lets the lock go, so one of them leads the next batch; a short
- * timeout bounds any missed wake-up (a leader killed at the wrong moment).
+ * were answered: the dead write would have landed on top of them).
+ *
+ * Sleeping.  An owner sleeps on its slot's wseq word with its sleeping
+ * flag set; whoever changes what it waits for (its write DONE, the lock
+ * let go while it is POSTED) bumps wseq and wakes it, but only when the
+ * flag is set.  The owner sets the flag and reads wseq before it checks
+ * its state and tries the lock, the waker changes the state (or lets the
+ * lock go) before it reads the flag, each with a full fence between: a
+ * wake-up is never lost, and none is made for an owner that is awake.  The
+ * leader never wakes its own slot; unlock() wakes one POSTED sleeper,
+ * which takes the lock and with it every posted write.  A timeout bounds
+ * any wake-up lost to a process killed at the wrong moment.
  */
 #include "gc.h"
 
@@ -42,7 +50,13 @@
 
 #include "log.h"
 
-#define GC_WAIT_NS 2000000L     /* re-check a posted write every 2 ms at most */
+/*
+ * A sleeping owner re-checks its slot this often at most.  Every change it
+ * waits for wakes it; the timeout only bounds a wake-up lost to a process
+ * killed at the wrong moment.  At 2 ms every owner waiting through a
+ * durable batch (5-10 ms) woke 2-5 times a batch for nothing.
+ */
+#define GC_WAIT_NS 20000000L
 
 enum gc_state {
 	GC_FREE,
@@ -54,6 +68,8 @@ enum gc_state {
 struct gc_slot {
 	pthread_mutex_t life;    /* held by the live owner (robust) */
 	uint32_t state;          /* enum gc_state; st_get/st_set */
+	uint32_t wseq;           /* the owner sleeps on it; bumped to wake it */
+	uint32_t sleeping;       /* 1: the owner is (about to be) asleep on wseq */
 	int32_t owner;           /* pid, 0 = nobody; under the lock */
 	uint64_t batch;          /* TAKEN/DONE: the batch that took it */
 	uint32_t code;           /* TAKEN/DONE: enum mk_code of the result */
@@ -78,6 +94,7 @@ struct gc {
 	int mine;                /* this process's slot, or -1 */
 	gc_apply_fn fn;
 	void *ctx;
+	long timeout_ns;         /* GC_WAIT_NS; gc_set_timeout */
 	struct gc_stats st;
 };
 
@@ -140,29 +157,61 @@ owner_alive(struct gc_slot *sl)
 	return 0;
 }
 
+static uint32_t
+ld(uint32_t *w)
+{
+	return __atomic_load_n(w, __ATOMIC_SEQ_CST);
+}
+
+static void
+st(uint32_t *w, uint32_t v)
+{
+	__atomic_store_n(w, v, __ATOMIC_SEQ_CST);
+}
+
+static void
+fence(void)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+/* Bump *w and wake one sleeper on it (the bump: see wait_on). */
 static void
 wake(uint32_t *w)
 {
+	__atomic_add_fetch(w, 1, __ATOMIC_SEQ_CST);
 #ifdef __linux__
-	(void)syscall(SYS_futex, w, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
-#else
-	(void)w;
+	(void)syscall(SYS_futex, w, FUTEX_WAKE, 1, NULL, NULL, 0);
 #endif
 }
 
-/* Sleep while *w is still v, up to GC_WAIT_NS. */
-static void
-wait_on(uint32_t *w, uint32_t v)
+/*
+ * Sleep while *w is still v (read before the caller checked what it waits
+ * for: a wake-up after the check has bumped it), up to ns.  Returns 1 when
+ * the timeout ended it, 0 otherwise.
+ */
+static int
+wait_on(uint32_t *w, uint32_t v, long ns)
 {
-	struct timespec ts = { 0, GC_WAIT_NS };
+	struct timespec ts = { ns / 1000000000L, ns % 1000000000L };
 
 #ifdef __linux__
-	(void)syscall(SYS_futex, w, FUTEX_WAIT, v, &ts, NULL, 0);
+	return syscall(SYS_futex, w, FUTEX_WAIT, v, &ts, NULL, 0) == -1 && errno == ETIMEDOUT;
 #else
 	(void)w;
 	(void)v;
 	nanosleep(&ts, NULL);
+	return 1;
 #endif
+}
+
+/* Wake the slot's owner if it sleeps (after the change it waits for). */
+static void
+wake_owner(struct gc_slot *sl)
+{
+	fence();
+	if (ld(&sl->sleeping))
+		wake(&sl->wseq);
 }
 
 enum mk_code
@@ -190,6 +239,7 @@ gc_new(unsigned nslots, size_t slot_bytes, struct gc **out, struct mk_err *err)
 	}
 	g->h = p;
 	g->mine = -1;
+	g->timeout_ns = GC_WAIT_NS;
 	if (pthread_mutexattr_init(&ma) != 0 ||
 	    pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED) != 0 ||
 	    pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST) != 0 ||
@@ -275,7 +325,7 @@ recover(struct gc *g, struct store *s)
 			}
 			st_set(sl, GC_DONE);
 		}
-		wake(&sl->state);
+		wake(&sl->wseq);
 	}
 	log_info("group commit: batch %llu of a dead leader %s", (unsigned long long)b,
 	    committed == 1 ? "had committed: results handed out" :
@@ -299,18 +349,25 @@ lock(struct gc *g, struct store *s, int try)
 	return rc == 0 ? 0 : -1;
 }
 
+/*
+ * Let the lock go.  Writes posted meanwhile: one of their owners that
+ * sleeps is woken to lead the next batch (it takes them all); an owner
+ * that does not sleep tries the lock itself (gc_write).
+ */
 static void
 unlock(struct gc *g)
 {
 	unsigned i;
 
 	pthread_mutex_unlock(&g->h->lock);
-	/* Writes posted meanwhile: one of their owners leads the next batch. */
+	fence();
 	for (i = 0; i < g->h->nslots; i++) {
 		struct gc_slot *sl = slot_at(g, i);
 
-		if (st_get(sl) == GC_POSTED)
-			wake(&sl->state);
+		if ((int)i != g->mine && st_get(sl) == GC_POSTED && ld(&sl->sleeping)) {
+			wake(&sl->wseq);
+			return;
+		}
 	}
 }
 
@@ -346,6 +403,7 @@ gc_attach(struct gc *g, struct store *s, gc_apply_fn fn, void *ctx)
 		struct gc_slot *sl = slot_at(g, (unsigned)found);
 
 		sl->owner = me;
+		st(&sl->sleeping, 0);
 		st_set(sl, GC_FREE);
 		g->mine = found;
 	}
@@ -438,6 +496,7 @@ lead(struct gc *g, struct store *s)
 {
 	struct store_batch_item *items = NULL;
 	struct taken *tk = NULL;
+	struct gc_slot *own;
 	struct mk_err berr;
 	unsigned i, n = 0, cap = g->h->nslots;
 	uint64_t b;
@@ -487,9 +546,12 @@ lead(struct gc *g, struct store *s)
 			memcpy(tk[i].sl->msg, berr.msg, sizeof(tk[i].sl->msg));
 		}
 	}
+	/* Its own write's owner is awake: this process. */
+	own = g->mine >= 0 ? slot_at(g, (unsigned)g->mine) : NULL;
 	for (i = 0; i < n; i++) {
 		st_set(tk[i].sl, GC_DONE);
-		wake(&tk[i].sl->state);
+		if (tk[i].sl != own)
+			wake_owner(tk[i].sl);
 	}
 	/*
 	 * Only now: a leader killed before its last DONE leaves slots TAKEN,
@@ -512,7 +574,7 @@ gc_write(struct gc *g, struct store *s, const void *req, size_t n,
 {
 	struct gc_slot *sl;
 	enum mk_code code;
-	uint32_t st;
+	uint32_t seq;
 
 	if (g == NULL || g->mine < 0 || n > g->h->slot_bytes)
 		return write_alone(g, s, req, n, out, err);
@@ -521,19 +583,27 @@ gc_write(struct gc *g, struct store *s, const void *req, size_t n,
 	sl->req_n = n;
 	st_set(sl, GC_POSTED);
 	for (;;) {
-		if ((st = st_get(sl)) == GC_DONE)
+		/* wseq read and sleeping set before the checks (see the top) */
+		seq = ld(&sl->wseq);
+		st(&sl->sleeping, 1);
+		fence();
+		if (st_get(sl) == GC_DONE)
 			break;
 		/*
 		 * Posted: lead if the lock is free.  Taken: a live leader holds
 		 * the lock and the try fails; a dead one's batch is settled.
 		 */
 		if (lock(g, s, 1) == 0) {
+			st(&sl->sleeping, 0);
 			lead(g, s);
 			unlock(g);
 			continue;
 		}
-		wait_on(&sl->state, st);
+		if (wait_on(&sl->wseq, seq, g->timeout_ns))
+			g->st.timeouts++;
+		st(&sl->sleeping, 0);
 	}
+	st(&sl->sleeping, 0);
 	code = (enum mk_code)sl->code;
 	if (code == MK_OK && out != NULL) {
 		buf_reset(out);
@@ -549,6 +619,12 @@ gc_write(struct gc *g, struct store *s, const void *req, size_t n,
 	}
 	st_set(sl, GC_FREE);
 	return code;
+}
+
+void
+gc_set_timeout(struct gc *g, long ns)
+{
+	g->timeout_ns = ns > 0 ? ns : GC_WAIT_NS;
 }
 
 int

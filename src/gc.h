@@ -92,6 +92,12 @@ enum mk_code gc_write(struct gc *g, struct store *s, const void *req, size_t n,
 int gc_pause(struct gc *g, struct store *s);
 void gc_resume(struct gc *g);
 unsigned gc_pending(struct gc *g);
+/*
+ * For tests: how long a sleeping owner of this process waits at most
+ * before it looks again without a wake-up (ns; 20 ms unless set): a long
+ * one makes a lost wake-up show as a stall, and in gc_stats' timeouts.
+ */
+void gc_set_timeout(struct gc *g, long ns);
 
 /* Counters of this process, for tests and logs. */
 struct gc_stats {
@@ -100,6 +106,7 @@ struct gc_stats {
 	unsigned long alone;      /* writes it ran outside the group */
 	unsigned long recovered;  /* batches of dead leaders it settled */
 	unsigned long dropped;    /* posted writes of dead owners it dropped as leader */
+	unsigned long timeouts;   /* its sleeps that its timeout ended, not a wake-up */
 };
 void gc_stats(const struct gc *g, struct gc_stats *st);
 

@@ -34,6 +34,7 @@
 #include "admin.h"
 #include "api.h"
 #include "buf.h"
+#include "gc.h"
 #include "jx.h"
 #include "log.h"
 #include "logev.h"
@@ -503,6 +504,21 @@ worker_close(struct worker *w)
 	buf_free(&w->body);
 }
 
+/* What this worker did in the group commit, when it led any batch. */
+static void
+worker_gc_stats(const struct gc *g)
+{
+	struct gc_stats st;
+
+	if (g == NULL)
+		return;
+	gc_stats(g, &st);
+	if (st.led > 0)
+		log_info("group commit: led %lu batches of %lu writes (%.2f a batch), "
+		    "%lu writes alone", st.led, st.applied,
+		    (double)st.applied / (double)st.led, st.alone);
+}
+
 int
 worker_run(const struct mk_conf *c, int listen_fd, struct gc *g)
 {
@@ -567,6 +583,7 @@ worker_run(const struct mk_conf *c, int listen_fd, struct gc *g)
 out:
 	if (req_init)
 		FCGX_Free(&req, 1);
+	worker_gc_stats(g);
 	worker_close(&w);
 	return status;
 }

@@ -20,6 +20,15 @@
  *                              to be taken: no later batch applies it (its
  *                              client was told it failed), and its slot
  *                              serves a successor
+ *   resume_wakes_a_leader      writes posted while the lock is held
+ *                              (relaxed store): letting it go wakes one
+ *                              sleeping owner, which leads them all; no
+ *                              sleep ends by its timeout (5 s here)
+ *   no_lost_wakeups            four workers write 100 times each at once,
+ *                              each write 300 us long (so that owners
+ *                              sleep): every write applied once, and no
+ *                              sleep ended by its timeout (5 s here)
+ *                              rather than a wake-up
  */
 #define _XOPEN_SOURCE 700
 #define _DEFAULT_SOURCE
@@ -56,7 +65,7 @@ struct report {
 	char msg[MK_ERR_MSG];
 	char out[4096];
 	size_t out_n;
-	unsigned long led, applied, alone;
+	unsigned long led, applied, alone, timeouts;
 };
 
 static struct report *reps;
@@ -93,6 +102,8 @@ teardown(void)
 
 TestSuite(gc, .init = setup, .fini = teardown, .timeout = 60);
 
+static int relaxed;   /* open_store: relaxed commits */
+
 static struct store *
 open_store(void)
 {
@@ -102,6 +113,7 @@ open_store(void)
 
 	memset(&o, 0, sizeof(o));
 	o.dir = envdir;
+	o.relaxed_sync = relaxed;
 	if (store_open(&o, &s, &err) != MK_OK)
 		return NULL;
 	return s;
@@ -188,6 +200,7 @@ report_stats(struct gc *g, struct report *r)
 	r->led = st.led;
 	r->applied = st.applied;
 	r->alone = st.alone;
+	r->timeouts = st.timeouts;
 }
 
 /* ---- a batch with failures in it ---- */
@@ -393,6 +406,11 @@ count_apply(struct store_txn *t, void *ctx, const void *req, size_t n,
 	}
 	key.p = req;
 	key.n = n;
+	if (n > 5 && memcmp(req, "slow:", 5) == 0) {
+		struct timespec ts = { 0, 300000 };
+
+		nanosleep(&ts, NULL);
+	}
 	if (n > 4 && memcmp(req, "bad:", 4) == 0) {
 		/* Writes, then fails: none of it may stay. */
 		if (store_put(t, ST_TOKENS, key, (struct mk_slice){ "1", 1 }) != MK_OK)
@@ -566,6 +584,139 @@ Test(gc, dead_owner_write_is_dropped)
 	cr_assert_eq(counter(s, "inc:c"), 1);
 	cr_assert_eq(counter(s, "inc:ghost"), 0);
 	cr_assert_eq(waitpid(pids[0], &st, 0), pids[0]);
+	gc_free(g);
+	store_close(s);
+}
+
+/* ---- wake-ups ---- */
+
+/* Owners sleep this long without a wake-up: a lost one fails the test. */
+#define LONG_TIMEOUT_NS 5000000000L
+
+/* child_count, with the long timeout. */
+static void
+child_count_long(struct gc *g, int i, const char *req)
+{
+	struct store *s;
+	struct mk_err err;
+
+	if ((s = open_store()) == NULL || gc_attach(g, s, count_apply, NULL) != MK_OK)
+		_exit(3);
+	gc_set_timeout(g, LONG_TIMEOUT_NS);
+	child_ready();
+	reps[i].code = gc_write(g, s, req, strlen(req), NULL, &err);
+	report_stats(g, &reps[i]);
+	_exit(0);
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+#define NWRITES 100
+
+static void
+child_many(struct gc *g, int i)
+{
+	struct store *s;
+	struct mk_err err;
+	char req[32];
+	int k;
+
+	if ((s = open_store()) == NULL || gc_attach(g, s, count_apply, NULL) != MK_OK)
+		_exit(3);
+	gc_set_timeout(g, LONG_TIMEOUT_NS);
+	child_ready();
+	snprintf(req, sizeof(req), "slow:w%d", i);
+	for (k = 0; k < NWRITES; k++)
+		if (gc_write(g, s, req, strlen(req), NULL, &err) != MK_OK)
+			_exit(4);
+	report_stats(g, &reps[i]);
+	_exit(0);
+}
+
+Test(gc, no_lost_wakeups)
+{
+	struct store *s;
+	struct gc *g = NULL;
+	struct mk_err err;
+	struct timespec t0, t1;
+	pid_t pids[4];
+	unsigned long applied = 0, alone = 0, timeouts = 0, led = 0;
+	long ms;
+	char key[16];
+	char c;
+	int i;
+
+	relaxed = 1;
+	cr_assert_not_null(s = open_store());
+	cr_assert_eq(gc_new(8, 4096, &g, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(pipe(ready_pipe), 0);
+	cr_assert_eq(pipe(go_pipe), 0);
+	for (i = 0; i < 4; i++) {
+		cr_assert_neq(pids[i] = fork(), -1);
+		if (pids[i] == 0)
+			child_many(g, i);
+	}
+	for (i = 0; i < 4; i++)
+		cr_assert_eq(read(ready_pipe[0], &c, 1), 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < 4; i++)
+		cr_assert_eq(write(go_pipe[1], "g", 1), 1);
+	reap(pids, 4);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000L + (t1.tv_nsec - t0.tv_nsec) / 1000000L;
+	for (i = 0; i < 4; i++) {
+		applied += reps[i].applied;
+		alone += reps[i].alone;
+		timeouts += reps[i].timeouts;
+		led += reps[i].led;
+		snprintf(key, sizeof(key), "slow:w%d", i);
+		cr_assert_eq(counter(s, key), NWRITES, "%s: %ld", key, counter(s, key));
+	}
+	cr_assert_eq(applied, 4 * NWRITES, "applied %lu", applied);
+	cr_assert_eq(alone, 0);
+	/* Some batches were shared, so owners did sleep. */
+	cr_assert_lt(led, 4 * NWRITES, "%lu batches of %d writes", led, 4 * NWRITES);
+	cr_assert_eq(timeouts, 0, "%lu sleeps ended by the timeout (%d writes, %ld ms)",
+	    timeouts, 4 * NWRITES, ms);
+	gc_free(g);
+	store_close(s);
+}
+
+Test(gc, resume_wakes_a_leader)
+{
+	static const char *reqs[] = { "inc:a", "inc:b", "inc:c" };
+	struct store *s;
+	struct gc *g = NULL;
+	struct mk_err err;
+	pid_t pids[3];
+	int i;
+
+	relaxed = 1;
+	cr_assert_not_null(s = open_store());
+	cr_assert_eq(gc_new(8, 4096, &g, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(pipe(ready_pipe), 0);
+	cr_assert_eq(pipe(go_pipe), 0);
+	for (i = 0; i < 3; i++) {
+		cr_assert_neq(pids[i] = fork(), -1);
+		if (pids[i] == 0)
+			child_count_long(g, i, reqs[i]);
+	}
+	pause_and_go(g, s, 3);
+	wait_pending(g, 3);
+	sleep_ms(50);             /* all three asleep */
+	gc_resume(g);
+	reap(pids, 3);
+	cr_assert_eq(reps[0].led + reps[1].led + reps[2].led, 1, "one batch");
+	cr_assert_eq(reps[0].timeouts + reps[1].timeouts + reps[2].timeouts, 0,
+	    "a sleep ended by its timeout: nobody was woken to lead");
+	for (i = 0; i < 3; i++)
+		cr_assert_eq(counter(s, reqs[i]), 1);
 	gc_free(g);
 	store_close(s);
 }
