@@ -10,7 +10,10 @@
  * report the second, warm, pass).
  *
  * usage: api_write -d DIR -n USERS -c COUNT [-m patch|post|get] [-D] [-L] [-R]
- *                  [-p] [-s SEED]
+ *                  [-p] [-s SEED] [-b BODY] [-W]
+ *   -b  every PATCH sends BODY instead of wrk.lua's bodies
+ *   -W  PATCHes go the whole way (svc_patch_whole: parse and write the whole
+ *       record), to compare with the default, which parses what changes
  *   -D  durable commits (default: relaxed, as bench/run's relaxed rounds)
  *   -L  log events off (default on, as metakeepd)
  *   -R  rate limits off (default on, with bench/run's rates)
@@ -30,6 +33,7 @@
 #include "err.h"
 #include "ratelimit.h"
 #include "store.h"
+#include "svc.h"
 
 /* One root key of user_metadata with a value of its usual type (wrk.lua). */
 static int
@@ -92,14 +96,14 @@ main(int argc, char *argv[])
 	struct mk_err err;
 	struct timespec a, b;
 	char tok[AUTH_TOKEN_LEN + 1], tid[AUTH_ID_LEN + 1], auth[128], uri[128], body[1024];
-	const char *dir = NULL, *mode = "patch";
+	const char *dir = NULL, *mode = "patch", *fixed = NULL;
 	unsigned long users = 0, count = 0, i, seed = 1, nonce;
 	unsigned long long r;
 	long bad = 0;
 	int ch, durable = 0, logs = 1, limits = 1, post, get, want, pass, passes = 1;
 	double secs, c0, c1;
 
-	while ((ch = getopt(argc, argv, "d:n:c:m:DLRps:")) != -1) {
+	while ((ch = getopt(argc, argv, "d:n:c:m:DLRps:b:W")) != -1) {
 		switch (ch) {
 		case 'd': dir = optarg; break;
 		case 'n': users = strtoul(optarg, NULL, 10); break;
@@ -110,6 +114,8 @@ main(int argc, char *argv[])
 		case 'R': limits = 0; break;
 		case 'p': passes = 2; break;
 		case 's': seed = strtoul(optarg, NULL, 10); break;
+		case 'b': fixed = optarg; break;
+		case 'W': svc_patch_whole = 1; break;
 		default: goto usage;
 		}
 	}
@@ -161,7 +167,11 @@ main(int argc, char *argv[])
 				rq.method = get ? "GET" : "PATCH";
 				snprintf(uri, sizeof(uri), "/api/v2/users/auth0%%7C%08x%08x%08x", h, h, h);
 				body[0] = '\0';
-				if (!get && patch_body((unsigned long)(r >> 20) % 100000, body,
+				if (!get && fixed != NULL) {
+					if (strlen(fixed) >= sizeof(body))
+						goto usage;
+					strcpy(body, fixed);
+				} else if (!get && patch_body((unsigned long)(r >> 20) % 100000, body,
 				    sizeof(body)) < 0)
 					goto usage;
 				want = 200;
@@ -191,6 +201,6 @@ main(int argc, char *argv[])
 	return bad == 0 ? 0 : 1;
 usage:
 	fprintf(stderr, "usage: api_write -d DIR -n USERS -c COUNT [-m patch|post|get] [-D] [-L] "
-	    "[-R] [-p] [-s SEED]\n");
+	    "[-R] [-p] [-s SEED] [-b BODY] [-W]\n");
 	return 2;
 }
