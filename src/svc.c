@@ -173,6 +173,15 @@ user_store_keys(struct json_object *user, struct store_user_keys *sk)
 	sk->updated_at = mk.updated_at;
 }
 
+/* The password hash the verb took before the write (op->pwhash), if any. */
+static enum mk_code
+put_pwhash(struct store_txn *t, const struct svc_op *op, const char *user_id)
+{
+	if (op->pwhash == NULL)
+		return MK_OK;
+	return store_put(t, ST_PWHASH, slice_str(user_id), slice_str(op->pwhash));
+}
+
 /* Enforce the size limit on a new record's text, write it to op->out. */
 static enum mk_code
 record_out(struct svc_op *op, struct mk_slice text, struct mk_err *err)
@@ -309,12 +318,9 @@ user_create_tx(struct store_txn *t, void *vop, struct mk_err *err)
 		rc = mk_fail(err, MK_ERR_EXISTS, "The user already exists.");
 		goto out;
 	}
-	if ((rc = put_user(t, NULL, &keys, text, err)) != MK_OK)
-		goto out;
-	if ((rc = sindex_user_update(t, NULL, user)) != MK_OK)
-		goto out;
-	if (op->pwhash != NULL &&
-	    (rc = store_put(t, ST_PWHASH, slice_str(keys.user_id), slice_str(op->pwhash))) != MK_OK)
+	if ((rc = put_user(t, NULL, &keys, text, err)) != MK_OK ||
+	    (rc = sindex_user_update(t, NULL, user)) != MK_OK ||
+	    (rc = put_pwhash(t, op, keys.user_id)) != MK_OK)
 		goto out;
 	rc = op_event(t, op, keys.user_id, 201, NULL, user);
 out:
@@ -364,10 +370,8 @@ user_patch_whole(struct store_txn *t, struct svc_op *op, struct mk_slice rec,
 	if ((rc = record_text(op, user, &text, err)) != MK_OK ||
 	    (rc = email_free(t, &okeys, &nkeys, err)) != MK_OK ||
 	    (rc = put_user(t, &okeys, &nkeys, text, err)) != MK_OK ||
-	    (rc = sindex_user_update(t, old, user)) != MK_OK)
-		goto out;
-	if (op->pwhash != NULL &&
-	    (rc = store_put(t, ST_PWHASH, slice_str(nkeys.user_id), slice_str(op->pwhash))) != MK_OK)
+	    (rc = sindex_user_update(t, old, user)) != MK_OK ||
+	    (rc = put_pwhash(t, op, nkeys.user_id)) != MK_OK)
 		goto out;
 	rc = op_event(t, op, nkeys.user_id, 200, old, user);
 out:
@@ -414,10 +418,8 @@ user_patch_tx(struct store_txn *t, void *vop, struct mk_err *err)
 	if ((rc = record_out(op, text, err)) != MK_OK ||
 	    (rc = email_free(t, &okeys, &nkeys, err)) != MK_OK ||
 	    (rc = sindex_user_patch(t, mp.old, mp.new, rec, text)) != MK_OK ||
-	    (rc = put_user(t, &okeys, &nkeys, text, err)) != MK_OK)
-		goto out;
-	if (op->pwhash != NULL &&
-	    (rc = store_put(t, ST_PWHASH, slice_str(nkeys.user_id), slice_str(op->pwhash))) != MK_OK)
+	    (rc = put_user(t, &okeys, &nkeys, text, err)) != MK_OK ||
+	    (rc = put_pwhash(t, op, nkeys.user_id)) != MK_OK)
 		goto out;
 	rc = op_event(t, op, nkeys.user_id, 200, mp.old, mp.new);
 out:

@@ -74,7 +74,7 @@ member_is(struct json_object *o, const char *key, const char *want)
 
 /* The stored record of user id, owned text; NULL when there is none. */
 static char *
-stored(const char *id)
+stored_in(enum store_table tab, const char *id)
 {
 	struct store_txn *t;
 	struct mk_slice key = { id, strlen(id) }, rec;
@@ -82,7 +82,7 @@ stored(const char *id)
 	char *copy = NULL;
 
 	cr_assert_eq(store_read_begin(db.st, &t), MK_OK);
-	rc = store_get(t, ST_USERS, key, &rec);
+	rc = store_get(t, tab, key, &rec);
 	if (rc == MK_OK) {
 		copy = strndup(rec.p, rec.n);
 		cr_assert_not_null(copy);
@@ -90,6 +90,12 @@ stored(const char *id)
 		cr_assert_eq(rc, MK_ERR_NOTFOUND);
 	store_txn_end(t);
 	return copy;
+}
+
+static char *
+stored(const char *id)
+{
+	return stored_in(ST_USERS, id);
 }
 
 /* Create a user from body; returns its user_id (owned). */
@@ -177,6 +183,29 @@ Test(svc, create_stores_what_it_answers)
 	cr_assert_str_eq(err.msg, "The user already exists.");
 	json_object_put(b);
 	buf_free(&out);
+}
+
+/* A password given on create or PATCH is kept as its crypt(3) hash, apart from the record. */
+Test(svc, password_hash_stored_on_create_and_patch)
+{
+	char *id, *h1, *h2, *rec;
+
+	id = mkuser("pw@example.com", ",\"password\":\"s3cret!pw\"");
+	h1 = stored_in(ST_PWHASH, id);
+	cr_assert_not_null(h1, "create stored no password hash");
+	cr_assert_eq(h1[0], '$', "not a crypt(3) hash: %s", h1);
+	cr_assert_null(strstr(h1, "s3cret"));
+	cr_assert_eq(patch(id, NULL, "{\"password\":\"0ther!secret\","
+	    "\"connection\":\"Username-Password-Authentication\"}", NULL), MK_OK);
+	h2 = stored_in(ST_PWHASH, id);
+	cr_assert_not_null(h2);
+	cr_assert_str_neq(h2, h1, "the PATCH did not replace the hash");
+	rec = stored(id);
+	cr_assert_null(strstr(rec, "0ther"), "the password is never in the record");
+	free(rec);
+	free(h1);
+	free(h2);
+	free(id);
 }
 
 Test(svc, create_refuses_bad_bodies_and_writes_nothing)
