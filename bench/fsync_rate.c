@@ -6,19 +6,31 @@
  * sync.  Offsets go round a 1 MiB window, so the file stays small and the
  * file system allocates nothing after the first pass.
  *
- * usage: fsync_rate -d DIR [-t SECONDS]
- * Prints "syncs N seconds S syncs_per_s R"; the file is removed.
+ * -p PAGES writes PAGES 4 KiB pages before each sync instead of one, as one
+ * run (one pwrite); with -s they are scattered, one pwrite each at distinct
+ * offsets spread over a 64 MiB file written in full before the clock
+ * starts, as the dirty pages of an LMDB commit mostly are (a B-tree's
+ * leaves and their branch pages, reused free pages).  What a sync costs per
+ * page written is what bounds a durable commit (BENCHMARKS.md, sixth
+ * session).
+ *
+ * usage: fsync_rate -d DIR [-t SECONDS] [-p PAGES [-s]]
+ * Prints "syncs N seconds S syncs_per_s R pages P scattered 0|1
+ * us_per_sync U us_per_page V"; the file is removed.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#define FR_BLOCK  4096
-#define FR_WINDOW (256 * FR_BLOCK)
+#define FR_BLOCK    4096
+#define FR_WINDOW   (256 * FR_BLOCK)
+#define FR_SPREAD   16384                /* pages of the -s file: 64 MiB */
+#define FR_MAXPAGES 1024
 
 static double
 now_s(void)
@@ -29,21 +41,88 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* xorshift64: offsets for -s, the same every run. */
+static uint64_t
+next_rand(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/* The -s file written in full and synced, so no sync allocates. */
+static int
+fill(int fd, char *buf, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < FR_SPREAD; i += n)
+		if (pwrite(fd, buf, n * FR_BLOCK, (off_t)i * FR_BLOCK) !=
+		    (ssize_t)(n * FR_BLOCK))
+			return -1;
+	return fdatasync(fd);
+}
+
+/* What the rounds write, and where the next one goes. */
+struct fr {
+	int fd;
+	char *buf;
+	unsigned long pages;   /* a round's */
+	int scattered;
+	uint64_t rng;          /* -s */
+	off_t off;             /* without -s */
+};
+
+/*
+ * Round n: f->pages pages written, then one fdatasync.  Scattered: distinct
+ * pages (an odd stride over a power-of-two file), one pwrite each.
+ */
+static int
+round_write(struct fr *f, unsigned long n)
+{
+	size_t bytes = f->pages * FR_BLOCK;
+	unsigned long i, first, stride;
+
+	f->buf[n % FR_BLOCK] = (char)n;
+	if (!f->scattered) {
+		if (pwrite(f->fd, f->buf, bytes, f->off) != (ssize_t)bytes)
+			return -1;
+		f->off = (f->off + (off_t)bytes) % FR_WINDOW;
+		return fdatasync(f->fd);
+	}
+	first = (unsigned long)(next_rand(&f->rng) % FR_SPREAD);
+	stride = (unsigned long)(next_rand(&f->rng) % FR_SPREAD) | 1;
+	for (i = 0; i < f->pages; i++) {
+		off_t at = (off_t)((first + i * stride) % FR_SPREAD) * FR_BLOCK;
+
+		if (pwrite(f->fd, f->buf, FR_BLOCK, at) != FR_BLOCK)
+			return -1;
+	}
+	return fdatasync(f->fd);
+}
+
 int
 main(int argc, char *argv[])
 {
-	static char block[FR_BLOCK];
+	static char buf[FR_MAXPAGES * FR_BLOCK];
 	const char *dir = NULL;
 	char path[4096];
+	struct fr f = { -1, buf, 1, 0, 0x9e3779b97f4a7c15ULL, 0 };
 	double secs = 3, t0, t;
 	unsigned long n = 0;
-	off_t off = 0;
-	int c, fd;
+	int c;
 
-	while ((c = getopt(argc, argv, "d:t:")) != -1) {
+	while ((c = getopt(argc, argv, "d:p:st:")) != -1) {
 		switch (c) {
 		case 'd':
 			dir = optarg;
+			break;
+		case 'p':
+			f.pages = strtoul(optarg, NULL, 10);
+			break;
+		case 's':
+			f.scattered = 1;
 			break;
 		case 't':
 			secs = atof(optarg);
@@ -52,37 +131,42 @@ main(int argc, char *argv[])
 			goto usage;
 		}
 	}
-	if (dir == NULL || secs <= 0)
+	if (dir == NULL || secs <= 0 || f.pages < 1 || f.pages > FR_MAXPAGES ||
+	    (!f.scattered && f.pages > FR_WINDOW / FR_BLOCK))
 		goto usage;
 	if ((size_t)snprintf(path, sizeof(path), "%s/fsync_rate.%ld", dir,
 	    (long)getpid()) >= sizeof(path)) {
 		fprintf(stderr, "fsync_rate: path too long\n");
 		return 1;
 	}
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1) {
+	if ((f.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1) {
 		fprintf(stderr, "fsync_rate: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	memset(block, 'x', sizeof(block));
+	memset(buf, 'x', sizeof(buf));
+	if (f.scattered && fill(f.fd, buf, FR_MAXPAGES) == -1)
+		goto fail;
 	t0 = now_s();
 	do {
-		block[n % FR_BLOCK] = (char)n;
-		if (pwrite(fd, block, sizeof(block), off) != (ssize_t)sizeof(block) ||
-		    fdatasync(fd) == -1) {
-			fprintf(stderr, "fsync_rate: %s: %s\n", path, strerror(errno));
-			close(fd);
-			unlink(path);
-			return 1;
-		}
-		off = (off + FR_BLOCK) % FR_WINDOW;
+		if (round_write(&f, n) == -1)
+			goto fail;
 		n++;
 		t = now_s();
 	} while (t - t0 < secs);
-	close(fd);
+	close(f.fd);
 	unlink(path);
-	printf("syncs %lu seconds %.2f syncs_per_s %.1f\n", n, t - t0, (double)n / (t - t0));
+	printf("syncs %lu seconds %.2f syncs_per_s %.1f pages %lu scattered %d "
+	    "us_per_sync %.1f us_per_page %.1f\n", n, t - t0, (double)n / (t - t0),
+	    f.pages, f.scattered, (t - t0) * 1e6 / (double)n,
+	    (t - t0) * 1e6 / (double)n / (double)f.pages);
 	return 0;
+fail:
+	fprintf(stderr, "fsync_rate: %s: %s\n", path, strerror(errno));
+	close(f.fd);
+	unlink(path);
+	return 1;
 usage:
-	fprintf(stderr, "usage: fsync_rate -d DIR [-t SECONDS]\n");
+	fprintf(stderr, "usage: fsync_rate -d DIR [-t SECONDS] [-p PAGES (1-%d) [-s]]\n",
+	    FR_MAXPAGES);
 	return 2;
 }
