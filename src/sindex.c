@@ -572,8 +572,8 @@ sindex_user_update(struct store_txn *t, struct json_object *old, struct json_obj
 			goto out;
 		for (i = 0; i < on && rc == MK_OK; i++)
 			rc = store_search_del(t, ok[i], onum);
-		for (i = 0; i < nn && rc == MK_OK; i++)
-			rc = store_search_put(t, nk[i], nnum);
+		if (rc == MK_OK && nn > 0)
+			rc = store_search_put_keys(t, nk, nn, nnum);
 		goto out;
 	}
 	/* One user: only the parts that changed, or the whole users. */
@@ -2114,7 +2114,7 @@ sindex_check(struct store *s, sindex_report_fn fn, void *ctx, size_t *problems,
 {
 	struct check ck;
 	struct store_txn *t = NULL;
-	size_t entries = 0, nums = 0;
+	size_t entries = 0, nums = 0, misplaced = 0;
 	enum mk_code rc;
 	int ready = 0;
 
@@ -2144,6 +2144,11 @@ sindex_check(struct store *s, sindex_report_fn fn, void *ctx, size_t *problems,
 	if (entries > ck.expected)
 		report(&ck, "search: %zu stray entries (%zu in the index, %zu expected)",
 		    entries - ck.expected, entries, ck.expected);
+	if ((rc = store_search_misplaced(t, &misplaced)) != MK_OK)
+		goto out;
+	if (misplaced > 0)
+		report(&ck, "search: %zu keys with numbers on the wrong side of the "
+		    "new users' floor (terms / terms_new)", misplaced);
 	if (ck.problems > CHECK_NAMED && fn != NULL) {
 		char line[96];
 		snprintf(line, sizeof(line), "search: %zu more problems not listed",

@@ -78,12 +78,14 @@ store_pid(void)
 	return store_pid_cached;
 }
 
-#define STORE_SCHEMA      5   /* 2: user numbers, search postings of numbers;
+#define STORE_SCHEMA      6   /* 2: user numbers, search postings of numbers;
                                  3: order index keys of packed times and numbers;
                                  4: users_email values short for the common
                                     connection;
                                  5: users_created keys hold the user_id's
-                                    first bytes */
+                                    first bytes;
+                                 6: the new users' search entries in
+                                    terms_new (above meta "termfloor") */
 #define STORE_MAP_DEFAULT ((size_t)1 << 30)
 /*
  * With neither map_size nor map_max set, the map grows by itself up to this:
@@ -116,6 +118,7 @@ enum {
 	DB_LOGS_USER,
 	DB_GRANTS,
 	DB_KEYS,
+	DB_TERMS_NEW,
 	DB__COUNT
 };
 
@@ -129,6 +132,7 @@ static const char *const db_names[DB__COUNT] = {
 	"sessions",
 	"logs", "logs_user",
 	"grants", "keys",
+	"terms_new",
 };
 
 /* Tables a store of an older build may lack: read-only, it has no events. */
@@ -138,7 +142,7 @@ static const char *const db_names[DB__COUNT] = {
 static unsigned int
 db_flags(int i)
 {
-	if (i == DB_TERMS)
+	if (i == DB_TERMS || i == DB_TERMS_NEW)
 		return MDB_DUPSORT | MDB_DUPFIXED | MDB_INTEGERDUP;
 	if (i == DB_NUMS)
 		return MDB_INTEGERKEY;
@@ -159,6 +163,8 @@ struct store_txn {
 	int write;       /* a store_write transaction */
 	int cached;      /* the store's recycled read transaction */
 	int failed;      /* first LMDB failure inside store_write's fn, or 0 */
+	int floor_ok;    /* a write's floor of terms_new is read: floor */
+	uint32_t floor;
 };
 
 struct store {
@@ -555,6 +561,51 @@ search_mark_new(struct store *s, MDB_txn *txn)
 		return 0;
 	v.mv_data = (void *)(uintptr_t)SEARCH_MARK;
 	v.mv_size = strlen(SEARCH_MARK);
+	return mdb_put(txn, s->dbi[DB_META], &k, &v, 0);
+}
+
+/*
+ * The search entries of users numbered at or above meta "termfloor" are in
+ * terms_new, all others in terms (see the search index's section).  A
+ * store without the floor (created, or upgraded from schema 5) has nothing
+ * in terms_new: its floor is the next user number.
+ */
+#define FLOOR_KEY "termfloor"
+
+static int
+search_floor_new(struct store *s, MDB_txn *txn)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	uint32_t floor = 1, last;
+	int rc;
+
+	k.mv_data = (void *)(uintptr_t)FLOOR_KEY;
+	k.mv_size = strlen(FLOOR_KEY);
+	if ((rc = mdb_get(txn, s->dbi[DB_META], &k, &v)) != MDB_NOTFOUND)
+		return rc;
+	/* Above every number given: the counter's, and the last user's. */
+	k.mv_data = (void *)(uintptr_t)"nextnum";
+	k.mv_size = strlen("nextnum");
+	rc = mdb_get(txn, s->dbi[DB_META], &k, &v);
+	if (rc == 0 && v.mv_size == NUM_SIZE)
+		memcpy(&floor, v.mv_data, NUM_SIZE);
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, s->dbi[DB_NUMS], &c)) != 0)
+		return rc;
+	rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+	mdb_cursor_close(c);
+	if (rc == 0 && k.mv_size == NUM_SIZE) {
+		memcpy(&last, k.mv_data, NUM_SIZE);
+		if (last != UINT32_MAX && last + 1 > floor)
+			floor = last + 1;
+	} else if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	k.mv_data = (void *)(uintptr_t)FLOOR_KEY;
+	k.mv_size = strlen(FLOOR_KEY);
+	v.mv_data = &floor;
+	v.mv_size = NUM_SIZE;
 	return mdb_put(txn, s->dbi[DB_META], &k, &v, 0);
 }
 
@@ -974,7 +1025,8 @@ store_setup(struct store *s, struct mk_err *err)
 		}
 	}
 
-	if (!s->read_only && (rc = search_mark_new(s, txn)) != 0) {
+	if (!s->read_only && ((rc = search_mark_new(s, txn)) != 0 ||
+	    (rc = search_floor_new(s, txn)) != 0)) {
 		code = mk_fail(err, rc == MDB_MAP_FULL ? MK_ERR_FULL :
 		    MK_ERR_INTERNAL, "store %s: search index: %s", s->dir,
 		    mdb_strerror(rc));
@@ -999,6 +1051,11 @@ store_setup(struct store *s, struct mk_err *err)
 		    "users_created): %zu entries, "
 		    "%zu dropped (no numbered user; metakeepctl check --repair "
 		    "rebuilds them)", s->dir, ver, STORE_SCHEMA, oentries, odropped);
+	if (ver >= 1 && ver <= 5 && !s->read_only)
+		log_info("store %s: upgraded from schema %ld to %d: the search entries "
+		    "of users created from now on are kept in terms_new and moved into "
+		    "terms %zu users at a time", s->dir, ver, STORE_SCHEMA,
+		    store_search_new_max);
 	if (ver >= 1 && ver <= 3 && !s->read_only)
 		log_info("store %s: upgraded from schema %ld to %d: %zu users_email "
 		    "entries of the common connection written short", s->dir, ver,
@@ -3133,36 +3190,261 @@ search_arg(struct store_txn *t, struct mk_slice key, MDB_val *k)
 	return 0;
 }
 
+/*
+ * The floor of terms_new (see search_floor_new): a user numbered at or
+ * above it has its entries in terms_new, every other in terms.  So under
+ * each key terms holds the numbers below the floor and terms_new those at
+ * or above it, and a key's numbers in ascending order are terms' followed
+ * by terms_new's.  A new user's entries go to the small terms_new (a few
+ * pages, the same for every user), not to the end of a long posting list
+ * each (a page or two of every list); when the users above the floor reach
+ * store_search_new_max, terms_new is moved into terms with one append per
+ * key and the floor rises above every number given.  Without the floor
+ * (never in a store this build opened read-write): everything in terms.
+ */
+size_t store_search_new_max = 64;
+
+static int
+floor_get(struct store_txn *t, uint32_t *floor)
+{
+	MDB_val k, v;
+	int rc;
+
+	/* A write changes it only here (search_flush): kept for the write. */
+	if (t->write && t->floor_ok) {
+		*floor = t->floor;
+		return 0;
+	}
+	k.mv_data = (void *)(uintptr_t)FLOOR_KEY;
+	k.mv_size = strlen(FLOOR_KEY);
+	rc = mdb_get(t->txn, t->s->dbi[DB_META], &k, &v);
+	*floor = UINT32_MAX;
+	if (rc == 0 && v.mv_size == NUM_SIZE)
+		memcpy(floor, v.mv_data, NUM_SIZE);
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	if (rc == 0 && t->write) {
+		t->floor = *floor;
+		t->floor_ok = 1;
+	}
+	return rc;
+}
+
+/*
+ * Append n numbers (at nums, maybe unaligned, ascending) under key k of
+ * cursor c's table: in one call (MDB_APPENDDUP | MDB_MULTIPLE) when all are
+ * above the key's last; from where that stopped, one by one.  LMDB code.
+ */
+static int
+append_nums(MDB_cursor *c, MDB_val *k, const void *nums, size_t n)
+{
+	MDB_val d[2];
+	size_t j = 0;
+	int rc;
+
+	d[0].mv_data = (void *)(uintptr_t)nums;
+	d[0].mv_size = NUM_SIZE;
+	d[1].mv_size = n;
+	d[1].mv_data = NULL;
+	if (n > 1) {
+		rc = mdb_cursor_put(c, k, d, MDB_APPENDDUP | MDB_MULTIPLE);
+		if (rc != MDB_KEYEXIST)
+			return rc;
+		/* d[1] says how many were written. */
+		j = d[1].mv_size;
+	}
+	for (rc = 0; j < n && rc == 0; j++) {
+		d[0].mv_data = (void *)((uintptr_t)nums + j * NUM_SIZE);
+		d[0].mv_size = NUM_SIZE;
+		rc = mdb_cursor_put(c, k, &d[0], MDB_APPENDDUP);
+		if (rc == MDB_KEYEXIST)
+			rc = mdb_cursor_put(c, k, &d[0], MDB_NODUPDATA);
+		if (rc == MDB_KEYEXIST)
+			rc = 0;
+	}
+	return rc;
+}
+
+/*
+ * Move terms_new into terms and raise the floor above every number given
+ * (and to at least least).  LMDB code.
+ */
+static int
+search_flush(struct store_txn *t, uint32_t least)
+{
+	MDB_cursor *nc = NULL, *mc = NULL;
+	MDB_val k, v, fk, nk;
+	uint32_t floor, next = 1, last, top = 0;
+	size_t cnt;
+	int rc;
+
+	if ((rc = mdb_cursor_open(t->txn, t->s->dbi[DB_TERMS_NEW], &nc)) != 0 ||
+	    (rc = mdb_cursor_open(t->txn, t->s->dbi[DB_TERMS], &mc)) != 0)
+		goto out;
+	for (rc = mdb_cursor_get(nc, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(nc, &k, &v, MDB_NEXT_NODUP)) {
+		if ((rc = mdb_cursor_count(nc, &cnt)) != 0)
+			break;
+		if (cnt == 1) {
+			if ((rc = append_nums(mc, &k, v.mv_data, 1)) != 0)
+				break;
+			memcpy(&last, v.mv_data, NUM_SIZE);
+			top = last > top ? last : top;
+			continue;
+		}
+		for (rc = mdb_cursor_get(nc, &k, &v, MDB_GET_MULTIPLE); rc == 0;
+		    rc = mdb_cursor_get(nc, &k, &v, MDB_NEXT_MULTIPLE)) {
+			if (v.mv_size < NUM_SIZE)
+				continue;
+			if ((rc = append_nums(mc, &k, v.mv_data, v.mv_size / NUM_SIZE)) != 0)
+				goto out;
+			memcpy(&last, (char *)v.mv_data + v.mv_size - NUM_SIZE, NUM_SIZE);
+			top = last > top ? last : top;
+		}
+		if (rc != MDB_NOTFOUND)
+			break;
+	}
+	if (rc != MDB_NOTFOUND)
+		goto out;
+	mdb_cursor_close(nc);
+	nc = NULL;
+	if ((rc = mdb_drop(t->txn, t->s->dbi[DB_TERMS_NEW], 0)) != 0)
+		goto out;
+	/* The new floor: above the counter's next number and the last user's. */
+	nk.mv_data = (void *)(uintptr_t)"nextnum";
+	nk.mv_size = strlen("nextnum");
+	rc = mdb_get(t->txn, t->s->dbi[DB_META], &nk, &v);
+	if (rc == 0 && v.mv_size == NUM_SIZE)
+		memcpy(&next, v.mv_data, NUM_SIZE);
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		goto out;
+	mdb_cursor_close(mc);
+	mc = NULL;
+	if ((rc = mdb_cursor_open(t->txn, t->s->dbi[DB_NUMS], &mc)) != 0)
+		goto out;
+	rc = mdb_cursor_get(mc, &nk, &v, MDB_LAST);
+	if (rc == 0 && nk.mv_size == NUM_SIZE) {
+		memcpy(&last, nk.mv_data, NUM_SIZE);
+		if (last != UINT32_MAX && last + 1 > next)
+			next = last + 1;
+	} else if (rc != 0 && rc != MDB_NOTFOUND)
+		goto out;
+	if ((rc = floor_get(t, &floor)) != 0)
+		goto out;
+	if (floor == UINT32_MAX || floor < next)
+		floor = next;
+	if (floor < least)
+		floor = least;
+	/* And above every number moved (UINT32_MAX: no floor, all in terms). */
+	if (top >= floor && top != UINT32_MAX)
+		floor = top + 1;
+	fk.mv_data = (void *)(uintptr_t)FLOOR_KEY;
+	fk.mv_size = strlen(FLOOR_KEY);
+	v.mv_data = &floor;
+	v.mv_size = NUM_SIZE;
+	if ((rc = mdb_put(t->txn, t->s->dbi[DB_META], &fk, &v, 0)) == 0 && t->write) {
+		t->floor = floor;
+		t->floor_ok = 1;
+	}
+out:
+	if (nc != NULL)
+		mdb_cursor_close(nc);
+	if (mc != NULL)
+		mdb_cursor_close(mc);
+	return rc;
+}
+
 enum mk_code
 store_search_put(struct store_txn *t, struct mk_slice key, uint32_t num)
 {
 	MDB_val k, v;
 	enum mk_code code;
+	uint32_t floor;
+	int rc, fresh;
 
 	if (check_write(t, "store_search_put") == -1)
 		return MK_ERR_INTERNAL;
 	if (search_arg(t, key, &k) == -1)
 		return MK_ERR_INVALID;
+	if ((rc = floor_get(t, &floor)) != 0)
+		return txn_fail(t, rc, "search floor");
+	fresh = floor != UINT32_MAX && num >= floor;
 	v.mv_data = &num;
 	v.mv_size = NUM_SIZE;
-	code = put_raw(t, t->s->dbi[DB_TERMS], &k, &v, MDB_NODUPDATA);
-	return code == MK_ERR_EXISTS ? MK_OK : code;
+	code = put_raw(t, t->s->dbi[fresh ? DB_TERMS_NEW : DB_TERMS], &k, &v, MDB_NODUPDATA);
+	if (code == MK_ERR_EXISTS)
+		code = MK_OK;
+	if (code == MK_OK && fresh && num - floor >= store_search_new_max &&
+	    (rc = search_flush(t, 0)) != 0)
+		return txn_fail(t, rc, "search flush");
+	return code;
+}
+
+enum mk_code
+store_search_put_keys(struct store_txn *t, const struct mk_slice *keys, size_t n,
+    uint32_t num)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	enum mk_code code;
+	uint32_t floor;
+	size_t i;
+	int rc = 0, fresh;
+
+	if (check_write(t, "store_search_put_keys") == -1)
+		return MK_ERR_INTERNAL;
+	for (i = 0; i < n; i++)
+		if (search_arg(t, keys[i], &k) == -1)
+			return MK_ERR_INVALID;
+	if ((rc = floor_get(t, &floor)) != 0)
+		return txn_fail(t, rc, "search floor");
+	fresh = floor != UINT32_MAX && num >= floor;
+	/* One cursor: sorted keys mostly find theirs on the page it is on. */
+	if ((code = cursor_open(t, t->s->dbi[fresh ? DB_TERMS_NEW : DB_TERMS], &c)) != MK_OK)
+		return code;
+	for (i = 0; i < n && rc == 0; i++) {
+		k.mv_data = (void *)(uintptr_t)keys[i].p;
+		k.mv_size = keys[i].n;
+		v.mv_data = &num;
+		v.mv_size = NUM_SIZE;
+		/* A new user's number is above the key's others: an append. */
+		rc = mdb_cursor_put(c, &k, &v, MDB_APPENDDUP);
+		if (rc == MDB_KEYEXIST)
+			rc = mdb_cursor_put(c, &k, &v, MDB_NODUPDATA);
+		if (rc == MDB_KEYEXIST)
+			rc = 0;
+	}
+	mdb_cursor_close(c);
+	if (rc != 0)
+		return rc == MDB_BAD_VALSIZE ? MK_ERR_INVALID : txn_fail(t, rc, "search put");
+	if (fresh && num - floor >= store_search_new_max && (rc = search_flush(t, 0)) != 0)
+		return txn_fail(t, rc, "search flush");
+	return MK_OK;
 }
 
 enum mk_code
 store_search_put_sorted(struct store_txn *t, const struct store_posting *v, size_t n)
 {
 	MDB_cursor *c = NULL;
-	MDB_val k, d[2];
+	MDB_val k;
 	enum mk_code code;
-	size_t i, j;
+	uint32_t least = 0;
+	size_t i;
 	int rc = 0;
 
 	if (check_write(t, "store_search_put_sorted") == -1)
 		return MK_ERR_INTERNAL;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (search_arg(t, v[i].key, &k) == -1)
 			return MK_ERR_INVALID;
+		/* Ascending: the last is the largest. */
+		if (v[i].n > 0 && v[i].nums[v[i].n - 1] >= least)
+			least = v[i].nums[v[i].n - 1] == UINT32_MAX ? UINT32_MAX :
+			    v[i].nums[v[i].n - 1] + 1;
+	}
+	/* All of them go to terms: the floor first rises above them. */
+	if ((rc = search_flush(t, least)) != 0)
+		return txn_fail(t, rc, "search flush");
 	if ((code = cursor_open(t, t->s->dbi[DB_TERMS], &c)) != MK_OK)
 		return code;
 	for (i = 0; i < n && rc == 0; i++) {
@@ -3170,32 +3452,10 @@ store_search_put_sorted(struct store_txn *t, const struct store_posting *v, size
 		k.mv_size = v[i].key.n;
 		/*
 		 * New users' numbers are above every stored one: all of them
-		 * appended to the key's list at once.  d[1] says how many were
-		 * written when a number was not above the last (a concurrent
-		 * writer got there first): the rest go one by one.
+		 * appended to the key's list at once; numbers not above the
+		 * last (a concurrent writer got there first) one by one.
 		 */
-		d[0].mv_data = (void *)(uintptr_t)v[i].nums;
-		d[0].mv_size = NUM_SIZE;
-		d[1].mv_size = v[i].n;
-		d[1].mv_data = NULL;
-		j = 0;
-		if (v[i].n > 1) {
-			rc = mdb_cursor_put(c, &k, d, MDB_APPENDDUP | MDB_MULTIPLE);
-			if (rc == 0)
-				continue;
-			if (rc != MDB_KEYEXIST)
-				break;
-			j = d[1].mv_size;
-		}
-		for (rc = 0; j < v[i].n && rc == 0; j++) {
-			d[0].mv_data = (void *)(uintptr_t)&v[i].nums[j];
-			d[0].mv_size = NUM_SIZE;
-			rc = mdb_cursor_put(c, &k, &d[0], MDB_APPENDDUP);
-			if (rc == MDB_KEYEXIST)
-				rc = mdb_cursor_put(c, &k, &d[0], MDB_NODUPDATA);
-			if (rc == MDB_KEYEXIST)
-				rc = 0;
-		}
+		rc = append_nums(c, &k, v[i].nums, v[i].n);
 	}
 	mdb_cursor_close(c);
 	return rc == 0 ? MK_OK : txn_fail(t, rc, "search put");
@@ -3205,15 +3465,19 @@ enum mk_code
 store_search_del(struct store_txn *t, struct mk_slice key, uint32_t num)
 {
 	MDB_val k, v;
+	uint32_t floor;
 	int rc;
 
 	if (check_write(t, "store_search_del") == -1)
 		return MK_ERR_INTERNAL;
 	if (search_arg(t, key, &k) == -1)
 		return MK_OK;     /* could never have been put */
+	if ((rc = floor_get(t, &floor)) != 0)
+		return txn_fail(t, rc, "search floor");
 	v.mv_data = &num;
 	v.mv_size = NUM_SIZE;
-	rc = mdb_del(t->txn, t->s->dbi[DB_TERMS], &k, &v);
+	rc = mdb_del(t->txn, t->s->dbi[floor != UINT32_MAX && num >= floor ?
+	    DB_TERMS_NEW : DB_TERMS], &k, &v);
 	if (rc == 0 || rc == MDB_NOTFOUND)
 		return MK_OK;
 	return txn_fail(t, rc, "search del");
@@ -3264,20 +3528,27 @@ store_search_get(struct store_txn *t, struct mk_slice key, store_search_fn fn, v
 {
 	MDB_cursor *c = NULL;
 	MDB_val k, v;
-	enum mk_code code;
-	int rc;
+	enum mk_code code = MK_OK;
+	int rc = 0, i, stop = 0;
 
 	if (t == NULL)
 		return MK_ERR_INTERNAL;
 	if (search_arg(t, key, &k) == -1)
 		return MK_OK;     /* no such key can exist */
-	if ((code = cursor_open(t, t->s->dbi[DB_TERMS], &c)) != MK_OK)
-		return code;
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
-	if (rc == 0)
-		search_pages(c, &k, &v, fn, ctx, &rc);
-	code = rc == 0 || rc == MDB_NOTFOUND ? MK_OK : cursor_error(t, rc);
-	mdb_cursor_close(c);
+	/* terms' numbers, then terms_new's (all above them). */
+	for (i = 0; i < 2 && !stop && code == MK_OK; i++) {
+		if ((code = cursor_open(t, t->s->dbi[i == 0 ? DB_TERMS : DB_TERMS_NEW],
+		    &c)) != MK_OK)
+			return code;
+		if (search_arg(t, key, &k) == -1)
+			rc = MDB_NOTFOUND;
+		else
+			rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
+		if (rc == 0)
+			stop = search_pages(c, &k, &v, fn, ctx, &rc) == -1;
+		code = rc == 0 || rc == MDB_NOTFOUND ? MK_OK : cursor_error(t, rc);
+		mdb_cursor_close(c);
+	}
 	return code;
 }
 
@@ -3286,30 +3557,36 @@ store_search_count(struct store_txn *t, struct mk_slice key, size_t *n)
 {
 	MDB_cursor *c = NULL;
 	MDB_val k, v;
-	size_t cnt = 0;
+	size_t cnt, sum = 0;
 	enum mk_code code;
-	int rc;
+	int rc, i;
 
 	if (t == NULL)
 		return MK_ERR_INTERNAL;
-	if (search_arg(t, key, &k) == -1) {
-		*n = 0;
+	*n = 0;
+	if (search_arg(t, key, &k) == -1)
 		return MK_OK;
-	}
-	if ((code = cursor_open(t, t->s->dbi[DB_TERMS], &c)) != MK_OK)
-		return code;
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET);
-	if (rc == 0)
-		rc = mdb_cursor_count(c, &cnt);
-	if (rc == MDB_NOTFOUND) {
+	for (i = 0; i < 2; i++) {
+		if ((code = cursor_open(t, t->s->dbi[i == 0 ? DB_TERMS : DB_TERMS_NEW],
+		    &c)) != MK_OK)
+			return code;
+		search_arg(t, key, &k);
 		cnt = 0;
-		rc = 0;
+		rc = mdb_cursor_get(c, &k, &v, MDB_SET);
+		if (rc == 0)
+			rc = mdb_cursor_count(c, &cnt);
+		if (rc == MDB_NOTFOUND) {
+			cnt = 0;
+			rc = 0;
+		}
+		code = rc == 0 ? MK_OK : cursor_error(t, rc);
+		mdb_cursor_close(c);
+		if (code != MK_OK)
+			return code;
+		sum += cnt;
 	}
-	code = rc == 0 ? MK_OK : cursor_error(t, rc);
-	mdb_cursor_close(c);
-	if (code == MK_OK)
-		*n = (size_t)cnt;
-	return code;
+	*n = sum;
+	return MK_OK;
 }
 
 enum mk_code
@@ -3318,49 +3595,91 @@ store_search_has(struct store_txn *t, struct mk_slice key, uint32_t num, int *ha
 	MDB_cursor *c = NULL;
 	MDB_val k, v;
 	enum mk_code code;
-	int rc;
+	int rc = MDB_NOTFOUND, i;
 
 	if (t == NULL)
 		return MK_ERR_INTERNAL;
-	if (search_arg(t, key, &k) == -1) {
-		*has = 0;
+	*has = 0;
+	if (search_arg(t, key, &k) == -1)
 		return MK_OK;
+	for (i = 0; i < 2 && rc == MDB_NOTFOUND; i++) {
+		if ((code = cursor_open(t, t->s->dbi[i == 0 ? DB_TERMS : DB_TERMS_NEW],
+		    &c)) != MK_OK)
+			return code;
+		search_arg(t, key, &k);
+		v.mv_data = &num;
+		v.mv_size = NUM_SIZE;
+		rc = mdb_cursor_get(c, &k, &v, MDB_GET_BOTH);
+		mdb_cursor_close(c);
 	}
-	if ((code = cursor_open(t, t->s->dbi[DB_TERMS], &c)) != MK_OK)
-		return code;
-	v.mv_data = &num;
-	v.mv_size = NUM_SIZE;
-	rc = mdb_cursor_get(c, &k, &v, MDB_GET_BOTH);
-	code = rc == 0 || rc == MDB_NOTFOUND ? MK_OK : cursor_error(t, rc);
-	mdb_cursor_close(c);
-	if (code == MK_OK)
-		*has = rc == 0;
-	return code;
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return cursor_error(t, rc);
+	*has = rc == 0;
+	return MK_OK;
+}
+
+/* LMDB's order of plain keys: bytes, then shorter first. */
+static int
+mdb_key_cmp(const MDB_val *a, const MDB_val *b)
+{
+	size_t n = a->mv_size < b->mv_size ? a->mv_size : b->mv_size;
+	int c = n > 0 ? memcmp(a->mv_data, b->mv_data, n) : 0;
+
+	if (c != 0)
+		return c;
+	return a->mv_size < b->mv_size ? -1 : a->mv_size > b->mv_size;
 }
 
 enum mk_code
 store_search_scan(struct store_txn *t, store_search_fn fn, void *ctx)
 {
-	MDB_cursor *c = NULL;
-	MDB_val k, v;
-	enum mk_code code;
-	int rc;
+	MDB_cursor *c[2] = { NULL, NULL };
+	MDB_val k[2], v[2];
+	enum mk_code code = MK_OK;
+	int rc[2], i, cmp, stop = 0;
 
 	if (t == NULL)
 		return MK_ERR_INTERNAL;
-	if ((code = cursor_open(t, t->s->dbi[DB_TERMS], &c)) != MK_OK)
-		return code;
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_NODUP)) {
-		if (search_pages(c, &k, &v, fn, ctx, &rc) == -1) {
-			rc = MDB_NOTFOUND;
+	for (i = 0; i < 2; i++) {
+		if ((code = cursor_open(t, t->s->dbi[i == 0 ? DB_TERMS : DB_TERMS_NEW],
+		    &c[i])) != MK_OK)
+			goto out;
+		rc[i] = mdb_cursor_get(c[i], &k[i], &v[i], MDB_FIRST);
+	}
+	/* The two tables merged by key; under one key terms' numbers first. */
+	while (!stop && (rc[0] == 0 || rc[1] == 0)) {
+		if (rc[0] != 0 && rc[0] != MDB_NOTFOUND)
+			break;
+		if (rc[1] != 0 && rc[1] != MDB_NOTFOUND)
+			break;
+		if (rc[0] != 0)
+			cmp = 1;
+		else if (rc[1] != 0)
+			cmp = -1;
+		else
+			cmp = mdb_key_cmp(&k[0], &k[1]);
+		for (i = 0; i < 2 && !stop; i++) {
+			if ((i == 0 && cmp > 0) || (i == 1 && cmp < 0))
+				continue;
+			if (search_pages(c[i], &k[i], &v[i], fn, ctx, &rc[i]) == -1) {
+				stop = 1;
+				break;
+			}
+			if (rc[i] != MDB_NOTFOUND && rc[i] != 0)
+				goto out_rc;
+			rc[i] = mdb_cursor_get(c[i], &k[i], &v[i], MDB_NEXT_NODUP);
+		}
+	}
+out_rc:
+	for (i = 0; i < 2 && !stop; i++)
+		if (rc[i] != 0 && rc[i] != MDB_NOTFOUND) {
+			code = cursor_error(t, rc[i]);
 			break;
 		}
-		if (rc != MDB_NOTFOUND && rc != 0)
-			break;
-	}
-	code = rc == MDB_NOTFOUND ? MK_OK : cursor_error(t, rc);
-	mdb_cursor_close(c);
+out:
+	for (i = 0; i < 2; i++)
+		if (c[i] != NULL)
+			mdb_cursor_close(c[i]);
 	return code;
 }
 
@@ -3368,15 +3687,57 @@ enum mk_code
 store_search_entries(struct store_txn *t, size_t *n)
 {
 	MDB_stat ms;
-	int rc;
+	size_t sum = 0;
+	int rc, i;
 
 	if (t == NULL)
 		return MK_ERR_INTERNAL;
-	if ((rc = mdb_stat(t->txn, t->s->dbi[DB_TERMS], &ms)) != 0) {
-		log_warnx("store %s: search stat: %s", t->s->dir, mdb_strerror(rc));
-		return MK_ERR_INTERNAL;
+	for (i = 0; i < 2; i++) {
+		if ((rc = mdb_stat(t->txn, t->s->dbi[i == 0 ? DB_TERMS : DB_TERMS_NEW],
+		    &ms)) != 0) {
+			log_warnx("store %s: search stat: %s", t->s->dir, mdb_strerror(rc));
+			return MK_ERR_INTERNAL;
+		}
+		sum += ms.ms_entries;
 	}
-	*n = ms.ms_entries;
+	*n = sum;
+	return MK_OK;
+}
+
+enum mk_code
+store_search_misplaced(struct store_txn *t, size_t *n)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	uint32_t floor, num;
+	enum mk_code code;
+	int rc, i;
+
+	if (t == NULL)
+		return MK_ERR_INTERNAL;
+	*n = 0;
+	if ((rc = floor_get(t, &floor)) != 0)
+		return cursor_error(t, rc);
+	/* terms: a key's last number below the floor; terms_new: its first at or above. */
+	for (i = 0; i < 2; i++) {
+		if ((code = cursor_open(t, t->s->dbi[i == 0 ? DB_TERMS : DB_TERMS_NEW],
+		    &c)) != MK_OK)
+			return code;
+		for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+		    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_NODUP)) {
+			if (i == 0 && (rc = mdb_cursor_get(c, &k, &v, MDB_LAST_DUP)) != 0)
+				break;
+			if (v.mv_size != NUM_SIZE)
+				continue;
+			memcpy(&num, v.mv_data, NUM_SIZE);
+			if (i == 0 ? floor != UINT32_MAX && num >= floor :
+			    floor == UINT32_MAX || num < floor)
+				(*n)++;
+		}
+		mdb_cursor_close(c);
+		if (rc != MDB_NOTFOUND)
+			return cursor_error(t, rc);
+	}
 	return MK_OK;
 }
 
@@ -3387,7 +3748,9 @@ store_search_clear(struct store_txn *t)
 
 	if (check_write(t, "store_search_clear") == -1)
 		return MK_ERR_INTERNAL;
-	if ((rc = mdb_drop(t->txn, t->s->dbi[DB_TERMS], 0)) != 0)
+	if ((rc = mdb_drop(t->txn, t->s->dbi[DB_TERMS], 0)) != 0 ||
+	    (rc = mdb_drop(t->txn, t->s->dbi[DB_TERMS_NEW], 0)) != 0 ||
+	    (rc = search_flush(t, 0)) != 0)
 		return txn_fail(t, rc, "search clear");
 	return store_search_set_ready(t, 0);
 }

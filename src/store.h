@@ -484,17 +484,35 @@ enum mk_code store_users_bulk(struct store_txn *t, const struct store_user_new *
 /*
  * ---- Search index (used by sindex) ----
  *
- * Additive: the table "terms" maps a term key to the numbers of the users
- * that have the term, one 4-byte duplicate per (term, user), ascending under
- * each key.  Keys are opaque bytes made by sindex (1 to STORE_SEARCH_KEYMAX
- * bytes).  The caller keeps it in step with the records inside the same
- * store_write, so a search sees every committed write.
+ * Additive: a term key maps to the numbers of the users that have the term,
+ * one 4-byte duplicate per (term, user), ascending under each key.  Keys
+ * are opaque bytes made by sindex (1 to STORE_SEARCH_KEYMAX bytes).  The
+ * caller keeps it in step with the records inside the same store_write, so
+ * a search sees every committed write.
+ *
+ * Two tables hold it, split by user number at meta "termfloor": "terms"
+ * the users below the floor, "terms_new" those at or above it (the users
+ * created since the last move).  A new user's entries thus go to a table
+ * of a few pages instead of to the ends of long posting lists (a page or
+ * two each); when the users above the floor reach store_search_new_max,
+ * terms_new moves into terms (an append per key) and the floor rises above
+ * every number given.  Readers see one index: a key's numbers are terms',
+ * then terms_new's.
  */
 #define STORE_SEARCH_KEYMAX 480
+/* Users above the floor that move terms_new into terms (0: at once). */
+extern size_t store_search_new_max;
 
 /* Add (key, num); an entry already there is fine.  Errors: MK_ERR_INVALID
  * (key size), MK_ERR_FULL, MK_ERR_INTERNAL (also outside a write). */
 enum mk_code store_search_put(struct store_txn *t, struct mk_slice key, uint32_t num);
+
+/*
+ * store_search_put of keys[0..n-1], sorted by key (byte order, shorter
+ * first), for user num: one cursor for all.  Errors as store_search_put.
+ */
+enum mk_code store_search_put_keys(struct store_txn *t, const struct mk_slice *keys,
+    size_t n, uint32_t num);
 
 /* The postings of one key in a bulk write: nums[0..n-1], ascending. */
 struct store_posting {
@@ -530,8 +548,13 @@ enum mk_code store_search_has(struct store_txn *t, struct mk_slice key, uint32_t
     int *has);
 /* Every entry, by key then number, in blocks. */
 enum mk_code store_search_scan(struct store_txn *t, store_search_fn fn, void *ctx);
-/* Number of entries of the whole table. */
+/* Number of entries of the whole index. */
 enum mk_code store_search_entries(struct store_txn *t, size_t *n);
+/*
+ * Keys with a number on the wrong side of the floor: in terms at or above
+ * it, in terms_new below it (a search would see them out of order).
+ */
+enum mk_code store_search_misplaced(struct store_txn *t, size_t *n);
 /* Remove every entry and the "complete" mark (inside store_write). */
 enum mk_code store_search_clear(struct store_txn *t);
 /*

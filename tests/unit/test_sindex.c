@@ -37,6 +37,7 @@ setup(void)
 	th_env_open(&env, "test-search", 256u << 20);
 	gen_seed(0x9e3779b97f4a7c15ULL);
 	sindex_sort_in_memory = 2048;
+	store_search_new_max = 64;
 }
 
 static void
@@ -93,6 +94,8 @@ load_users(int n)
 }
 
 /* ---- brute force ---- */
+
+static struct json_object *one_user(const char *q, char *uri, size_t cap);
 
 struct bf {
 	const struct query_node *root;
@@ -373,6 +376,49 @@ Test(sindex, matches_brute_force_walking_the_order_index)
 	/* The other way of ordering: walking the order index. */
 	sindex_sort_in_memory = 0;
 	run_queries(60);
+}
+
+/*
+ * The index split at the floor (store.h: terms and terms_new), moved every
+ * 7 users: PATCHes and DELETEs of users on both sides of it, then check
+ * and the brute-force comparison.
+ */
+Test(sindex, matches_brute_force_across_the_floor)
+{
+	static const char *const bodies[] = {
+		"{\"user_metadata\":{\"plan\":\"gold\",\"tags\":[\"red\"]}}",
+		"{\"app_metadata\":{\"tier\":1,\"roles\":null}}",
+		"{\"blocked\":true,\"given_name\":\"Ann\"}",
+	};
+	struct mk_err err;
+	struct th_res r;
+	size_t problems = 99;
+	char uri[512], q[128];
+	int i;
+
+	store_search_new_max = 7;
+	load_users(90);
+	for (i = 0; i < 90; i += 4) {
+		snprintf(q, sizeof(q), "/api/v2/users?q=user_metadata.seq%%3A%d", i);
+		json_object_put(one_user(q, uri, sizeof(uri)));
+		if (i % 3 == 0)
+			r = call("DELETE", uri, NULL);
+		else
+			r = call("PATCH", uri, bodies[i % 3]);
+		cr_assert(r.status == 200 || r.status == 204, "%s: %d %s", uri, r.status, r.body);
+		th_res_free(&r);
+	}
+	cr_assert_eq(sindex_check(env.st, NULL, NULL, &problems, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(problems, 0);
+	run_queries(60);
+	/* And after a rebuild (everything in terms, the floor above all). */
+	cr_assert_eq(sindex_rebuild(env.st, NULL, NULL, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(sindex_check(env.st, NULL, NULL, &problems, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(problems, 0);
+	load_users(10);
+	cr_assert_eq(sindex_check(env.st, NULL, NULL, &problems, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(problems, 0);
+	run_queries(20);
 }
 
 Test(sindex, patch_is_visible_at_once)

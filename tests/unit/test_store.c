@@ -1056,7 +1056,7 @@ Test(store, newer_schema_refused)
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
-	MDB_val k = { 6, (void *)(uintptr_t)"schema" }, v = { 1, (void *)(uintptr_t)"6" };
+	MDB_val k = { 6, (void *)(uintptr_t)"schema" }, v = { 1, (void *)(uintptr_t)"7" };
 
 	s = open_store(0, 0);
 	store_close(s);
@@ -1075,7 +1075,7 @@ Test(store, newer_schema_refused)
 	memset(&err, 0, sizeof(err));
 	cr_assert_eq(store_open(&o, &s, &err), MK_ERR_INTERNAL);
 	cr_assert_null(s);
-	cr_assert(strstr(err.msg, "schema version 6") != NULL, "message: %s", err.msg);
+	cr_assert(strstr(err.msg, "schema version 7") != NULL, "message: %s", err.msg);
 	o.read_only = 1;
 	cr_assert_eq(store_open(&o, &s, &err), MK_ERR_INTERNAL);
 }
@@ -1765,6 +1765,242 @@ Test(store, search_put_sorted_appends_and_inserts)
 	cr_assert_eq(n, 9);
 	store_txn_end(t);
 	store_close(s);
+}
+
+/*
+ * The index in two tables split at the floor (terms below, terms_new at or
+ * above; see store.h): whatever the moves, readers see one index.  Random
+ * puts and deletes, new numbers going up as new users' do and old ones
+ * changed as PATCHes do, several a transaction, against a table of what
+ * should be there; after each transaction scan, get, count, has and
+ * entries must say exactly that, in ascending order, with nothing on the
+ * wrong side of the floor.  With moves at every put (0), every few users
+ * (3), and never (1000).
+ */
+#define SPLIT_KEYS 5
+#define SPLIT_NUMS 80
+
+struct split {
+	unsigned char want[SPLIT_KEYS][SPLIT_NUMS + 1];
+	uint64_t r;
+	uint32_t next;       /* the next new number */
+};
+
+static const char *const split_keys[SPLIT_KEYS] = { "a", "ab", "b", "email\x01x", "z" };
+
+static uint32_t
+split_rnd(struct split *sp, uint32_t n)
+{
+	sp->r = sp->r * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (uint32_t)(sp->r >> 33) % n;
+}
+
+static enum mk_code
+split_tx(struct store_txn *t, void *ctx, struct mk_err *err)
+{
+	struct split *sp = ctx;
+	uint32_t num, i, ops;
+	int key;
+	enum mk_code rc;
+
+	(void)err;
+	ops = 1 + split_rnd(sp, 6);
+	for (i = 0; i < ops; i++) {
+		key = (int)split_rnd(sp, SPLIT_KEYS);
+		if (split_rnd(sp, 3) == 0 && sp->next <= SPLIT_NUMS)
+			num = sp->next++;          /* a new user */
+		else
+			num = 1 + split_rnd(sp, sp->next > 1 ? sp->next - 1 : 1);
+		if (split_rnd(sp, 4) == 0) {
+			rc = store_search_del(t, sl(split_keys[key]), num);
+			sp->want[key][num] = 0;
+		} else {
+			rc = store_search_put(t, sl(split_keys[key]), num);
+			sp->want[key][num] = 1;
+		}
+		if (rc != MK_OK)
+			return rc;
+	}
+	return MK_OK;
+}
+
+struct split_seen {
+	char s[4096];
+	size_t n;
+	uint32_t last;
+	int ordered;
+};
+
+static int
+split_seen_fn(void *ctx, struct mk_slice key, const void *nums, size_t n)
+{
+	struct split_seen *ss = ctx;
+	size_t i, l;
+	uint32_t x;
+
+	for (i = 0; i < n; i++) {
+		memcpy(&x, (const char *)nums + i * sizeof(x), sizeof(x));
+		if (ss->n > 0 && x <= ss->last)
+			ss->ordered = 0;
+		ss->last = x;
+		ss->n++;
+		l = strlen(ss->s);
+		snprintf(ss->s + l, sizeof(ss->s) - l, "%.*s:%u,", (int)key.n, key.p, x);
+	}
+	return 0;
+}
+
+static void
+split_verify(struct store *s, const struct split *sp, size_t *in_new)
+{
+	struct store_txn *t;
+	struct store_stats st;
+	struct mk_err err;
+	struct split_seen ss;
+	char want[4096];
+	size_t n, total = 0, l, i;
+	uint32_t num;
+	int k, has;
+
+	want[0] = '\0';
+	cr_assert_eq(store_read_begin(s, &t), MK_OK);
+	for (k = 0; k < SPLIT_KEYS; k++) {
+		memset(&ss, 0, sizeof(ss));
+		ss.ordered = 1;
+		cr_assert_eq(store_search_get(t, sl(split_keys[k]), split_seen_fn, &ss), MK_OK);
+		cr_assert(ss.ordered, "key %d: numbers out of order: %s", k, ss.s);
+		for (num = 1, n = 0; num <= SPLIT_NUMS; num++) {
+			cr_assert_eq(store_search_has(t, sl(split_keys[k]), num, &has), MK_OK);
+			cr_assert_eq(has, sp->want[k][num], "key %d num %u", k, num);
+			if (sp->want[k][num]) {
+				n++;
+				l = strlen(want);
+				snprintf(want + l, sizeof(want) - l, "%s:%u,", split_keys[k], num);
+			}
+		}
+		cr_assert_eq(ss.n, n, "key %d: get gave %zu, want %zu", k, ss.n, n);
+		cr_assert_eq(store_search_count(t, sl(split_keys[k]), &n), MK_OK);
+		cr_assert_eq(n, ss.n, "key %d: count", k);
+		total += n;
+	}
+	memset(&ss, 0, sizeof(ss));
+	ss.ordered = 1;
+	cr_assert_eq(store_search_scan(t, split_seen_fn, &ss), MK_OK);
+	cr_assert_str_eq(ss.s, want);
+	cr_assert_eq(store_search_entries(t, &n), MK_OK);
+	cr_assert_eq(n, total);
+	cr_assert_eq(store_search_misplaced(t, &n), MK_OK);
+	cr_assert_eq(n, 0);
+	store_txn_end(t);
+	cr_assert_eq(store_stat(s, &st, &err), MK_OK, "%s", err.msg);
+	for (i = 0; i < st.ntables; i++)
+		if (strcmp(st.tables[i].name, "terms_new") == 0)
+			*in_new += st.tables[i].entries;
+}
+
+Test(store, search_split_at_the_floor_is_one_index)
+{
+	static const size_t maxes[] = { 0, 3, 1000 };
+	struct split sp;
+	struct store *s;
+	struct mk_err err;
+	size_t m, step, in_new;
+
+	for (m = 0; m < sizeof(maxes) / sizeof(maxes[0]); m++) {
+		store_search_new_max = maxes[m];
+		th_rmtree(envdir);
+		s = open_store(0, 0);
+		memset(&sp, 0, sizeof(sp));
+		sp.r = 42 + m;
+		sp.next = 1;
+		in_new = 0;
+		for (step = 0; step < 120; step++) {
+			cr_assert_eq(store_write(s, split_tx, &sp, &err), MK_OK, "%s", err.msg);
+			split_verify(s, &sp, &in_new);
+		}
+		/* The moves happened (or, for 0, never left anything behind). */
+		if (maxes[m] == 0)
+			cr_assert_eq(in_new, 0);
+		else
+			cr_assert_gt(in_new, 0);
+		store_close(s);
+	}
+	store_search_new_max = 64;
+}
+
+/*
+ * check's proof of the split: entries on the wrong side of the floor (the
+ * floor moved under them) are counted by store_search_misplaced.
+ */
+static enum mk_code
+split_two_tx(struct store_txn *t, void *ctx, struct mk_err *err)
+{
+	enum mk_code rc;
+
+	(void)ctx;
+	(void)err;
+	if ((rc = store_search_put(t, sl("a"), 5)) != MK_OK)
+		return rc;
+	return store_search_put(t, sl("b"), 7);
+}
+
+static void
+set_floor(uint32_t floor)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = { 9, (void *)(uintptr_t)"termfloor" }, v = { sizeof(floor), &floor };
+
+	cr_assert_eq(mdb_env_create(&env), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(env, 32), 0);
+	cr_assert_eq(mdb_env_open(env, envdir, 0, 0600), 0);
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	cr_assert_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+static size_t
+misplaced(void)
+{
+	struct store *s = open_store(0, 1);
+	struct store_txn *t;
+	size_t n = 99;
+
+	cr_assert_eq(store_read_begin(s, &t), MK_OK);
+	cr_assert_eq(store_search_misplaced(t, &n), MK_OK);
+	store_txn_end(t);
+	store_close(s);
+	return n;
+}
+
+Test(store, search_misplaced_entries_are_counted)
+{
+	struct store *s;
+	struct mk_err err;
+
+	s = open_store(0, 0);
+	cr_assert_eq(store_write(s, split_two_tx, NULL, &err), MK_OK, "%s", err.msg);
+	store_close(s);
+	cr_assert_eq(misplaced(), 0);
+	/* Both in terms_new (the floor of a new store is 1): now below it. */
+	set_floor(6);
+	cr_assert_eq(misplaced(), 1);
+	set_floor(100);
+	cr_assert_eq(misplaced(), 2);
+	set_floor(1);
+	cr_assert_eq(misplaced(), 0);
+	/* Moved to terms (the floor rises to 8), then the floor lowered under them. */
+	s = open_store(0, 0);
+	store_search_new_max = 0;
+	cr_assert_eq(store_write(s, split_two_tx, NULL, &err), MK_OK, "%s", err.msg);
+	store_search_new_max = 64;
+	store_close(s);
+	cr_assert_eq(misplaced(), 0);
+	set_floor(6);
+	cr_assert_eq(misplaced(), 1);
 }
 
 /*
