@@ -10,8 +10,10 @@
  * report the second, warm, pass).
  *
  * usage: api_write -d DIR -n USERS -c COUNT [-m patch|post|get] [-D] [-L] [-R]
- *                  [-p] [-s SEED] [-b BODY] [-W]
+ *                  [-p] [-s SEED] [-b BODY] [-W] [-F USERS]
  *   -b  every PATCH sends BODY instead of wrk.lua's bodies
+ *   -F  store_search_new_max: new users' search entries moved from
+ *       terms_new into terms every USERS users (default 64)
  *   -W  PATCHes go the whole way (svc_patch_whole: parse and write the whole
  *       record), to compare with the default, which parses what changes
  *   -D  durable commits (default: relaxed, as bench/run's relaxed rounds)
@@ -103,7 +105,7 @@ main(int argc, char *argv[])
 	int ch, durable = 0, logs = 1, limits = 1, post, get, want, pass, passes = 1;
 	double secs, c0, c1;
 
-	while ((ch = getopt(argc, argv, "d:n:c:m:DLRps:b:W")) != -1) {
+	while ((ch = getopt(argc, argv, "d:n:c:m:DLRps:b:WF:")) != -1) {
 		switch (ch) {
 		case 'd': dir = optarg; break;
 		case 'n': users = strtoul(optarg, NULL, 10); break;
@@ -116,6 +118,7 @@ main(int argc, char *argv[])
 		case 's': seed = strtoul(optarg, NULL, 10); break;
 		case 'b': fixed = optarg; break;
 		case 'W': svc_patch_whole = 1; break;
+		case 'F': store_search_new_max = strtoul(optarg, NULL, 10); break;
 		default: goto usage;
 		}
 	}
@@ -201,6 +204,6 @@ main(int argc, char *argv[])
 	return bad == 0 ? 0 : 1;
 usage:
 	fprintf(stderr, "usage: api_write -d DIR -n USERS -c COUNT [-m patch|post|get] [-D] [-L] "
-	    "[-R] [-p] [-s SEED] [-b BODY] [-W]\n");
+	    "[-R] [-p] [-s SEED] [-b BODY] [-W] [-F USERS]\n");
 	return 2;
 }
