@@ -289,7 +289,10 @@ gc_stats(const struct gc *g, struct gc_stats *st)
 
 /*
  * Settle the batch of a leader that died holding the lock (called with
- * the lock, after EOWNERDEAD).  The store says whether it committed.
+ * the lock, after EOWNERDEAD).  The store says whether it committed:
+ * store_batch_mark waits for LMDB's writer lock, so a commit the leader
+ * finished in the file before it died counts even when LMDB's readers
+ * were not yet told of it.
  */
 static void
 recover(struct gc *g, struct store *s)

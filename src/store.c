@@ -1618,19 +1618,33 @@ fail:
 	return code;
 }
 
+/*
+ * Read in a write transaction, not a read one.  A reader's snapshot is
+ * LMDB's shared "last txnid" in the lock file, which a committing writer
+ * brings up to its new meta page only after it wrote that page: a leader
+ * killed in between (a kill that arrives during the synchronous meta page
+ * write takes effect as it returns) leaves its batch committed in the file
+ * and that txnid one behind, and a reader would see the mark of the batch
+ * before: the committed batch would run again.  Beginning a write takes
+ * LMDB's writer mutex, whose recovery from a dead owner sets that txnid
+ * from the newest meta page (and a live writer's commit is complete when
+ * it lets the mutex go), so the mark read here is the last committed one.
+ */
 enum mk_code
 store_batch_mark(struct store *s, uint64_t *mark)
 {
-	struct store_txn *t;
+	struct store_txn t;
+	struct mk_err err;
 	MDB_val k, v;
 	enum mk_code code;
 	int rc;
 
-	if ((code = store_read_begin(s, &t)) != MK_OK)
+	if ((code = write_allowed(s, &err)) != MK_OK ||
+	    (code = write_begin(s, &t, &err)) != MK_OK)
 		return code;
 	k.mv_data = (void *)(uintptr_t)BATCH_KEY;
 	k.mv_size = strlen(BATCH_KEY);
-	rc = mdb_get(t->txn, s->dbi[DB_META], &k, &v);
+	rc = mdb_get(t.txn, s->dbi[DB_META], &k, &v);
 	if (rc == MDB_NOTFOUND) {
 		*mark = 0;
 		code = MK_OK;
@@ -1642,7 +1656,7 @@ store_batch_mark(struct store *s, uint64_t *mark)
 		memcpy(mark, v.mv_data, sizeof(*mark));
 		code = MK_OK;
 	}
-	store_txn_end(t);
+	mdb_txn_abort(t.txn);
 	return code;
 }
 

@@ -169,8 +169,11 @@ enum mk_code store_write_batch(struct store *s, struct store_batch_item *items, 
     uint64_t mark, struct mk_err *err);
 /*
  * The mark of the last batch committed (0 when none ever was): tells the
- * leader that settles a dead leader's batch whether it committed.
- * Errors: MK_ERR_INTERNAL.
+ * leader that settles a dead leader's batch whether it committed.  Read
+ * in a write transaction (it waits for LMDB's writer lock), so that a
+ * commit a dead process completed in the file counts even when LMDB's
+ * shared state was not yet brought up to it (a read would miss it).
+ * Outside any transaction of s.  Errors: MK_ERR_INTERNAL.
  */
 enum mk_code store_batch_mark(struct store *s, uint64_t *mark);
 /*

@@ -16,6 +16,12 @@
  *                              batch did not commit; the next leader runs
  *                              every write of it exactly once, but for the
  *                              dead one's own (dropped)
+ *   dead_leader_committed_runs_none_again
+ *                              a leader SIGKILLed right after LMDB wrote
+ *                              its batch's meta page (the commit is in the
+ *                              file), before LMDB's shared "last txnid" was
+ *                              brought up to it: the next leader finds the
+ *                              batch committed and runs none of it again
  *   dead_owner_write_is_dropped a worker SIGKILLed while its write waits
  *                              to be taken: no later batch applies it (its
  *                              client was told it failed), and its slot
@@ -30,14 +36,14 @@
  *                              sleep ended by its timeout (5 s here)
  *                              rather than a wake-up
  */
-#define _XOPEN_SOURCE 700
-#define _DEFAULT_SOURCE
+#define _GNU_SOURCE
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include <criterion/criterion.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -383,6 +389,29 @@ Test(gc, lone_write_leads_itself)
 static char flagpath[160];
 
 /*
+ * Set in a leader by "die-at-meta": the next meta page LMDB writes (its
+ * commit's last write, a pwrite into the first two pages of the data
+ * file) is written, then the process gets SIGKILL, as a kill that arrives
+ * during that write takes effect when it returns: after the commit is in
+ * the file, before LMDB updates its shared "last txnid" in the lock file.
+ */
+static int die_at_meta;
+
+ssize_t
+pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	static ssize_t (*real)(int, const void *, size_t, off_t);
+	ssize_t r;
+
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "pwrite");
+	r = real(fd, buf, n, off);
+	if (die_at_meta && off < 2 * sysconf(_SC_PAGESIZE))
+		raise(SIGKILL);
+	return r;
+}
+
+/*
  * "inc:K" adds one to the counter K (a token record, read and written in
  * the transaction); "die" kills its leader the first time it runs.
  */
@@ -403,6 +432,13 @@ count_apply(struct store_txn *t, void *ctx, const void *req, size_t n,
 			raise(SIGKILL);
 		}
 		return MK_OK;
+	}
+	if (n == 11 && memcmp(req, "die-at-meta", 11) == 0) {
+		/* Counted as "inc:" is; its leader dies as the batch commits. */
+		if ((fd = open(flagpath, O_CREAT | O_EXCL | O_WRONLY, 0600)) != -1) {
+			close(fd);
+			die_at_meta = 1;
+		}
 	}
 	key.p = req;
 	key.n = n;
@@ -499,6 +535,54 @@ Test(gc, dead_leader_runs_once)
 		recovered_by_all += reps[i].applied;
 	/* The dead leader's batch ran again, but for its own write. */
 	cr_assert_geq(recovered_by_all, 3);
+	gc_free(g);
+	store_close(s);
+}
+
+Test(gc, dead_leader_committed_runs_none_again)
+{
+	static const char *reqs[] = { "inc:a", "die-at-meta", "inc:c", "inc:d" };
+	struct store *s;
+	struct gc *g = NULL;
+	struct mk_err err;
+	pid_t pids[4];
+	int i, st, killed = 0, ok = 0, dead = -1;
+
+	snprintf(flagpath, sizeof(flagpath), "%s/died", tmpdir);
+	cr_assert_not_null(s = open_store());
+	cr_assert_eq(gc_new(8, 4096, &g, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(pipe(ready_pipe), 0);
+	cr_assert_eq(pipe(go_pipe), 0);
+	for (i = 0; i < 4; i++) {
+		cr_assert_neq(pids[i] = fork(), -1);
+		if (pids[i] == 0)
+			child_count(g, i, reqs[i]);
+	}
+	pause_and_go(g, s, 4);
+	wait_pending(g, 4);
+	gc_resume(g);
+	for (i = 0; i < 4; i++) {
+		cr_assert_eq(waitpid(pids[i], &st, 0), pids[i]);
+		if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) {
+			killed++;
+			dead = i;
+		} else if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && reps[i].code == MK_OK)
+			ok++;
+	}
+	cr_assert_eq(access(flagpath, F_OK), 0, "the leader did die");
+	cr_assert_eq(killed, 1);
+	cr_assert_eq(ok, 3, "every live owner got its committed write's answer");
+	/*
+	 * The batch committed (its leader died after the meta page was in
+	 * the file): every write of it once, the dead leader's own included;
+	 * none run again.
+	 */
+	for (i = 0; i < 4; i++)
+		cr_assert_eq(counter(s, reqs[i]), 1, "%s: %ld (the leader was %s)", reqs[i],
+		    counter(s, reqs[i]), reqs[dead]);
+	for (i = 0; i < 4; i++)
+		cr_assert_eq(reps[i].applied, 0, "%s's process applied %lu writes after the "
+		    "committed batch", reqs[i], reps[i].applied);
 	gc_free(g);
 	store_close(s);
 }
