@@ -7,7 +7,8 @@
  *        -> DONE (leader: result in data) -> FREE (owner, result read).
  * Only the owner moves FREE->POSTED and DONE->FREE; only the lock holder
  * moves POSTED->TAKEN->DONE (and TAKEN->POSTED when a dead leader's batch
- * did not commit, and POSTED->FREE when the owner is dead).
+ * did not commit, TAKEN->FREE for that leader's own write, and
+ * POSTED->FREE when the owner is dead).
  *
  * An owner holds its slot's "life" mutex (robust, process-shared) from
  * gc_attach until it dies; the kernel lets it go as the process exits,
@@ -83,6 +84,7 @@ struct gc_hdr {
 	pthread_mutex_t lock;    /* robust, process-shared: the leader's */
 	uint64_t next_batch;     /* under lock */
 	uint64_t cur_batch;      /* under lock: the batch being applied, 0 none */
+	int32_t cur_leader;      /* under lock: cur_batch's leader's slot, -1 none */
 	unsigned nslots;
 	size_t slot_bytes;
 	size_t stride;           /* bytes from one slot to the next */
@@ -248,6 +250,7 @@ gc_new(unsigned nslots, size_t slot_bytes, struct gc **out, struct mk_err *err)
 		free(g);
 		return mk_fail(err, MK_ERR_INTERNAL, "group commit: robust mutex");
 	}
+	g->h->cur_leader = -1;
 	g->h->nslots = nslots;
 	g->h->slot_bytes = slot_bytes;
 	g->h->stride = stride;
@@ -298,7 +301,7 @@ static void
 recover(struct gc *g, struct store *s)
 {
 	uint64_t b = g->h->cur_batch, mark = 0;
-	int committed;
+	int committed, leader = g->h->cur_leader;
 	unsigned i;
 
 	if (b == 0)
@@ -318,6 +321,18 @@ recover(struct gc *g, struct store *s)
 
 		if (st_get(sl) != GC_TAKEN || sl->batch != b)
 			continue;
+		if (committed == 0 && (int)i == leader) {
+			/*
+			 * The dead leader's own write: dropped here, not left to
+			 * lead()'s owner_alive.  The kernel lets a dead process's
+			 * robust mutexes go one by one, the lock it took last (this
+			 * one) before its life mutex, which may still look held.
+			 */
+			sl->owner = 0;
+			st_set(sl, GC_FREE);
+			g->st.dropped++;
+			continue;
+		}
 		if (committed == 0) {
 			st_set(sl, GC_POSTED);
 		} else {
@@ -334,6 +349,7 @@ recover(struct gc *g, struct store *s)
 	    committed == 1 ? "had committed: results handed out" :
 	    committed == 0 ? "had not committed: its writes run again" : "failed");
 	g->h->cur_batch = 0;
+	g->h->cur_leader = -1;
 	g->st.recovered++;
 }
 
@@ -510,6 +526,7 @@ lead(struct gc *g, struct store *s)
 	b = g->h->next_batch++;
 	/* Before any slot is TAKEN: a successor settles them by this number. */
 	g->h->cur_batch = b;
+	g->h->cur_leader = g->mine;
 	for (i = 0; i < g->h->nslots; i++) {
 		struct gc_slot *sl = slot_at(g, i);
 
@@ -537,6 +554,7 @@ lead(struct gc *g, struct store *s)
 	}
 	if (n == 0) {
 		g->h->cur_batch = 0;
+		g->h->cur_leader = -1;
 		goto out;
 	}
 	memset(&berr, 0, sizeof(berr));
@@ -562,6 +580,7 @@ lead(struct gc *g, struct store *s)
 	 * ever otherwise).
 	 */
 	g->h->cur_batch = 0;
+	g->h->cur_leader = -1;
 	g->st.led++;
 	g->st.applied += n;
 out:

@@ -22,6 +22,14 @@
  *                              file), before LMDB's shared "last txnid" was
  *                              brought up to it: the next leader finds the
  *                              batch committed and runs none of it again
+ *   dead_leader_own_write_dropped
+ *                              the group's lock left by a dead leader while
+ *                              its life mutex still looks held (a thread
+ *                              that exits inside its batch, its process
+ *                              alive: a killed process's robust mutexes are
+ *                              let go one by one, that lock first): the
+ *                              batch runs again without the leader's own
+ *                              write
  *   dead_owner_write_is_dropped a worker SIGKILLed while its write waits
  *                              to be taken: no later batch applies it (its
  *                              client was told it failed), and its slot
@@ -47,10 +55,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -440,6 +450,14 @@ count_apply(struct store_txn *t, void *ctx, const void *req, size_t n,
 			die_at_meta = 1;
 		}
 	}
+	if (n == 11 && memcmp(req, "exit-thread", 11) == 0) {
+		/* Counted as "inc:" is; the first time, its leader's thread
+		 * exits here, holding the group's lock and LMDB's. */
+		if ((fd = open(flagpath, O_CREAT | O_EXCL | O_WRONLY, 0600)) != -1) {
+			close(fd);
+			syscall(SYS_exit, 0);
+		}
+	}
 	key.p = req;
 	key.n = n;
 	if (n > 5 && memcmp(req, "slow:", 5) == 0) {
@@ -583,6 +601,88 @@ Test(gc, dead_leader_committed_runs_none_again)
 	for (i = 0; i < 4; i++)
 		cr_assert_eq(reps[i].applied, 0, "%s's process applied %lu writes after the "
 		    "committed batch", reqs[i], reps[i].applied);
+	gc_free(g);
+	store_close(s);
+}
+
+static int hold_pipe[2];   /* the parent lets child_thread_leader go */
+
+struct thread_write {
+	struct gc *g;
+	struct store *s;
+};
+
+static void *
+thread_write(void *arg)
+{
+	struct thread_write *a = arg;
+	struct mk_err err;
+
+	(void)gc_write(a->g, a->s, "exit-thread", 11, NULL, &err);
+	return NULL;
+}
+
+/*
+ * A worker whose write a thread of its own posts and leads: the thread
+ * exits inside the batch, the process (and its life mutex, held by the
+ * main thread) lives on until the parent lets it go.
+ */
+static void
+child_thread_leader(struct gc *g, int i)
+{
+	struct thread_write a;
+	struct store *s;
+	pthread_t th;
+	char c;
+
+	close(hold_pipe[1]);   /* a parent that fails lets it go too */
+	if ((s = open_store()) == NULL || gc_attach(g, s, count_apply, NULL) != MK_OK)
+		_exit(3);
+	a.g = g;
+	a.s = s;
+	if (pthread_create(&th, NULL, thread_write, &a) != 0 || pthread_join(th, NULL) != 0)
+		_exit(5);
+	reps[i].code = MK_OK;
+	if (write(ready_pipe[1], "r", 1) != 1 || read(hold_pipe[0], &c, 1) != 1)
+		_exit(4);
+	_exit(0);
+}
+
+Test(gc, dead_leader_own_write_dropped)
+{
+	struct store *s;
+	struct gc *g = NULL;
+	struct mk_err err;
+	pid_t pids[2];
+	char c;
+
+	snprintf(flagpath, sizeof(flagpath), "%s/died", tmpdir);
+	cr_assert_not_null(s = open_store());
+	cr_assert_eq(gc_new(8, 4096, &g, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(pipe(ready_pipe), 0);
+	cr_assert_eq(pipe(go_pipe), 0);
+	cr_assert_eq(pipe(hold_pipe), 0);
+	cr_assert_neq(pids[0] = fork(), -1);
+	if (pids[0] == 0)
+		child_thread_leader(g, 0);
+	/* Its leader thread is gone, holding the lock; its life mutex is held. */
+	cr_assert_eq(read(ready_pipe[0], &c, 1), 1);
+	cr_assert_eq(access(flagpath, F_OK), 0, "the leader thread did exit");
+	cr_assert_eq(gc_pending(g), 0, "its write is in the dead leader's batch");
+	/* The next worker settles the batch (in gc_attach) and then writes. */
+	cr_assert_neq(pids[1] = fork(), -1);
+	if (pids[1] == 0)
+		child_count(g, 1, "inc:b");
+	cr_assert_eq(read(ready_pipe[0], &c, 1), 1);
+	cr_assert_eq(write(go_pipe[1], "g", 1), 1);
+	reap(&pids[1], 1);
+	cr_assert_eq(write(hold_pipe[1], "g", 1), 1);
+	reap(&pids[0], 1);
+	cr_assert_eq(reps[1].code, MK_OK);
+	cr_assert_eq(counter(s, "inc:b"), 1);
+	cr_assert_eq(counter(s, "exit-thread"), 0,
+	    "the dead leader's own write ran again (%ld)", counter(s, "exit-thread"));
+	cr_assert_eq(reps[1].applied, 1, "the next leader applied %lu writes", reps[1].applied);
 	gc_free(g);
 	store_close(s);
 }
