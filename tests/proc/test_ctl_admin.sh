@@ -483,6 +483,21 @@ expect_rc 0 "repair of the search index"
 run -c "$tmp/conf" --db "$tmp/broken2" check
 expect_rc 0 "check after the search repair"
 rm -rf "$tmp/broken2"
+# The index split at the floor (terms below meta termfloor, terms_new at or
+# above): a floor lowered under every entry puts them all on its wrong side.
+cp -r "$db" "$tmp/broken3"
+rm -f "$tmp/broken3/lock.mdb"
+printf 'termfloor\n\\01\\00\\00\\00\n' | mdb_load -T -s meta "$tmp/broken3"
+run -c "$tmp/conf" --db "$tmp/broken3" check
+expect_rc 1 "check of a lowered floor"
+has "$tmp/out" "search: .* keys with numbers on the wrong side of the new users' floor" \
+    "entries on the wrong side of the floor found"
+run -c "$tmp/conf" --db "$tmp/broken3" check --repair
+expect_rc 0 "repair of the split"
+has "$tmp/out" "repair: search index rebuilt" "search index rebuilt after the floor"
+run -c "$tmp/conf" --db "$tmp/broken3" check
+expect_rc 0 "check after the split's repair"
+rm -rf "$tmp/broken3"
 # A record that is not valid is reported, and not "repaired" away.
 printf 'auth0|junk\n\\00\\00\\00q{"email":"junk"\n' | mdb_load -T -s users "$tmp/broken"
 run -c "$tmp/conf" --db "$tmp/broken" check --repair
