@@ -881,6 +881,90 @@ Test(sindex, schema1_store_is_upgraded)
 	cr_assert_eq(problems, 0);
 }
 
+/*
+ * A store written by the schema-5 format (tests/data/schema5: every search
+ * entry in terms, no terms_new, no floor) opens, is upgraded once without a
+ * rebuild (its index stays ready and passes check), and answers exactly:
+ * its own users, then new users (in terms_new, moved into terms every 7),
+ * then PATCHes and DELETEs of its own users.
+ */
+Test(sindex, schema5_store_is_upgraded)
+{
+	static const char *qs[] = {
+		"user_metadata.plan:pro",
+		"user_metadata.address.city:Springfield AND NOT user_metadata.newsletter:true",
+		"app_metadata.flags.beta:true OR user_metadata.theme:dark",
+		"_exists_:app_metadata.customer_id",
+		"email:u3@example.com",
+	};
+	static const char *const olds[] = {
+		"auth0|000000000000000000000000", "auth0|9e3779b19e3779b19e3779b1",
+		"auth0|3c6ef3623c6ef3623c6ef362",
+	};
+	struct store_opts o = { 0 };
+	struct mk_err err;
+	struct th_res r;
+	char id[AUTH_ID_LEN + 1], cmd[1024], uri[256], enc[128];
+	size_t problems = 99, i;
+	int ready = 0;
+	struct store_txn *t;
+
+	store_close(env.st);
+	env.st = env.db.st = NULL;
+	th_rmtree(env.db.dir);
+	cr_assert_eq(mkdir(env.db.dir, 0700), 0, "mkdir %s: %s", env.db.dir, strerror(errno));
+	snprintf(cmd, sizeof(cmd), "mdb_load -f %s/schema5/store.dump %s 2>/dev/null",
+	    MK_TEST_DATA, env.db.dir);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	o.dir = env.db.dir;
+	o.map_size = 256u << 20;
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(store_open(&o, &env.st, &err), MK_OK, "%s", err.msg);
+	env.db.st = env.st;
+	cr_assert_eq(auth_token_create(env.st, &(struct auth_grant){ SC_ALL, NULL, 0 },
+	    env.admin, id, &err), MK_OK);
+	cr_assert_eq(store_read_begin(env.st, &t), MK_OK);
+	cr_assert_eq(store_search_ready(t, &ready), MK_OK);
+	store_txn_end(t);
+	cr_assert_eq(ready, 1, "the upgrade must keep the schema-5 index");
+	cr_assert_eq(sindex_check(env.st, count_line, NULL, &problems, &err), MK_OK);
+	cr_assert_eq(problems, 0);
+	for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
+		compare(qs[i], "user_id:1", 100);
+	/* New users above the floor, moved into terms every 7. */
+	store_search_new_max = 7;
+	load_users(20);
+	cr_assert_eq(sindex_check(env.st, count_line, NULL, &problems, &err), MK_OK);
+	cr_assert_eq(problems, 0);
+	for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
+		compare(qs[i], "user_id:1", 100);
+	run_queries(20);
+	/* The schema-5 users changed: their entries below the floor. */
+	for (i = 0; i < sizeof(olds) / sizeof(olds[0]); i++) {
+		urlencode(olds[i], enc, sizeof(enc));
+		snprintf(uri, sizeof(uri), "/api/v2/users/%s", enc);
+		if (i == 2)
+			r = call("DELETE", uri, NULL);
+		else
+			r = call("PATCH", uri, "{\"user_metadata\":{\"plan\":\"pro\","
+			    "\"theme\":null},\"app_metadata\":{\"flags\":{}}}");
+		cr_assert(r.status == 200 || r.status == 204, "%s: %d %s", uri, r.status, r.body);
+		th_res_free(&r);
+	}
+	cr_assert_eq(sindex_check(env.st, count_line, NULL, &problems, &err), MK_OK);
+	cr_assert_eq(problems, 0);
+	for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
+		compare(qs[i], "user_id:1", 100);
+	/* Opened again: nothing more to upgrade, the index stays complete. */
+	store_close(env.st);
+	env.st = env.db.st = NULL;
+	cr_assert_eq(store_open(&o, &env.st, &err), MK_OK, "%s", err.msg);
+	env.db.st = env.st;
+	cr_assert_eq(sindex_check(env.st, NULL, NULL, &problems, &err), MK_OK);
+	cr_assert_eq(problems, 0);
+	run_queries(20);
+}
+
 /* ---- the work budget (finding 1 of issue 12) ---- */
 
 static int
