@@ -10,8 +10,10 @@
  * report the second, warm, pass).
  *
  * usage: api_write -d DIR -n USERS -c COUNT [-m patch|post|get] [-D] [-L] [-R]
- *                  [-p] [-s SEED] [-b BODY] [-W] [-F USERS]
+ *                  [-p] [-s SEED] [-b BODY] [-W] [-F USERS] [-G]
  *   -b  every PATCH sends BODY instead of wrk.lua's bodies
+ *   -G  writes through a group commit of this process alone (svc_group_commit),
+ *       as a worker's go: encoded, posted, applied by this process as leader
  *   -F  store_search_new_max: new users' search entries moved from
  *       terms_new into terms every USERS users (default 64)
  *   -W  PATCHes go the whole way (svc_patch_whole: parse and write the whole
@@ -33,6 +35,7 @@
 #include "api.h"
 #include "auth.h"
 #include "err.h"
+#include "gc.h"
 #include "ratelimit.h"
 #include "store.h"
 #include "svc.h"
@@ -93,6 +96,7 @@ main(int argc, char *argv[])
 	struct store *s = NULL;
 	struct api_conf conf;
 	struct ratelimit *rl = NULL;
+	struct gc *g = NULL;
 	struct http_req rq;
 	struct http_resp rs;
 	struct mk_err err;
@@ -102,10 +106,10 @@ main(int argc, char *argv[])
 	unsigned long users = 0, count = 0, i, seed = 1, nonce;
 	unsigned long long r;
 	long bad = 0;
-	int ch, durable = 0, logs = 1, limits = 1, post, get, want, pass, passes = 1;
+	int ch, durable = 0, logs = 1, limits = 1, group = 0, post, get, want, pass, passes = 1;
 	double secs, c0, c1;
 
-	while ((ch = getopt(argc, argv, "d:n:c:m:DLRps:b:WF:")) != -1) {
+	while ((ch = getopt(argc, argv, "d:n:c:m:DLRps:b:WF:G")) != -1) {
 		switch (ch) {
 		case 'd': dir = optarg; break;
 		case 'n': users = strtoul(optarg, NULL, 10); break;
@@ -119,6 +123,7 @@ main(int argc, char *argv[])
 		case 'b': fixed = optarg; break;
 		case 'W': svc_patch_whole = 1; break;
 		case 'F': store_search_new_max = strtoul(optarg, NULL, 10); break;
+		case 'G': group = 1; break;
 		default: goto usage;
 		}
 	}
@@ -147,6 +152,11 @@ main(int argc, char *argv[])
 		conf.rl = rl;
 		conf.rate_read.rate = conf.rate_write.rate = 12000000;
 		conf.rate_read.burst = conf.rate_write.burst = 200000;
+	}
+	if (group && (gc_new(4, 64 << 10, &g, &err) != MK_OK ||
+	    svc_group_commit(g, s, &conf.limits) != MK_OK)) {
+		fprintf(stderr, "api_write: group commit: %s\n", err.msg);
+		return 1;
 	}
 	memset(&rs, 0, sizeof(rs));
 	nonce = (unsigned long)time(NULL) * 1000 + (unsigned long)getpid() % 1000;
@@ -199,11 +209,15 @@ main(int argc, char *argv[])
 	printf("api_write %s %lu seconds %.2f per_s %.0f cpu_us_per_req %.1f failed %ld\n", mode,
 	    count, secs, count / secs, (c1 - c0) * 1e6 / count, bad);
 	http_resp_free(&rs);
+	if (g != NULL) {
+		svc_group_commit(NULL, s, &conf.limits);
+		gc_free(g);
+	}
 	ratelimit_free(rl);
 	store_close(s);
 	return bad == 0 ? 0 : 1;
 usage:
 	fprintf(stderr, "usage: api_write -d DIR -n USERS -c COUNT [-m patch|post|get] [-D] [-L] "
-	    "[-R] [-p] [-s SEED] [-b BODY] [-W] [-F USERS]\n");
+	    "[-R] [-p] [-s SEED] [-b BODY] [-W] [-F USERS] [-G]\n");
 	return 2;
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gc.h"
 #include "grant.h"
@@ -485,6 +486,8 @@ static const store_write_fn verb_tx[SVC__VERBS] = {
 };
 
 struct svc_wire {
+	uint64_t seq;                      /* the owner's (pid, seq): svc_own */
+	int64_t pid;
 	uint32_t verb;
 	uint32_t has_pre, pre_any, npre;   /* npre versions of SVC_VERSION_LEN bytes */
 	int64_t now_ms;
@@ -495,6 +498,22 @@ struct svc_wire {
 
 /* The group this process writes through (a worker's), or NULL. */
 static struct gc *svc_gc;
+
+/*
+ * The write this process has posted to the group, while gc_write runs: a
+ * leader applying its own write uses the op itself instead of parsing the
+ * body again from the wire (svc_apply).  Only a user create, whose body
+ * the transaction only reads (model_user_new copies what it keeps), so a
+ * run again alone (gc's "alone") sees it unchanged.  The wire says whose
+ * write it is: this process's id and a number it counts up.
+ */
+static struct {
+	const struct svc_op *op;
+	int64_t pid;
+	uint64_t seq;
+} svc_own;
+
+unsigned long svc_own_applied;   /* svc.h */
 
 /* Append a string of n bytes; its length is in the header. */
 static void
@@ -513,6 +532,8 @@ wire_encode(enum svc_verb v, const struct svc_op *op, struct mk_buf *b, struct m
 	size_t i, body_n = 0;
 
 	memset(&w, 0, sizeof(w));
+	w.seq = svc_own.seq;
+	w.pid = svc_own.pid;
 	w.verb = (uint32_t)v;
 	w.now_ms = op->mctx.now_ms;
 	if (op->mctx.new_id != NULL)
@@ -589,6 +610,14 @@ svc_apply(struct store_txn *t, void *ctx, const void *req, size_t n,
 	    w.new_secret[64] != '\0')
 		return mk_fail(err, MK_ERR_INTERNAL, "bad group write");
 	p += sizeof(w);
+	/* Its own write: the op as the owner made it, the record to out. */
+	if (svc_own.op != NULL && w.verb == SVC_USER_CREATE && w.pid == svc_own.pid &&
+	    w.seq == svc_own.seq) {
+		op = *svc_own.op;
+		op.out = out;
+		svc_own_applied++;
+		return verb_tx[w.verb](t, &op, err);
+	}
 	op_init(&op, (const struct svc_limits *)ctx, NULL, NULL, out);
 	if (w.id_n > 0 && (id = wire_dup(p, w.id_n)) == NULL)
 		goto nomem;
@@ -665,9 +694,14 @@ svc_write(struct store *s, enum svc_verb v, struct svc_op *op, struct mk_err *er
 	svc_log_next(NULL, 0);
 	if (svc_gc == NULL)
 		return store_write(s, verb_tx[v], op, err);
-	if ((rc = wire_encode(v, op, &req, err)) == MK_OK &&
-	    (rc = gc_write(svc_gc, s, req.p, req.n, &res, err)) == MK_OK &&
-	    op->out != NULL) {
+	svc_own.pid = (int64_t)getpid();
+	svc_own.seq++;
+	svc_own.op = v == SVC_USER_CREATE ? op : NULL;
+	rc = wire_encode(v, op, &req, err);
+	if (rc == MK_OK)
+		rc = gc_write(svc_gc, s, req.p, req.n, &res, err);
+	svc_own.op = NULL;
+	if (rc == MK_OK && op->out != NULL) {
 		buf_reset(op->out);
 		if (buf_add(op->out, res.p, res.n) == -1)
 			rc = mk_fail(err, MK_ERR_NOMEM, "out of memory");

@@ -194,5 +194,7 @@ enum mk_code svc_reindex(struct store *s, struct svc_reindex_counts *out,
  * that compare the two.  0 by default.
  */
 extern int svc_patch_whole;
+/* User creates a leader applied from its own op, not the wire (tests). */
+extern unsigned long svc_own_applied;
 
 #endif

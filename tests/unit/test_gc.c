@@ -8,6 +8,10 @@
  *                              create in one batch: the bad two change
  *                              nothing, the others commit, each answer is
  *                              what the write alone gives
+ *   creates_applied_from_the_op_or_the_wire
+ *                              three user creates in a batch: the
+ *                              leader's own from its op, the others from
+ *                              the wire; each answer the stored record
  *   lone_write_leads_itself    a write with nobody around is its own batch
  *   failed_write_leaves_nothing a write that fails after it changed
  *                              things: none of its changes stay, the
@@ -82,6 +86,7 @@ struct report {
 	char out[4096];
 	size_t out_n;
 	unsigned long led, applied, alone, timeouts;
+	unsigned long own;     /* svc_own_applied */
 };
 
 static struct report *reps;
@@ -217,11 +222,12 @@ report_stats(struct gc *g, struct report *r)
 	r->applied = st.applied;
 	r->alone = st.alone;
 	r->timeouts = st.timeouts;
+	r->own = svc_own_applied;
 }
 
 /* ---- a batch with failures in it ---- */
 
-enum op_kind { OP_PATCH_OK, OP_PATCH_INVALID, OP_PATCH_412, OP_CLIENT };
+enum op_kind { OP_PATCH_OK, OP_PATCH_INVALID, OP_PATCH_412, OP_CLIENT, OP_CREATE };
 
 static const char *user_ids[3];
 static char user_id_buf[3][64];
@@ -260,6 +266,16 @@ child_op(struct gc *g, int i, enum op_kind k)
 		body = parse("{\"name\":\"batched\",\"client_metadata\":{\"k\":\"v\"}}");
 		rc = svc_client_create(s, &lim, body, &out, &err);
 		break;
+	case OP_CREATE: {
+		char text[160];
+
+		snprintf(text, sizeof(text), "{\"email\":\"c%d@example.com\","
+		    "\"connection\":\"Username-Password-Authentication\","
+		    "\"user_metadata\":{\"c\":%d}}", i, i);
+		body = parse(text);
+		rc = svc_user_create(s, &lim, body, &out, &err);
+		break;
+	}
 	}
 	reps[i].code = rc;
 	memcpy(reps[i].msg, err.msg, sizeof(reps[i].msg));
@@ -366,6 +382,59 @@ Test(gc, batch_keeps_the_others)
 	store_close(s);
 }
 
+/*
+ * Three user creates in one batch: the leader applies its own from its op
+ * (svc_own: no parse of the wire), the other two from the wire; each
+ * answer is the stored record, with its own email and metadata.
+ */
+Test(gc, creates_applied_from_the_op_or_the_wire)
+{
+	struct store *s;
+	struct gc *g = NULL;
+	struct mk_err err;
+	struct json_object *o;
+	char *after, want[64];
+	pid_t pids[3];
+	unsigned long led = 0, applied = 0, own = 0;
+	int i;
+
+	cr_assert_not_null(s = open_store());
+	cr_assert_eq(gc_new(8, 64 << 10, &g, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(pipe(ready_pipe), 0);
+	cr_assert_eq(pipe(go_pipe), 0);
+	for (i = 0; i < 3; i++) {
+		cr_assert_neq(pids[i] = fork(), -1);
+		if (pids[i] == 0)
+			child_op(g, i, OP_CREATE);
+	}
+	pause_and_go(g, s, 3);
+	wait_pending(g, 3);
+	gc_resume(g);
+	reap(pids, 3);
+	for (i = 0; i < 3; i++) {
+		led += reps[i].led;
+		applied += reps[i].applied;
+		own += reps[i].own;
+	}
+	cr_assert_eq(led, 1, "one batch: %lu led", led);
+	cr_assert_eq(applied, 3);
+	cr_assert_eq(own, 1, "creates applied from the leader's own op: %lu", own);
+	for (i = 0; i < 3; i++) {
+		cr_assert_eq(reps[i].code, MK_OK, "%s", reps[i].msg);
+		cr_assert_not_null(o = parse(reps[i].out), "%s", reps[i].out);
+		after = stored(s, ST_USERS, jx_get_str(o, "user_id"));
+		cr_assert_str_eq(reps[i].out, after);
+		snprintf(want, sizeof(want), "\"email\":\"c%d@example.com\"", i);
+		cr_assert_not_null(strstr(after, want), "%s", after);
+		snprintf(want, sizeof(want), "\"user_metadata\":{\"c\":%d}", i);
+		cr_assert_not_null(strstr(after, want), "%s", after);
+		free(after);
+		json_object_put(o);
+	}
+	gc_free(g);
+	store_close(s);
+}
+
 Test(gc, lone_write_leads_itself)
 {
 	struct svc_limits lim;
@@ -375,6 +444,7 @@ Test(gc, lone_write_leads_itself)
 	struct mk_err err;
 	struct mk_buf out = MK_BUF_INIT;
 	struct json_object *body;
+	unsigned long own;
 
 	svc_limits_defaults(&lim);
 	cr_assert_not_null(s = open_store());
@@ -382,8 +452,10 @@ Test(gc, lone_write_leads_itself)
 	cr_assert_eq(svc_group_commit(g, s, &lim), MK_OK);
 	cr_assert_not_null(body = parse("{\"email\":\"lone@example.com\","
 	    "\"connection\":\"Username-Password-Authentication\"}"));
+	own = svc_own_applied;
 	cr_assert_eq(svc_user_create(s, &lim, body, &out, &err), MK_OK, "%s", err.msg);
 	json_object_put(body);
+	cr_assert_eq(svc_own_applied, own + 1, "the lone create applied from its op");
 	gc_stats(g, &st);
 	cr_assert_eq(st.led, 1);
 	cr_assert_eq(st.applied, 1);
