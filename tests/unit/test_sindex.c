@@ -810,15 +810,16 @@ Test(sindex, partial_updates_keep_index_exact)
  * exactly while its index is missing (scan), and after sindex_rebuild
  * passes check and answers from the index.  Read-only, it is refused.
  */
+/* The store of tests/data/FIXTURE (its store.dump) into the empty directory into. */
 static void
-load_schema1(const char *into)
+load_fixture(const char *fixture, const char *into)
 {
 	char cmd[1024];
 
 	th_rmtree(into);
 	cr_assert_eq(mkdir(into, 0700), 0, "mkdir %s: %s", into, strerror(errno));
-	snprintf(cmd, sizeof(cmd), "mdb_load -f %s/schema1/store.dump %s 2>/dev/null",
-	    MK_TEST_DATA, into);
+	snprintf(cmd, sizeof(cmd), "mdb_load -f %s/%s/store.dump %s 2>/dev/null",
+	    MK_TEST_DATA, fixture, into);
 	cr_assert_eq(system(cmd), 0, "%s", cmd);
 }
 
@@ -841,7 +842,7 @@ Test(sindex, schema1_store_is_upgraded)
 
 	store_close(env.st);
 	env.st = env.db.st = NULL;
-	load_schema1(env.db.dir);
+	load_fixture("schema1", env.db.dir);
 	o.dir = env.db.dir;
 	o.read_only = 1;
 	memset(&err, 0, sizeof(err));
@@ -904,18 +905,14 @@ Test(sindex, schema5_store_is_upgraded)
 	struct store_opts o = { 0 };
 	struct mk_err err;
 	struct th_res r;
-	char id[AUTH_ID_LEN + 1], cmd[1024], uri[256], enc[128];
+	char id[AUTH_ID_LEN + 1], uri[256], enc[128];
 	size_t problems = 99, i;
 	int ready = 0;
 	struct store_txn *t;
 
 	store_close(env.st);
 	env.st = env.db.st = NULL;
-	th_rmtree(env.db.dir);
-	cr_assert_eq(mkdir(env.db.dir, 0700), 0, "mkdir %s: %s", env.db.dir, strerror(errno));
-	snprintf(cmd, sizeof(cmd), "mdb_load -f %s/schema5/store.dump %s 2>/dev/null",
-	    MK_TEST_DATA, env.db.dir);
-	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	load_fixture("schema5", env.db.dir);
 	o.dir = env.db.dir;
 	o.map_size = 256u << 20;
 	memset(&err, 0, sizeof(err));
