@@ -572,24 +572,24 @@ search_mark_new(struct store *s, MDB_txn *txn)
  */
 #define FLOOR_KEY "termfloor"
 
+/*
+ * Into *out a number above every one given: the counter's next (meta
+ * "nextnum"), or above the last numbered user when that is higher.
+ * LMDB code.
+ */
 static int
-search_floor_new(struct store *s, MDB_txn *txn)
+num_above_all(struct store *s, MDB_txn *txn, uint32_t *out)
 {
 	MDB_cursor *c = NULL;
 	MDB_val k, v;
-	uint32_t floor = 1, last;
+	uint32_t next = 1, last;
 	int rc;
 
-	k.mv_data = (void *)(uintptr_t)FLOOR_KEY;
-	k.mv_size = strlen(FLOOR_KEY);
-	if ((rc = mdb_get(txn, s->dbi[DB_META], &k, &v)) != MDB_NOTFOUND)
-		return rc;
-	/* Above every number given: the counter's, and the last user's. */
 	k.mv_data = (void *)(uintptr_t)"nextnum";
 	k.mv_size = strlen("nextnum");
 	rc = mdb_get(txn, s->dbi[DB_META], &k, &v);
 	if (rc == 0 && v.mv_size == NUM_SIZE)
-		memcpy(&floor, v.mv_data, NUM_SIZE);
+		memcpy(&next, v.mv_data, NUM_SIZE);
 	else if (rc != 0 && rc != MDB_NOTFOUND)
 		return rc;
 	if ((rc = mdb_cursor_open(txn, s->dbi[DB_NUMS], &c)) != 0)
@@ -598,15 +598,41 @@ search_floor_new(struct store *s, MDB_txn *txn)
 	mdb_cursor_close(c);
 	if (rc == 0 && k.mv_size == NUM_SIZE) {
 		memcpy(&last, k.mv_data, NUM_SIZE);
-		if (last != UINT32_MAX && last + 1 > floor)
-			floor = last + 1;
+		if (last != UINT32_MAX && last + 1 > next)
+			next = last + 1;
 	} else if (rc != 0 && rc != MDB_NOTFOUND)
 		return rc;
+	*out = next;
+	return 0;
+}
+
+/* Meta "termfloor" := floor.  LMDB code. */
+static int
+floor_put(struct store *s, MDB_txn *txn, uint32_t floor)
+{
+	MDB_val k, v;
+
 	k.mv_data = (void *)(uintptr_t)FLOOR_KEY;
 	k.mv_size = strlen(FLOOR_KEY);
 	v.mv_data = &floor;
 	v.mv_size = NUM_SIZE;
 	return mdb_put(txn, s->dbi[DB_META], &k, &v, 0);
+}
+
+static int
+search_floor_new(struct store *s, MDB_txn *txn)
+{
+	MDB_val k, v;
+	uint32_t floor;
+	int rc;
+
+	k.mv_data = (void *)(uintptr_t)FLOOR_KEY;
+	k.mv_size = strlen(FLOOR_KEY);
+	if ((rc = mdb_get(txn, s->dbi[DB_META], &k, &v)) != MDB_NOTFOUND)
+		return rc;
+	if ((rc = num_above_all(s, txn, &floor)) != 0)
+		return rc;
+	return floor_put(s, txn, floor);
 }
 
 static int
@@ -3218,6 +3244,16 @@ search_arg(struct store_txn *t, struct mk_slice key, MDB_val *k)
  */
 size_t store_search_new_max = 64;
 
+/* The index's two tables, in the order a key's numbers run. */
+static const int search_dbs[2] = { DB_TERMS, DB_TERMS_NEW };
+
+/* 1 when num's entries belong in terms_new (floor UINT32_MAX: none do). */
+static int
+above_floor(uint32_t floor, uint32_t num)
+{
+	return floor != UINT32_MAX && num >= floor;
+}
+
 static int
 floor_get(struct store_txn *t, uint32_t *floor)
 {
@@ -3287,8 +3323,8 @@ static int
 search_flush(struct store_txn *t, uint32_t least)
 {
 	MDB_cursor *nc = NULL, *mc = NULL;
-	MDB_val k, v, fk, nk;
-	uint32_t floor, next = 1, last, top = 0;
+	MDB_val k, v;
+	uint32_t floor, next, last, top = 0;
 	size_t cnt;
 	int rc;
 
@@ -3322,28 +3358,9 @@ search_flush(struct store_txn *t, uint32_t least)
 		goto out;
 	mdb_cursor_close(nc);
 	nc = NULL;
-	if ((rc = mdb_drop(t->txn, t->s->dbi[DB_TERMS_NEW], 0)) != 0)
-		goto out;
-	/* The new floor: above the counter's next number and the last user's. */
-	nk.mv_data = (void *)(uintptr_t)"nextnum";
-	nk.mv_size = strlen("nextnum");
-	rc = mdb_get(t->txn, t->s->dbi[DB_META], &nk, &v);
-	if (rc == 0 && v.mv_size == NUM_SIZE)
-		memcpy(&next, v.mv_data, NUM_SIZE);
-	else if (rc != 0 && rc != MDB_NOTFOUND)
-		goto out;
-	mdb_cursor_close(mc);
-	mc = NULL;
-	if ((rc = mdb_cursor_open(t->txn, t->s->dbi[DB_NUMS], &mc)) != 0)
-		goto out;
-	rc = mdb_cursor_get(mc, &nk, &v, MDB_LAST);
-	if (rc == 0 && nk.mv_size == NUM_SIZE) {
-		memcpy(&last, nk.mv_data, NUM_SIZE);
-		if (last != UINT32_MAX && last + 1 > next)
-			next = last + 1;
-	} else if (rc != 0 && rc != MDB_NOTFOUND)
-		goto out;
-	if ((rc = floor_get(t, &floor)) != 0)
+	if ((rc = mdb_drop(t->txn, t->s->dbi[DB_TERMS_NEW], 0)) != 0 ||
+	    (rc = num_above_all(t->s, t->txn, &next)) != 0 ||
+	    (rc = floor_get(t, &floor)) != 0)
 		goto out;
 	if (floor == UINT32_MAX || floor < next)
 		floor = next;
@@ -3352,11 +3369,7 @@ search_flush(struct store_txn *t, uint32_t least)
 	/* And above every number moved (UINT32_MAX: no floor, all in terms). */
 	if (top >= floor && top != UINT32_MAX)
 		floor = top + 1;
-	fk.mv_data = (void *)(uintptr_t)FLOOR_KEY;
-	fk.mv_size = strlen(FLOOR_KEY);
-	v.mv_data = &floor;
-	v.mv_size = NUM_SIZE;
-	if ((rc = mdb_put(t->txn, t->s->dbi[DB_META], &fk, &v, 0)) == 0 && t->write) {
+	if ((rc = floor_put(t->s, t->txn, floor)) == 0 && t->write) {
 		t->floor = floor;
 		t->floor_ok = 1;
 	}
@@ -3382,7 +3395,7 @@ store_search_put(struct store_txn *t, struct mk_slice key, uint32_t num)
 		return MK_ERR_INVALID;
 	if ((rc = floor_get(t, &floor)) != 0)
 		return txn_fail(t, rc, "search floor");
-	fresh = floor != UINT32_MAX && num >= floor;
+	fresh = above_floor(floor, num);
 	v.mv_data = &num;
 	v.mv_size = NUM_SIZE;
 	code = put_raw(t, t->s->dbi[fresh ? DB_TERMS_NEW : DB_TERMS], &k, &v, MDB_NODUPDATA);
@@ -3412,7 +3425,7 @@ store_search_put_keys(struct store_txn *t, const struct mk_slice *keys, size_t n
 			return MK_ERR_INVALID;
 	if ((rc = floor_get(t, &floor)) != 0)
 		return txn_fail(t, rc, "search floor");
-	fresh = floor != UINT32_MAX && num >= floor;
+	fresh = above_floor(floor, num);
 	/* One cursor: sorted keys mostly find theirs on the page it is on. */
 	if ((code = cursor_open(t, t->s->dbi[fresh ? DB_TERMS_NEW : DB_TERMS], &c)) != MK_OK)
 		return code;
@@ -3490,7 +3503,7 @@ store_search_del(struct store_txn *t, struct mk_slice key, uint32_t num)
 		return txn_fail(t, rc, "search floor");
 	v.mv_data = &num;
 	v.mv_size = NUM_SIZE;
-	rc = mdb_del(t->txn, t->s->dbi[floor != UINT32_MAX && num >= floor ?
+	rc = mdb_del(t->txn, t->s->dbi[above_floor(floor, num) ?
 	    DB_TERMS_NEW : DB_TERMS], &k, &v);
 	if (rc == 0 || rc == MDB_NOTFOUND)
 		return MK_OK;
@@ -3551,13 +3564,10 @@ store_search_get(struct store_txn *t, struct mk_slice key, store_search_fn fn, v
 		return MK_OK;     /* no such key can exist */
 	/* terms' numbers, then terms_new's (all above them). */
 	for (i = 0; i < 2 && !stop && code == MK_OK; i++) {
-		if ((code = cursor_open(t, t->s->dbi[i == 0 ? DB_TERMS : DB_TERMS_NEW],
-		    &c)) != MK_OK)
+		if ((code = cursor_open(t, t->s->dbi[search_dbs[i]], &c)) != MK_OK)
 			return code;
-		if (search_arg(t, key, &k) == -1)
-			rc = MDB_NOTFOUND;
-		else
-			rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
+		(void)search_arg(t, key, &k);   /* checked above; the get moves k */
+		rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
 		if (rc == 0)
 			stop = search_pages(c, &k, &v, fn, ctx, &rc) == -1;
 		code = rc == 0 || rc == MDB_NOTFOUND ? MK_OK : cursor_error(t, rc);
@@ -3581,8 +3591,7 @@ store_search_count(struct store_txn *t, struct mk_slice key, size_t *n)
 	if (search_arg(t, key, &k) == -1)
 		return MK_OK;
 	for (i = 0; i < 2; i++) {
-		if ((code = cursor_open(t, t->s->dbi[i == 0 ? DB_TERMS : DB_TERMS_NEW],
-		    &c)) != MK_OK)
+		if ((code = cursor_open(t, t->s->dbi[search_dbs[i]], &c)) != MK_OK)
 			return code;
 		search_arg(t, key, &k);
 		cnt = 0;
@@ -3617,8 +3626,7 @@ store_search_has(struct store_txn *t, struct mk_slice key, uint32_t num, int *ha
 	if (search_arg(t, key, &k) == -1)
 		return MK_OK;
 	for (i = 0; i < 2 && rc == MDB_NOTFOUND; i++) {
-		if ((code = cursor_open(t, t->s->dbi[i == 0 ? DB_TERMS : DB_TERMS_NEW],
-		    &c)) != MK_OK)
+		if ((code = cursor_open(t, t->s->dbi[search_dbs[i]], &c)) != MK_OK)
 			return code;
 		search_arg(t, key, &k);
 		v.mv_data = &num;
@@ -3655,7 +3663,7 @@ store_search_scan(struct store_txn *t, store_search_fn fn, void *ctx)
 	if (t == NULL)
 		return MK_ERR_INTERNAL;
 	for (i = 0; i < 2; i++) {
-		if ((code = cursor_open(t, t->s->dbi[i == 0 ? DB_TERMS : DB_TERMS_NEW],
+		if ((code = cursor_open(t, t->s->dbi[search_dbs[i]],
 		    &c[i])) != MK_OK)
 			goto out;
 		rc[i] = mdb_cursor_get(c[i], &k[i], &v[i], MDB_FIRST);
@@ -3707,8 +3715,7 @@ store_search_entries(struct store_txn *t, size_t *n)
 	if (t == NULL)
 		return MK_ERR_INTERNAL;
 	for (i = 0; i < 2; i++) {
-		if ((rc = mdb_stat(t->txn, t->s->dbi[i == 0 ? DB_TERMS : DB_TERMS_NEW],
-		    &ms)) != 0) {
+		if ((rc = mdb_stat(t->txn, t->s->dbi[search_dbs[i]], &ms)) != 0) {
 			log_warnx("store %s: search stat: %s", t->s->dir, mdb_strerror(rc));
 			return MK_ERR_INTERNAL;
 		}
@@ -3734,8 +3741,7 @@ store_search_misplaced(struct store_txn *t, size_t *n)
 		return cursor_error(t, rc);
 	/* terms: a key's last number below the floor; terms_new: its first at or above. */
 	for (i = 0; i < 2; i++) {
-		if ((code = cursor_open(t, t->s->dbi[i == 0 ? DB_TERMS : DB_TERMS_NEW],
-		    &c)) != MK_OK)
+		if ((code = cursor_open(t, t->s->dbi[search_dbs[i]], &c)) != MK_OK)
 			return code;
 		for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 		    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_NODUP)) {
@@ -3744,8 +3750,7 @@ store_search_misplaced(struct store_txn *t, size_t *n)
 			if (v.mv_size != NUM_SIZE)
 				continue;
 			memcpy(&num, v.mv_data, NUM_SIZE);
-			if (i == 0 ? floor != UINT32_MAX && num >= floor :
-			    floor == UINT32_MAX || num < floor)
+			if (above_floor(floor, num) != (search_dbs[i] == DB_TERMS_NEW))
 				(*n)++;
 		}
 		mdb_cursor_close(c);

@@ -383,6 +383,18 @@ Test(sindex, matches_brute_force_walking_the_order_index)
  * 7 users: PATCHes and DELETEs of users on both sides of it, then check
  * and the brute-force comparison.
  */
+/* metakeepctl check's search part finds nothing wrong. */
+static void
+assert_index_clean(void)
+{
+	struct mk_err err;
+	size_t problems = 99;
+
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(sindex_check(env.st, NULL, NULL, &problems, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(problems, 0);
+}
+
 Test(sindex, matches_brute_force_across_the_floor)
 {
 	static const char *const bodies[] = {
@@ -392,7 +404,6 @@ Test(sindex, matches_brute_force_across_the_floor)
 	};
 	struct mk_err err;
 	struct th_res r;
-	size_t problems = 99;
 	char uri[512], q[128];
 	int i;
 
@@ -408,16 +419,13 @@ Test(sindex, matches_brute_force_across_the_floor)
 		cr_assert(r.status == 200 || r.status == 204, "%s: %d %s", uri, r.status, r.body);
 		th_res_free(&r);
 	}
-	cr_assert_eq(sindex_check(env.st, NULL, NULL, &problems, &err), MK_OK, "%s", err.msg);
-	cr_assert_eq(problems, 0);
+	assert_index_clean();
 	run_queries(60);
 	/* And after a rebuild (everything in terms, the floor above all). */
 	cr_assert_eq(sindex_rebuild(env.st, NULL, NULL, &err), MK_OK, "%s", err.msg);
-	cr_assert_eq(sindex_check(env.st, NULL, NULL, &problems, &err), MK_OK, "%s", err.msg);
-	cr_assert_eq(problems, 0);
+	assert_index_clean();
 	load_users(10);
-	cr_assert_eq(sindex_check(env.st, NULL, NULL, &problems, &err), MK_OK, "%s", err.msg);
-	cr_assert_eq(problems, 0);
+	assert_index_clean();
 	run_queries(20);
 }
 
@@ -810,6 +818,15 @@ Test(sindex, partial_updates_keep_index_exact)
  * exactly while its index is missing (scan), and after sindex_rebuild
  * passes check and answers from the index.  Read-only, it is refused.
  */
+/* Searches over the 12 users of the schema fixtures (tests/data/schema*). */
+static const char *const upgrade_qs[] = {
+	"user_metadata.plan:pro",
+	"user_metadata.address.city:Springfield AND NOT user_metadata.newsletter:true",
+	"app_metadata.flags.beta:true OR user_metadata.theme:dark",
+	"_exists_:app_metadata.customer_id",
+	"email:u3@example.com",
+};
+
 /* The store of tests/data/FIXTURE (its store.dump) into the empty directory into. */
 static void
 load_fixture(const char *fixture, const char *into)
@@ -825,13 +842,6 @@ load_fixture(const char *fixture, const char *into)
 
 Test(sindex, schema1_store_is_upgraded)
 {
-	static const char *qs[] = {
-		"user_metadata.plan:pro",
-		"user_metadata.address.city:Springfield AND NOT user_metadata.newsletter:true",
-		"app_metadata.flags.beta:true OR user_metadata.theme:dark",
-		"_exists_:app_metadata.customer_id",
-		"email:u3@example.com",
-	};
 	struct store_opts o = { 0 };
 	struct mk_err err;
 	struct store *ro = NULL;
@@ -859,27 +869,25 @@ Test(sindex, schema1_store_is_upgraded)
 	store_txn_end(t);
 	cr_assert_eq(ready, 0);
 	/* While the index is missing: exact answers from a scan. */
-	for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
-		compare(qs[i], "user_id:1", 100);
-		compare(qs[i], "created_at:-1", 5);
+	for (i = 0; i < sizeof(upgrade_qs) / sizeof(upgrade_qs[0]); i++) {
+		compare(upgrade_qs[i], "user_id:1", 100);
+		compare(upgrade_qs[i], "created_at:-1", 5);
 	}
 	cr_assert_eq(sindex_check(env.st, count_line, NULL, &problems, &err), MK_OK);
 	cr_assert_gt(problems, 0);
 	cr_assert_eq(sindex_rebuild(env.st, &users, NULL, &err), MK_OK, "%s", err.msg);
 	cr_assert_eq(users, 12);
-	cr_assert_eq(sindex_check(env.st, count_line, NULL, &problems, &err), MK_OK);
-	cr_assert_eq(problems, 0);
-	for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
-		compare(qs[i], "user_id:1", 100);
-		compare(qs[i], "email:1", 5);
+	assert_index_clean();
+	for (i = 0; i < sizeof(upgrade_qs) / sizeof(upgrade_qs[0]); i++) {
+		compare(upgrade_qs[i], "user_id:1", 100);
+		compare(upgrade_qs[i], "email:1", 5);
 	}
 	/* Opened again: nothing more to upgrade, the index stays complete. */
 	store_close(env.st);
 	env.st = env.db.st = NULL;
 	cr_assert_eq(store_open(&o, &env.st, &err), MK_OK, "%s", err.msg);
 	env.db.st = env.st;
-	cr_assert_eq(sindex_check(env.st, NULL, NULL, &problems, &err), MK_OK);
-	cr_assert_eq(problems, 0);
+	assert_index_clean();
 }
 
 /*
@@ -891,13 +899,6 @@ Test(sindex, schema1_store_is_upgraded)
  */
 Test(sindex, schema5_store_is_upgraded)
 {
-	static const char *qs[] = {
-		"user_metadata.plan:pro",
-		"user_metadata.address.city:Springfield AND NOT user_metadata.newsletter:true",
-		"app_metadata.flags.beta:true OR user_metadata.theme:dark",
-		"_exists_:app_metadata.customer_id",
-		"email:u3@example.com",
-	};
 	static const char *const olds[] = {
 		"auth0|000000000000000000000000", "auth0|9e3779b19e3779b19e3779b1",
 		"auth0|3c6ef3623c6ef3623c6ef362",
@@ -906,7 +907,7 @@ Test(sindex, schema5_store_is_upgraded)
 	struct mk_err err;
 	struct th_res r;
 	char id[AUTH_ID_LEN + 1], uri[256], enc[128];
-	size_t problems = 99, i;
+	size_t i;
 	int ready = 0;
 	struct store_txn *t;
 
@@ -924,17 +925,15 @@ Test(sindex, schema5_store_is_upgraded)
 	cr_assert_eq(store_search_ready(t, &ready), MK_OK);
 	store_txn_end(t);
 	cr_assert_eq(ready, 1, "the upgrade must keep the schema-5 index");
-	cr_assert_eq(sindex_check(env.st, count_line, NULL, &problems, &err), MK_OK);
-	cr_assert_eq(problems, 0);
-	for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
-		compare(qs[i], "user_id:1", 100);
+	assert_index_clean();
+	for (i = 0; i < sizeof(upgrade_qs) / sizeof(upgrade_qs[0]); i++)
+		compare(upgrade_qs[i], "user_id:1", 100);
 	/* New users above the floor, moved into terms every 7. */
 	store_search_new_max = 7;
 	load_users(20);
-	cr_assert_eq(sindex_check(env.st, count_line, NULL, &problems, &err), MK_OK);
-	cr_assert_eq(problems, 0);
-	for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
-		compare(qs[i], "user_id:1", 100);
+	assert_index_clean();
+	for (i = 0; i < sizeof(upgrade_qs) / sizeof(upgrade_qs[0]); i++)
+		compare(upgrade_qs[i], "user_id:1", 100);
 	run_queries(20);
 	/* The schema-5 users changed: their entries below the floor. */
 	for (i = 0; i < sizeof(olds) / sizeof(olds[0]); i++) {
@@ -948,17 +947,15 @@ Test(sindex, schema5_store_is_upgraded)
 		cr_assert(r.status == 200 || r.status == 204, "%s: %d %s", uri, r.status, r.body);
 		th_res_free(&r);
 	}
-	cr_assert_eq(sindex_check(env.st, count_line, NULL, &problems, &err), MK_OK);
-	cr_assert_eq(problems, 0);
-	for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
-		compare(qs[i], "user_id:1", 100);
+	assert_index_clean();
+	for (i = 0; i < sizeof(upgrade_qs) / sizeof(upgrade_qs[0]); i++)
+		compare(upgrade_qs[i], "user_id:1", 100);
 	/* Opened again: nothing more to upgrade, the index stays complete. */
 	store_close(env.st);
 	env.st = env.db.st = NULL;
 	cr_assert_eq(store_open(&o, &env.st, &err), MK_OK, "%s", err.msg);
 	env.db.st = env.st;
-	cr_assert_eq(sindex_check(env.st, NULL, NULL, &problems, &err), MK_OK);
-	cr_assert_eq(problems, 0);
+	assert_index_clean();
 	run_queries(20);
 }
 
