@@ -68,7 +68,7 @@ static char opt_tag[32] = "s";   /* prefix of every id and name of this run */
 static int opt_verbose;
 
 static pthread_mutex_t lk = PTHREAD_MUTEX_INITIALIZER;
-static unsigned long n_checks, n_fail, n_req, n_writes, n_uncertain, n_refused;
+static unsigned long n_checks, n_fail, n_req, n_writes, n_uncertain, n_refused, n_limited;
 static unsigned long n_status[6];    /* 1xx..5xx, [0] = no answer */
 static char shared_id[128];          /* full user_id of the shared user */
 
@@ -675,6 +675,15 @@ rec_apply(struct rec *r, enum op op, json_object *body, int status, json_object 
 			return -1;
 		}
 		count(&n_refused, 1);
+		return 0;
+	}
+	if (status == 429 && !verifying) {
+		/*
+		 * The rate limiter's refusal (metakeepd's default limits, which
+		 * a fast seed's writes can pass): nothing ran, so every state
+		 * stays, and the reads that follow check that.
+		 */
+		count(&n_limited, 1);
 		return 0;
 	}
 	lost = status == 0 || status >= 500;
@@ -1510,8 +1519,9 @@ main(int argc, char *argv[])
 		pthread_join(ws[i].th, NULL);
 	t1 = now_s();
 	fprintf(stderr, "load: %lu requests in %.1f s (%.0f/s), %lu writes acknowledged, "
-	    "%lu without an answer, %lu refused by the web server; status 2xx %lu 3xx %lu 4xx %lu 5xx %lu none %lu\n",
-	    n_req, t1 - t0, n_req / (t1 - t0), n_writes, n_uncertain, n_refused,
+	    "%lu without an answer, %lu refused by the web server, %lu by the rate limit; "
+	    "status 2xx %lu 3xx %lu 4xx %lu 5xx %lu none %lu\n",
+	    n_req, t1 - t0, n_req / (t1 - t0), n_writes, n_uncertain, n_refused, n_limited,
 	    n_status[2], n_status[3], n_status[4], n_status[5], n_status[0]);
 
 	if (opt_crash && wait_service(&mc, opt_wait) == -1)
