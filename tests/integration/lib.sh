@@ -73,7 +73,12 @@ MK_STACKS="lighttpd lighttpd-spawn nginx nginx-tcp apache-proxy apache-fcgid apa
 
 # start_pool ARGS...: metakeepd with its own socket (ARGS: --socket PATH or
 # --listen HOST:PORT), 4 workers; sets MK_DAEMON_PID.  A script may set
-# MK_POOL_CONF to a configuration file for it (-c) before start_stack.
+# MK_POOL_CONF to a configuration file for it (-c) before start_stack, or
+# MK_POOL_CONF_LINES to lines of its [metakeepd] section, one a line (e.g.
+# "rate_write_per_minute = 600"), which start_stack writes into
+# $MK_TMP/pool.conf and names in MK_POOL_CONF.  Both only for the set-ups
+# whose pool start_stack starts itself (lighttpd, nginx, nginx-tcp,
+# apache-proxy); with another, MK_POOL_CONF_LINES makes start_stack fail.
 start_pool()
 {
 	local conf=()
@@ -132,6 +137,19 @@ start_stack()
 	MK_DB=$MK_TMP/db
 	MK_SOCK=$MK_TMP/metakeepd.sock
 	mkdir -p "$MK_DB"
+	if [ -n "${MK_POOL_CONF_LINES:-}" ]; then
+		case $MK_STACK in
+		lighttpd|nginx|nginx-tcp|apache-proxy) ;;
+		*) echo "start_stack: MK_POOL_CONF_LINES: $MK_STACK starts metakeepd itself" >&2; return 1 ;;
+		esac
+		[ -z "${MK_POOL_CONF:-}" ] || {
+			echo "start_stack: MK_POOL_CONF and MK_POOL_CONF_LINES both set" >&2
+			return 1
+		}
+		printf '[metakeepd]\n%s\n' "$MK_POOL_CONF_LINES" >"$MK_TMP/pool.conf" || return 1
+		chmod 0644 "$MK_TMP/pool.conf"
+		MK_POOL_CONF=$MK_TMP/pool.conf
+	fi
 	TOKEN=$("$MK_BUILD/metakeepctl" -d "$MK_DB" token create --scope all 2>"$MK_TMP/ctl.log") || {
 		echo "start_stack: metakeepctl token create failed" >&2
 		return 1

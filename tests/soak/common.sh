@@ -4,7 +4,8 @@
 # helpers, checks (pass, fail, assert_*) and summary they reuse.
 #
 #   soak_start_daemon ARGS...   start metakeepd on $MK_SOCK over $MK_DB with
-#                               extra ARGS; sets MK_DAEMON_PID
+#                               extra ARGS (and -c $MK_POOL_CONF when set, as
+#                               start_stack's pool); sets MK_DAEMON_PID
 #   soak_workers                print the pids of the master's workers
 #   soak_kill_pool SIG          send SIG to the master and its workers at once
 #   soak_env_check LABEL        mdb_stat clean, indexes as many as records,
@@ -18,8 +19,10 @@
 
 soak_start_daemon()
 {
+	local conf=()
+	[ -n "${MK_POOL_CONF:-}" ] && conf=(-c "$MK_POOL_CONF")
 	mk_user_args
-	"$MK_BUILD/metakeepd" -d "$MK_DB" --socket "$MK_SOCK" -f "${MK_USER_ARGS[@]}" "$@" \
+	"$MK_BUILD/metakeepd" "${conf[@]}" -d "$MK_DB" --socket "$MK_SOCK" -f "${MK_USER_ARGS[@]}" "$@" \
 		</dev/null >>"$MK_TMP/metakeepd.log" 2>&1 &
 	MK_DAEMON_PID=$!
 	# A socket left by a killed pool exists already: wait for a worker.

@@ -25,8 +25,12 @@
  * model at once, and at the end every record is read back and compared,
  * and the listings are checked for records nobody made (phantoms).
  *
+ * A 429 of the rate limiter during the load is a refusal: nothing ran, so
+ * every state stays (counted as "limited"), and every 429 must be in
+ * Auth0's shape (check_429).  In the final check a 429 is a failure.
+ *
  * Output: progress on stderr, then one line
- *   RESULT checks=N failures=N requests=N writes=N uncertain=N seconds=S
+ *   RESULT checks=N failures=N requests=N writes=N uncertain=N limited=N seconds=S
  * Exit status 0 when failures=0, 1 otherwise, 2 on bad usage.
  */
 #include <sys/socket.h>
@@ -143,6 +147,7 @@ struct conn {
 
 struct resp {
 	int status;        /* 0: no answer */
+	long retry_after;  /* the Retry-After header's seconds, -1 without one */
 	char *body;        /* NUL-terminated, owned */
 	size_t len;
 };
@@ -287,6 +292,8 @@ read_resp(struct conn *c, struct resp *r, int *got_bytes)
 	if ((v = hdr(c->in, he + 2, "Connection")) != NULL &&
 	    strncasecmp(v, "close", 5) == 0)
 		close_after = 1;
+	r->retry_after = (v = hdr(c->in, he + 2, "Retry-After")) != NULL ?
+	    strtol(v, NULL, 10) : -1;
 	conn_consume(c, hlen);
 
 	if (r->status == 204 || r->status == 304 || r->status < 200) {
@@ -372,6 +379,34 @@ bad:
 }
 
 /*
+ * A 429 in Auth0's shape (docs/api.md section 7): the JSON error with
+ * statusCode 429, error "Too Many Requests", errorCode "too_many_requests",
+ * a message, and Retry-After (whole seconds, at least 1).  Else a failure.
+ */
+static void
+check_429(const struct resp *r, const char *method, const char *path)
+{
+	json_object *o = r->body != NULL ? json_tokener_parse(r->body) : NULL, *v;
+	int ok = o != NULL && json_object_is_type(o, json_type_object) &&
+	    json_object_object_get_ex(o, "statusCode", &v) &&
+	    json_object_is_type(v, json_type_int) && json_object_get_int(v) == 429 &&
+	    json_object_object_get_ex(o, "error", &v) &&
+	    json_object_is_type(v, json_type_string) &&
+	    strcmp(json_object_get_string(v), "Too Many Requests") == 0 &&
+	    json_object_object_get_ex(o, "errorCode", &v) &&
+	    json_object_is_type(v, json_type_string) &&
+	    strcmp(json_object_get_string(v), "too_many_requests") == 0 &&
+	    json_object_object_get_ex(o, "message", &v) &&
+	    json_object_is_type(v, json_type_string) && json_object_get_string_len(v) > 0 &&
+	    r->retry_after >= 1;
+
+	if (!ok)
+		fail("%s %s: a 429 not in Auth0's shape (Retry-After %ld): %.200s", method, path,
+		    r->retry_after, r->body != NULL ? r->body : "(no body)");
+	json_object_put(o);
+}
+
+/*
  * One request.  r->status is 0 when no answer came.  A reused connection
  * that the server closed before sending a byte (an idle keep-alive timeout)
  * is retried once on a new one: the request never reached the service.
@@ -428,6 +463,8 @@ http(struct conn *c, const char *method, const char *path, json_object *body,
 	    strstr(r->body, "\"statusCode\"") == NULL ||
 	    strstr(r->body, "The service is not reachable") != NULL))
 		r->status = ST_REFUSED;
+	if (r->status == 429)
+		check_429(r, method, path);
 	pthread_mutex_lock(&lk);
 	n_status[r->status >= 100 && r->status < 600 ? r->status / 100 : 0]++;
 	pthread_mutex_unlock(&lk);
@@ -859,11 +896,18 @@ status_lost(int st)
 	return st == 0 || st >= 500 || st == ST_REFUSED;
 }
 
+/*
+ * After a lost request (--crash), 20 ms; after the rate limiter's 429, 5 ms:
+ * a client would wait Retry-After (a second or more), this one only
+ * pauses so as not to spin on the limiter's quick refusals.
+ */
 static void
 backoff_if_lost(int st)
 {
 	if (status_lost(st) && opt_crash)
 		usleep(20000);
+	else if (st == 429)
+		usleep(5000);
 }
 
 static void
@@ -1478,7 +1522,8 @@ main(int argc, char *argv[])
 	if (rs.status != 201) {
 		fprintf(stderr, "mksoak: creating the shared user: %d %s\n", rs.status,
 		    rs.body ? rs.body : "");
-		printf("RESULT checks=0 failures=1 requests=1 writes=0 uncertain=0 seconds=0\n");
+		printf("RESULT checks=0 failures=1 requests=1 writes=0 uncertain=0 limited=0 "
+		    "seconds=0\n");
 		return 1;
 	}
 	resp_free(&rs);
@@ -1529,7 +1574,8 @@ main(int argc, char *argv[])
 	verify(ws, opt_threads, &mc);
 
 	printf("RESULT checks=%lu failures=%lu requests=%lu writes=%lu uncertain=%lu "
-	    "seconds=%.1f\n", n_checks, n_fail, n_req, n_writes, n_uncertain, t1 - t0);
+	    "limited=%lu seconds=%.1f\n", n_checks, n_fail, n_req, n_writes, n_uncertain,
+	    n_limited, t1 - t0);
 	for (i = 0; i < opt_threads; i++) {
 		int j;
 
