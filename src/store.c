@@ -1135,6 +1135,8 @@ store_open(const struct store_opts *o, struct store **out, struct mk_err *err)
 		flags |= MDB_NOSYNC | MDB_NOMETASYNC;
 	if (s->read_only)
 		flags |= MDB_RDONLY;
+	if (o->random_reads)
+		flags |= MDB_NORDAHEAD;
 	if ((rc = mdb_env_open(s->env, o->dir, flags,
 	    o->mode ? o->mode : 0600)) != 0) {
 		mk_fail(err, MK_ERR_INTERNAL, "store %s: open: %s", o->dir,

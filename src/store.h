@@ -89,6 +89,9 @@ struct store_opts {
 	int relaxed_sync;     /* 1: MDB_NOSYNC|MDB_NOMETASYNC-style relaxed commits */
 	mode_t mode;          /* file mode of data.mdb/lock.mdb; 0 = 0600 */
 	int read_only;        /* 1: MDB_RDONLY (admin tools that only read) */
+	int random_reads;     /* 1: MDB_NORDAHEAD: the map is read without
+	                         readahead, a 4 KiB page at a time (metakeepd;
+	                         pagecache.h says why) */
 };
 
 /*

@@ -139,6 +139,15 @@ eq "40 parallel requests all answered 401" "$(grep -c '^401$' "$tmp/par")" 40
 stop_daemon "$mkd_pid"
 eq "SIGTERM: exit 0" "$stop_rc" 0
 [ ! -e "$run/mk.pid" ] && ok "pid file removed at exit" || bad "pid file left behind"
+
+# --- at start, data.mdb's cached pages are read back as 4 KiB pages
+# (pagecache.h): the store holds users now, so there is something to read.
+start_daemon -w 1
+check "restarted on the same store" wait_children "$mkd_pid" 1 10
+grep -q "page cache: [1-9][0-9]* of data.mdb's [1-9][0-9]* pages were cached, read back as 4 KiB pages" \
+    "$mkd_log" && ok "start logs the page cache read back" ||
+	bad "no page cache line: $(grep 'page cache' "$mkd_log")"
+stop_daemon "$mkd_pid"
 [ ! -e "$sock" ] && ok "socket removed at exit" || bad "socket left behind"
 
 # --- TCP

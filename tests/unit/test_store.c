@@ -1182,6 +1182,14 @@ Test(store, durable_by_default_relaxed_on_request)
 	cr_assert_eq(durable, 0);
 	cr_assert_eq(flags & (MDB_NOSYNC | MDB_NOMETASYNC), MDB_NOSYNC | MDB_NOMETASYNC,
 	    "flags %#x", flags);
+	cr_assert_eq(flags & MDB_NORDAHEAD, 0, "flags %#x", flags);
+	store_close(s);
+
+	/* metakeepd's: the map read a page at a time (pagecache.h). */
+	o.random_reads = 1;
+	cr_assert_eq(store_open(&o, &s, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(store_sync_mode(s, &durable, &flags), MK_OK);
+	cr_assert_eq(flags & MDB_NORDAHEAD, MDB_NORDAHEAD, "flags %#x", flags);
 	store_close(s);
 }
 

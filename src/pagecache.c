@@ -1,0 +1,129 @@
+/*
+ * pagecache: data.mdb held in the kernel's page cache as 4 KiB pages
+ * (pagecache.h says why).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pagecache.h"
+
+#define PC_PAGE  4096
+#define PC_CHUNK (256 * PC_PAGE)    /* bytes a read brings back at most */
+
+static double
+pc_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Which of the file's pages are cached: vec[i] & 1 for page i. */
+static int
+pc_resident(int fd, size_t bytes, unsigned char *vec)
+{
+	void *map;
+	int rc;
+
+	if ((map = mmap(NULL, bytes, PROT_READ, MAP_SHARED, fd, 0)) == MAP_FAILED)
+		return -1;
+	rc = mincore(map, bytes, vec);
+	munmap(map, bytes);
+	return rc;
+}
+
+/*
+ * Read back the runs of vec's cached pages, PC_CHUNK at most a read.
+ * Returns the pages read, or -1 (errno set).
+ */
+static ssize_t
+pc_read_back(int fd, const unsigned char *vec, size_t pages, char *buf)
+{
+	size_t i = 0, j, n = 0;
+	ssize_t got;
+
+	while (i < pages) {
+		if ((vec[i] & 1) == 0) {
+			i++;
+			continue;
+		}
+		for (j = i; j < pages && (vec[j] & 1) && (j - i) * PC_PAGE < PC_CHUNK; j++)
+			;
+		got = pread(fd, buf, (j - i) * PC_PAGE, (off_t)i * PC_PAGE);
+		if (got == -1)
+			return -1;
+		/* A file cut short since fstat: nothing more to read. */
+		if ((size_t)got < (j - i) * PC_PAGE)
+			return (ssize_t)(n + (size_t)got / PC_PAGE);
+		n += j - i;
+		i = j;
+	}
+	return (ssize_t)n;
+}
+
+enum mk_code
+pagecache_split(const char *path, struct pagecache_split *out, struct mk_err *err)
+{
+	struct pagecache_split r = { 0, 0, 0 };
+	struct stat st;
+	unsigned char *vec = NULL;
+	char *buf = NULL;
+	double t0 = pc_now_ms();
+	enum mk_code code = MK_ERR_INTERNAL;
+	const char *what = "open";
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			goto done;
+		goto fail;
+	}
+	what = "fstat";
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	r.pages = (size_t)st.st_size / PC_PAGE;
+	if (r.pages == 0)
+		goto done;
+	what = "memory";
+	if ((vec = calloc(r.pages, 1)) == NULL || (buf = malloc(PC_CHUNK)) == NULL)
+		goto fail;
+	what = "mincore";
+	if (pc_resident(fd, r.pages * PC_PAGE, vec) == -1)
+		goto fail;
+	/* Dirty pages are not dropped: write them back first. */
+	what = "fdatasync";
+	if (fdatasync(fd) == -1)
+		goto fail;
+	what = "posix_fadvise";
+	if ((errno = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)) != 0 ||
+	    (errno = posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM)) != 0)
+		goto fail;
+	what = "read";
+	if ((n = pc_read_back(fd, vec, r.pages, buf)) == -1)
+		goto fail;
+	r.cached = (size_t)n;
+done:
+	r.ms = pc_now_ms() - t0;
+	if (out != NULL)
+		*out = r;
+	code = MK_OK;
+	goto out;
+fail:
+	code = mk_fail(err, MK_ERR_INTERNAL, "%s: %s: %s", path, what, strerror(errno));
+out:
+	if (fd != -1)
+		close(fd);
+	free(buf);
+	free(vec);
+	return code;
+}
