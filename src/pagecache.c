@@ -100,9 +100,13 @@ pagecache_split(const char *path, struct pagecache_split *out, struct mk_err *er
 	what = "mincore";
 	if (pc_resident(fd, r.pages * PC_PAGE, vec) == -1)
 		goto fail;
-	/* Dirty pages are not dropped: write them back first. */
-	what = "fdatasync";
-	if (fdatasync(fd) == -1)
+	/*
+	 * Dirty pages are not dropped: write them back first.  Not a sync: no
+	 * promise of durability is wanted here (and a relaxed pool makes none).
+	 */
+	what = "sync_file_range";
+	if (sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+	    SYNC_FILE_RANGE_WAIT_AFTER) == -1)
 		goto fail;
 	what = "posix_fadvise";
 	if ((errno = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)) != 0 ||
@@ -125,5 +129,53 @@ out:
 		close(fd);
 	free(buf);
 	free(vec);
+	return code;
+}
+
+enum mk_code
+pagecache_extend(int fd, off_t to, off_t *size, struct mk_err *err)
+{
+	struct stat st;
+	char *buf = NULL;
+	off_t from, at;
+	size_t n;
+	ssize_t got;
+	enum mk_code code = MK_OK;
+	const char *what = "fstat";
+
+	memset(&st, 0, sizeof(st));
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	from = st.st_size;
+	if (to <= from)
+		goto out;
+	what = "fallocate";
+	if (fallocate(fd, 0, from, to - from) == -1)
+		goto fail;
+	/* Zeros, read a chunk at a time into one-page folios. */
+	what = "posix_fadvise";
+	if ((errno = posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM)) != 0)
+		goto fail;
+	what = "memory";
+	if ((buf = malloc(PC_CHUNK)) == NULL)
+		goto fail;
+	what = "read";
+	for (at = from; at < to; at += (off_t)n) {
+		n = to - at < PC_CHUNK ? (size_t)(to - at) : PC_CHUNK;
+		if ((got = pread(fd, buf, n, at)) == -1)
+			goto fail;
+		if (got == 0)
+			break;
+		n = (size_t)got;
+	}
+	st.st_size = to;
+	goto out;
+fail:
+	code = mk_fail(err, errno == ENOSPC || errno == EDQUOT || errno == EFBIG ?
+	    MK_ERR_FULL : MK_ERR_INTERNAL, "%s: %s", what, strerror(errno));
+out:
+	free(buf);
+	if (size != NULL)
+		*size = st.st_size;
 	return code;
 }

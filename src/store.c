@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "pagecache.h"
 #include "util.h"
 
 /*
@@ -100,6 +101,8 @@ store_pid(void)
 #define STORE_RETRIES     3
 #define STORE_KEYMAX      511   /* LMDB's default MDB_MAXKEYSIZE */
 #define STORE_HEADROOM    ((size_t)256 << 10) /* least free map kept ahead of writes */
+#define STORE_TAIL_PAGES  256   /* tail_ahead: pages the file reaches past its data */
+#define STORE_TAIL_LOW    64    /* ... when fewer than these are left */
 
 enum {
 	DB_META,
@@ -185,6 +188,8 @@ struct store {
 	int in_write;
 	int no_sessions;      /* read-only, and the store has no sessions table */
 	int no_logs;          /* read-only, and the store has no log tables yet */
+	int tail;             /* keep a cached tail ahead of the data (tail_ahead) */
+	off_t tail_end;       /* the file's size as tail_ahead last saw it */
 };
 
 static int
@@ -1110,6 +1115,7 @@ store_open(const struct store_opts *o, struct store **out, struct mk_err *err)
 	}
 	s->pid = store_pid();
 	s->read_only = o->read_only != 0;
+	s->tail = o->random_reads != 0 && !s->read_only;
 
 	/* Read-only tools must not create an empty store where none was. */
 	if (!s->read_only && mkdir_p(o->dir, dir_mode(o->mode)) == -1) {
@@ -1355,6 +1361,37 @@ map_maybe_grow(struct store *s, int full)
 	    s->dir, size, want, used, s->map_max);
 }
 
+/*
+ * random_reads stores (metakeepd): the file reaches STORE_TAIL_PAGES pages
+ * beyond the last page in use, never past the map's size (map_max bounds
+ * the file), that tail cached as 4 KiB pages (pagecache_extend), so the
+ * pages a commit appends land in one-page folios (pagecache.h says why).
+ * Checked before each write; the file grows only when fewer than
+ * STORE_TAIL_LOW pages are left.  Best effort: a failure costs speed, and
+ * the write goes on (a full disk fails it in LMDB, as before).
+ */
+static void
+tail_ahead(struct store *s)
+{
+	MDB_envinfo info;
+	struct mk_err err;
+	off_t used, to;
+	int fd;
+
+	if (!s->tail || mdb_env_info(s->env, &info) != 0)
+		return;
+	used = ((off_t)info.me_last_pgno + 1) * (off_t)s->psize;
+	to = used + STORE_TAIL_PAGES * (off_t)s->psize;
+	if (to > (off_t)info.me_mapsize)
+		to = (off_t)info.me_mapsize;
+	if (used + STORE_TAIL_LOW * (off_t)s->psize <= s->tail_end || to <= s->tail_end ||
+	    mdb_env_get_fd(s->env, &fd) != 0)
+		return;
+	memset(&err, 0, sizeof(err));
+	if (pagecache_extend(fd, to, &s->tail_end, &err) != MK_OK)
+		log_debug("store %s: the tail ahead of data.mdb: %s", s->dir, err.msg);
+}
+
 void
 store_reserve(struct store *s, size_t bytes)
 {
@@ -1478,6 +1515,7 @@ write_begin(struct store *s, struct store_txn *t, struct mk_err *err)
 	int rc;
 
 	map_maybe_grow(s, 0);
+	tail_ahead(s);
 	memset(t, 0, sizeof(*t));
 	t->s = s;
 	t->write = 1;

@@ -124,6 +124,8 @@ large_folio_pages(size_t *present)
 	cr_assert_neq(fd, -1);
 	map = mmap(NULL, (size_t)PAGES * PAGE, PROT_READ, MAP_SHARED, fd, 0);
 	cr_assert_neq(map, MAP_FAILED);
+	/* A page not cached comes in alone, not in a folio read ahead. */
+	cr_assert_eq(madvise(map, (size_t)PAGES * PAGE, MADV_RANDOM), 0);
 	pm = open("/proc/self/pagemap", O_RDONLY);
 	kf = open("/proc/kpageflags", O_RDONLY);
 	*present = 0;
@@ -267,4 +269,51 @@ Test(pagecache, no_large_folio_left)
 	cr_assert_eq(large, 0, "%ld of %zu pages still in large folios", large, present);
 	cr_assert_eq(present, PAGES);
 	assert_bytes();
+}
+
+/*
+ * pagecache_extend grows the file (zeros, the new part cached), never
+ * shrinks it, and leaves what was there.
+ */
+Test(pagecache, extend_grows_only)
+{
+	struct mk_err err;
+	unsigned char buf[PAGE], zero[PAGE];
+	off_t size = 0;
+	size_t i, present;
+	long large;
+	int fd;
+
+	write_file();
+	fd = open(path, O_RDWR);
+	cr_assert_neq(fd, -1);
+	cr_assert_eq(ftruncate(fd, (off_t)16 * PAGE), 0);
+	cr_assert_eq(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(pagecache_extend(fd, (off_t)PAGES * PAGE, &size, &err), MK_OK,
+	    "%s", err.msg);
+	cr_assert_eq(size, (off_t)PAGES * PAGE);
+	/* Asked for less than the file has: nothing changes. */
+	cr_assert_eq(pagecache_extend(fd, (off_t)8 * PAGE, &size, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(size, (off_t)PAGES * PAGE);
+	close(fd);
+	/* Pages 16 and up are new and cached (the first 16 were dropped). */
+	cr_assert_eq(cached(NULL), PAGES - 16);
+	memset(zero, 0, sizeof(zero));
+	fd = open(path, O_RDONLY);
+	cr_assert_neq(fd, -1);
+	cr_assert_eq(posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM), 0);
+	for (i = 0; i < PAGES; i++) {
+		cr_assert_eq(pread(fd, buf, PAGE, (off_t)i * PAGE), PAGE);
+		if (i >= 16) {
+			cr_assert_eq(memcmp(buf, zero, PAGE), 0, "page %zu is not zeros", i);
+		} else {
+			fill_page(zero, i);
+			cr_assert_eq(memcmp(buf, zero, PAGE), 0, "page %zu changed", i);
+			memset(zero, 0, sizeof(zero));
+		}
+	}
+	close(fd);
+	large = large_folio_pages(&present);
+	cr_assert(large <= 0, "%ld of %zu pages in large folios", large, present);
 }

@@ -1193,6 +1193,48 @@ Test(store, durable_by_default_relaxed_on_request)
 	store_close(s);
 }
 
+/*
+ * A random_reads store (metakeepd's) keeps data.mdb at least STORE_TAIL_LOW
+ * (64) pages longer than its data, for the pages commits append
+ * (pagecache.h); any other store's file ends with its data.  Same writes
+ * into both: 2,000 tokens of 1 KiB, so the data outgrows the first tail.
+ */
+Test(store, random_reads_store_keeps_a_tail)
+{
+	static const char *const sub[2] = { "plain", "tail" };
+	struct store_opts o;
+	struct store *s = NULL;
+	struct mk_err err;
+	struct stat st;
+	char dir[2][TH_DIR_MAX + 32], file[TH_DIR_MAX + 48], k[32], v[1024];
+	off_t size[2];
+	int i, n;
+
+	memset(v, 'v', sizeof(v) - 1);
+	v[sizeof(v) - 1] = '\0';
+	for (i = 0; i < 2; i++) {
+		snprintf(dir[i], sizeof(dir[i]), "%s/%s", tmpdir, sub[i]);
+		memset(&o, 0, sizeof(o));
+		o.dir = dir[i];
+		o.relaxed_sync = 1;
+		o.random_reads = i;
+		cr_assert_eq(store_open(&o, &s, &err), MK_OK, "%s", err.msg);
+		for (n = 0; n < 2000; n++) {
+			snprintf(k, sizeof(k), "t%05d", n);
+			cr_assert_eq(kv_put(s, ST_TOKENS, k, v), MK_OK);
+		}
+		store_close(s);
+		snprintf(file, sizeof(file), "%s/data.mdb", dir[i]);
+		cr_assert_eq(stat(file, &st), 0);
+		size[i] = st.st_size;
+	}
+	cr_assert_gt(size[0], 2000 * 1024, "the data: %lld bytes", (long long)size[0]);
+	cr_assert_geq(size[1], size[0] + 64 * 4096, "plain %lld, with the tail %lld",
+	    (long long)size[0], (long long)size[1]);
+	cr_assert_leq(size[1], size[0] + 320 * 4096, "plain %lld, with the tail %lld",
+	    (long long)size[0], (long long)size[1]);
+}
+
 /* ---- administration: raw index access, rebuild, copy, statistics ---- */
 
 struct ixc {
