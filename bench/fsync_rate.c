@@ -14,9 +14,15 @@
  * page written is what bounds a durable commit (BENCHMARKS.md, sixth
  * session).
  *
- * usage: fsync_rate -d DIR [-t SECONDS] [-p PAGES [-s]]
+ * -f FILL writes the -s file FILL pages at a time (default 1024, 4 MiB).
+ * The kernel caches a file in folios about as large as the writes that
+ * made it (Linux 6.16 and later on ext4), and a sync of pages scattered
+ * over large folios costs more: -f 1 against -f 1024 shows by how much
+ * (BENCHMARKS.md, seventh session).
+ *
+ * usage: fsync_rate -d DIR [-t SECONDS] [-p PAGES [-s [-f FILL]]]
  * Prints "syncs N seconds S syncs_per_s R pages P scattered 0|1
- * us_per_sync U us_per_page V"; the file is removed.
+ * us_per_sync U us_per_page V fill F" (F 0 without -s); the file is removed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -110,13 +116,16 @@ main(int argc, char *argv[])
 	char path[4096];
 	struct fr f = { -1, buf, 1, 0, 0x9e3779b97f4a7c15ULL, 0 };
 	double secs = 3, t0, t;
-	unsigned long n = 0;
+	unsigned long n = 0, fill_pages = FR_MAXPAGES;
 	int c;
 
-	while ((c = getopt(argc, argv, "d:p:st:")) != -1) {
+	while ((c = getopt(argc, argv, "d:f:p:st:")) != -1) {
 		switch (c) {
 		case 'd':
 			dir = optarg;
+			break;
+		case 'f':
+			fill_pages = strtoul(optarg, NULL, 10);
 			break;
 		case 'p':
 			f.pages = strtoul(optarg, NULL, 10);
@@ -132,6 +141,7 @@ main(int argc, char *argv[])
 		}
 	}
 	if (dir == NULL || secs <= 0 || f.pages < 1 || f.pages > FR_MAXPAGES ||
+	    fill_pages < 1 || fill_pages > FR_MAXPAGES ||
 	    (!f.scattered && f.pages > FR_WINDOW / FR_BLOCK))
 		goto usage;
 	if ((size_t)snprintf(path, sizeof(path), "%s/fsync_rate.%ld", dir,
@@ -144,7 +154,7 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	memset(buf, 'x', sizeof(buf));
-	if (f.scattered && fill(f.fd, buf, FR_MAXPAGES) == -1)
+	if (f.scattered && fill(f.fd, buf, fill_pages) == -1)
 		goto fail;
 	t0 = now_s();
 	do {
@@ -156,9 +166,9 @@ main(int argc, char *argv[])
 	close(f.fd);
 	unlink(path);
 	printf("syncs %lu seconds %.2f syncs_per_s %.1f pages %lu scattered %d "
-	    "us_per_sync %.1f us_per_page %.1f\n", n, t - t0, (double)n / (t - t0),
+	    "us_per_sync %.1f us_per_page %.1f fill %lu\n", n, t - t0, (double)n / (t - t0),
 	    f.pages, f.scattered, (t - t0) * 1e6 / (double)n,
-	    (t - t0) * 1e6 / (double)n / (double)f.pages);
+	    (t - t0) * 1e6 / (double)n / (double)f.pages, f.scattered ? fill_pages : 0);
 	return 0;
 fail:
 	fprintf(stderr, "fsync_rate: %s: %s\n", path, strerror(errno));
@@ -166,7 +176,7 @@ fail:
 	unlink(path);
 	return 1;
 usage:
-	fprintf(stderr, "usage: fsync_rate -d DIR [-t SECONDS] [-p PAGES (1-%d) [-s]]\n",
-	    FR_MAXPAGES);
+	fprintf(stderr, "usage: fsync_rate -d DIR [-t SECONDS] [-p PAGES (1-%d) [-s "
+	    "[-f FILL (1-%d)]]]\n", FR_MAXPAGES, FR_MAXPAGES);
 	return 2;
 }
