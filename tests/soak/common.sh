@@ -154,6 +154,17 @@ soak_log_check()
 	fi
 }
 
+# soak_no_crash: no worker of the pool died under the load (the master logs
+# each death).
+soak_no_crash()
+{
+	if grep -q 'killed by signal\|exited with status' "$MK_TMP/metakeepd.log"; then
+		fail "no worker crashed" "$(grep 'killed by signal\|exited with status' "$MK_TMP/metakeepd.log" | head -n 3)"
+	else
+		pass "no worker crashed"
+	fi
+}
+
 soak_driver()
 {
 	local out=$MK_TMP/driver.out rc

@@ -62,11 +62,7 @@ if [ -n "$writes" ] && [ "$writes" -gt 0 ] && [ "$((writes + 1))" -le "$max" ]; 
 else
 	fail "writes acknowledged within the limit" "writes=${writes:-none}, at most $max"
 fi
-if grep -q 'killed by signal\|exited with status' "$MK_TMP/metakeepd.log"; then
-	fail "no worker crashed" "$(grep 'killed by signal\|exited with status' "$MK_TMP/metakeepd.log" | head -n 3)"
-else
-	pass "no worker crashed"
-fi
+soak_no_crash
 mk_stop_pid "$MK_DAEMON_PID"
 MK_DAEMON_PID=
 soak_env_check "after the limited soak"

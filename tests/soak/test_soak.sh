@@ -28,11 +28,7 @@ else
 	fail "soak: driver exit $rc, $SOAK_RESULT" "$(grep FAIL "$MK_TMP/driver.err" | head -n 10)"
 fi
 # No worker may have died under load.
-if grep -q 'killed by signal\|exited with status' "$MK_TMP/metakeepd.log"; then
-	fail "no worker crashed" "$(grep 'killed by signal\|exited with status' "$MK_TMP/metakeepd.log" | head -n 3)"
-else
-	pass "no worker crashed"
-fi
+soak_no_crash
 mk_stop_pid "$MK_DAEMON_PID"
 MK_DAEMON_PID=
 soak_env_check "after soak"
