@@ -42,10 +42,10 @@
 
 #include "conf.h"
 #include "dbdir.h"
-#include "pagecache.h"
 #include "gc.h"
 #include "log.h"
 #include "master.h"
+#include "pagecache.h"
 #include "ratelimit.h"
 #include "worker.h"
 

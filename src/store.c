@@ -1368,7 +1368,8 @@ map_maybe_grow(struct store *s, int full)
  * pages a commit appends land in one-page folios (pagecache.h says why).
  * Checked before each write; the file grows only when fewer than
  * STORE_TAIL_LOW pages are left.  Best effort: a failure costs speed, and
- * the write goes on (a full disk fails it in LMDB, as before).
+ * the write goes on (a full disk fails it in LMDB, as before); any failure
+ * but a full disk turns the tail off for this handle.
  */
 static void
 tail_ahead(struct store *s)
@@ -1388,8 +1389,17 @@ tail_ahead(struct store *s)
 	    mdb_env_get_fd(s->env, &fd) != 0)
 		return;
 	memset(&err, 0, sizeof(err));
-	if (pagecache_extend(fd, to, &s->tail_end, &err) != MK_OK)
+	switch (pagecache_extend(fd, to, &s->tail_end, &err)) {
+	case MK_OK:
+		break;
+	case MK_ERR_FULL:      /* tried again at the next write: room may come */
 		log_debug("store %s: the tail ahead of data.mdb: %s", s->dir, err.msg);
+		break;
+	default:               /* e.g. a file system without fallocate: no tail */
+		log_info("store %s: no tail ahead of data.mdb: %s", s->dir, err.msg);
+		s->tail = 0;
+		break;
+	}
 }
 
 void
