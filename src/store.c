@@ -101,8 +101,8 @@ store_pid(void)
 #define STORE_RETRIES     3
 #define STORE_KEYMAX      511   /* LMDB's default MDB_MAXKEYSIZE */
 #define STORE_HEADROOM    ((size_t)256 << 10) /* least free map kept ahead of writes */
-#define STORE_TAIL_PAGES  256   /* tail_ahead: pages the file reaches past its data */
-#define STORE_TAIL_LOW    64    /* ... when fewer than these are left */
+#define STORE_TAIL_MIN    16    /* tail_ahead: pages the file reaches past its */
+#define STORE_TAIL_MAX    256   /* data: 1/64 of the data, within these */
 
 enum {
 	DB_META,
@@ -1362,30 +1362,33 @@ map_maybe_grow(struct store *s, int full)
 }
 
 /*
- * random_reads stores (metakeepd): the file reaches STORE_TAIL_PAGES pages
- * beyond the last page in use, never past the map's size (map_max bounds
- * the file), that tail cached as 4 KiB pages (pagecache_extend), so the
- * pages a commit appends land in one-page folios (pagecache.h says why).
- * Checked before each write; the file grows only when fewer than
- * STORE_TAIL_LOW pages are left.  Best effort: a failure costs speed, and
- * the write goes on (a full disk fails it in LMDB, as before); any failure
- * but a full disk turns the tail off for this handle.
+ * random_reads stores (metakeepd): the file reaches a tail of pages beyond
+ * the last page in use (1/64 of those in use, STORE_TAIL_MIN to
+ * STORE_TAIL_MAX: at most 1.6 % more file, and 1 MiB), never past the map's
+ * size (map_max bounds the file), that tail cached as 4 KiB pages
+ * (pagecache_extend), so the pages a commit appends land in one-page folios
+ * (pagecache.h says why).  Checked before each write; the file grows only
+ * when less than a quarter of the tail is left.  Best effort: a failure
+ * costs speed, and the write goes on (a full disk fails it in LMDB, as
+ * before); any failure but a full disk turns the tail off for this handle.
  */
 static void
 tail_ahead(struct store *s)
 {
 	MDB_envinfo info;
 	struct mk_err err;
-	off_t used, to;
+	off_t used, tail, to;
 	int fd;
 
 	if (!s->tail || mdb_env_info(s->env, &info) != 0)
 		return;
+	tail = ((off_t)info.me_last_pgno + 1) / 64;
+	tail = tail < STORE_TAIL_MIN ? STORE_TAIL_MIN : tail > STORE_TAIL_MAX ? STORE_TAIL_MAX : tail;
 	used = ((off_t)info.me_last_pgno + 1) * (off_t)s->psize;
-	to = used + STORE_TAIL_PAGES * (off_t)s->psize;
+	to = used + tail * (off_t)s->psize;
 	if (to > (off_t)info.me_mapsize)
 		to = (off_t)info.me_mapsize;
-	if (used + STORE_TAIL_LOW * (off_t)s->psize <= s->tail_end || to <= s->tail_end ||
+	if (used + tail / 4 * (off_t)s->psize <= s->tail_end || to <= s->tail_end ||
 	    mdb_env_get_fd(s->env, &fd) != 0)
 		return;
 	memset(&err, 0, sizeof(err));

@@ -1194,10 +1194,11 @@ Test(store, durable_by_default_relaxed_on_request)
 }
 
 /*
- * A random_reads store (metakeepd's) keeps data.mdb at least STORE_TAIL_LOW
- * (64) pages longer than its data, for the pages commits append
+ * A random_reads store (metakeepd's) keeps data.mdb longer than its data,
+ * by 1/64 of it (16 to 256 pages), for the pages commits append
  * (pagecache.h); any other store's file ends with its data.  Same writes
- * into both: 2,000 tokens of 1 KiB, so the data outgrows the first tail.
+ * into both: 8,000 tokens of 1 KiB (about 4,000 pages: a tail of ~63, at
+ * least a quarter of it left), so the data outgrows the first tail.
  */
 Test(store, random_reads_store_keeps_a_tail)
 {
@@ -1219,7 +1220,7 @@ Test(store, random_reads_store_keeps_a_tail)
 		o.relaxed_sync = 1;
 		o.random_reads = i;
 		cr_assert_eq(store_open(&o, &s, &err), MK_OK, "%s", err.msg);
-		for (n = 0; n < 2000; n++) {
+		for (n = 0; n < 8000; n++) {
 			snprintf(k, sizeof(k), "t%05d", n);
 			cr_assert_eq(kv_put(s, ST_TOKENS, k, v), MK_OK);
 		}
@@ -1228,10 +1229,10 @@ Test(store, random_reads_store_keeps_a_tail)
 		cr_assert_eq(stat(file, &st), 0);
 		size[i] = st.st_size;
 	}
-	cr_assert_gt(size[0], 2000 * 1024, "the data: %lld bytes", (long long)size[0]);
-	cr_assert_geq(size[1], size[0] + 64 * 4096, "plain %lld, with the tail %lld",
+	cr_assert_gt(size[0], 8000 * 1024, "the data: %lld bytes", (long long)size[0]);
+	cr_assert_geq(size[1], size[0] + size[0] / 64 / 4, "plain %lld, with the tail %lld",
 	    (long long)size[0], (long long)size[1]);
-	cr_assert_leq(size[1], size[0] + 320 * 4096, "plain %lld, with the tail %lld",
+	cr_assert_leq(size[1], size[0] + size[0] / 64 + 16 * 4096, "plain %lld, with the tail %lld",
 	    (long long)size[0], (long long)size[1]);
 }
 
