@@ -15,8 +15,7 @@
 
 #include "pagecache.h"
 
-#define PC_PAGE  4096
-#define PC_CHUNK (256 * PC_PAGE)    /* bytes a read brings back at most */
+#define PC_CHUNK ((size_t)1 << 20)  /* bytes a read brings back at most */
 
 static double
 pc_now_ms(void)
@@ -25,6 +24,15 @@ pc_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* The system's page: mincore's unit, and a one-page folio's size. */
+static size_t
+pc_page(void)
+{
+	long p = sysconf(_SC_PAGESIZE);
+
+	return p > 0 ? (size_t)p : 4096;
 }
 
 /* Which of the file's pages are cached: vec[i] & 1 for page i. */
@@ -46,7 +54,7 @@ pc_resident(int fd, size_t bytes, unsigned char *vec)
  * Returns the pages read, or -1 (errno set).
  */
 static ssize_t
-pc_read_back(int fd, const unsigned char *vec, size_t pages, char *buf)
+pc_read_back(int fd, const unsigned char *vec, size_t pages, size_t psize, char *buf)
 {
 	size_t i = 0, j, n = 0;
 	ssize_t got;
@@ -56,14 +64,14 @@ pc_read_back(int fd, const unsigned char *vec, size_t pages, char *buf)
 			i++;
 			continue;
 		}
-		for (j = i; j < pages && (vec[j] & 1) && (j - i) * PC_PAGE < PC_CHUNK; j++)
+		for (j = i; j < pages && (vec[j] & 1) && (j == i || (j - i) * psize < PC_CHUNK); j++)
 			;
-		got = pread(fd, buf, (j - i) * PC_PAGE, (off_t)i * PC_PAGE);
+		got = pread(fd, buf, (j - i) * psize, (off_t)(i * psize));
 		if (got == -1)
 			return -1;
 		/* A file cut short since fstat: nothing more to read. */
-		if ((size_t)got < (j - i) * PC_PAGE)
-			return (ssize_t)(n + (size_t)got / PC_PAGE);
+		if ((size_t)got < (j - i) * psize)
+			return (ssize_t)(n + (size_t)got / psize);
 		n += j - i;
 		i = j;
 	}
@@ -74,6 +82,7 @@ enum mk_code
 pagecache_split(const char *path, struct pagecache_split *out, struct mk_err *err)
 {
 	struct pagecache_split r = { 0, 0, 0 };
+	size_t psize = pc_page();
 	struct stat st;
 	unsigned char *vec = NULL;
 	char *buf = NULL;
@@ -91,14 +100,15 @@ pagecache_split(const char *path, struct pagecache_split *out, struct mk_err *er
 	what = "fstat";
 	if (fstat(fd, &st) == -1)
 		goto fail;
-	r.pages = (size_t)st.st_size / PC_PAGE;
+	r.pages = (size_t)st.st_size / psize;
 	if (r.pages == 0)
 		goto done;
 	what = "memory";
-	if ((vec = calloc(r.pages, 1)) == NULL || (buf = malloc(PC_CHUNK)) == NULL)
+	if ((vec = calloc(r.pages, 1)) == NULL ||
+	    (buf = malloc(PC_CHUNK > psize ? PC_CHUNK : psize)) == NULL)
 		goto fail;
 	what = "mincore";
-	if (pc_resident(fd, r.pages * PC_PAGE, vec) == -1)
+	if (pc_resident(fd, r.pages * psize, vec) == -1)
 		goto fail;
 	/*
 	 * Dirty pages are not dropped: write them back first.  Not a sync: no
@@ -113,7 +123,7 @@ pagecache_split(const char *path, struct pagecache_split *out, struct mk_err *er
 	    (errno = posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM)) != 0)
 		goto fail;
 	what = "read";
-	if ((n = pc_read_back(fd, vec, r.pages, buf)) == -1)
+	if ((n = pc_read_back(fd, vec, r.pages, psize, buf)) == -1)
 		goto fail;
 	r.cached = (size_t)n;
 done:
@@ -161,7 +171,7 @@ pagecache_extend(int fd, off_t to, off_t *size, struct mk_err *err)
 		goto fail;
 	what = "read";
 	for (at = from; at < to; at += (off_t)n) {
-		n = to - at < PC_CHUNK ? (size_t)(to - at) : PC_CHUNK;
+		n = to - at < (off_t)PC_CHUNK ? (size_t)(to - at) : PC_CHUNK;
 		if ((got = pread(fd, buf, n, at)) == -1)
 			goto fail;
 		if (got == 0)

@@ -23,7 +23,8 @@
 #include "err.h"
 
 struct pagecache_split {
-	size_t pages;      /* the file's 4 KiB pages */
+	size_t pages;      /* the file's pages (of the system's page size: 4 KiB
+	                      on x86-64) */
 	size_t cached;     /* of which were cached, and were read back */
 	double ms;         /* time taken */
 };
