@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "util.h"
 
 #define MASTER_STOP_MS 10000      /* graceful stop, then SIGKILL */
 #define MASTER_FAST_MS 1000       /* a worker dying sooner than this crashed early */
@@ -76,15 +77,6 @@ master_on_signal(int sig)
 	}
 }
 
-static int64_t
-master_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void
 master_set_request_timeout(unsigned seconds)
 {
@@ -99,7 +91,7 @@ master_request_begin(void)
 	if (master_mine == NULL)
 		return;
 	/* Never 0, which means idle. */
-	if ((now = master_now()) == 0)
+	if ((now = mk_mono_ms()) == 0)
 		now = 1;
 	__atomic_store_n(master_mine, now, __ATOMIC_RELAXED);
 }
@@ -135,7 +127,7 @@ struct master_job {
 static int
 master_spawn(struct slot *s, int idx, unsigned gen, const struct master_job *job)
 {
-	int64_t now = master_now();
+	int64_t now = mk_mono_ms();
 	pid_t pid;
 
 	if (master_beats != NULL)
@@ -175,7 +167,7 @@ master_signal_all(struct slot *slots, int n, int sig)
 static int
 master_reap(struct slot *slots, int n, int stopping, int *live)
 {
-	int64_t now = master_now();
+	int64_t now = mk_mono_ms();
 	struct slot *s;
 	pid_t pid;
 	int st, i, fatal = 0;
@@ -323,7 +315,7 @@ master_run(int n, master_worker_fn fn, void *arg)
 	installed = 1;
 	got_chld = got_term = got_hup = 0;
 
-	now = master_now();
+	now = mk_mono_ms();
 	for (i = 0; i < n; i++) {
 		slots[i].pid = -1;
 		slots[i].due = now;
@@ -339,7 +331,7 @@ master_run(int n, master_worker_fn fn, void *arg)
 		if ((got_term || fatal) && !stopping) {
 			log_info("stopping %d workers", live);
 			stopping = 1;
-			deadline = master_now() + MASTER_STOP_MS;
+			deadline = mk_mono_ms() + MASTER_STOP_MS;
 			master_signal_all(slots, n, SIGTERM);
 		}
 		got_term = 0;
@@ -351,7 +343,7 @@ master_run(int n, master_worker_fn fn, void *arg)
 			}
 		}
 
-		now = master_now();
+		now = mk_mono_ms();
 		wake = 0;
 		if (stopping) {
 			if (live == 0)
@@ -404,7 +396,7 @@ master_run(int n, master_worker_fn fn, void *arg)
 		}
 
 		if (wake != 0) {
-			int64_t ms = wake - master_now();
+			int64_t ms = wake - mk_mono_ms();
 
 			if (ms < 0)
 				ms = 0;

@@ -547,7 +547,7 @@ split_cache(const struct mk_conf *c)
 	}
 	if (r.pages > 0)
 		log_info("page cache: %zu of data.mdb's %zu pages were cached, read "
-		    "back as 4 KiB pages in %.0f ms", r.cached, r.pages, r.ms);
+		    "back as 4 KiB pages in %lld ms", r.cached, r.pages, (long long)r.ms);
 }
 
 /* Refuse to start twice: an existing pid file naming a live process. */

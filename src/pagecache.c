@@ -10,21 +10,12 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "pagecache.h"
+#include "util.h"
 
 #define PC_CHUNK ((size_t)1 << 20)  /* bytes a read brings back at most */
-
-static double
-pc_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* The system's page: mincore's unit, and a one-page folio's size. */
 static size_t
@@ -86,7 +77,7 @@ pagecache_split(const char *path, struct pagecache_split *out, struct mk_err *er
 	struct stat st;
 	unsigned char *vec = NULL;
 	char *buf = NULL;
-	double t0 = pc_now_ms();
+	int64_t t0 = mk_mono_ms();
 	enum mk_code code = MK_ERR_INTERNAL;
 	const char *what = "open";
 	ssize_t n;
@@ -127,7 +118,7 @@ pagecache_split(const char *path, struct pagecache_split *out, struct mk_err *er
 		goto fail;
 	r.cached = (size_t)n;
 done:
-	r.ms = pc_now_ms() - t0;
+	r.ms = mk_mono_ms() - t0;
 	if (out != NULL)
 		*out = r;
 	code = MK_OK;

@@ -18,6 +18,7 @@
 #define MK_PAGECACHE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "err.h"
@@ -26,7 +27,7 @@ struct pagecache_split {
 	size_t pages;      /* the file's pages (of the system's page size: 4 KiB
 	                      on x86-64) */
 	size_t cached;     /* of which were cached, and were read back */
-	double ms;         /* time taken */
+	int64_t ms;        /* time taken, in milliseconds */
 };
 
 /*

@@ -25,6 +25,9 @@ void mk_sha256_hex(const void *p, size_t n, char out[65]);
 /* Milliseconds since the epoch, from CLOCK_REALTIME. */
 int64_t mk_now_ms(void);
 
+/* Milliseconds of CLOCK_MONOTONIC: for durations and deadlines. */
+int64_t mk_mono_ms(void);
+
 /* "2026-11-26T18:31:48.123Z" (24 chars plus NUL) for a time in ms. */
 #define MK_ISO_LEN 24
 void mk_iso8601(int64_t ms, char out[MK_ISO_LEN + 1]);

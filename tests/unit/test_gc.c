@@ -186,10 +186,14 @@ child_ready(void)
 		_exit(4);
 }
 
-/* Wait for n children to be ready, pause the group, let them go. */
+/*
+ * Wait for n children to be ready, pause the group, let them go, and wait
+ * (at most 10 s) until their n writes are posted.
+ */
 static void
 pause_and_go(struct gc *g, struct store *s, int n)
 {
+	struct timespec ts = { 0, 2000000 };
 	char c;
 	int i;
 
@@ -198,18 +202,9 @@ pause_and_go(struct gc *g, struct store *s, int n)
 	cr_assert_eq(gc_pause(g, s), 0);
 	for (i = 0; i < n; i++)
 		cr_assert_eq(write(go_pipe[1], "g", 1), 1);
-}
-
-/* Wait (at most 10 s) until n writes are posted. */
-static void
-wait_pending(struct gc *g, unsigned n)
-{
-	struct timespec ts = { 0, 2000000 };
-	int i;
-
-	for (i = 0; i < 5000 && gc_pending(g) < n; i++)
+	for (i = 0; i < 5000 && gc_pending(g) < (unsigned)n; i++)
 		nanosleep(&ts, NULL);
-	cr_assert_eq(gc_pending(g), n, "posted: %u of %u", gc_pending(g), n);
+	cr_assert_eq(gc_pending(g), (unsigned)n, "posted: %u of %d", gc_pending(g), n);
 }
 
 static void
@@ -337,7 +332,6 @@ Test(gc, batch_keeps_the_others)
 			child_op(g, i, (enum op_kind)i);
 	}
 	pause_and_go(g, s, 4);
-	wait_pending(g, 4);
 	gc_resume(g);
 	reap(pids, 4);
 	for (i = 0; i < 4; i++) {
@@ -408,7 +402,6 @@ Test(gc, creates_applied_from_the_op_or_the_wire)
 			child_op(g, i, OP_CREATE);
 	}
 	pause_and_go(g, s, 3);
-	wait_pending(g, 3);
 	gc_resume(g);
 	reap(pids, 3);
 	for (i = 0; i < 3; i++) {
@@ -599,7 +592,6 @@ four_one_dies(struct gc *g, struct store *s, const char *const reqs[4])
 			child_count(g, i, reqs[i]);
 	}
 	pause_and_go(g, s, 4);
-	wait_pending(g, 4);
 	gc_resume(g);
 	for (i = 0; i < 4; i++) {
 		cr_assert_eq(waitpid(pids[i], &st, 0), pids[i]);
@@ -772,7 +764,6 @@ Test(gc, failed_write_leaves_nothing)
 			child_count(g, i, reqs[i]);
 	}
 	pause_and_go(g, s, 3);
-	wait_pending(g, 3);
 	gc_resume(g);
 	reap(pids, 3);
 	cr_assert_eq(reps[0].led + reps[1].led + reps[2].led, 1, "one batch");
@@ -809,7 +800,6 @@ Test(gc, dead_owner_write_is_dropped)
 			child_count(g, i, reqs[i]);
 	}
 	pause_and_go(g, s, 2);
-	wait_pending(g, 2);
 	/* The owner of "inc:ghost" dies while its write waits; a zombie still. */
 	cr_assert_eq(kill(pids[0], SIGKILL), 0);
 	memset(&si, 0, sizeof(si));
@@ -957,7 +947,6 @@ Test(gc, resume_wakes_a_leader)
 			child_count_long(g, i, reqs[i]);
 	}
 	pause_and_go(g, s, 3);
-	wait_pending(g, 3);
 	sleep_ms(50);             /* all three asleep */
 	gc_resume(g);
 	reap(pids, 3);

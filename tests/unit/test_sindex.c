@@ -827,6 +827,38 @@ static const char *const upgrade_qs[] = {
 	"email:u3@example.com",
 };
 
+/* Close the suite's store (the upgrade tests reopen it). */
+static void
+env_close(void)
+{
+	store_close(env.st);
+	env.st = env.db.st = NULL;
+}
+
+/* Open the suite's store with o. */
+static void
+env_open(const struct store_opts *o)
+{
+	struct mk_err err;
+
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(store_open(o, &env.st, &err), MK_OK, "%s", err.msg);
+	env.db.st = env.st;
+}
+
+/* store_search_ready of the suite's store. */
+static int
+index_ready(void)
+{
+	struct store_txn *t;
+	int ready = -1;
+
+	cr_assert_eq(store_read_begin(env.st, &t), MK_OK);
+	cr_assert_eq(store_search_ready(t, &ready), MK_OK);
+	store_txn_end(t);
+	return ready;
+}
+
 /* The store of tests/data/FIXTURE (its store.dump) into the empty directory into. */
 static void
 load_fixture(const char *fixture, const char *into)
@@ -847,11 +879,8 @@ Test(sindex, schema1_store_is_upgraded)
 	struct store *ro = NULL;
 	char id[AUTH_ID_LEN + 1];
 	size_t problems = 0, users = 0, i;
-	int ready = 1;
-	struct store_txn *t;
 
-	store_close(env.st);
-	env.st = env.db.st = NULL;
+	env_close();
 	load_fixture("schema1", env.db.dir);
 	o.dir = env.db.dir;
 	o.read_only = 1;
@@ -860,14 +889,10 @@ Test(sindex, schema1_store_is_upgraded)
 	cr_assert_not_null(strstr(err.msg, "older metakeep"), "%s", err.msg);
 	o.read_only = 0;
 	o.map_size = 256u << 20;
-	cr_assert_eq(store_open(&o, &env.st, &err), MK_OK, "%s", err.msg);
-	env.db.st = env.st;
+	env_open(&o);
 	cr_assert_eq(auth_token_create(env.st, &(struct auth_grant){ SC_ALL, NULL, 0 },
 	    env.admin, id, &err), MK_OK);
-	cr_assert_eq(store_read_begin(env.st, &t), MK_OK);
-	cr_assert_eq(store_search_ready(t, &ready), MK_OK);
-	store_txn_end(t);
-	cr_assert_eq(ready, 0);
+	cr_assert_eq(index_ready(), 0);
 	/* While the index is missing: exact answers from a scan. */
 	for (i = 0; i < sizeof(upgrade_qs) / sizeof(upgrade_qs[0]); i++) {
 		compare(upgrade_qs[i], "user_id:1", 100);
@@ -883,10 +908,8 @@ Test(sindex, schema1_store_is_upgraded)
 		compare(upgrade_qs[i], "email:1", 5);
 	}
 	/* Opened again: nothing more to upgrade, the index stays complete. */
-	store_close(env.st);
-	env.st = env.db.st = NULL;
-	cr_assert_eq(store_open(&o, &env.st, &err), MK_OK, "%s", err.msg);
-	env.db.st = env.st;
+	env_close();
+	env_open(&o);
 	assert_index_clean();
 }
 
@@ -908,23 +931,16 @@ Test(sindex, schema5_store_is_upgraded)
 	struct th_res r;
 	char id[AUTH_ID_LEN + 1], uri[256], enc[128];
 	size_t i;
-	int ready = 0;
-	struct store_txn *t;
 
-	store_close(env.st);
-	env.st = env.db.st = NULL;
+	env_close();
 	load_fixture("schema5", env.db.dir);
 	o.dir = env.db.dir;
 	o.map_size = 256u << 20;
 	memset(&err, 0, sizeof(err));
-	cr_assert_eq(store_open(&o, &env.st, &err), MK_OK, "%s", err.msg);
-	env.db.st = env.st;
+	env_open(&o);
 	cr_assert_eq(auth_token_create(env.st, &(struct auth_grant){ SC_ALL, NULL, 0 },
 	    env.admin, id, &err), MK_OK);
-	cr_assert_eq(store_read_begin(env.st, &t), MK_OK);
-	cr_assert_eq(store_search_ready(t, &ready), MK_OK);
-	store_txn_end(t);
-	cr_assert_eq(ready, 1, "the upgrade must keep the schema-5 index");
+	cr_assert_eq(index_ready(), 1, "the upgrade must keep the schema-5 index");
 	assert_index_clean();
 	for (i = 0; i < sizeof(upgrade_qs) / sizeof(upgrade_qs[0]); i++)
 		compare(upgrade_qs[i], "user_id:1", 100);
@@ -951,10 +967,8 @@ Test(sindex, schema5_store_is_upgraded)
 	for (i = 0; i < sizeof(upgrade_qs) / sizeof(upgrade_qs[0]); i++)
 		compare(upgrade_qs[i], "user_id:1", 100);
 	/* Opened again: nothing more to upgrade, the index stays complete. */
-	store_close(env.st);
-	env.st = env.db.st = NULL;
-	cr_assert_eq(store_open(&o, &env.st, &err), MK_OK, "%s", err.msg);
-	env.db.st = env.st;
+	env_close();
+	env_open(&o);
 	assert_index_clean();
 	run_queries(20);
 }
