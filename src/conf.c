@@ -63,6 +63,7 @@ conf_defaults(struct mk_conf *c)
 	c->search_slots = -1;
 	snprintf(c->db_dir, sizeof(c->db_dir), "%s", "/var/lib/metakeep");
 	c->store.dir = c->db_dir;   /* stays: database changes db_dir in place */
+	c->store.write_map = 1;     /* only with relaxed_sync (store.h) */
 	c->workers = 4;
 	c->request_timeout = CONF_REQUEST_TIMEOUT;
 	c->connections[0] = NULL;
@@ -368,6 +369,7 @@ const struct conf_key conf_keys[] = {
 	{ "trusted_proxies", CONF_STRING, F(trusted_proxies), 1, LEN(trusted_proxies),
 	    "a list of addresses" },
 	{ "relaxed_sync", CONF_BOOL, F(store.relaxed_sync), 0, 1, BOOLS },
+	{ "write_map", CONF_BOOL, F(store.write_map), 0, 1, BOOLS },
 	{ "foreground", CONF_BOOL, F(foreground), 0, 1, BOOLS },
 	{ "debug", CONF_BOOL, F(debug), 0, 1, BOOLS },
 	{ "connections", CONF_LIST, F(connections), 1, CONF_MAX_CONNECTIONS,

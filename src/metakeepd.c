@@ -590,11 +590,11 @@ write_pid_file(const char *path)
 
 /*
  * The group commit region of a pool (gc.h), made before the workers are
- * forked so they all share it, for two workers or more.  Durable commits
- * share the sync; relaxed ones (no sync) still share the transaction: the
- * pages several writes of a batch dirty (the posting lists of common
- * terms, the order indexes' last pages, the event log) are written once,
- * and relaxed POSTs run 35-55 % faster (BENCHMARKS.md, fourth session).
+ * forked so they all share it, for two workers or more: durable commits
+ * share the sync.  Not for relaxed pools with write_map: LMDB has no
+ * nested transactions with MDB_WRITEMAP, and writing the map in place
+ * gains more than sharing a transaction did (relaxed PATCH +25 %, POST
+ * +40 % against group commit, BENCHMARKS.md, eighth session).
  * A slot holds a request (a body, re-serialized) and a result (a record);
  * twice as many slots as workers, so a successor finds one while its
  * predecessor's is still being freed.  NULL when not worth it or when it
@@ -607,7 +607,7 @@ pool_gc(const struct mk_conf *c)
 	struct mk_err err;
 	size_t bytes;
 
-	if (c->workers < 2)
+	if (c->workers < 2 || (c->store.relaxed_sync && c->store.write_map))
 		return NULL;
 	bytes = c->body_limit > c->limits.max_user_bytes ? c->body_limit :
 	    c->limits.max_user_bytes;

@@ -168,6 +168,8 @@ struct store_txn {
 	int failed;      /* first LMDB failure inside store_write's fn, or 0 */
 	int floor_ok;    /* a write's floor of terms_new is read: floor */
 	uint32_t floor;
+	int locked;      /* a write holding the shared lock (write_begin) */
+	int map_full;    /* a write that ended on MDB_MAP_FULL */
 };
 
 struct store {
@@ -190,7 +192,13 @@ struct store {
 	int no_logs;          /* read-only, and the store has no log tables yet */
 	int tail;             /* keep a cached tail ahead of the data (tail_ahead) */
 	off_t tail_end;       /* the file's size as tail_ahead last saw it */
+	int wmap;             /* MDB_WRITEMAP: the map kept by wmap_fit */
+	int wmap_fd;          /* write_map: data.mdb, for wmap_lock; else -1 */
+	unsigned wmap_shift;  /* the room is the data >> this (wmap_fit) */
+	int64_t wmap_grown;   /* mk_mono_ms of the last growth */
 };
+
+static int wmap_fit(struct store *s, size_t extra, int full);
 
 static int
 mkdir_p(const char *dir, mode_t mode)
@@ -257,6 +265,12 @@ txn_begin(struct store *s, unsigned int flags, MDB_txn **out)
 			log_warnx("store %s: map grown by another process while "
 			    "a transaction is open here; not remapping", s->dir);
 			break;
+		}
+		if (s->wmap) {
+			/* Not the other's size: only as far as is allocated. */
+			if ((rc = wmap_fit(s, 0, 0)) != 0)
+				return rc;
+			continue;
 		}
 		if ((rc = mdb_env_set_mapsize(s->env, 0)) != 0) {
 			log_warnx("store %s: adopting new map size: %s", s->dir,
@@ -1098,11 +1112,187 @@ out:
 	return code;
 }
 
+/*
+ * ---- write_map stores ----
+ *
+ * With MDB_WRITEMAP a commit changes the map in place: no write(2) and
+ * no copy per page, the largest part of a relaxed write's CPU
+ * (BENCHMARKS.md, eighth session).  LMDB then sets data.mdb's size to the
+ * map's at every (re)map (ftruncate), and a page first written through the
+ * map where the file has a hole gets its disk block at that moment: on a
+ * full filesystem that is SIGBUS, not an error.  So such a store keeps:
+ *
+ *   - the map at the data plus a room, not the 1 GiB of others: the file
+ *     is that size.  Every process remaps when the map grows, and a remap
+ *     costs a fault again for each page the process had mapped, so the
+ *     room is a share of the data (STORE_WMAP_ROOM to STORE_WMAP_ROOM_MAX
+ *     pages): 1/64, as the tail of others, while the data grows slowly,
+ *     up to 1/8 while it grows fast (a relaxed PATCH load that writes its
+ *     log events: +14 % PATCH/s at 1/8 against 1/64's remaps, eighth
+ *     session).  A write that outgrows the room gets MDB_MAP_FULL; the
+ *     map grows, and store_write_rerun runs the write again (store_write
+ *     answers "growing, try again", as a growing map of others does);
+ *   - every byte below the map allocated (fallocate) before it is mapped:
+ *     a full disk fails the growth with ENOSPC, and the write is answered
+ *     "the disk is full" as any other;
+ *   - the file never shorter than before: a (re)map never asks for less
+ *     than the file's size (another process's map may reach further), under
+ *     an exclusive OFD lock on data.mdb's first byte, which every other
+ *     writer (without write_map) holds shared through its write
+ *     transactions, since LMDB extends the file from inside their commits.
+ */
+#define STORE_WMAP_ROOM     64     /* room: a share of the data, at least these */
+#define STORE_WMAP_ROOM_MAX 65536  /* pages (256 KiB), at most these (256 MiB) */
+#define STORE_WMAP_SHIFT     6     /* the share: data >> 6 (1/64) at first, */
+#define STORE_WMAP_SHIFT_MIN 3     /* at most data >> 3 (1/8) */
+#define STORE_WMAP_FAST_MS  2000   /* grown again within this: a larger share */
+#define STORE_WMAP_SLOW_MS  60000  /* not grown for this long: a smaller one */
+
+/* F_OFD_SETLKW on fd's first byte: F_RDLCK, F_WRLCK or F_UNLCK. -1, errno. */
+static int
+wmap_lock(int fd, short type)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = type;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = 0;
+	fl.l_len = 1;
+	while (fcntl(fd, F_OFD_SETLKW, &fl) == -1)
+		if (errno != EINTR)
+			return -1;
+	return 0;
+}
+
+/*
+ * Map want bytes, the lock held: at least the file's size, every byte of
+ * it allocated first.  0, an errno (ENOSPC, EDQUOT: the disk) or an LMDB
+ * code.
+ */
+static int
+wmap_set(struct store *s, size_t want)
+{
+	struct stat st;
+
+	if (fstat(s->wmap_fd, &st) == -1)
+		return errno;
+	if ((off_t)want < st.st_size)
+		want = (size_t)st.st_size;
+	if (fallocate(s->wmap_fd, 0, 0, (off_t)want) == -1)
+		return errno == EFBIG ? ENOSPC : errno;
+	return mdb_env_set_mapsize(s->env, want);
+}
+
+/*
+ * Grow the map of a write_map store when less than half its room is left
+ * beyond the data and extra bytes, or when full is set (a write did not
+ * fit): then the free part at least doubles.  Never past map_max, never
+ * with a transaction of this process open (the remap moves the map).
+ * 0, MDB_MAP_FULL (full, at map_max), an errno or an LMDB code.
+ */
+static int
+wmap_fit(struct store *s, size_t extra, int full)
+{
+	MDB_envinfo info;
+	size_t size, used, room, want;
+	int64_t now;
+	int rc;
+
+	if (s->reads > 0 || s->in_write)
+		return full ? MDB_MAP_FULL : 0;
+	if ((rc = mdb_env_info(s->env, &info)) != 0)
+		return rc;
+	size = info.me_mapsize;
+	used = ((size_t)info.me_last_pgno + 1) * s->psize;
+	room = used / s->psize >> s->wmap_shift;
+	room = room < STORE_WMAP_ROOM ? STORE_WMAP_ROOM : room > STORE_WMAP_ROOM_MAX ?
+	    STORE_WMAP_ROOM_MAX : room;
+	room *= s->psize;
+	if (!full && used + extra + room / 2 <= size)
+		return 0;
+	want = used + extra + room;
+	if (full && size >= used && want < size + (size - used) + room)
+		want = size + (size - used) + room;
+	if (want > s->map_max)
+		want = s->map_max;
+	if (want < used)        /* another process's data, past our cap */
+		want = used;
+	if (want <= size)
+		return full ? MDB_MAP_FULL : 0;
+	if (wmap_lock(s->wmap_fd, F_WRLCK) == -1)
+		return errno;
+	rc = wmap_set(s, want);
+	/* No room for the room: at least the data another process wrote. */
+	if ((rc == ENOSPC || rc == EDQUOT) && used > size)
+		rc = wmap_set(s, used);
+	(void)wmap_lock(s->wmap_fd, F_UNLCK);
+	if (rc != 0)
+		return rc;
+	/* Growing fast: a larger room, fewer remaps; slowly: back down. */
+	now = mk_mono_ms();
+	if (now - s->wmap_grown < STORE_WMAP_FAST_MS && s->wmap_shift > STORE_WMAP_SHIFT_MIN)
+		s->wmap_shift--;
+	else if (now - s->wmap_grown > STORE_WMAP_SLOW_MS && s->wmap_shift < STORE_WMAP_SHIFT)
+		s->wmap_shift++;
+	s->wmap_grown = now;
+	log_debug("store %s: map %zu -> %zu bytes (%zu used)", s->dir, size, want, used);
+	return 0;
+}
+
+/*
+ * store_open, before LMDB: open data.mdb (empty when new: LMDB takes an
+ * empty file for a new store) and take the lock, held until wmap_opened;
+ * *map gets the size to open with, the file's own at least.
+ */
+static enum mk_code
+wmap_open(struct store *s, const struct store_opts *o, size_t *map, struct mk_err *err)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	long pg;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/data.mdb", o->dir) >= sizeof(path))
+		return mk_fail(err, MK_ERR_INTERNAL, "store %s: path too long", o->dir);
+	if ((s->wmap_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC,
+	    o->mode ? o->mode : 0600)) == -1 ||
+	    wmap_lock(s->wmap_fd, F_WRLCK) == -1 || fstat(s->wmap_fd, &st) == -1)
+		return mk_fail(err, MK_ERR_INTERNAL, "store %s: %s", path, strerror(errno));
+	pg = sysconf(_SC_PAGESIZE);
+	*map = (size_t)STORE_WMAP_ROOM * (size_t)(pg > 0 ? pg : 4096);
+	if ((off_t)*map < st.st_size)
+		*map = (size_t)st.st_size;
+	return MK_OK;
+}
+
+/*
+ * store_open, after LMDB: the map at the data and room, all of the file
+ * allocated (a store written without write_map may have holes), and the
+ * lock let go.  0 or why not (the caller opens without write_map).
+ */
+static int
+wmap_opened(struct store *s)
+{
+	MDB_envinfo info;
+	size_t want;
+	int rc;
+
+	if ((rc = mdb_env_info(s->env, &info)) == 0) {
+		want = ((size_t)info.me_last_pgno + 1 + STORE_WMAP_ROOM) * s->psize;
+		if (want > s->map_max)
+			want = s->map_max;
+		rc = wmap_set(s, want > info.me_mapsize ? want : info.me_mapsize);
+	}
+	(void)wmap_lock(s->wmap_fd, F_UNLCK);
+	return rc;
+}
+
 enum mk_code
 store_open(const struct store_opts *o, struct store **out, struct mk_err *err)
 {
 	struct store *s = NULL;
 	unsigned int flags;
+	size_t map = 0;
 	int rc, dead;
 	enum mk_code code = MK_ERR_INTERNAL;
 
@@ -1115,7 +1305,10 @@ store_open(const struct store_opts *o, struct store **out, struct mk_err *err)
 	}
 	s->pid = store_pid();
 	s->read_only = o->read_only != 0;
-	s->tail = o->random_reads != 0 && !s->read_only;
+	s->wmap = o->write_map && o->relaxed_sync && !s->read_only;
+	s->wmap_fd = -1;
+	s->wmap_shift = STORE_WMAP_SHIFT;
+	s->tail = o->random_reads != 0 && !s->read_only && !s->wmap;
 
 	/* Read-only tools must not create an empty store where none was. */
 	if (!s->read_only && mkdir_p(o->dir, dir_mode(o->mode)) == -1) {
@@ -1124,21 +1317,27 @@ store_open(const struct store_opts *o, struct store **out, struct mk_err *err)
 		goto out;
 	}
 
+again:
+	if (s->wmap && (code = wmap_open(s, o, &map, err)) != MK_OK)
+		goto out;
 	if ((rc = mdb_env_create(&s->env)) != 0) {
 		s->env = NULL;
 		mk_fail(err, MK_ERR_INTERNAL, "store %s: %s", o->dir, mdb_strerror(rc));
 		goto out;
 	}
+	if (!s->wmap)
+		map = o->map_size ? o->map_size : STORE_MAP_DEFAULT;
 	if ((rc = mdb_env_set_maxdbs(s->env, STORE_MAXDBS)) != 0 ||
 	    (rc = mdb_env_set_maxreaders(s->env, STORE_MAXREADERS)) != 0 ||
-	    (rc = mdb_env_set_mapsize(s->env,
-	    o->map_size ? o->map_size : STORE_MAP_DEFAULT)) != 0) {
+	    (rc = mdb_env_set_mapsize(s->env, map)) != 0) {
 		mk_fail(err, MK_ERR_INTERNAL, "store %s: %s", o->dir, mdb_strerror(rc));
 		goto out;
 	}
 	flags = MDB_NOTLS;
 	if (o->relaxed_sync)
 		flags |= MDB_NOSYNC | MDB_NOMETASYNC;
+	if (s->wmap)
+		flags |= MDB_WRITEMAP;
 	if (s->read_only)
 		flags |= MDB_RDONLY;
 	if (o->random_reads)
@@ -1158,17 +1357,31 @@ store_open(const struct store_opts *o, struct store **out, struct mk_err *err)
 	}
 	/*
 	 * The limit: map_max when set; map_size alone is a hard cap (as it
-	 * always was); neither: grow as far as the disk has room.
+	 * always was); neither: grow as far as the disk has room.  A
+	 * write_map store's map is only as large as its data and room, so
+	 * map_size is its cap too.
 	 */
 	if (o->map_max != 0) {
 		s->map_max = o->map_max;
 		s->limit_key = "map_max";
 	} else if (o->map_size != 0) {
-		s->map_max = 0;
+		s->map_max = s->wmap ? o->map_size : 0;
 		s->limit_key = "map_size";
 	} else {
 		s->map_max = STORE_MAP_AUTO;
 		s->limit_key = NULL;
+	}
+	if (s->wmap && (rc = wmap_opened(s)) != 0) {
+		/* No fallocate here, or no room for it: write(2) as others do. */
+		log_warnx("store %s: no write_map, commits write(2) their pages: "
+		    "allocating the map: %s", o->dir, mdb_strerror(rc));
+		mdb_env_close(s->env);
+		s->env = NULL;
+		close(s->wmap_fd);
+		s->wmap_fd = -1;
+		s->wmap = 0;
+		s->tail = o->random_reads != 0 && !s->read_only;
+		goto again;
 	}
 
 	/* Slots of readers that died (a killed worker) pin old pages. */
@@ -1189,6 +1402,8 @@ out:
 	if (s != NULL) {
 		if (s->env != NULL)
 			mdb_env_close(s->env);
+		if (s->wmap_fd != -1)
+			close(s->wmap_fd);
 		free(s->dir);
 		free(s);
 	}
@@ -1209,6 +1424,8 @@ store_close(struct store *s)
 		if (s->rtxn != NULL)
 			mdb_txn_abort(s->rtxn);
 		mdb_env_close(s->env);
+		if (s->wmap_fd != -1)
+			close(s->wmap_fd);
 	}
 	free(s->dir);
 	free(s);
@@ -1412,6 +1629,12 @@ store_reserve(struct store *s, size_t bytes)
 	size_t size, used, want;
 	int rc;
 
+	if (s != NULL && s->wmap) {
+		if ((rc = wmap_fit(s, bytes, 0)) != 0)
+			log_warnx("store %s: growing the map for a write of %zu bytes: %s",
+			    s->dir, bytes, mdb_strerror(rc));
+		return;
+	}
 	if (s == NULL || s->map_max == 0 || s->reads > 0 || s->in_write ||
 	    mdb_env_info(s->env, &info) != 0)
 		return;
@@ -1488,7 +1711,7 @@ map_commit_error(struct store *s, int rc, struct mk_err *err)
 		return mk_fail(err, MK_ERR_FULL, "The change is too large for one "
 		    "transaction; make it smaller.");
 	}
-	if (s->limit_key == NULL) {
+	if (s->limit_key == NULL || (s->wmap && size < s->map_max)) {
 		/* Growing by itself: the map was grown just now, or is growing. */
 		log_warnx("store %s: map full at %s used, growing", s->dir, u);
 		return mk_fail(err, MK_ERR_FULL, "The store is growing (%s used); "
@@ -1521,18 +1744,39 @@ write_allowed(struct store *s, struct mk_err *err)
 	return MK_OK;
 }
 
+/* Let go of the shared lock write_begin took (stores without write_map). */
+static void
+write_unlock(struct store_txn *t)
+{
+	int fd;
+
+	if (t->locked && mdb_env_get_fd(t->s->env, &fd) == 0)
+		(void)wmap_lock(fd, F_UNLCK);
+	t->locked = 0;
+}
+
 /* Begin the write transaction of t (growing the map first if it is time). */
 static enum mk_code
 write_begin(struct store *s, struct store_txn *t, struct mk_err *err)
 {
-	int rc;
+	int rc, fd;
 
-	map_maybe_grow(s, 0);
-	tail_ahead(s);
 	memset(t, 0, sizeof(*t));
 	t->s = s;
 	t->write = 1;
+	if (s->wmap) {
+		/* Best effort: a write that fits the map as it is may go on. */
+		if ((rc = wmap_fit(s, 0, 0)) != 0)
+			log_debug("store %s: growing the map: %s", s->dir, mdb_strerror(rc));
+	} else {
+		map_maybe_grow(s, 0);
+		tail_ahead(s);
+		/* Shared with others; a write_map store's remap waits (see above). */
+		if (mdb_env_get_fd(s->env, &fd) == 0 && wmap_lock(fd, F_RDLCK) == 0)
+			t->locked = 1;
+	}
 	if ((rc = txn_begin(s, 0, &t->txn)) != 0) {
+		write_unlock(t);
 		log_warnx("store %s: write begin: %s", s->dir, mdb_strerror(rc));
 		return mk_fail(err, MK_ERR_INTERNAL, "store: cannot begin a write");
 	}
@@ -1550,25 +1794,29 @@ write_end(struct store *s, struct store_txn *t, enum mk_code code, struct mk_err
 
 	if (t->failed == MDB_MAP_FULL || t->failed == MDB_TXN_FULL) {
 		mdb_txn_abort(t->txn);
-		if (t->failed == MDB_MAP_FULL)
-			map_maybe_grow(s, 1);
-		return map_commit_error(s, t->failed, err);
-	}
-	if (code != MK_OK) {
+		rc = t->failed;
+	} else if (code != MK_OK) {
 		mdb_txn_abort(t->txn);
+		write_unlock(t);
 		return code;
-	}
-	if (t->failed != 0) {
+	} else if (t->failed != 0) {
 		/* fn ignored a failure; the transaction is not to be trusted. */
 		mdb_txn_abort(t->txn);
+		write_unlock(t);
 		return mk_fail(err, MK_ERR_INTERNAL, "store: write failed");
+	} else if ((rc = mdb_txn_commit(t->txn)) == 0) {
+		write_unlock(t);
+		return MK_OK;
 	}
-	if ((rc = mdb_txn_commit(t->txn)) != 0) {
-		if (rc == MDB_MAP_FULL)
-			map_maybe_grow(s, 1);
-		return map_commit_error(s, rc, err);
+	write_unlock(t);
+	if (rc == MDB_MAP_FULL && s->wmap) {
+		/* store_write grows the map and tries again, or says why not. */
+		t->map_full = 1;
+		return MK_ERR_FULL;
 	}
-	return MK_OK;
+	if (rc == MDB_MAP_FULL)
+		map_maybe_grow(s, 1);
+	return map_commit_error(s, rc, err);
 }
 
 /*
@@ -1596,21 +1844,48 @@ user_value(struct store_txn *t, MDB_val *v)
 	return user_value_num(t, v, NULL);
 }
 
-enum mk_code
-store_write(struct store *s, store_write_fn fn, void *ctx, struct mk_err *err)
+/*
+ * store_write and store_write_rerun: again, fn may run again after a
+ * write_map store's map grew under a write that did not fit.
+ */
+static enum mk_code
+write_run(struct store *s, store_write_fn fn, void *ctx, int again, struct mk_err *err)
 {
 	struct store_txn t;
 	enum mk_code code;
+	int rc, tries;
 
 	if (fn == NULL)
 		return mk_fail(err, MK_ERR_INTERNAL, "store: write without a function");
-	if ((code = write_allowed(s, err)) != MK_OK ||
-	    (code = write_begin(s, &t, err)) != MK_OK)
+	if ((code = write_allowed(s, err)) != MK_OK)
 		return code;
-	s->in_write = 1;
-	code = fn(&t, ctx, err);
-	s->in_write = 0;
-	return write_end(s, &t, code, err);
+	for (tries = 0; ; tries++) {
+		if ((code = write_begin(s, &t, err)) != MK_OK)
+			return code;
+		s->in_write = 1;
+		code = fn(&t, ctx, err);
+		s->in_write = 0;
+		code = write_end(s, &t, code, err);
+		/* write_map: the write outgrew the map's room. */
+		if (!t.map_full)
+			return code;
+		if ((rc = wmap_fit(s, 0, 1)) != 0)
+			return map_commit_error(s, rc, err);
+		if (!again || tries >= STORE_RETRIES)
+			return map_commit_error(s, MDB_MAP_FULL, err);
+	}
+}
+
+enum mk_code
+store_write(struct store *s, store_write_fn fn, void *ctx, struct mk_err *err)
+{
+	return write_run(s, fn, ctx, 0, err);
+}
+
+enum mk_code
+store_write_rerun(struct store *s, store_write_fn fn, void *ctx, struct mk_err *err)
+{
+	return write_run(s, fn, ctx, 1, err);
 }
 
 /*
@@ -1659,8 +1934,13 @@ store_write_batch(struct store *s, struct store_batch_item *items, size_t n,
 	size_t i;
 	int rc, full = 0;
 
-	if ((code = write_allowed(s, err)) != MK_OK ||
-	    (code = write_begin(s, &t, err)) != MK_OK)
+	if ((code = write_allowed(s, err)) != MK_OK)
+		goto fail;
+	if (s->wmap) {
+		code = mk_fail(err, MK_ERR_INTERNAL, "store: no batches with write_map");
+		goto fail;
+	}
+	if ((code = write_begin(s, &t, err)) != MK_OK)
 		goto fail;
 	s->in_write = 1;
 	for (i = 0; i < n; i++) {
@@ -1736,6 +2016,7 @@ store_batch_mark(struct store *s, uint64_t *mark)
 		code = MK_OK;
 	}
 	mdb_txn_abort(t.txn);
+	write_unlock(&t);
 	return code;
 }
 

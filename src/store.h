@@ -92,6 +92,13 @@ struct store_opts {
 	int random_reads;     /* 1: MDB_NORDAHEAD: the map is read without
 	                         readahead, a 4 KiB page at a time (metakeepd;
 	                         pagecache.h says why) */
+	int write_map;        /* 1, with relaxed_sync: MDB_WRITEMAP, commits
+	                         change the map in place instead of write(2)ing
+	                         each page; the map is then kept at the data plus
+	                         a small room, every byte of it allocated on disk
+	                         (store.c, "write_map stores").  No
+	                         store_write_batch.  Ignored without relaxed_sync
+	                         or with read_only */
 };
 
 /*
@@ -147,6 +154,15 @@ void store_txn_end(struct store_txn *t);
  */
 typedef enum mk_code (*store_write_fn)(struct store_txn *t, void *ctx, struct mk_err *err);
 enum mk_code store_write(struct store *s, store_write_fn fn, void *ctx, struct mk_err *err);
+/*
+ * store_write for an fn that may run more than once, each run starting
+ * from ctx as given and overwriting, not adding to, what it hands back (as
+ * gc may run a dead leader's writes again).  A write_map store whose write
+ * outgrew its map then grows the map and runs fn again, where store_write
+ * answers MK_ERR_FULL ("growing, try again") and grows it for the next.
+ */
+enum mk_code store_write_rerun(struct store *s, store_write_fn fn, void *ctx,
+    struct mk_err *err);
 
 /*
  * Group commit (gc): run several writes in one transaction and one commit.
@@ -157,7 +173,9 @@ enum mk_code store_write(struct store *s, store_write_fn fn, void *ctx, struct m
  * Returns MK_OK when the batch committed (each write's own code in
  * items[i].code); otherwise nothing of the batch is written, and every
  * items[i].code and *items[i].err get the commit's failure (MK_ERR_FULL,
- * MK_ERR_INTERNAL), which is also returned.  fn as in store_write.
+ * MK_ERR_INTERNAL), which is also returned.  fn as in store_write.  A
+ * write_map store has no nested transactions (LMDB refuses them with
+ * MDB_WRITEMAP): MK_ERR_INTERNAL, nothing written.
  */
 struct store_batch_item {
 	store_write_fn fn;

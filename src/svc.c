@@ -692,8 +692,8 @@ svc_write(struct store *s, enum svc_verb v, struct svc_op *op, struct mk_err *er
 	op->ev = svc_ev;
 	op->ev_n = svc_ev_n;
 	svc_log_next(NULL, 0);
-	if (svc_gc == NULL)
-		return store_write(s, verb_tx[v], op, err);
+	if (svc_gc == NULL)   /* the verbs' *_tx run again as gc's do */
+		return store_write_rerun(s, verb_tx[v], op, err);
 	svc_own.pid = (int64_t)getpid();
 	svc_own.seq++;
 	svc_own.op = v == SVC_USER_CREATE ? op : NULL;

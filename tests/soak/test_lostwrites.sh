@@ -10,7 +10,9 @@
 #   - mdb_stat, the index counts and metakeepctl check are clean.
 # Both single requests and the concurrent load of the driver (so durable
 # writes of several workers at once) run over it.  A control run with
-# --relaxed-sync shows the layer bites: there, acknowledged writes are lost.
+# --relaxed-sync (write_map = false) shows the layer bites: there,
+# acknowledged writes are lost; and with write_map (the default) relaxed
+# commits write nothing to data.mdb with write(2).
 #
 # How faithful the layer is: see RELIABILITY.md ("Power loss").
 # Iterations: MK_LOST_ITER (default 6; 100 with MK_TEST_LONG=1).
@@ -89,10 +91,31 @@ req GET "/api/v2/users/$enc"
 assert_json .user_metadata '{"n":5}' "every acknowledged PATCH survives the power loss"
 soak_env_check "after a power loss with single writes"
 
-# ---- control: --relaxed-sync loses acknowledged writes here ----
+# ---- relaxed with write_map: commits change the map, never write(2) ----
 mk_stop_pid "$MK_DAEMON_PID"
 MK_DAEMON_PID=
 shim_start --relaxed-sync || { fail "start relaxed on the layer"; summary; exit 1; }
+for n in 6 7 8; do
+	req PATCH "/api/v2/users/$enc" "{\"user_metadata\":{\"n\":$n}}"
+	assert_status 200
+done
+out=$("$undo" -n "$journal" "$MK_DB/data.mdb")
+if [[ $out == "writes 0 "* ]]; then
+	pass "write_map: relaxed PATCHes write data.mdb through the map only ($out)"
+else
+	fail "write_map: relaxed PATCHes write data.mdb through the map only" "$out"
+fi
+req PATCH "/api/v2/users/$enc" '{"user_metadata":{"n":5}}'
+assert_status 200
+mk_stop_pid "$MK_DAEMON_PID"
+MK_DAEMON_PID=
+
+# ---- control: --relaxed-sync loses acknowledged writes here (with
+# write_map = false: the layer sees only pages written with write(2)) ----
+printf '[metakeepd]\nwrite_map = false\n' >"$MK_TMP/nowmap.conf"
+chmod 0644 "$MK_TMP/nowmap.conf"
+shim_start -c "$MK_TMP/nowmap.conf" --relaxed-sync ||
+	{ fail "start relaxed on the layer"; summary; exit 1; }
 for n in 6 7 8; do
 	req PATCH "/api/v2/users/$enc" "{\"user_metadata\":{\"n\":$n}}"
 	assert_status 200

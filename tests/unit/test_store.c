@@ -13,6 +13,7 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <signal.h>
 #include <stdint.h>
@@ -1234,6 +1235,254 @@ Test(store, random_reads_store_keeps_a_tail)
 	    (long long)size[0], (long long)size[1]);
 	cr_assert_leq(size[1], size[0] + size[0] / 64 + 16 * 4096, "plain %lld, with the tail %lld",
 	    (long long)size[0], (long long)size[1]);
+}
+
+/* ---- write_map stores (store.c, "write_map stores") ---- */
+
+/* A relaxed store with write_map in dir (under tmpdir); map_size as given. */
+static struct store *
+open_wmap(const char *sub, size_t map_size)
+{
+	static char dir[TH_DIR_MAX + 32];
+	struct store_opts o;
+	struct store *s = NULL;
+	struct mk_err err;
+
+	snprintf(dir, sizeof(dir), "%s/%s", tmpdir, sub);
+	memset(&o, 0, sizeof(o));
+	o.dir = dir;
+	o.relaxed_sync = 1;
+	o.random_reads = 1;
+	o.write_map = 1;
+	o.map_size = map_size;
+	cr_assert_eq(store_open(&o, &s, &err), MK_OK, "%s", err.msg);
+	return s;
+}
+
+/*
+ * data.mdb's size, and whether some of it has no disk block (a hole:
+ * fewer blocks than bytes; SEEK_HOLE would count fallocate's unwritten
+ * extents as holes too).
+ */
+static off_t
+wmap_file(const char *sub, int *holes)
+{
+	char file[TH_DIR_MAX + 48];
+	struct stat st;
+
+	snprintf(file, sizeof(file), "%s/%s/data.mdb", tmpdir, sub);
+	cr_assert_eq(stat(file, &st), 0, "%s: %s", file, strerror(errno));
+	*holes = (off_t)st.st_blocks * 512 < st.st_size;
+	return st.st_size;
+}
+
+Test(store, write_map_only_with_relaxed_sync)
+{
+	struct store_opts o;
+	struct store *s = NULL;
+	struct mk_err err;
+	unsigned int flags;
+	int durable = -1;
+
+	s = open_wmap("wm", 0);
+	cr_assert_eq(store_sync_mode(s, &durable, &flags), MK_OK);
+	cr_assert_eq(durable, 0);
+	cr_assert_eq(flags & MDB_WRITEMAP, MDB_WRITEMAP, "flags %#x", flags);
+	store_close(s);
+
+	memset(&o, 0, sizeof(o));
+	o.dir = envdir;
+	o.write_map = 1;
+	cr_assert_eq(store_open(&o, &s, &err), MK_OK, "%s", err.msg);
+	cr_assert_eq(store_sync_mode(s, &durable, &flags), MK_OK);
+	cr_assert_eq(durable, 1);
+	cr_assert_eq(flags & MDB_WRITEMAP, 0, "durable with write_map: flags %#x", flags);
+	store_close(s);
+}
+
+/*
+ * The same 8,000 tokens of 1 KiB (about 4,000 pages) into a plain store
+ * and a write_map one: the write_map file has no hole (a page written
+ * through the map where the disk has no block is SIGBUS on a full disk)
+ * and is no longer than the data and its largest room (1/8, and 64 pages
+ * while small).
+ */
+Test(store, write_map_file_is_allocated_and_tight)
+{
+	struct store_opts o;
+	struct store *s;
+	struct mk_err err;
+	char dir[TH_DIR_MAX + 32], k[32], v[1024];
+	off_t plain, wm;
+	int n, holes;
+
+	memset(v, 'v', sizeof(v) - 1);
+	v[sizeof(v) - 1] = '\0';
+	snprintf(dir, sizeof(dir), "%s/plain", tmpdir);
+	memset(&o, 0, sizeof(o));
+	o.dir = dir;
+	o.relaxed_sync = 1;
+	cr_assert_eq(store_open(&o, &s, &err), MK_OK, "%s", err.msg);
+	for (n = 0; n < 8000; n++) {
+		snprintf(k, sizeof(k), "t%05d", n);
+		cr_assert_eq(kv_put(s, ST_TOKENS, k, v), MK_OK);
+	}
+	store_close(s);
+	plain = wmap_file("plain", &holes);
+
+	s = open_wmap("wm", 0);
+	wm = wmap_file("wm", &holes);
+	cr_assert(wm >= 64 * 4096 && wm <= 2 * 64 * 4096, "a new store: its tables and "
+	    "a room of 64 pages, not %lld bytes", (long long)wm);
+	cr_assert_eq(holes, 0);
+	for (n = 0; n < 8000; n++) {
+		snprintf(k, sizeof(k), "t%05d", n);
+		cr_assert_eq(kv_put(s, ST_TOKENS, k, v), MK_OK);
+		if (n % 1000 == 999) {
+			wmap_file("wm", &holes);
+			cr_assert_eq(holes, 0, "a hole in data.mdb after %d writes", n + 1);
+		}
+	}
+	store_close(s);
+	wm = wmap_file("wm", &holes);
+	cr_assert_eq(holes, 0);
+	cr_assert_geq(wm, plain, "plain %lld, write_map %lld", (long long)plain, (long long)wm);
+	cr_assert_leq(wm, plain + plain / 8 + 64 * 4096, "plain %lld, write_map %lld",
+	    (long long)plain, (long long)wm);
+}
+
+struct big {
+	int runs;
+	int n;
+	char v[4000];
+};
+
+/* n tokens of 4 KB in one transaction; counts its runs. */
+static enum mk_code
+big_fn(struct store_txn *t, void *ctx, struct mk_err *err)
+{
+	struct big *b = ctx;
+	enum mk_code code;
+	char k[32];
+	int i;
+
+	(void)err;
+	b->runs++;
+	for (i = 0; i < b->n; i++) {
+		snprintf(k, sizeof(k), "big%05d", i);
+		if ((code = store_put(t, ST_TOKENS, sl(k), sl(b->v))) != MK_OK)
+			return code;
+	}
+	return MK_OK;
+}
+
+/*
+ * One write of 2 MB where the map has a room of 256 KiB: it gets
+ * MDB_MAP_FULL and the map grows.  store_write answers "growing, try
+ * again" (fn ran once), and the next attempt fits; store_write_rerun runs
+ * fn again at once, and it commits.  At a hard cap (map_size) the same
+ * write is refused with the message that names the setting, and nothing
+ * of it is written.
+ */
+Test(store, write_map_write_outgrows_the_room)
+{
+	static struct big b;
+	static char out[4096];
+	struct store *s;
+	struct mk_err err;
+	int holes;
+
+	memset(b.v, 'b', sizeof(b.v) - 1);
+	b.n = 500;
+	s = open_wmap("once", 0);
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(store_write(s, big_fn, &b, &err), MK_ERR_FULL);
+	cr_assert(strstr(err.msg, "growing") != NULL, "%s", err.msg);
+	cr_assert_eq(b.runs, 1);
+	cr_assert_eq(get_str(s, ST_TOKENS, "big00000", out, sizeof(out)), MK_ERR_NOTFOUND);
+	b.runs = 0;
+	for (int i = 0; i < 4 && store_write(s, big_fn, &b, &err) != MK_OK; i++)
+		;
+	cr_assert_eq(get_str(s, ST_TOKENS, "big00499", out, sizeof(out)), MK_OK,
+	    "not written after %d tries: %s", b.runs, err.msg);
+	store_close(s);
+
+	b.runs = 0;
+	s = open_wmap("wm", 0);
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(store_write_rerun(s, big_fn, &b, &err), MK_OK, "%s", err.msg);
+	cr_assert_geq(b.runs, 2, "the write ran %d times: it never outgrew the map", b.runs);
+	cr_assert_eq(get_str(s, ST_TOKENS, "big00499", out, sizeof(out)), MK_OK);
+	cr_assert_eq(out[0], 'b');
+	store_close(s);
+	wmap_file("wm", &holes);
+	cr_assert_eq(holes, 0);
+
+	b.runs = 0;
+	s = open_wmap("cap", (size_t)1 << 20);
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(store_write_rerun(s, big_fn, &b, &err), MK_ERR_FULL);
+	cr_assert(strstr(err.msg, "The store is full") != NULL &&
+	    strstr(err.msg, "map_size") != NULL, "%s", err.msg);
+	cr_assert_eq(get_str(s, ST_TOKENS, "big00000", out, sizeof(out)), MK_ERR_NOTFOUND);
+	store_close(s);
+	cr_assert_leq(wmap_file("cap", &holes), (off_t)1 << 20, "past the cap");
+}
+
+/* No nested transactions with MDB_WRITEMAP: a batch is refused whole. */
+Test(store, write_map_refuses_batches)
+{
+	struct store_batch_item it;
+	struct store *s;
+	struct mk_err err, ierr;
+	struct kv a = { ST_TOKENS, "k", "v" };
+	char out[8];
+
+	s = open_wmap("wm", 0);
+	memset(&it, 0, sizeof(it));
+	it.fn = kv_fn;
+	it.ctx = &a;
+	it.err = &ierr;
+	cr_assert_eq(store_write_batch(s, &it, 1, 7, &err), MK_ERR_INTERNAL);
+	cr_assert_eq(it.code, MK_ERR_INTERNAL);
+	cr_assert_eq(get_str(s, ST_TOKENS, "k", out, sizeof(out)), MK_ERR_NOTFOUND);
+	store_close(s);
+}
+
+/*
+ * A write_map store never makes data.mdb shorter: LMDB sets the file to
+ * the map's size at every map, and another process's map may reach past
+ * this one's (its pages not yet committed).  The file made longer behind
+ * an open store's back, as such a map leaves it, keeps its length when
+ * that store grows its own map (a write of 2 MB) and opens again.
+ */
+Test(store, write_map_never_shortens_the_file)
+{
+	static struct big b;
+	char file[TH_DIR_MAX + 48];
+	struct store *s;
+	struct mk_err err;
+	off_t before, after;
+	int holes;
+
+	memset(b.v, 'b', sizeof(b.v) - 1);
+	b.n = 500;
+	s = open_wmap("wm", 0);
+	cr_assert_eq(kv_put(s, ST_TOKENS, "a", "1"), MK_OK);
+	snprintf(file, sizeof(file), "%s/wm/data.mdb", tmpdir);
+	before = wmap_file("wm", &holes) + ((off_t)8 << 20);
+	cr_assert_eq(truncate(file, before), 0);
+	cr_assert_eq(store_write_rerun(s, big_fn, &b, &err), MK_OK, "%s", err.msg);
+	cr_assert_geq(b.runs, 2, "the map never grew");
+	after = wmap_file("wm", &holes);
+	cr_assert_eq(after, before, "data.mdb was %lld bytes, now %lld", (long long)before,
+	    (long long)after);
+	store_close(s);
+	s = open_wmap("wm", 0);
+	cr_assert_eq(kv_put(s, ST_TOKENS, "b", "2"), MK_OK);
+	store_close(s);
+	cr_assert_eq(wmap_file("wm", &holes), before);
+	cr_assert_eq(holes, 0, "the hole another map left is allocated");
 }
 
 /* ---- administration: raw index access, rebuild, copy, statistics ---- */
