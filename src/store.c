@@ -1243,26 +1243,27 @@ wmap_fit(struct store *s, size_t extra, int full)
 /*
  * store_open, before LMDB: open data.mdb (empty when new: LMDB takes an
  * empty file for a new store) and take the lock, held until wmap_opened;
- * *map gets the size to open with, the file's own at least.
+ * *map gets the size to open with, the file's own at least.  0 or an
+ * errno (the caller opens without write_map; s->wmap_fd may be open).
  */
-static enum mk_code
-wmap_open(struct store *s, const struct store_opts *o, size_t *map, struct mk_err *err)
+static int
+wmap_open(struct store *s, const struct store_opts *o, size_t *map)
 {
 	char path[PATH_MAX];
 	struct stat st;
 	long pg;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/data.mdb", o->dir) >= sizeof(path))
-		return mk_fail(err, MK_ERR_INTERNAL, "store %s: path too long", o->dir);
+		return ENAMETOOLONG;
 	if ((s->wmap_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC,
 	    o->mode ? o->mode : 0600)) == -1 ||
 	    wmap_lock(s->wmap_fd, F_WRLCK) == -1 || fstat(s->wmap_fd, &st) == -1)
-		return mk_fail(err, MK_ERR_INTERNAL, "store %s: %s", path, strerror(errno));
+		return errno;
 	pg = sysconf(_SC_PAGESIZE);
 	*map = (size_t)STORE_WMAP_ROOM * (size_t)(pg > 0 ? pg : 4096);
 	if ((off_t)*map < st.st_size)
 		*map = (size_t)st.st_size;
-	return MK_OK;
+	return 0;
 }
 
 /*
@@ -1318,8 +1319,16 @@ store_open(const struct store_opts *o, struct store **out, struct mk_err *err)
 	}
 
 again:
-	if (s->wmap && (code = wmap_open(s, o, &map, err)) != MK_OK)
-		goto out;
+	if (s->wmap && (rc = wmap_open(s, o, &map)) != 0) {
+		/* No OFD locks here (or no file): write(2) as others do. */
+		log_warnx("store %s: no write_map, commits write(2) their pages: %s",
+		    o->dir, strerror(rc));
+		if (s->wmap_fd != -1)
+			close(s->wmap_fd);
+		s->wmap_fd = -1;
+		s->wmap = 0;
+		s->tail = o->random_reads != 0 && !s->read_only;
+	}
 	if ((rc = mdb_env_create(&s->env)) != 0) {
 		s->env = NULL;
 		mk_fail(err, MK_ERR_INTERNAL, "store %s: %s", o->dir, mdb_strerror(rc));
