@@ -1288,6 +1288,19 @@ wmap_opened(struct store *s)
 	return rc;
 }
 
+/* store_open: go on without write_map (why: what failed, rc its code). */
+static void
+wmap_off(struct store *s, const struct store_opts *o, const char *why, int rc)
+{
+	log_warnx("store %s: no write_map, commits write(2) their pages: %s: %s",
+	    o->dir, why, mdb_strerror(rc));
+	if (s->wmap_fd != -1)
+		close(s->wmap_fd);
+	s->wmap_fd = -1;
+	s->wmap = 0;
+	s->tail = o->random_reads != 0 && !s->read_only;
+}
+
 enum mk_code
 store_open(const struct store_opts *o, struct store **out, struct mk_err *err)
 {
@@ -1319,16 +1332,9 @@ store_open(const struct store_opts *o, struct store **out, struct mk_err *err)
 	}
 
 again:
-	if (s->wmap && (rc = wmap_open(s, o, &map)) != 0) {
-		/* No OFD locks here (or no file): write(2) as others do. */
-		log_warnx("store %s: no write_map, commits write(2) their pages: %s",
-		    o->dir, strerror(rc));
-		if (s->wmap_fd != -1)
-			close(s->wmap_fd);
-		s->wmap_fd = -1;
-		s->wmap = 0;
-		s->tail = o->random_reads != 0 && !s->read_only;
-	}
+	/* No OFD locks here (or no file): write(2) as others do. */
+	if (s->wmap && (rc = wmap_open(s, o, &map)) != 0)
+		wmap_off(s, o, "opening data.mdb", rc);
 	if ((rc = mdb_env_create(&s->env)) != 0) {
 		s->env = NULL;
 		mk_fail(err, MK_ERR_INTERNAL, "store %s: %s", o->dir, mdb_strerror(rc));
@@ -1382,14 +1388,9 @@ again:
 	}
 	if (s->wmap && (rc = wmap_opened(s)) != 0) {
 		/* No fallocate here, or no room for it: write(2) as others do. */
-		log_warnx("store %s: no write_map, commits write(2) their pages: "
-		    "allocating the map: %s", o->dir, mdb_strerror(rc));
 		mdb_env_close(s->env);
 		s->env = NULL;
-		close(s->wmap_fd);
-		s->wmap_fd = -1;
-		s->wmap = 0;
-		s->tail = o->random_reads != 0 && !s->read_only;
+		wmap_off(s, o, "allocating the map", rc);
 		goto again;
 	}
 
@@ -1819,7 +1820,7 @@ write_end(struct store *s, struct store_txn *t, enum mk_code code, struct mk_err
 	}
 	write_unlock(t);
 	if (rc == MDB_MAP_FULL && s->wmap) {
-		/* store_write grows the map and tries again, or says why not. */
+		/* write_run grows the map and tries again, or says why not. */
 		t->map_full = 1;
 		return MK_ERR_FULL;
 	}

@@ -154,14 +154,14 @@ soak_log_check()
 	fi
 }
 
-# soak_no_crash: no worker of the pool died under the load (the master logs
-# each death).
+# soak_no_crash [SUFFIX]: no worker of the pool died under the load (the
+# master logs each death); SUFFIX is added to the check's label.
 soak_no_crash()
 {
 	if grep -q 'killed by signal\|exited with status' "$MK_TMP/metakeepd.log"; then
-		fail "no worker crashed" "$(grep 'killed by signal\|exited with status' "$MK_TMP/metakeepd.log" | head -n 3)"
+		fail "no worker crashed${1:-}" "$(grep 'killed by signal\|exited with status' "$MK_TMP/metakeepd.log" | head -n 3)"
 	else
-		pass "no worker crashed"
+		pass "no worker crashed${1:-}"
 	fi
 }
 
