@@ -98,7 +98,8 @@ struct store_opts {
 	                         a small room, every byte of it allocated on disk
 	                         (store.c, "write_map stores").  No
 	                         store_write_batch.  Ignored without relaxed_sync
-	                         or with read_only */
+	                         or with read_only.  metakeepd's pool only:
+	                         metakeepctl clears it (ctl.c, ctl_open) */
 };
 
 /*
