@@ -170,6 +170,7 @@ struct store_txn {
 	uint32_t floor;
 	int locked;      /* a write holding the shared lock (write_begin) */
 	int map_full;    /* a write that ended on MDB_MAP_FULL */
+	size_t free;     /* write_map: the map's bytes past the data at begin */
 };
 
 struct store {
@@ -1130,8 +1131,11 @@ out:
  *     up to 1/8 while it grows fast (a relaxed PATCH load that writes its
  *     log events: +14 % PATCH/s at 1/8 against 1/64's remaps, eighth
  *     session).  A write that outgrows the room gets MDB_MAP_FULL; the
- *     map grows, and store_write_rerun runs the write again (store_write
- *     answers "growing, try again", as a growing map of others does);
+ *     map grows to twice the free part the write had (not what is left of
+ *     it: other workers may have committed into it meanwhile), and
+ *     store_write_rerun runs the write again, as often as that takes
+ *     (store_write answers "growing, try again", as a growing map of
+ *     others does);
  *   - every byte below the map allocated (fallocate) before it is mapped:
  *     a full disk fails the growth with ENOSPC, and the write is answered
  *     "the disk is full" as any other;
@@ -1147,6 +1151,7 @@ out:
 #define STORE_WMAP_SHIFT_MIN 3     /* at most data >> 3 (1/8) */
 #define STORE_WMAP_FAST_MS  2000   /* grown again within this: a larger share */
 #define STORE_WMAP_SLOW_MS  60000  /* not grown for this long: a smaller one */
+#define STORE_WMAP_TRIES    24     /* runs of a write that outgrows the map */
 
 /* F_OFD_SETLKW on fd's first byte: F_RDLCK, F_WRLCK or F_UNLCK. -1, errno. */
 static int
@@ -1186,10 +1191,11 @@ wmap_set(struct store *s, size_t want)
 
 /*
  * Grow the map of a write_map store when less than half its room is left
- * beyond the data and extra bytes, or when full is set (a write did not
- * fit): then the free part at least doubles.  Never past map_max, never
- * with a transaction of this process open (the remap moves the map).
- * 0, MDB_MAP_FULL (full, at map_max), an errno or an LMDB code.
+ * beyond the data and extra bytes, or when full is set (a write that had
+ * extra bytes free did not fit): then to twice extra and the room past
+ * the data as it is now.  Never past map_max, never with a transaction of
+ * this process open (the remap moves the map).  0, MDB_MAP_FULL (full, at
+ * map_max), an errno or an LMDB code.
  */
 static int
 wmap_fit(struct store *s, size_t extra, int full)
@@ -1211,9 +1217,7 @@ wmap_fit(struct store *s, size_t extra, int full)
 	room *= s->psize;
 	if (!full && used + extra + room / 2 <= size)
 		return 0;
-	want = used + extra + room;
-	if (full && size >= used && want < size + (size - used) + room)
-		want = size + (size - used) + room;
+	want = used + (full ? 2 * extra : extra) + room;
 	if (want > s->map_max)
 		want = s->map_max;
 	if (want < used)        /* another process's data, past our cap */
@@ -1769,6 +1773,7 @@ write_unlock(struct store_txn *t)
 static enum mk_code
 write_begin(struct store *s, struct store_txn *t, struct mk_err *err)
 {
+	MDB_envinfo info;
 	int rc, fd;
 
 	memset(t, 0, sizeof(*t));
@@ -1790,6 +1795,10 @@ write_begin(struct store *s, struct store_txn *t, struct mk_err *err)
 		log_warnx("store %s: write begin: %s", s->dir, mdb_strerror(rc));
 		return mk_fail(err, MK_ERR_INTERNAL, "store: cannot begin a write");
 	}
+	/* The writer lock held: the data ends where no commit moves it. */
+	if (s->wmap && mdb_env_info(s->env, &info) == 0 &&
+	    info.me_mapsize > ((size_t)info.me_last_pgno + 1) * s->psize)
+		t->free = info.me_mapsize - ((size_t)info.me_last_pgno + 1) * s->psize;
 	return MK_OK;
 }
 
@@ -1879,9 +1888,9 @@ write_run(struct store *s, store_write_fn fn, void *ctx, int again, struct mk_er
 		/* write_map: the write outgrew the map's room. */
 		if (!t.map_full)
 			return code;
-		if ((rc = wmap_fit(s, 0, 1)) != 0)
+		if ((rc = wmap_fit(s, t.free, 1)) != 0)
 			return map_commit_error(s, rc, err);
-		if (!again || tries >= STORE_RETRIES)
+		if (!again || tries + 1 >= STORE_WMAP_TRIES)
 			return map_commit_error(s, MDB_MAP_FULL, err);
 	}
 }
