@@ -1733,9 +1733,11 @@ map_commit_error(struct store *s, int rc, struct mk_err *err)
 	}
 	log_warnx("store %s: full: %s used of its %s limit (%s)", s->dir, u, m,
 	    s->limit_key);
+	/* Not "or delete data": at the limit a delete needs new pages too
+	 * (LMDB copies on write), and is refused as well (RELIABILITY.md). */
 	return mk_fail(err, MK_ERR_FULL, "The store is full: the database uses %s "
 	    "of its %s limit. Raise %s in the configuration (or --%s) and restart "
-	    "metakeepd, or delete data.", u, m, s->limit_key,
+	    "metakeepd.", u, m, s->limit_key,
 	    strcmp(s->limit_key, "map_max") == 0 ? "map-max" : "map-size");
 }
 

@@ -30,6 +30,9 @@ assert_eq "$got503" 1 "at map_max, a create is refused"
 assert_error 503 "Service Unavailable" - "The store is full*" "full map"
 assert_true '.message | test("uses [0-9.]+ [KMG]iB of its 3.0 MiB limit. Raise map_max")' \
 	"full map: the message names the size, the limit and the setting"
+# Deleting is no way out at the limit (it needs new pages too): the message
+# must not offer it.
+assert_true '.message | test("delete"; "i") | not' "full map: the message offers no remedy that is refused too"
 assert_header Retry-After '^[0-9]+$' "full map: Retry-After"
 grep -q 'map grown from' "$MK_TMP/metakeepd.log" && pass "the log tells of the growth" ||
 	fail "the log tells of the growth" "$(tail -n 5 "$MK_TMP/metakeepd.log")"
